@@ -1,0 +1,56 @@
+// context.hpp - the narrow view of a live session that a plugin gets (never the Session).
+//
+// Rules: a handler may use its Context until it resolves its HookCall. A plugin that keeps
+// working after that (or across loop iterations) must check lifetime() before touching the
+// Context again: the session may be gone. Nothing here blocks.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <uv.h>
+
+#include "core/io/log.hpp"
+#include "core/proto/connection_info.hpp"
+#include "hooks/flat_config.hpp"
+#include "hooks/notes.hpp"
+#include "hooks/transaction.hpp"
+
+namespace asmtpd::hooks {
+
+// Server-wide facts a plugin may need (from asmtpd.yaml), fixed for one configuration load.
+struct ServerFacts {
+    std::string hostname = "localhost";         // "me": greeting, Received, maildir names
+    std::string config_dir = "./config";
+    std::string spool_dir = "./var/spool";
+    std::chrono::milliseconds plugin_timeout{30000};
+    std::uint64_t databytes = 26214400;
+    std::size_t max_rcpts = 100;
+};
+
+class Context {
+public:
+    virtual ~Context() = default;
+
+    virtual proto::ConnectionInfo& connection() = 0;
+    // Null outside a transaction (before MAIL is accepted, after queueing or RSET).
+    virtual Transaction* transaction() = 0;
+    virtual Notes& notes() = 0;                       // connection notes
+    virtual const FlatConfig& config() const = 0;
+    virtual const ServerFacts& server() const = 0;
+    virtual uv_loop_t* loop() = 0;
+    virtual const io::Log& log() const = 0;           // tagged with the session id
+
+    // Bytes the client sent that the session has not acted on (early talkers, pipelining).
+    virtual std::size_t unread_input() const = 0;
+    // Runs fn after ms unless the session ends first (then fn never runs).
+    virtual void after(std::uint64_t ms, std::function<void()> fn) = 0;
+    // Expires when the session is destroyed.
+    virtual std::weak_ptr<const void> lifetime() const = 0;
+};
+
+}  // namespace asmtpd::hooks

@@ -1,0 +1,48 @@
+// result.hpp - plugin answers (qpsmtpd's return constants) and the Verdict a handler resolves.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/proto/reply.hpp"
+
+namespace asmtpd::hooks {
+
+enum class Result { Declined, Ok, Deny, DenySoft, DenyDisconnect, DenySoftDisconnect, Done };
+
+// qpsmtpd spelling: "DECLINED", "OK", "DENY", "DENYSOFT", "DENY_DISCONNECT", ...
+std::string_view to_string(Result r);
+std::optional<Result> result_from_string(std::string_view s);
+
+inline bool is_deny(Result r) {
+    return r == Result::Deny || r == Result::DenySoft || r == Result::DenyDisconnect ||
+           r == Result::DenySoftDisconnect;
+}
+inline bool is_soft(Result r) { return r == Result::DenySoft || r == Result::DenySoftDisconnect; }
+inline bool disconnects(Result r) {
+    return r == Result::DenyDisconnect || r == Result::DenySoftDisconnect;
+}
+
+struct Verdict {
+    Result result = Result::Declined;
+    // Reply text replacing the hook's default text (may hold '\n' for multi-line replies).
+    // For mail_pre / rcpt_pre with Ok it is the rewritten path ("<new@addr>").
+    std::string text;
+    // A full reply overriding code and text; its class is corrected to fit the result.
+    std::optional<proto::Reply> reply;
+
+    static Verdict declined() { return {}; }
+    static Verdict ok(std::string text = {}) { return {Result::Ok, std::move(text), {}}; }
+    static Verdict deny(std::string text = {}) { return {Result::Deny, std::move(text), {}}; }
+    static Verdict deny_soft(std::string text = {}) { return {Result::DenySoft, std::move(text), {}}; }
+    static Verdict deny_disconnect(std::string text = {}) {
+        return {Result::DenyDisconnect, std::move(text), {}};
+    }
+    static Verdict deny_soft_disconnect(std::string text = {}) {
+        return {Result::DenySoftDisconnect, std::move(text), {}};
+    }
+    static Verdict done() { return {Result::Done, {}, {}}; }
+};
+
+}  // namespace asmtpd::hooks

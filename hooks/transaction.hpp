@@ -1,0 +1,38 @@
+// transaction.hpp - one mail transaction: MAIL to the end of queueing, or RSET.
+//
+// Owned by the session; plugins see it through Context::transaction() (null when no MAIL has
+// been accepted). The body is shared so that a backend working off the loop thread keeps it
+// alive even if the client disconnects meanwhile.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/io/spool.hpp"
+#include "core/proto/address.hpp"
+#include "core/proto/command.hpp"
+#include "hooks/notes.hpp"
+
+namespace asmtpd::hooks {
+
+struct Transaction {
+    std::uint64_t number = 0;                    // 1, 2, ... within the session
+    std::string id;                              // "<session>.<number>", used as queue id seed
+    std::optional<proto::Address> sender;        // set once the mail hook accepted it
+    std::vector<proto::EsmtpParam> mail_params;
+    std::vector<proto::Address> recipients;      // accepted ones, in order
+    Notes notes;
+    std::string received;                        // "Received: ...\r\n" block (set after DATA)
+    std::vector<std::string> added_headers;      // "Name: value" lines, go after Received
+    std::shared_ptr<io::Spool> body;             // content after dot-unstuffing; null before DATA
+
+    // Everything to put in front of the body: Received, then plugin headers, CRLF-terminated.
+    std::string header_prefix() const;
+    // Size of header_prefix() + body.
+    std::uint64_t message_size() const;
+};
+
+}  // namespace asmtpd::hooks
