@@ -30,6 +30,7 @@ struct ServerFacts {
     std::chrono::milliseconds plugin_timeout{30000};
     std::uint64_t databytes = 26214400;
     std::size_t max_rcpts = 100;
+    std::size_t max_connections_per_ip = 50;
 };
 
 class Context {

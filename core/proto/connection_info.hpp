@@ -4,6 +4,7 @@
 // (HELO, TLS, AUTH) and by plugins (relay_client). Plugins read it through hooks::Context.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -26,6 +27,7 @@ struct ConnectionInfo {
     std::string tls_version, tls_cipher;
     std::string auth_user, auth_method;
     std::map<std::string, std::string> env;  // per-client environment (tcp.env / RELAYCLIENT ...)
+    std::size_t connections_from_ip = 1;     // open sessions from remote_ip, this one included
 
     // "[1.2.3.4]" style literal used in replies and the Received header.
     std::string remote_literal() const { return "[" + remote_ip + "]"; }

@@ -1,0 +1,72 @@
+// settings.hpp - asmtpd.yaml as typed values.
+//
+// Every key is optional and has a default; unknown keys and wrong types are errors that name
+// the key and its file:line, collected all at once so --check can print every problem.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/io/log.hpp"
+#include "core/proto/data_decoder.hpp"
+
+namespace asmtpd::smtp {
+
+enum class ListenMode { Smtp, Submission, Smtps };
+
+struct ListenSpec {
+    std::string address = "127.0.0.1";
+    std::uint16_t port = 2525;
+    ListenMode mode = ListenMode::Smtp;
+    bool proxy_protocol = false;
+};
+
+struct Limits {
+    std::size_t max_connections = 10000;
+    std::size_t max_connections_per_ip = 50;
+    std::size_t max_rcpts = 100;           // 452 4.5.3 past it
+    std::uint64_t databytes = 26214400;    // SIZE advertised; 552 5.3.4 past it
+    std::size_t max_errors = 10;           // then 421 and close
+    std::size_t line_length = 512;         // command line incl. CRLF (RFC 5321 §4.5.3.1.4)
+    std::size_t data_line_length = 0;      // DATA line incl. CRLF; 0 = unlimited
+    std::size_t pipeline_bytes = 65536;    // unprocessed input kept before reading pauses
+    std::size_t memory_spool = 65536;      // message bytes kept in memory before spooling to disk
+};
+
+struct Timeouts {  // seconds
+    unsigned connect = 300;   // greeting to first command
+    unsigned command = 300;
+    unsigned data = 600;
+    unsigned plugin = 30;
+    unsigned shutdown = 30;   // SIGTERM: how long sessions may finish
+};
+
+struct Settings {
+    std::string hostname;                  // empty in the file -> the machine's name
+    std::vector<ListenSpec> listen{ListenSpec{}};
+    std::string spool_dir = "./var/spool";
+    unsigned workers = 1;
+    io::Level log_level = io::Level::Info;
+    proto::BareLfPolicy bare_lf = proto::BareLfPolicy::Reject;
+    std::vector<std::string> bare_lf_normalize_from;   // CIDRs trusted with bare_lf: normalize
+    std::string greeting;                  // text after "220 <hostname> "; empty = default
+    Limits limits;
+    Timeouts timeouts;
+};
+
+struct SettingsResult {
+    Settings settings;
+    std::vector<std::string> errors;       // "file:line: message"
+};
+
+// Parses YAML text (file is used in messages only).
+SettingsResult parse_settings(std::string_view yaml_text, const std::string& file);
+// Reads DIR/asmtpd.yaml; a missing file gives the defaults (and no error).
+SettingsResult load_settings(const std::string& config_dir);
+
+// The machine's host name (gethostname), for the hostname default.
+std::string machine_hostname();
+
+}  // namespace asmtpd::smtp
