@@ -1,0 +1,192 @@
+// cmd_envelope.cpp - MAIL, RCPT and RSET: sequence checks, the mail_pre/mail and
+// rcpt_pre/rcpt chains, ESMTP parameters, recipient limits.
+//
+// Order for MAIL (and likewise RCPT): sequence check -> argument syntax -> *_pre chain (which
+// may rewrite the path) -> path grammar and parameters -> mail chain -> 250. The address is
+// validated before any plugin other than *_pre sees it (RELIABILITY P8).
+#include <algorithm>
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "core/smtp/session.hpp"
+
+namespace asmtpd::smtp {
+
+namespace {
+bool all_digits(std::string_view s) {
+    if (s.empty() || s.size() > 20) return false;
+    for (char c : s)
+        if (c < '0' || c > '9') return false;
+    return true;
+}
+}  // namespace
+
+void Session::cmd_mail(const proto::Command& c) {
+    if (info_.hello == proto::Hello::None) {
+        reply(503, "5.5.1", "Error: send HELO/EHLO first");
+        return;
+    }
+    if (txn_ && txn_->sender) {
+        reply(503, "5.5.1", "Error: nested MAIL command");
+        return;
+    }
+    auto parsed = proto::parse_mail_args(c.args);
+    if (!parsed) {
+        reply(parsed.error());
+        return;
+    }
+    hooks::HookArgs args;
+    args.text = parsed->path;
+    args.params = parsed->params;
+    run_chain(hooks::Hook::MailPre, std::move(args),
+              [this, p = std::move(*parsed)](const hooks::Verdict& v, const hooks::Disposition& d) mutable {
+                  if (handle_refusal(d)) return;
+                  if (v.result == hooks::Result::Ok && !v.text.empty()) p.path = v.text;
+                  mail_after_pre(std::move(p));
+              });
+}
+
+void Session::mail_after_pre(proto::PathArgs p) {
+    const auto& facts = runtime_->facts;
+    bool utf8 = false;
+    std::optional<std::uint64_t> size;
+    for (const auto& param : p.params) {
+        if (param.keyword == "SIZE") {
+            std::uint64_t n = 0;
+            if (!param.value || !all_digits(*param.value) ||
+                std::from_chars(param.value->data(), param.value->data() + param.value->size(), n).ec != std::errc()) {
+                reply(501, "5.5.4", "Syntax error in SIZE parameter");
+                return;
+            }
+            size = n;
+        } else if (param.keyword == "BODY") {
+            if (!param.value || (*param.value != "7BIT" && *param.value != "8BITMIME" &&
+                                 *param.value != "7bit" && *param.value != "8bitmime")) {
+                reply(501, "5.5.4", "Unsupported BODY parameter");
+                return;
+            }
+        } else if (param.keyword == "SMTPUTF8") {
+            if (param.value) {
+                reply(501, "5.5.4", "SMTPUTF8 takes no value");
+                return;
+            }
+            utf8 = true;
+        } else if (param.keyword == "AUTH") {
+            // RFC 4954 §5: accepted and ignored unless the session is authenticated; it must
+            // still be valid xtext so it can never smuggle a CR/LF anywhere.
+            if (!param.value || !proto::decode_xtext(*param.value)) {
+                reply(501, "5.5.4", "Syntax error in AUTH parameter");
+                return;
+            }
+        } else {
+            reply(555, "5.5.4", fmt::format("Unsupported parameter {}", param.keyword));
+            return;
+        }
+    }
+    if (size && facts.databytes > 0 && *size > facts.databytes) {
+        reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
+        return;
+    }
+    proto::AddressRules rules;
+    rules.allow_null = true;
+    rules.allow_utf8 = utf8;
+    auto addr = proto::parse_path(p.path, rules);
+    if (!addr) {
+        reply(addr.error());
+        return;
+    }
+    txn_.emplace();
+    txn_->number = ++txn_count_;
+    txn_->id = fmt::format("{:016x}.{}", info_.id, txn_->number);
+    txn_->mail_params = p.params;
+    hooks::HookArgs args;
+    args.address = *addr;
+    args.params = p.params;
+    run_chain(hooks::Hook::Mail, std::move(args),
+              [this, a = *addr](const hooks::Verdict&, const hooks::Disposition& d) {
+                  if (d.action != hooks::Action::Proceed) {
+                      reset_transaction();
+                      handle_refusal(d);
+                      return;
+                  }
+                  if (!txn_) return;
+                  txn_->sender = a;
+                  log_.info("mail from {}", a.format());
+                  reply(250, "2.1.0", fmt::format("{}, sender OK", a.format()));
+              });
+}
+
+void Session::cmd_rcpt(const proto::Command& c) {
+    if (!txn_ || !txn_->sender) {
+        reply(503, "5.5.1", "Error: need MAIL command");
+        return;
+    }
+    auto parsed = proto::parse_rcpt_args(c.args);
+    if (!parsed) {
+        reply(parsed.error());
+        return;
+    }
+    if (txn_->recipients.size() >= runtime_->settings.limits.max_rcpts) {
+        reply(452, "4.5.3", "Error: too many recipients");
+        return;
+    }
+    hooks::HookArgs args;
+    args.text = parsed->path;
+    args.params = parsed->params;
+    run_chain(hooks::Hook::RcptPre, std::move(args),
+              [this, p = std::move(*parsed)](const hooks::Verdict& v, const hooks::Disposition& d) mutable {
+                  if (handle_refusal(d)) return;
+                  if (v.result == hooks::Result::Ok && !v.text.empty()) p.path = v.text;
+                  rcpt_after_pre(std::move(p));
+              });
+}
+
+void Session::rcpt_after_pre(proto::PathArgs p) {
+    if (!txn_) return;
+    if (!p.params.empty()) {
+        reply(555, "5.5.4", fmt::format("Unsupported parameter {}", p.params.front().keyword));
+        return;
+    }
+    proto::AddressRules rules;
+    rules.allow_null = false;
+    rules.allow_bare_postmaster = true;
+    rules.allow_utf8 = txn_->mail_params.end() !=
+                       std::find_if(txn_->mail_params.begin(), txn_->mail_params.end(),
+                                    [](const proto::EsmtpParam& e) { return e.keyword == "SMTPUTF8"; });
+    rules.recipient = true;
+    auto addr = proto::parse_path(p.path, rules);
+    if (!addr) {
+        reply(addr.error());
+        return;
+    }
+    hooks::HookArgs args;
+    args.address = *addr;
+    args.params = p.params;
+    run_chain(hooks::Hook::Rcpt, std::move(args),
+              [this, a = *addr](const hooks::Verdict&, const hooks::Disposition& d) {
+                  if (handle_refusal(d)) return;
+                  if (!txn_) return;
+                  txn_->recipients.push_back(a);
+                  log_.info("rcpt to {}", a.format());
+                  reply(250, "2.1.5", fmt::format("{}, recipient ok", a.format()));
+              });
+}
+
+void Session::cmd_rset(const proto::Command& c) {
+    if (!c.args.empty()) {
+        reply(501, "5.5.4", "Syntax: RSET");
+        return;
+    }
+    reset_transaction();
+    reply(250, "2.0.0", "OK");
+}
+
+void Session::reset_transaction() {
+    data_.reset();
+    if (!txn_) return;
+    chain_->notify(hooks::Hook::ResetTransaction, {});
+    txn_.reset();
+}
+
+}  // namespace asmtpd::smtp

@@ -1,0 +1,43 @@
+// received.cpp - building the Received header; see received.hpp.
+#include "core/smtp/received.hpp"
+
+#include <fmt/format.h>
+
+namespace asmtpd::smtp {
+
+namespace {
+std::string clean(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (unsigned char c : s) out += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
+    return out;
+}
+}  // namespace
+
+std::string rfc5322_date(std::time_t now) {
+    std::tm tm{};
+    localtime_r(&now, &tm);
+    char buf[64];
+    std::size_t n = std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S %z", &tm);
+    return std::string(buf, n);
+}
+
+std::string received_header(const proto::ConnectionInfo& info, const hooks::Transaction& txn,
+                            const std::string& hostname, std::time_t now) {
+    std::string proto = info.hello == proto::Hello::Ehlo ? "ESMTP" : "SMTP";
+    if (info.hello == proto::Hello::Ehlo) {
+        if (info.tls) proto += "S";
+        if (!info.auth_user.empty()) proto += "A";
+    }
+    std::string out = fmt::format("Received: from {} ({} {})\r\n\tby {} (asmtpd) with {} id {}",
+                                  clean(info.helo_host.empty() ? "unknown" : info.helo_host),
+                                  clean(info.remote_info()), clean(info.remote_literal()), clean(hostname),
+                                  proto, clean(txn.id));
+    if (info.tls)
+        out += fmt::format("\r\n\t(using {} with cipher {})", clean(info.tls_version), clean(info.tls_cipher));
+    if (txn.recipients.size() == 1) out += fmt::format("\r\n\tfor {}", clean(txn.recipients.front().format()));
+    out += fmt::format("; {}\r\n", rfc5322_date(now));
+    return out;
+}
+
+}  // namespace asmtpd::smtp

@@ -1,0 +1,24 @@
+// received.hpp - the Received header asmtpd prepends to every message (RFC 5321 §4.4).
+//
+//   Received: from <helo> (<rdns or Unknown> [<ip>])
+//   	by <hostname> (asmtpd) with <ESMTP|SMTP>[S][A] id <txn id>
+//   	for <rcpt>; <RFC 5322 date>          ("for" only with exactly one recipient)
+// Everything that came from the client is already validated (HELO host, addresses), and is
+// stripped of controls again here because a header injection would be forever.
+#pragma once
+
+#include <ctime>
+#include <string>
+
+#include "core/proto/connection_info.hpp"
+#include "hooks/transaction.hpp"
+
+namespace asmtpd::smtp {
+
+std::string received_header(const proto::ConnectionInfo& info, const hooks::Transaction& txn,
+                            const std::string& hostname, std::time_t now);
+
+// "Sun, 22 Nov 2026 00:16:18 +0000" in local time with its offset.
+std::string rfc5322_date(std::time_t now);
+
+}  // namespace asmtpd::smtp

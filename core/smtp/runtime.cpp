@@ -1,0 +1,63 @@
+// runtime.cpp - loading one configuration: asmtpd.yaml, the plugin list, the plugins.
+// Runs at start-up, on --check and on SIGHUP; reads files synchronously (never per session).
+#include "core/smtp/runtime.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/proto/plugin_list.hpp"
+
+namespace asmtpd::smtp {
+
+namespace fs = std::filesystem;
+
+std::shared_ptr<const Runtime> load_runtime(const std::string& config_dir,
+                                            std::span<const hooks::CatalogEntry> catalog,
+                                            std::vector<std::string>& errors) {
+    const std::size_t errors_before = errors.size();
+    auto rt = std::make_shared<Runtime>();
+    SettingsResult sr = load_settings(config_dir);
+    errors.insert(errors.end(), sr.errors.begin(), sr.errors.end());
+    rt->settings = std::move(sr.settings);
+    rt->config = std::make_unique<hooks::FlatConfig>(config_dir);
+
+    auto& facts = rt->facts;
+    facts.hostname = rt->settings.hostname;
+    // qmail's control/me names the host when asmtpd.yaml does not.
+    if (auto me = rt->config->first("me"); me && !me->empty() &&
+                                           (facts.hostname.empty() || facts.hostname == machine_hostname()))
+        facts.hostname = *me;
+    if (facts.hostname.empty()) facts.hostname = machine_hostname();
+    facts.config_dir = config_dir;
+    facts.spool_dir = rt->settings.spool_dir;
+    facts.plugin_timeout = std::chrono::seconds(rt->settings.timeouts.plugin);
+    facts.databytes = rt->settings.limits.databytes;
+    facts.max_rcpts = rt->settings.limits.max_rcpts;
+    facts.max_connections_per_ip = rt->settings.limits.max_connections_per_ip;
+
+    std::error_code ec;
+    fs::create_directories(facts.spool_dir, ec);
+    if (ec) errors.push_back(fmt::format("{}/asmtpd.yaml: spool_dir: cannot create {}: {}", config_dir,
+                                         facts.spool_dir, ec.message()));
+
+    const std::string plugins_path = config_dir + "/plugins";
+    std::ifstream in(plugins_path, std::ios::binary);
+    if (!in) {
+        errors.push_back(plugins_path + ":0: cannot read the plugin list");
+    } else {
+        std::stringstream ss;
+        ss << in.rdbuf();
+        proto::PluginList list = proto::parse_plugin_list(ss.str(), plugins_path);
+        errors.insert(errors.end(), list.errors.begin(), list.errors.end());
+        if (list.errors.empty()) {
+            auto reg = hooks::Registry::build(list, catalog, *rt->config, facts, errors);
+            rt->registry = std::shared_ptr<const hooks::Registry>(std::move(reg));
+        }
+    }
+    for (const auto& w : rt->config->warnings()) errors.push_back(w);
+    if (errors.size() != errors_before || !rt->registry) return nullptr;
+    return rt;
+}
+
+}  // namespace asmtpd::smtp

@@ -1,0 +1,32 @@
+// runtime.hpp - one loaded configuration: settings, flat files, plugin instances.
+//
+// Immutable once built and shared by every session started under it; SIGHUP builds a new one
+// and only new sessions see it, so a session never sees its chains change under it.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/smtp/settings.hpp"
+#include "hooks/context.hpp"
+#include "hooks/flat_config.hpp"
+#include "hooks/registry.hpp"
+
+namespace asmtpd::smtp {
+
+struct Runtime {
+    Settings settings;
+    hooks::ServerFacts facts;
+    std::unique_ptr<hooks::FlatConfig> config;
+    std::shared_ptr<const hooks::Registry> registry;
+};
+
+// Loads DIR/asmtpd.yaml, DIR/plugins and every plugin's init(). Problems are appended to
+// errors as "file:line: message"; the result is null when there was any.
+std::shared_ptr<const Runtime> load_runtime(const std::string& config_dir,
+                                            std::span<const hooks::CatalogEntry> catalog,
+                                            std::vector<std::string>& errors);
+
+}  // namespace asmtpd::smtp

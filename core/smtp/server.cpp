@@ -1,0 +1,141 @@
+// server.cpp - accepting connections into sessions, limits, reload and graceful stop.
+#include "core/smtp/server.hpp"
+
+#include <csignal>
+#include <ctime>
+
+#include <fmt/format.h>
+
+namespace asmtpd::smtp {
+
+Server::Server(uv_loop_t* loop, io::Logger& logger, std::string config_dir, std::shared_ptr<const Runtime> runtime,
+               std::span<const hooks::CatalogEntry> catalog)
+    : loop_(loop),
+      logger_(logger),
+      log_(&logger, 0, "server"),
+      config_dir_(std::move(config_dir)),
+      runtime_(std::move(runtime)),
+      catalog_(catalog),
+      reaper_(loop),
+      shutdown_timer_(loop),
+      sigterm_(loop),
+      sigint_(loop),
+      sighup_(loop) {
+    // Session ids: start-up time in the high bits keeps them unique across restarts in logs.
+    next_id_ = static_cast<std::uint64_t>(std::time(nullptr)) << 24;
+}
+
+Server::~Server() {
+    for (auto& l : listeners_) l->close();
+    sessions_.clear();
+    retired_.clear();
+}
+
+bool Server::start(std::string& error) {
+    const auto& s = runtime_->settings;
+    for (std::size_t i = 0; i < s.listen.size(); ++i) {
+        const ListenSpec& spec = s.listen[i];
+        if (spec.mode != ListenMode::Smtp || spec.proxy_protocol) {
+            error = fmt::format("{}/asmtpd.yaml: listen[{}]: mode {}{} is not available in this build", config_dir_, i,
+                                spec.mode == ListenMode::Smtps ? "smtps" : spec.mode == ListenMode::Submission ? "submission" : "smtp",
+                                spec.proxy_protocol ? " with proxy_protocol" : "");
+            return false;
+        }
+        std::string err;
+        auto l = io::Listener::bind(loop_, spec.address, spec.port, s.workers > 1,
+                                    [this, spec](uv_stream_t* srv) { on_connection(srv, spec); }, err);
+        if (!l) {
+            error = err;
+            return false;
+        }
+        log_.notice("listening on {}:{}", spec.address, l->port());
+        listeners_.push_back(std::move(l));
+    }
+    sigterm_.start(SIGTERM, [this](int) { stop(); });
+    sigint_.start(SIGINT, [this](int) { stop(); });
+    sighup_.start(SIGHUP, [this](int) { reload(); });
+    return true;
+}
+
+void Server::on_connection(uv_stream_t* server, const ListenSpec&) {
+    auto stream = io::TcpStream::accept_from(server);
+    if (!stream) return;
+    const auto& rt = *runtime_;
+    proto::ConnectionInfo info;
+    info.id = ++next_id_;
+    info.remote_ip = stream->peer_ip();
+    info.remote_port = stream->peer_port();
+    info.local_ip = stream->local_ip();
+    info.local_port = stream->local_port();
+    std::size_t& from_ip = per_ip_[info.remote_ip];
+    ++from_ip;
+    info.connections_from_ip = from_ip;
+
+    std::optional<proto::Reply> refusal;
+    const auto& lim = rt.settings.limits;
+    if (stopping_) {
+        refusal = proto::Reply::make(421, "4.3.2", rt.facts.hostname + " Service shutting down");
+    } else if (lim.max_connections > 0 && sessions_.size() >= lim.max_connections) {
+        refusal = proto::Reply::make(421, "4.7.0", rt.facts.hostname + " Error: too many connections");
+    } else if (lim.max_connections_per_ip > 0 && from_ip > lim.max_connections_per_ip) {
+        refusal = proto::Reply::make(421, "4.7.0", rt.facts.hostname + " Error: too many connections from your IP");
+    }
+    auto session = std::make_unique<Session>(loop_, *this, std::move(stream), std::move(info), runtime_, logger_);
+    Session* raw = session.get();
+    sessions_.emplace(raw->id(), std::move(session));
+    raw->start(std::move(refusal));
+}
+
+void Server::session_finished(Session& s) {
+    auto it = sessions_.find(s.id());
+    if (it == sessions_.end()) return;
+    if (auto ip = per_ip_.find(s.info().remote_ip); ip != per_ip_.end() && --ip->second == 0) per_ip_.erase(ip);
+    retired_.push_back(std::move(it->second));
+    sessions_.erase(it);
+    // Destroy from a fresh loop iteration: we are inside one of the session's callbacks.
+    reaper_.start(0, [this] {
+        retired_.clear();
+        maybe_exit();
+    });
+}
+
+void Server::reload() {
+    std::vector<std::string> errors;
+    auto rt = load_runtime(config_dir_, catalog_, errors);
+    if (!rt) {
+        for (const auto& e : errors) log_.error("reload: {}", e);
+        log_.error("reload failed; keeping the running configuration");
+        return;
+    }
+    if (rt->settings.listen.size() != runtime_->settings.listen.size())
+        log_.warn("reload: listen addresses change only on restart");
+    logger_.set_level(rt->settings.log_level);
+    runtime_ = std::move(rt);
+    log_.notice("configuration reloaded ({} plugins)", runtime_->registry->plugin_count());
+}
+
+void Server::stop() {
+    if (stopping_) return;
+    stopping_ = true;
+    for (auto& l : listeners_) l->close();
+    log_.notice("stopping: {} sessions get {} s to finish", sessions_.size(), runtime_->settings.timeouts.shutdown);
+    shutdown_timer_.start(runtime_->settings.timeouts.shutdown * 1000ull, [this] {
+        std::vector<Session*> open;
+        for (auto& [id, s] : sessions_) open.push_back(s.get());
+        auto r = proto::Reply::make(421, "4.3.2", runtime_->facts.hostname + " Service shutting down");
+        for (Session* s : open) s->shutdown(r);
+        maybe_exit();
+    });
+    maybe_exit();
+}
+
+void Server::maybe_exit() {
+    if (!stopping_ || !sessions_.empty() || !retired_.empty()) return;
+    shutdown_timer_.stop();
+    sigterm_.stop();
+    sigint_.stop();
+    sighup_.stop();
+    log_.notice("all sessions done; exiting");
+}
+
+}  // namespace asmtpd::smtp

@@ -1,0 +1,65 @@
+// server.hpp - listeners, the session table, global and per-IP limits, signals.
+//
+// Rules: sessions are owned here and destroyed only from the reaper timer, never inside one of
+// their own callbacks. SIGHUP swaps the Runtime for new sessions only; a configuration that
+// does not load is logged and the old one kept. SIGTERM closes the listeners, lets sessions run
+// on for timeouts.shutdown seconds, then sends 421 to the rest and lets the loop end.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <uv.h>
+
+#include "core/io/listener.hpp"
+#include "core/io/log.hpp"
+#include "core/io/signals.hpp"
+#include "core/io/timer.hpp"
+#include "core/smtp/runtime.hpp"
+#include "core/smtp/session.hpp"
+
+namespace asmtpd::smtp {
+
+class Server final : public SessionOwner {
+public:
+    Server(uv_loop_t* loop, io::Logger& logger, std::string config_dir, std::shared_ptr<const Runtime> runtime,
+           std::span<const hooks::CatalogEntry> catalog);
+    ~Server() override;
+
+    // Binds every listener and installs the signal handlers; false with a reason on failure.
+    bool start(std::string& error);
+    void reload();
+    void stop();
+
+    void session_finished(Session& s) override;
+    std::size_t session_count() const { return sessions_.size(); }
+
+private:
+    void on_connection(uv_stream_t* server, const ListenSpec& spec);
+    void maybe_exit();
+
+    uv_loop_t* loop_;
+    io::Logger& logger_;
+    io::Log log_;
+    std::string config_dir_;
+    std::shared_ptr<const Runtime> runtime_;
+    std::span<const hooks::CatalogEntry> catalog_;
+
+    std::vector<std::unique_ptr<io::Listener>> listeners_;
+    std::unordered_map<std::uint64_t, std::unique_ptr<Session>> sessions_;
+    std::vector<std::unique_ptr<Session>> retired_;
+    std::unordered_map<std::string, std::size_t> per_ip_;
+    std::uint64_t next_id_ = 0;
+    bool stopping_ = false;
+
+    io::Timer reaper_;
+    io::Timer shutdown_timer_;
+    io::SignalWatcher sigterm_, sigint_, sighup_;
+};
+
+}  // namespace asmtpd::smtp

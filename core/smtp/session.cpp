@@ -1,0 +1,304 @@
+// session.cpp - the per-connection machine: input framing, phases, the reply choke point,
+// timeouts, back-pressure and the one way out (close_session). Commands are in cmd_*.cpp.
+#include "core/smtp/session.hpp"
+
+#include "core/smtp/command_table.hpp"
+
+namespace asmtpd::smtp {
+
+namespace {
+constexpr std::size_t kMaxQueuedOutput = 256 * 1024;   // client not reading our replies
+constexpr std::size_t kMaxSpoolPending = 1024 * 1024;  // disk slower than the client
+constexpr std::uint64_t kDrainGraceMs = 10000;         // last reply may take this long to leave
+}  // namespace
+
+Session::Session(uv_loop_t* loop, SessionOwner& owner, std::unique_ptr<io::Transport> transport,
+                 proto::ConnectionInfo info, std::shared_ptr<const Runtime> runtime, const io::Logger& logger)
+    : loop_(loop),
+      owner_(owner),
+      transport_(std::move(transport)),
+      info_(std::move(info)),
+      runtime_(std::move(runtime)),
+      log_(&logger, info_.id),
+      lines_(runtime_->settings.limits.line_length),
+      timeout_(loop),
+      drain_timer_(loop) {
+    chain_ = hooks::ChainRunner::create(loop, runtime_->registry, *this, log_);
+    transport_->set_listener(this);
+}
+
+Session::~Session() {
+    chain_->cancel();
+    transport_->set_listener(nullptr);
+    transport_->close_now();
+}
+
+void Session::enter(Phase p) {
+    if (p == phase_) return;
+    if (!phase_transition_ok(phase_, p))
+        log_.error("bug: phase {} -> {} not allowed", phase_name(phase_), phase_name(p));
+    log_.debug("phase {} -> {}", phase_name(phase_), phase_name(p));
+    phase_ = p;
+}
+
+void Session::start(std::optional<proto::Reply> refusal) {
+    log_.info("connect from {}:{} to {}:{}", info_.remote_ip, info_.remote_port, info_.local_ip, info_.local_port);
+    if (refusal) {
+        reply(*refusal);
+        close_session("refused: " + refusal->summary());
+        return;
+    }
+    run_chain(hooks::Hook::PreConnection, {}, [this](const hooks::Verdict&, const hooks::Disposition& d) {
+        if (d.action == hooks::Action::RespondClose || d.action == hooks::Action::SilentClose) {
+            handle_refusal(d);
+            return;
+        }
+        run_chain(hooks::Hook::Connect, {}, [this](const hooks::Verdict&, const hooks::Disposition& d2) {
+            if (d2.action == hooks::Action::Silent) {
+                enter(Phase::Command);   // DONE: the plugin greeted (or chose not to)
+                return;
+            }
+            if (handle_refusal(d2)) return;
+            greet();
+        });
+    });
+}
+
+void Session::greet() {
+    const auto& s = runtime_->settings;
+    std::string text = s.greeting.empty() ? "ESMTP asmtpd ready" : s.greeting;
+    if (text.find("ESMTP") == std::string::npos) text += " ESMTP";
+    enter(Phase::Command);
+    reply(proto::Reply::make(220, "", runtime_->facts.hostname + " " + text));
+}
+
+void Session::shutdown(const proto::Reply& r) {
+    if (phase_ >= Phase::Closing) return;
+    reply(r);
+    close_session("server shutting down");
+}
+
+// ---- input ---------------------------------------------------------------------------
+
+void Session::on_read(std::string_view bytes) {
+    if (phase_ >= Phase::Closing) return;
+    in_.append(bytes);
+    if (phase_ == Phase::Data) timeout_.start(runtime_->settings.timeouts.data * 1000ull, [this] {
+        reply(421, "4.4.2", runtime_->facts.hostname + " Error: timeout exceeded");
+        close_session("data timeout");
+    });
+    process_input();
+}
+
+void Session::on_eof() {
+    eof_ = true;
+    if (phase_ >= Phase::Closing) {
+        finish_now();
+        return;
+    }
+    // A command in flight (a queue hand-off, say) is allowed to finish first: the client may
+    // only have closed its sending side after pipelining QUIT.
+    if (!busy()) close_session("client closed connection");
+}
+
+void Session::on_drained() {
+    if (phase_ == Phase::Closing) {
+        finish_now();
+        return;
+    }
+    update_reading();
+}
+
+void Session::process_input() {
+    if (processing_) {
+        reprocess_ = true;
+        return;
+    }
+    processing_ = true;
+    do {
+        reprocess_ = false;
+        while ((phase_ == Phase::Command || phase_ == Phase::Data) && !busy()) {
+            if (phase_ == Phase::Data) {
+                consume_data();
+                if (phase_ == Phase::Data) break;   // need more input
+                continue;
+            }
+            auto ev = lines_.next(std::string_view(in_).substr(in_pos_));
+            in_pos_ += ev.consumed;
+            if (ev.kind == proto::LineReader::Event::NeedMore) break;
+            if (ev.kind == proto::LineReader::Event::TooLong) {
+                reply(500, "5.5.2", "Error: line too long");
+                continue;
+            }
+            std::string line(ev.line);
+            dispatch_line(line);
+        }
+    } while (reprocess_ && phase_ < Phase::Closing);
+
+    if (in_pos_ == in_.size()) {
+        in_.clear();
+        in_pos_ = 0;
+    } else if (in_pos_ > 65536) {
+        in_.erase(0, in_pos_);
+        in_pos_ = 0;
+    }
+    processing_ = false;
+    if (phase_ >= Phase::Closing) return;
+    flush();
+    if (eof_ && !busy()) {
+        close_session("client closed connection");
+        return;
+    }
+    arm_timeout();
+    update_reading();
+}
+
+void Session::dispatch_line(std::string_view line) {
+    timeout_.stop();
+    ++commands_;
+    proto::Command cmd = proto::parse_command(line);
+    log_.debug("< {}", cmd.verb == "AUTH" ? std::string("AUTH ...") : std::string(line));
+    CommandTable::dispatch(*this, cmd);
+}
+
+void Session::after_chain() { process_input(); }
+
+void Session::arm_timeout() {
+    if (phase_ >= Phase::Closing || busy()) {
+        timeout_.stop();
+        return;
+    }
+    if (phase_ == Phase::Data) return;   // re-armed on every read
+    if (phase_ != Phase::Command || timeout_.active()) return;
+    const auto& t = runtime_->settings.timeouts;
+    unsigned secs = commands_ == 0 ? t.connect : t.command;
+    timeout_.start(secs * 1000ull, [this] {
+        reply(421, "4.4.2", runtime_->facts.hostname + " Error: timeout exceeded");
+        close_session("command timeout");
+    });
+}
+
+void Session::update_reading() {
+    if (phase_ >= Phase::Closing) return;
+    bool pause = unread_input() > runtime_->settings.limits.pipeline_bytes ||
+                 transport_->queued_bytes() > kMaxQueuedOutput ||
+                 (phase_ == Phase::Data && txn_ && txn_->body && txn_->body->pending() > kMaxSpoolPending);
+    if (pause == reading_paused_) return;
+    reading_paused_ = pause;
+    if (pause) {
+        log_.debug("reading paused");
+        transport_->pause_reading();
+    } else {
+        transport_->resume_reading();
+    }
+}
+
+// ---- output --------------------------------------------------------------------------
+
+void Session::reply(int code, std::string_view esc, std::string_view text) {
+    reply(proto::Reply::make(code, esc, text));
+}
+
+void Session::reply(const proto::Reply& r) {
+    if (phase_ >= Phase::Closed) return;
+    out_ += r.wire(true);
+    log_.debug("> {}", r.summary());
+    if (r.code >= 400 && r.code != 421 && phase_ < Phase::Closing) {
+        ++errors_;
+        const auto max = runtime_->settings.limits.max_errors;
+        if (max > 0 && errors_ >= max) {
+            out_ += proto::Reply::make(421, "4.7.0", runtime_->facts.hostname + " Error: too many errors").wire(true);
+            close_session("too many errors");
+        }
+    }
+}
+
+void Session::flush() {
+    if (out_.empty() || transport_->closed()) return;
+    transport_->write(std::move(out_));
+    out_.clear();
+}
+
+// ---- chains --------------------------------------------------------------------------
+
+void Session::run_chain(hooks::Hook h, hooks::HookArgs args,
+                        std::function<void(const hooks::Verdict&, const hooks::Disposition&)> then) {
+    timeout_.stop();
+    chain_->run(h, std::move(args),
+                [this, h, then = std::move(then)](hooks::Verdict v, const hooks::Plugin* by) {
+                    if (phase_ >= Phase::Closing) return;
+                    hooks::Disposition d = hooks::dispose(h, v);
+                    if (by && v.result != hooks::Result::Ok)
+                        log_.info("{}: [{}] {} {}", hooks::hook_name(h), by->name(),
+                                  hooks::to_string(v.result), d.reply.summary());
+                    then(v, d);
+                    after_chain();
+                });
+}
+
+bool Session::handle_refusal(const hooks::Disposition& d) {
+    switch (d.action) {
+        case hooks::Action::Proceed: return false;
+        case hooks::Action::Respond: reply(d.reply); return true;
+        case hooks::Action::RespondClose:
+            reply(d.reply);
+            close_session("denied: " + d.reply.summary());
+            return true;
+        case hooks::Action::Silent: return true;
+        case hooks::Action::SilentClose: close_session("dropped by plugin"); return true;
+    }
+    return true;
+}
+
+void Session::after(std::uint64_t ms, std::function<void()> fn) {
+    if (phase_ >= Phase::Closing) return;
+    plugin_timers_.push_back(std::make_unique<io::Timer>(loop_));
+    auto it = std::prev(plugin_timers_.end());
+    (*it)->start(ms, [this, it, fn = std::move(fn)] {
+        auto f = fn;                // the timer (and this lambda) dies with the erase below
+        plugin_timers_.erase(it);
+        f();
+    });
+}
+
+// ---- the way out ---------------------------------------------------------------------
+
+void Session::close_session(std::string_view why) {
+    if (phase_ >= Phase::Closing) return;
+    log_.info("disconnect: {} ({} commands, {} errors)", why, commands_, errors_);
+    chain_->cancel();
+    timeout_.stop();
+    awaiting_ = false;
+    data_.reset();
+    enter(Phase::Closing);
+    if (txn_) {
+        chain_->notify(hooks::Hook::ResetTransaction, {});
+        txn_.reset();
+    }
+    chain_->notify(hooks::Hook::Disconnect, {});
+    chain_->notify(hooks::Hook::PostConnection, {});
+    plugin_timers_.clear();
+    flush();
+    transport_->pause_reading();
+    if (eof_ || transport_->queued_bytes() == 0) {
+        finish_now();
+        return;
+    }
+    transport_->close_after_flush();
+    drain_timer_.start(kDrainGraceMs, [this] { finish_now(); });
+}
+
+void Session::finish_now() {
+    if (phase_ == Phase::Closed) return;
+    if (phase_ < Phase::Closing) enter(Phase::Closing);
+    drain_timer_.stop();
+    enter(Phase::Closed);
+    if (transport_->queued_bytes() == 0) transport_->close_after_flush();
+    else transport_->close_now();
+    if (!finished_reported_) {
+        finished_reported_ = true;
+        owner_.session_finished(*this);
+    }
+}
+
+}  // namespace asmtpd::smtp

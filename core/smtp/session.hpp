@@ -1,0 +1,164 @@
+// session.hpp - one SMTP connection: input framing, command dispatch, hook chains, replies.
+//
+// Rules:
+// - Every byte to the client goes through reply() (framing, enhanced codes, error counting,
+//   pipelined-reply batching: output is flushed when the input runs dry, RFC 2920).
+// - One command is in flight at a time: while a chain runs, later input waits in in_ (capped;
+//   reading pauses past the cap) and is never read as commands before the reply is decided.
+// - A session is destroyed only by its owner, after finished() was reported and never from
+//   inside one of its own callbacks; async work holds lifetime() or the chain token, never a
+//   raw pointer. Required hooks (reset_transaction, disconnect, post_connection) run on every
+//   way out, including a vanished client.
+// The command handlers live in cmd_*.cpp, the plugin view in hook_context.cpp.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/io/log.hpp"
+#include "core/io/stream.hpp"
+#include "core/io/timer.hpp"
+#include "core/proto/command.hpp"
+#include "core/proto/connection_info.hpp"
+#include "core/proto/data_decoder.hpp"
+#include "core/proto/line_reader.hpp"
+#include "core/proto/reply.hpp"
+#include "core/smtp/runtime.hpp"
+#include "core/smtp/session_phase.hpp"
+#include "hooks/chain.hpp"
+#include "hooks/context.hpp"
+#include "hooks/defaults.hpp"
+
+namespace asmtpd::smtp {
+
+class Session;
+
+// What a session needs from whoever owns it (the server, or a test driver).
+class SessionOwner {
+public:
+    virtual ~SessionOwner() = default;
+    // The session is done; destroy it from a later loop iteration.
+    virtual void session_finished(Session& s) = 0;
+};
+
+class Session final : public io::StreamListener, public hooks::Context {
+public:
+    Session(uv_loop_t* loop, SessionOwner& owner, std::unique_ptr<io::Transport> transport,
+            proto::ConnectionInfo info, std::shared_ptr<const Runtime> runtime, const io::Logger& logger);
+    ~Session() override;
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    // Runs pre_connection and connect, then greets. `refusal`, when set, is sent instead
+    // (server-level limits) and the session closes.
+    void start(std::optional<proto::Reply> refusal = std::nullopt);
+    // Server shutdown deadline: 421 and close, whatever the session is doing.
+    void shutdown(const proto::Reply& reply);
+
+    std::uint64_t id() const { return info_.id; }
+    Phase phase() const { return phase_; }
+    const proto::ConnectionInfo& info() const { return info_; }
+
+    // io::StreamListener
+    void on_read(std::string_view bytes) override;
+    void on_eof() override;
+    void on_drained() override;
+
+    // hooks::Context (hook_context.cpp)
+    proto::ConnectionInfo& connection() override { return info_; }
+    hooks::Transaction* transaction() override { return txn_ ? &*txn_ : nullptr; }
+    hooks::Notes& notes() override { return notes_; }
+    const hooks::FlatConfig& config() const override { return *runtime_->config; }
+    const hooks::ServerFacts& server() const override { return runtime_->facts; }
+    uv_loop_t* loop() override { return loop_; }
+    const io::Log& log() const override { return log_; }
+    std::size_t unread_input() const override { return in_.size() - in_pos_; }
+    void after(std::uint64_t ms, std::function<void()> fn) override;
+    std::weak_ptr<const void> lifetime() const override { return alive_; }
+
+private:
+    // session.cpp: the machine
+    void enter(Phase p);
+    void process_input();
+    void dispatch_line(std::string_view line);
+    void reply(const proto::Reply& r);
+    void reply(int code, std::string_view esc, std::string_view text);
+    void flush();
+    void close_session(std::string_view why);      // required hooks, then drain and finish
+    void after_chain();                             // a chain finished: resume input
+    void run_chain(hooks::Hook h, hooks::HookArgs args,
+                   std::function<void(const hooks::Verdict&, const hooks::Disposition&)> then);
+    // Sends a Respond* disposition; true when the caller should stop (reply sent or closing).
+    bool handle_refusal(const hooks::Disposition& d);
+    void arm_timeout();
+    void update_reading();
+    void greet();
+    void finish_now();
+    bool busy() const { return chain_->busy() || awaiting_; }
+
+    // cmd_hello.cpp
+    void cmd_helo(const proto::Command& c, bool extended);
+    // cmd_envelope.cpp
+    void cmd_mail(const proto::Command& c);
+    void mail_after_pre(proto::PathArgs args);
+    void cmd_rcpt(const proto::Command& c);
+    void rcpt_after_pre(proto::PathArgs args);
+    void cmd_rset(const proto::Command& c);
+    void reset_transaction();
+    // cmd_data.cpp
+    void cmd_data(const proto::Command& c);
+    void begin_data();
+    void consume_data();
+    void end_of_data();
+    void run_data_post();
+    void run_queue();
+    void finish_transaction(const proto::Reply& r);
+    // cmd_misc.cpp
+    void cmd_quit(const proto::Command& c);
+    void cmd_noop(const proto::Command& c);
+    void cmd_vrfy(const proto::Command& c);
+    void cmd_help(const proto::Command& c);
+    void cmd_unrecognized(const proto::Command& c);
+    void cmd_not_implemented(const proto::Command& c);
+
+    friend struct CommandTable;
+
+    uv_loop_t* loop_;
+    SessionOwner& owner_;
+    std::unique_ptr<io::Transport> transport_;
+    proto::ConnectionInfo info_;
+    std::shared_ptr<const Runtime> runtime_;   // the configuration this session started with
+    io::Log log_;
+    std::shared_ptr<hooks::ChainRunner> chain_;
+    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+
+    Phase phase_ = Phase::Greeting;
+    hooks::Notes notes_;
+    std::optional<hooks::Transaction> txn_;
+    std::uint64_t txn_count_ = 0;
+    std::size_t errors_ = 0;
+
+    std::string in_;                 // unprocessed client input starts at in_pos_
+    std::size_t in_pos_ = 0;
+    proto::LineReader lines_;
+    std::optional<proto::DataDecoder> data_;
+    std::string data_chunk_;         // decoder output waiting to go to the spool
+    std::string out_;                // replies not yet written (pipelining batch)
+    bool processing_ = false;        // inside process_input (re-entry guard)
+    bool reprocess_ = false;
+    bool reading_paused_ = false;
+    bool eof_ = false;               // client closed its side
+    bool awaiting_ = false;          // waiting for the spool to finish writing (like a chain)
+    std::uint64_t commands_ = 0;     // command lines dispatched
+    bool finished_reported_ = false;
+
+    io::Timer timeout_;
+    io::Timer drain_timer_;
+    std::list<std::unique_ptr<io::Timer>> plugin_timers_;
+};
+
+}  // namespace asmtpd::smtp
