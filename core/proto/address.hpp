@@ -26,7 +26,8 @@ struct Address {
     bool is_null() const { return local.empty() && domain.empty(); }
     // "<>" or "<local@domain>", re-quoting the local part when it needs quotes.
     std::string format() const;
-    // The address without brackets ("local@domain", or "" for the null path).
+    // The address without brackets ("local@domain", or "" for the null path), the local part
+    // quoted exactly as format() does, so it is unambiguous.
     std::string bare() const;
     // Domain lower-cased, for comparisons against rcpthosts and the like.
     std::string domain_lower() const;
@@ -37,11 +38,18 @@ struct AddressRules {
     bool allow_null = true;        // MAIL accepts "<>"; RCPT does not
     bool allow_bare_postmaster = false;  // RCPT TO:<postmaster>
     bool allow_utf8 = false;       // SMTPUTF8 given on MAIL
+    bool recipient = false;        // picks the syntax reply: 501 5.1.3 (RCPT) vs 501 5.1.7 (MAIL)
 };
 
-// Parses a path including its angle brackets, e.g. "<a@b.example>".
-// Errors: 501 5.1.3 (syntax), 501 5.1.7 sender / 501 5.1.3 recipient, 553 5.6.7 for 8-bit
-// without SMTPUTF8, 501 5.5.2 for over-long parts (exact texts chosen by the implementation).
+// Ready-made rules for the two commands (MAIL: null path allowed; RCPT: postmaster allowed).
+inline AddressRules sender_rules(bool utf8 = false) { return {true, false, utf8, false}; }
+inline AddressRules recipient_rules(bool utf8 = false) { return {false, true, utf8, true}; }
+
+// Parses a path including its angle brackets, e.g. "<a@b.example>". No surrounding spaces.
+// Errors: 501 5.1.7 "Bad sender address syntax" / 501 5.1.3 "Bad recipient address syntax"
+// (by rules.recipient; also for a refused "<>"), 553 5.6.7 for 8-bit without SMTPUTF8,
+// 501 5.5.2 for invalid UTF-8 and for over-long parts (path 256, local part 64, domain 255).
+// "<postmaster>" is returned as local "postmaster" (lower-cased), domain "".
 Expected<Address> parse_path(std::string_view path, const AddressRules& rules);
 
 }  // namespace asmtpd::proto

@@ -10,7 +10,11 @@
 // Policies: Reject (default) keeps reading to the strict end after a bare CR or LF and flags
 // the message, which the session then refuses with 5.5.2 and closes (SMTP smuggling).
 // Normalize (trusted clients) turns a bare LF into CRLF and passes a bare CR through; a line
-// after a bare LF is still never an end-of-data line.
+// after a bare LF is still never an end-of-data line. In Reject mode a bare LF is passed
+// through as is (the content is refused anyway). A leading "." is removed from every line,
+// including one after a bare LF. A bare CR never ends a line in either mode.
+// size() and max_line count decoded content octets (a stuffing dot is not counted, the CRLF
+// is); output is the first max_bytes octets of the content, whatever the chunking.
 #pragma once
 
 #include <cstddef>
@@ -45,16 +49,17 @@ public:
 
 private:
     enum class State {
-        LineStart,     // at the start of a line that began after a real CRLF
+        LineStart,     // at the start of a line that began after a real CRLF (or after 354)
         LineStartSoft, // at the start of a line after a bare LF (cannot end the data)
         Dot,           // saw "." at LineStart
-        DotCr,         // saw ".\r" at LineStart
+        DotCr,         // saw ".\r" at LineStart: LF now ends the data
         Mid,           // inside a line
-        MidCr,         // saw CR inside a line (or after a stuffed dot)
+        MidCr,         // saw CR inside a line (or after a stuffed dot); held back until the next byte
         Done
     };
+    // Counts content octets and line length; appends to `out` while within max_bytes.
     void emit(std::string& out, std::string_view bytes);
-    void count_line_byte();
+    void bare_lf(std::string& out);
 
     DataLimits limits_;
     State state_ = State::LineStart;

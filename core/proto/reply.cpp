@@ -1,0 +1,125 @@
+// reply.cpp - framing of SMTP replies and the cleaning of untrusted reply text.
+//
+// This is the last stop before bytes reach a client, so it must never emit a malformed reply:
+// no CR/LF/controls from plugin text, no code outside 200..599, no enhanced status code whose
+// class disagrees with the reply code, no line longer than RFC 5321's 512 octets.
+// Pure: no I/O, no logging, no allocation beyond the returned strings.
+#include "core/proto/reply.hpp"
+
+#include <fmt/format.h>
+
+namespace asmtpd::proto {
+
+namespace {
+
+// RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets including CRLF.
+constexpr std::size_t kMaxReplyLine = 510;
+// sanitize_reply_text leaves room for "250-" in front.
+constexpr std::size_t kMaxReplyText = kMaxReplyLine - 4;
+
+bool valid_code(int code) { return code >= 200 && code <= 599; }
+
+bool all_digits(std::string_view s) {
+    for (char c : s) {
+        if (c < '0' || c > '9') return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+Reply Reply::make(int code, std::string_view esc, std::string_view text) {
+    Reply r;
+    r.code = code;
+    r.esc = std::string(esc);
+    while (true) {
+        auto nl = text.find('\n');
+        if (nl == std::string_view::npos) {
+            // A trailing newline adds no empty line, but an empty text is still one line.
+            if (!text.empty() || r.lines.empty()) r.lines.emplace_back(text);
+            break;
+        }
+        r.lines.emplace_back(text.substr(0, nl));
+        text.remove_prefix(nl + 1);
+    }
+    return r;
+}
+
+std::string Reply::wire(bool enhanced) const {
+    // A bad code must never reach the wire: answer as a local error instead. The session is
+    // expected to have validated plugin replies already; this is the last line of defence.
+    if (!valid_code(code)) {
+        return enhanced ? "451 4.3.0 Internal error: bad reply code\r\n"
+                        : "451 Internal error: bad reply code\r\n";
+    }
+    // RFC 3463 has no class 3: a 354 carries no enhanced code. A mismatching code from a
+    // plugin is replaced by the generic one of the right class rather than sent wrong.
+    std::string prefix_esc;
+    if (enhanced && !esc.empty() && code / 100 != 3) {
+        prefix_esc = esc_matches(esc, code) ? esc : fmt::format("{}.0.0", code / 100);
+    }
+    std::string out;
+    const std::size_t n = lines.empty() ? 1 : lines.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        std::string line = fmt::format("{}{}", code, i + 1 < n ? '-' : ' ');
+        if (!prefix_esc.empty()) {
+            line += prefix_esc;
+            line += ' ';
+        }
+        if (!lines.empty()) line += sanitize_reply_text(lines[i]);
+        if (line.size() > kMaxReplyLine) line.resize(kMaxReplyLine);
+        out += line;
+        out += "\r\n";
+    }
+    return out;
+}
+
+std::string Reply::summary() const {
+    std::string s = std::to_string(code);
+    if (!esc.empty()) {
+        s += ' ';
+        s += sanitize_reply_text(esc);
+    }
+    if (!lines.empty() && !lines.front().empty()) {
+        s += ' ';
+        s += sanitize_reply_text(lines.front());
+    }
+    return s;
+}
+
+std::string sanitize_reply_text(std::string_view text) {
+    std::string out;
+    out.reserve(text.size() < kMaxReplyText ? text.size() : kMaxReplyText);
+    for (char ch : text) {
+        if (out.size() >= kMaxReplyText) break;
+        auto c = static_cast<unsigned char>(ch);
+        if (c == '\t') {
+            out += ' ';
+        } else if (c < 0x20 || c == 0x7f) {
+            continue;  // CR, LF, NUL, ESC ...: never let them reach the client
+        } else if (c >= 0x80) {
+            out += '?';  // reply text is 7-bit (RFC 5321 textstring); cut UTF-8 would be invalid
+        } else {
+            out += ch;
+        }
+    }
+    return out;
+}
+
+bool esc_matches(std::string_view esc, int code) {
+    if (!valid_code(code)) return false;
+    // class "." subject "." detail ; class = 2/4/5, subject and detail = 1*3DIGIT (RFC 3463)
+    if (esc.size() < 5 || esc[1] != '.') return false;
+    const char klass = esc[0];
+    if (klass != '2' && klass != '4' && klass != '5') return false;
+    if (klass - '0' != code / 100) return false;
+    std::string_view rest = esc.substr(2);
+    auto dot = rest.find('.');
+    if (dot == std::string_view::npos) return false;
+    std::string_view subject = rest.substr(0, dot);
+    std::string_view detail = rest.substr(dot + 1);
+    auto ok_part = [](std::string_view p) { return !p.empty() && p.size() <= 3 && all_digits(p); };
+    return ok_part(subject) && ok_part(detail);
+}
+
+}  // namespace asmtpd::proto
