@@ -477,6 +477,17 @@ class Client:
     def pending(self):
         return self.buf
 
+    def drain(self, timeout):
+        """Reads whatever arrives within timeout (without waiting for a full reply) and
+        returns all unread bytes."""
+        deadline = time.monotonic() + timeout
+        try:
+            while self._fill(deadline):
+                pass
+        except (socket.timeout, OSError):
+            pass
+        return self.buf
+
     def close(self):
         try:
             self.sock.close()
