@@ -7,6 +7,12 @@
 // Readers: read_at() is a blocking pread for worker threads (uv_queue_work) only; on the loop
 // use read_async(). Shared ownership keeps the spool alive for a backend that outlives the
 // session. Rules: a Spool is created, appended to and finished on the loop thread.
+// Callbacks: finish() and read_async() answer synchronously when the spool is in memory (or
+// already settled); otherwise from a libuv callback. Any I/O error (spool dir missing, ENOSPC)
+// drops the buffered bytes, sets failed() and fires on_drained and finish(false), so a session
+// waiting on back-pressure never hangs. Every uv_fs request holds a shared_ptr to the Spool, so
+// the last owner may let go at any time. The destructor closes the fd with plain ::close (cheap
+// and thread-safe: the last reference may be dropped on a pool thread).
 #pragma once
 
 #include <cstdint>
@@ -28,7 +34,8 @@ public:
     void append(std::string_view bytes);
     // Bytes accepted by append() but not yet written to the file.
     std::size_t pending() const { return buffer_.size() + in_flight_.size(); }
-    // Called (once) when pending() drops to zero after a write.
+    // Called (once per registration) when pending() drops to zero after a write, or on failure.
+    // Never fires for an in-memory spool; check pending() before registering.
     void on_drained(std::function<void()> fn) { drained_ = std::move(fn); }
     // All appended bytes are in memory or written to the file; ok=false after any I/O error.
     void finish(std::function<void(bool ok)> done);
@@ -38,6 +45,8 @@ public:
     bool in_file() const { return fd_ >= 0; }
     // Only meaningful when !in_file(): the whole content.
     const std::string& memory() const { return buffer_; }
+    // The unlinked temp file's descriptor, -1 while in memory (tests, and sendfile-style readers).
+    int fd() const { return fd_; }
 
     // Worker threads only, after finish(): copies up to n bytes at off; returns bytes read or -1.
     long read_at(std::uint64_t off, char* buf, std::size_t n) const;
@@ -49,6 +58,9 @@ private:
     Spool(uv_loop_t* loop, std::string dir, std::size_t threshold);
     void open_file();
     void pump();
+    void issue_write();   // writes in_flight_ at file_off_
+    void fail();          // drops buffered bytes, then settle()
+    void settle();        // fires on_drained / finish once nothing is pending
 
     uv_loop_t* loop_;
     std::string dir_;
@@ -58,7 +70,7 @@ private:
     std::uint64_t size_ = 0;
     std::uint64_t file_off_ = 0;
     int fd_ = -1;
-    bool opening_ = false;
+    bool opening_ = false;    // mkstemp + unlink in progress
     bool failed_ = false;
     std::function<void()> drained_;
     std::function<void(bool)> finish_cb_;

@@ -5,6 +5,14 @@
 // released only in the close callback; destroying the TcpStream closes the socket, and no event
 // reaches the listener after close() or destruction. Writes are queued in order; each write
 // request owns its bytes until its callback.
+// TcpStream details: reading starts at set_listener() (unless paused). A write error or a read
+// error/EOF is reported once through on_eof (never synchronously from write()). After
+// close_after_flush() writes are dropped and no listener callback fires; the flush continues even
+// if the TcpStream is destroyed, bounded by set_flush_timeout(), and ends in a lingering close
+// (FIN, input discarded until the peer's EOF or 2 s) so unread input cannot turn our last reply
+// into a RST. Destroying a TcpStream that was
+// not asked to flush drops its queue at once (close_now). The process must ignore SIGPIPE
+// (io::ignore_sigpipe()): libuv writes with write(2).
 #pragma once
 
 #include <cstddef>
@@ -55,7 +63,12 @@ public:
     void close_now() override;
     bool closed() const override;
 
-    // Textual addresses and ports of both ends (empty ip when unknown).
+    // Upper bound for close_after_flush() (default 30 s): then the socket is closed anyway, so a
+    // peer that never reads cannot hold a descriptor forever.
+    void set_flush_timeout(std::uint64_t ms);
+
+    // Textual addresses and ports of both ends (empty ip when unknown); taken at accept time, so
+    // they stay valid after the peer has gone. IPv4-mapped IPv6 addresses read as IPv4.
     std::string peer_ip() const;
     std::uint16_t peer_port() const;
     std::string local_ip() const;

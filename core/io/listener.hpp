@@ -1,0 +1,44 @@
+// listener.hpp - a listening TCP socket (IPv4 or IPv6) that hands each pending connection to its
+// owner's callback.
+//
+// Rules: the uv_tcp_t lives in a heap block freed only in the close callback, so the Listener may
+// be closed or destroyed from inside its own callback. The callback must accept the connection
+// (TcpStream::accept_from), even to drop it at once: libuv stops polling a listener whose pending
+// connection was not taken. With reuseport, SO_REUSEPORT is set before bind so several workers
+// (one loop each) share a port and the kernel spreads connections between them.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <uv.h>
+
+namespace asmtpd::io {
+
+class Listener {
+public:
+    using OnConnection = std::function<void(uv_stream_t* server)>;
+
+    // address: a literal IPv4 or IPv6 address ("0.0.0.0", "::", "::1"); port 0 picks a free port.
+    // Null on failure, with a one-line reason in error ("bind 127.0.0.1:25: address already in use").
+    static std::unique_ptr<Listener> bind(uv_loop_t* loop, const std::string& address, std::uint16_t port,
+                                          bool reuseport, OnConnection on_connection, std::string& error);
+    ~Listener();
+    Listener(const Listener&) = delete;
+    Listener& operator=(const Listener&) = delete;
+
+    // Stops accepting; idempotent. No callback runs afterwards.
+    void close();
+    // The port actually bound (useful with port 0); 0 after close().
+    std::uint16_t port() const;
+
+    struct Block;   // libuv-owned part (public only for the C callbacks in listener.cpp)
+
+private:
+    explicit Listener(Block* b) : block_(b) {}
+    Block* block_;
+};
+
+}  // namespace asmtpd::io

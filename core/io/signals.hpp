@@ -1,0 +1,36 @@
+// signals.hpp - RAII watcher for one POSIX signal on a libuv loop (SIGHUP reload, SIGTERM drain).
+//
+// Rules: the uv_signal_t lives in a heap block freed in the close callback, so the watcher may be
+// stopped or destroyed from inside its own callback; the callback never runs after stop() or
+// destruction. Signals are delivered on the loop thread, never in signal context.
+#pragma once
+
+#include <functional>
+
+#include <uv.h>
+
+namespace asmtpd::io {
+
+class SignalWatcher {
+public:
+    explicit SignalWatcher(uv_loop_t* loop);
+    ~SignalWatcher();
+    SignalWatcher(const SignalWatcher&) = delete;
+    SignalWatcher& operator=(const SignalWatcher&) = delete;
+
+    // Watches signum (replacing an earlier signal and callback); 0 or a libuv error code.
+    int start(int signum, std::function<void(int signum)> fn);
+    void stop();
+    bool active() const;
+
+    struct Block;   // libuv-owned part (public only for the C callbacks in signals.cpp)
+
+private:
+    Block* block_;
+};
+
+// Process-wide: a peer that resets while we write must give EPIPE, not kill the server.
+// Call once at start-up (and in tests that write to sockets).
+void ignore_sigpipe();
+
+}  // namespace asmtpd::io
