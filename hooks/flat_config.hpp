@@ -5,9 +5,12 @@
 // regular files of a directory, sorted), include loops are reported, not followed.
 // Files are read synchronously, so this is for start-up and reload (plugin init()), never
 // from a hook handler on the loop. Results are memoised per instance; a reload makes a new one.
+// One instance may be shared by the worker threads: the memo is guarded by a mutex, and the
+// references lines() returns stay valid (map nodes never move).
 #pragma once
 
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,7 +37,16 @@ private:
     void read_into(const std::string& path, std::vector<std::string>& out,
                    std::vector<std::string>& stack) const;
 
+    // A mutex that copies as a fresh one, so FlatConfig stays copyable and movable.
+    struct Guard {
+        std::mutex m;
+        Guard() = default;
+        Guard(const Guard&) {}
+        Guard& operator=(const Guard&) { return *this; }
+    };
+
     std::string dir_;
+    mutable Guard guard_;
     mutable std::map<std::string, std::vector<std::string>, std::less<>> cache_;
     mutable std::vector<std::string> warnings_;
 };
