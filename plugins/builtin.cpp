@@ -1,0 +1,40 @@
+// builtin.cpp - the one table of built-in plugins: config/plugins name -> factory.
+//
+// No self-registration and no globals: adding a plugin means adding its factory here. Aliases
+// (qpsmtpd's older names) are extra rows pointing at the same factory.
+#include "plugins/builtin.hpp"
+
+#include <memory>
+
+namespace asmtpd::plugins {
+
+// Defined in the plugin files; each file is one plugin and includes no other.
+std::unique_ptr<hooks::Plugin> make_rcpt_ok();
+std::unique_ptr<hooks::Plugin> make_relay();
+std::unique_ptr<hooks::Plugin> make_check_badmailfrom();
+std::unique_ptr<hooks::Plugin> make_check_badrcptto();
+std::unique_ptr<hooks::Plugin> make_hosts_allow();
+std::unique_ptr<hooks::Plugin> make_count_unrecognized_commands();
+std::unique_ptr<hooks::Plugin> make_check_earlytalker();
+std::unique_ptr<hooks::Plugin> make_queue_maildir();
+std::unique_ptr<hooks::Plugin> make_queue_discard();
+
+std::span<const hooks::CatalogEntry> builtin_plugins() {
+    static constexpr hooks::CatalogEntry kTable[] = {
+        {"rcpt_ok", &make_rcpt_ok},
+        {"relay", &make_relay},
+        {"check_badmailfrom", &make_check_badmailfrom},
+        {"badmailfrom", &make_check_badmailfrom},
+        {"check_badrcptto", &make_check_badrcptto},
+        {"badrcptto", &make_check_badrcptto},
+        {"hosts_allow", &make_hosts_allow},
+        {"count_unrecognized_commands", &make_count_unrecognized_commands},
+        {"check_earlytalker", &make_check_earlytalker},
+        {"earlytalker", &make_check_earlytalker},
+        {"queue/maildir", &make_queue_maildir},
+        {"queue/discard", &make_queue_discard},
+    };
+    return kTable;
+}
+
+}  // namespace asmtpd::plugins

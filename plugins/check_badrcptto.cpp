@@ -1,0 +1,50 @@
+// NAME
+//   check_badrcptto (also: badrcptto) - refuse blocked recipients.
+// SYNOPSIS
+//   check_badrcptto        (no arguments)
+// CONFIG
+//   badrcptto       one pattern a line, as badmailfrom: "user@example.com", "@example.com"
+//                   (whole domain), or a domain-less "postmaster"; optional message after
+//                   white space; ASCII case-insensitive; '!' lines skipped.
+// HOOKS
+//   rcpt: DENY (550) with the line's message or "Recipient address rejected" on a match;
+//   else DECLINED. Put it before rcpt_ok, whose OK ends the chain.
+// Rules: the file is read once in init().
+#include <memory>
+#include <string>
+
+#include "hooks/address_list.hpp"
+#include "hooks/plugin.hpp"
+
+namespace asmtpd::plugins {
+
+namespace {
+
+class CheckBadrcptto final : public hooks::Plugin {
+public:
+    std::optional<std::string> init(const hooks::PluginInit& in) override {
+        if (!in.line.args.empty()) return in.line.name + " takes no arguments";
+        list_ = hooks::AddressList::parse(in.config.lines("badrcptto"));
+        return std::nullopt;
+    }
+
+    void register_hooks(hooks::Registrar& r) override {
+        r.on(hooks::Hook::Rcpt, &CheckBadrcptto::on_rcpt);
+    }
+
+private:
+    void on_rcpt(hooks::Context& ctx, const hooks::HookArgs& args, hooks::HookCall call) {
+        const auto* hit = args.address ? list_.match(*args.address) : nullptr;
+        if (!hit) return call.declined();
+        ctx.log().info("recipient {} matches badrcptto '{}'", args.address->format(), hit->pattern);
+        call.deny(hit->message.empty() ? "Recipient address rejected" : hit->message);
+    }
+
+    hooks::AddressList list_;
+};
+
+}  // namespace
+
+std::unique_ptr<hooks::Plugin> make_check_badrcptto() { return std::make_unique<CheckBadrcptto>(); }
+
+}  // namespace asmtpd::plugins

@@ -1,0 +1,188 @@
+// NAME
+//   queue/maildir - deliver accepted mail into a Maildir (https://cr.yp.to/proto/maildir.html).
+// SYNOPSIS
+//   queue/maildir [DIR]    DIR default ./var/mail/; created with tmp/ new/ cur/ (mode 0700) at
+//                          start-up. qpsmtpd's per-recipient subdirectory argument is not
+//                          supported: a second argument fails start-up rather than being ignored.
+// CONFIG
+//   none (the file names use asmtpd.yaml's hostname)
+// HOOKS
+//   queue: on a worker thread (never the loop): tmp/<unique> is created O_EXCL mode 0600, the
+//   header prefix (Received + plugin headers) and the body are written, the file is fsynced and
+//   closed, renamed into new/<unique>, and new/ is fsynced. Then OK "Queued as <unique>" (250).
+//   Any failure removes what was written and gives DENYSOFT "Queue write failed" (452): the
+//   client retries, and no half-written message is ever visible in new/.
+//   <unique> = <seconds>.M<usec>P<pid>Q<n>.<hostname with '/' as \057 and ':' as \072>.
+// Rules: the worker owns shared copies of everything it reads (body spool, strings), because
+// the session may be gone when it finishes; the HookCall is resolved only on the loop thread.
+#include <fcntl.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "core/io/work.hpp"
+#include "hooks/plugin.hpp"
+
+namespace asmtpd::plugins {
+
+namespace {
+
+constexpr std::size_t kChunk = 64 * 1024;
+
+std::string sys_error(std::string_view what, const std::string& path) {
+    int e = errno;
+    return std::string(what) + " " + path + ": " + std::error_code(e, std::generic_category()).message();
+}
+
+bool write_all(int fd, const char* p, std::size_t n) {
+    while (n > 0) {
+        ssize_t w = ::write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        p += w;
+        n -= static_cast<std::size_t>(w);
+    }
+    return true;
+}
+
+// What one delivery needs; shared between the worker and the loop-thread completion.
+struct Job {
+    std::string dir;
+    std::string name;
+    std::string prefix;
+    std::shared_ptr<const io::Spool> body;
+    std::string error;   // empty = delivered
+};
+
+// Writes prefix + body to fd; returns an error message or "".
+std::string write_message(int fd, const Job& j, const std::string& path) {
+    if (!write_all(fd, j.prefix.data(), j.prefix.size())) return sys_error("write", path);
+    const io::Spool& body = *j.body;
+    if (!body.in_file()) {
+        const std::string& m = body.memory();
+        if (!write_all(fd, m.data(), m.size())) return sys_error("write", path);
+        return {};
+    }
+    std::vector<char> buf(kChunk);
+    std::uint64_t off = 0, size = body.size();
+    while (off < size) {
+        long got = body.read_at(off, buf.data(), buf.size());
+        if (got <= 0) return "read spool at offset " + std::to_string(off) + " failed";
+        if (!write_all(fd, buf.data(), static_cast<std::size_t>(got))) return sys_error("write", path);
+        off += static_cast<std::uint64_t>(got);
+    }
+    return {};
+}
+
+// The whole delivery, run on a worker thread. Returns an error message or "".
+std::string deliver(const Job& j) {
+    const std::string tmp = j.dir + "/tmp/" + j.name;
+    const std::string dest = j.dir + "/new/" + j.name;
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return sys_error("create", tmp);
+    std::string err = write_message(fd, j, tmp);
+    if (err.empty() && ::fsync(fd) != 0) err = sys_error("fsync", tmp);
+    if (::close(fd) != 0 && err.empty()) err = sys_error("close", tmp);
+    if (err.empty() && ::rename(tmp.c_str(), dest.c_str()) != 0) err = sys_error("rename to", dest);
+    if (!err.empty()) {
+        ::unlink(tmp.c_str());
+        return err;
+    }
+    // The rename is durable only once the directory is; if that fails the client will retry,
+    // so take the message back out rather than risk delivering it twice.
+    const std::string newdir = j.dir + "/new";
+    int dfd = ::open(newdir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) err = sys_error("open", newdir);
+    else if (::fsync(dfd) != 0) err = sys_error("fsync", newdir);
+    if (dfd >= 0) ::close(dfd);
+    if (!err.empty()) ::unlink(dest.c_str());
+    return err;
+}
+
+std::string escape_host(std::string_view host) {
+    std::string out;
+    for (char c : host) {
+        if (c == '/') out += "\\057";
+        else if (c == ':') out += "\\072";
+        else out += c;
+    }
+    return out.empty() ? "localhost" : out;
+}
+
+class Maildir final : public hooks::Plugin {
+public:
+    std::optional<std::string> init(const hooks::PluginInit& in) override {
+        const auto& args = in.line.args;
+        if (args.size() > 1) return "queue/maildir takes one argument, the directory (per-recipient subdirectories are not supported)";
+        dir_ = args.empty() ? std::string("./var/mail/") : args[0];
+        if (dir_.empty()) return "queue/maildir: empty directory";
+        while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
+        for (const char* sub : {"tmp", "new", "cur"}) {
+            std::filesystem::path p = std::filesystem::path(dir_) / sub;
+            std::error_code ec;
+            std::filesystem::create_directories(p, ec);
+            if (ec || !std::filesystem::is_directory(p, ec))
+                return "queue/maildir: cannot create " + p.string() + (ec ? ": " + ec.message() : "");
+            std::filesystem::permissions(p, std::filesystem::perms::owner_all, ec);   // best effort
+        }
+        host_ = escape_host(in.server.hostname);
+        pid_ = static_cast<long>(::getpid());
+        return std::nullopt;
+    }
+
+    void register_hooks(hooks::Registrar& r) override { r.on(hooks::Hook::Queue, &Maildir::on_queue); }
+
+private:
+    std::string unique_name() {
+        timeval tv{};
+        ::gettimeofday(&tv, nullptr);
+        return std::to_string(tv.tv_sec) + ".M" + std::to_string(tv.tv_usec) + "P" + std::to_string(pid_) + "Q" +
+               std::to_string(counter_.fetch_add(1) + 1) + "." + host_;
+    }
+
+    void on_queue(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
+        const hooks::Transaction* txn = ctx.transaction();
+        if (!txn || !txn->body || txn->body->failed()) {
+            ctx.log().error("queue/maildir: no message body to deliver");
+            return call.deny_soft("Queue write failed");
+        }
+        auto job = std::make_shared<Job>();
+        job->dir = dir_;
+        job->name = unique_name();
+        job->prefix = txn->header_prefix();
+        job->body = txn->body;
+        auto pending = std::make_shared<hooks::HookCall>(std::move(call));
+        io::Log log = ctx.log();
+        io::run_in_pool(
+            ctx.loop(), [job] { job->error = deliver(*job); },
+            [job, pending, log] {
+                if (!job->error.empty()) {
+                    log.error("queue/maildir: {}", job->error);
+                    return pending->deny_soft("Queue write failed");
+                }
+                log.info("queue/maildir: delivered {}", job->name);
+                pending->ok("Queued as " + job->name);
+            });
+    }
+
+    std::string dir_;
+    std::string host_;
+    long pid_ = 0;
+    std::atomic<std::uint64_t> counter_{0};
+};
+
+}  // namespace
+
+std::unique_ptr<hooks::Plugin> make_queue_maildir() { return std::make_unique<Maildir>(); }
+
+}  // namespace asmtpd::plugins

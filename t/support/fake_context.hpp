@@ -1,0 +1,278 @@
+// fake_context.hpp - a hooks::Context for plugin unit tests, on a real libuv loop.
+//
+// FakeContext owns its uv_loop_t (init in the constructor; run until idle, then close in the
+// destructor), a temporary config directory, and every field a plugin can see, all public
+// and settable. after() uses io::Timer like the real session, and end_session() expires
+// lifetime() and cancels pending after() callbacks, as a disconnect would.
+// PluginHarness builds one plugin from the builtin catalog the way the registry does and runs
+// its handlers for one hook like a small chain, returning the Verdict that was resolved.
+// Header-only on purpose: t/support is not globbed by CMake.
+#pragma once
+
+#include <doctest/doctest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <uv.h>
+
+#include "core/io/log.hpp"
+#include "core/io/timer.hpp"
+#include "hooks/context.hpp"
+#include "hooks/hook_call.hpp"
+#include "hooks/plugin.hpp"
+#include "plugins/builtin.hpp"
+
+namespace asmtpd::test {
+
+// A fresh directory under $TMPDIR (or /tmp), removed with everything in it.
+class TempDir {
+public:
+    TempDir() {
+        const char* base = std::getenv("TMPDIR");
+        std::string tmpl = std::string(base && *base ? base : "/tmp") + "/asmtpd-test-XXXXXX";
+        std::vector<char> buf(tmpl.begin(), tmpl.end());
+        buf.push_back('\0');
+        REQUIRE(::mkdtemp(buf.data()) != nullptr);
+        path_ = buf.data();
+    }
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path_, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+
+    const std::string& path() const { return path_; }
+    std::string operator/(std::string_view name) const { return path_ + "/" + std::string(name); }
+    void write(std::string_view name, std::string_view content) const {
+        std::ofstream f(*this / name, std::ios::binary | std::ios::trunc);
+        REQUIRE(f.good());
+        f << content;
+    }
+
+private:
+    std::string path_;
+};
+
+inline std::string read_file(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+// Regular files directly inside dir (names only, sorted).
+inline std::vector<std::string> list_dir(const std::string& dir) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) out.push_back(e.path().filename().string());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+class FakeContext final : public hooks::Context {
+public:
+    FakeContext() : config_(std::make_unique<hooks::FlatConfig>(dir_.path())) {
+        REQUIRE(uv_loop_init(&loop_) == 0);
+        log_file_ = std::tmpfile();
+        REQUIRE(log_file_ != nullptr);
+        logger_ = std::make_unique<io::Logger>(io::Level::Debug, log_file_);
+        log_ = io::Log(logger_.get(), 0x1234, "test");
+        conn.id = 0x1234;
+        conn.remote_ip = "192.0.2.10";
+        conn.remote_port = 40000;
+        conn.local_ip = "192.0.2.1";
+        conn.local_port = 25;
+        facts.hostname = "mx.example.org";
+        facts.config_dir = dir_.path();
+    }
+
+    ~FakeContext() override {
+        txn.reset();
+        timers_.clear();
+        uv_run(&loop_, UV_RUN_DEFAULT);   // let close callbacks and stray work finish
+        int rc = uv_loop_close(&loop_);
+        CHECK_MESSAGE(rc == 0, "loop still had handles at teardown");
+        std::fclose(log_file_);
+    }
+    FakeContext(const FakeContext&) = delete;
+    FakeContext& operator=(const FakeContext&) = delete;
+
+    // Settable state, public on purpose.
+    proto::ConnectionInfo conn;
+    std::optional<hooks::Transaction> txn;
+    hooks::Notes notes_map;
+    hooks::ServerFacts facts;
+    std::size_t unread = 0;
+
+    // Config files live in a temp dir; writing one makes a new FlatConfig (it memoises).
+    const TempDir& dir() const { return dir_; }
+    void write_config(std::string_view name, std::string_view content) {
+        dir_.write(name, content);
+        config_ = std::make_unique<hooks::FlatConfig>(dir_.path());
+    }
+
+    // Runs the loop until nothing is pending.
+    void run() { uv_run(&loop_, UV_RUN_DEFAULT); }
+    // What a disconnect does to a plugin: lifetime() expires and after() callbacks never run.
+    void end_session() {
+        alive_.reset();
+        timers_.clear();
+    }
+    std::string log_text() const {
+        std::fflush(log_file_);
+        std::string out;
+        std::rewind(log_file_);
+        char buf[4096];
+        std::size_t n;
+        while ((n = std::fread(buf, 1, sizeof buf, log_file_)) > 0) out.append(buf, n);
+        return out;
+    }
+
+    // hooks::Context
+    proto::ConnectionInfo& connection() override { return conn; }
+    hooks::Transaction* transaction() override { return txn ? &*txn : nullptr; }
+    hooks::Notes& notes() override { return notes_map; }
+    const hooks::FlatConfig& config() const override { return *config_; }
+    const hooks::ServerFacts& server() const override { return facts; }
+    uv_loop_t* loop() override { return &loop_; }
+    const io::Log& log() const override { return log_; }
+    std::size_t unread_input() const override { return unread; }
+    void after(std::uint64_t ms, std::function<void()> fn) override {
+        timers_.push_back(std::make_unique<io::Timer>(&loop_));
+        std::weak_ptr<const void> alive = alive_;
+        timers_.back()->start(ms, [alive, fn = std::move(fn)] {
+            if (!alive.expired()) fn();
+        });
+    }
+    std::weak_ptr<const void> lifetime() const override { return alive_; }
+
+private:
+    TempDir dir_;
+    std::unique_ptr<hooks::FlatConfig> config_;
+    uv_loop_t loop_{};
+    std::FILE* log_file_ = nullptr;
+    std::unique_ptr<io::Logger> logger_;
+    io::Log log_;
+    std::shared_ptr<const void> alive_ = std::make_shared<int>(0);
+    std::vector<std::unique_ptr<io::Timer>> timers_;
+};
+
+// Records what a HookCall resolved to.
+class VerdictSink final : public hooks::HookSink {
+public:
+    void hook_resolved(std::uint64_t token, hooks::Verdict v) override {
+        ++resolves;
+        last_token = token;
+        verdict = std::move(v);
+    }
+    void hook_double_resolve(std::uint64_t) override { ++double_resolves; }
+
+    std::optional<hooks::Verdict> verdict;
+    int resolves = 0;
+    int double_resolves = 0;
+    std::uint64_t last_token = 0;
+};
+
+// One plugin, made from the builtin catalog by its config/plugins name, initialised with args.
+class PluginHarness {
+public:
+    PluginHarness(FakeContext& ctx, std::string_view name, std::vector<std::string> args = {},
+                  std::string instance = {})
+        : ctx_(ctx) {
+        line_.name = std::string(name);
+        line_.instance = instance.empty() ? line_.name : instance;
+        line_.args = std::move(args);
+        line_.file = "config/plugins";
+        line_.line = 7;
+        for (const auto& e : plugins::builtin_plugins())
+            if (line_.name == e.name) plugin_ = e.make();
+        REQUIRE_MESSAGE(plugin_ != nullptr, "no builtin plugin named " << line_.name);
+        plugin_->set_identity(line_.instance, ctx.facts.plugin_timeout);
+        init_error = plugin_->init(hooks::PluginInit{line_, ctx.config(), ctx.facts});
+        if (!init_error) {
+            hooks::Registrar r(*plugin_, table_.data());
+            plugin_->register_hooks(r);
+        }
+    }
+
+    std::optional<std::string> init_error;
+    hooks::Plugin& plugin() { return *plugin_; }
+    std::size_t handlers(hooks::Hook h) const { return table_[static_cast<std::size_t>(h)].size(); }
+
+    // Calls the hook's handlers in order until one answers something other than DECLINED,
+    // running the loop while a handler is pending. nullopt if a handler never resolved.
+    std::optional<hooks::Verdict> call(hooks::Hook h, const hooks::HookArgs& args = {}) {
+        hooks::Verdict last = hooks::Verdict::declined();
+        for (auto& entry : table_[static_cast<std::size_t>(h)]) {
+            auto sink = start(entry, args);
+            if (!sink->verdict) ctx_.run();
+            if (!sink->verdict) return std::nullopt;
+            CHECK(sink->resolves == 1);
+            CHECK(sink->double_resolves == 0);
+            last = *sink->verdict;
+            if (last.result != hooks::Result::Declined) break;
+        }
+        return last;
+    }
+
+    // Starts the hook's only handler without running the loop; the sink shows when it resolves.
+    std::shared_ptr<VerdictSink> start(hooks::Hook h, const hooks::HookArgs& args = {}) {
+        auto& list = table_[static_cast<std::size_t>(h)];
+        REQUIRE(list.size() == 1);
+        return start(list.front(), args);
+    }
+
+    std::optional<hooks::Verdict> mail(std::string_view local, std::string_view domain) {
+        return call(hooks::Hook::Mail, address_args(local, domain));
+    }
+    std::optional<hooks::Verdict> rcpt(std::string_view local, std::string_view domain) {
+        return call(hooks::Hook::Rcpt, address_args(local, domain));
+    }
+    static hooks::HookArgs address_args(std::string_view local, std::string_view domain) {
+        hooks::HookArgs a;
+        a.address = proto::Address{std::string(local), std::string(domain)};
+        return a;
+    }
+
+private:
+    std::shared_ptr<VerdictSink> start(hooks::HookEntry& entry, const hooks::HookArgs& args) {
+        auto sink = std::make_shared<VerdictSink>();
+        entry.handler(ctx_, args, hooks::HookCall(sink, ++token_));
+        return sink;
+    }
+
+    FakeContext& ctx_;
+    proto::PluginLine line_;
+    std::unique_ptr<hooks::Plugin> plugin_;
+    std::array<std::vector<hooks::HookEntry>, hooks::kHookCount> table_;
+    std::uint64_t token_ = 100;
+};
+
+inline const char* result_name(const std::optional<hooks::Verdict>& v) {
+    if (!v) return "(unresolved)";
+    switch (v->result) {
+        case hooks::Result::Declined: return "DECLINED";
+        case hooks::Result::Ok: return "OK";
+        case hooks::Result::Deny: return "DENY";
+        case hooks::Result::DenySoft: return "DENYSOFT";
+        case hooks::Result::DenyDisconnect: return "DENY_DISCONNECT";
+        case hooks::Result::DenySoftDisconnect: return "DENYSOFT_DISCONNECT";
+        case hooks::Result::Done: return "DONE";
+    }
+    return "?";
+}
+
+// The verdict's text, or "(unresolved)", so a failed check never dereferences an empty optional.
+inline std::string text_of(const std::optional<hooks::Verdict>& v) { return v ? v->text : "(unresolved)"; }
+
+}  // namespace asmtpd::test
