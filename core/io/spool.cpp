@@ -173,14 +173,13 @@ void Spool::fail() {
 }
 
 void Spool::settle() {
-    if (opening_ || pending() != 0) return;
+    if (opening_ || unwritten() != 0) return;
     if (drained_) {
-        auto fn = std::move(drained_);
-        drained_ = nullptr;
+        auto fn = drained_;   // a copy: the callback may replace drained_ while it runs
         fn();
     }
     // drained_ may have appended more: finish only when still nothing is pending.
-    if (finish_cb_ && !opening_ && pending() == 0) {
+    if (finish_cb_ && !opening_ && unwritten() == 0) {
         auto fn = std::move(finish_cb_);
         finish_cb_ = nullptr;
         fn(!failed_);

@@ -32,10 +32,12 @@ public:
     ~Spool();
 
     void append(std::string_view bytes);
-    // Bytes accepted by append() but not yet written to the file.
-    std::size_t pending() const { return buffer_.size() + in_flight_.size(); }
-    // Called (once per registration) when pending() drops to zero after a write, or on failure.
-    // Never fires for an in-memory spool; check pending() before registering.
+    // Bytes accepted by append() and bound for the file but not yet written to it. 0 while the
+    // spool is in memory: that content is bounded by the threshold and is never "drained", so a
+    // session comparing pending() with a high-water mark cannot wait forever on a memory spool.
+    std::size_t pending() const { return (fd_ < 0 && !opening_) ? 0 : unwritten(); }
+    // Called every time pending() drops to zero after a write (once per drop), and on failure.
+    // Stays registered; the callback may replace it or append more.
     void on_drained(std::function<void()> fn) { drained_ = std::move(fn); }
     // All appended bytes are in memory or written to the file; ok=false after any I/O error.
     void finish(std::function<void(bool ok)> done);
@@ -61,6 +63,7 @@ private:
     void issue_write();   // writes in_flight_ at file_off_
     void fail();          // drops buffered bytes, then settle()
     void settle();        // fires on_drained / finish once nothing is pending
+    std::size_t unwritten() const { return buffer_.size() + in_flight_.size(); }
 
     uv_loop_t* loop_;
     std::string dir_;

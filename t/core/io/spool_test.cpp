@@ -88,6 +88,7 @@ TEST_CASE("a small body stays in memory and finishes synchronously") {
     spool->append("");
     spool->append(std::string(1024 - 15, 'x'));   // exactly at the threshold: still memory
     CHECK(spool->size() == 1024);
+    CHECK(spool->pending() == 0);   // in memory nothing waits for the disk
     CHECK_FALSE(spool->in_file());
     CHECK(spool->fd() == -1);
     CHECK(spool->memory().size() == 1024);
@@ -187,6 +188,7 @@ TEST_CASE("back-pressure: pending() grows while a write is in flight and on_drai
     CHECK(spool->pending() == chunk.size());
     CHECK_FALSE(spool->in_file());
 
+    // Registered once, as a session does at DATA; it must fire at every drop to zero.
     int drained = 0;
     spool->on_drained([&] { ++drained; });
     REQUIRE(loop.run_until([&] { return drained == 1; }));
@@ -206,21 +208,22 @@ TEST_CASE("back-pressure: pending() grows while a write is in flight and on_drai
         max_pending = std::max(max_pending, spool->pending());
         if (spool->pending() > high_water) {
             ++pauses;
-            bool resumed = false;
-            spool->on_drained([&] { resumed = true; });
-            REQUIRE(loop.run_until([&] { return resumed; }, 20000));
+            const int before = drained;
+            REQUIRE(loop.run_until([&] { return drained > before; }, 20000));
             CHECK(spool->pending() == 0);
         }
     }
+    CHECK(pauses > 0);
     CHECK(max_pending <= high_water + 100 * 1024);
-    CHECK(drained == 1);   // the first registration fired once only
+    loop.run_for(20);
 
     bool finished = false;
     spool->finish([&](bool ok) { finished = ok; });
     REQUIRE(loop.run_until([&] { return finished; }, 20000));
     CHECK(spool->size() == expected.size());
     CHECK(read_all_at(*spool, 1 << 20) == expected);
-    (void)pauses;
+    // One drop per write cycle, so at least one per pause; never more than the writes issued.
+    CHECK(drained >= pauses + 1);
 }
 
 TEST_CASE("the spool may be released while its writes are in flight") {
