@@ -26,7 +26,8 @@ public:
 class HookCall {
 public:
     HookCall() = default;   // detached: resolving does nothing (used for ignored-result hooks)
-    HookCall(std::weak_ptr<HookSink> sink, std::uint64_t token) : sink_(std::move(sink)), token_(token) {}
+    HookCall(std::weak_ptr<HookSink> sink, std::uint64_t token)
+        : sink_(std::move(sink)), token_(token), resolved_(false) {}
     HookCall(HookCall&& o) noexcept { *this = std::move(o); }
     HookCall& operator=(HookCall&& o) noexcept;
     HookCall(const HookCall&) = delete;

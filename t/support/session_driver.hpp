@@ -1,0 +1,219 @@
+// session_driver.hpp - runs a real smtp::Session over an in-memory Transport on a real loop,
+// with a plugin list made of scriptable test plugins, so protocol tests need no socket
+// (qpsmtpd's Test::Qpsmtpd). Header-only: t/support is not globbed by CMake.
+//
+// Test plugins (config/plugins syntax, see make_test_plugin):
+//   test/answer HOOK RESULT [text...]     resolve at once
+//   test/later  HOOK RESULT MS [text...]  resolve after MS milliseconds
+//   test/never  HOOK                      keep the HookCall and never answer
+//   test/drop   HOOK                      return without resolving (HookCall destroyed)
+//   test/throw  HOOK                      throw std::runtime_error
+//   test/twice  HOOK RESULT               resolve twice
+//   test/record HOOK                      DECLINED, and append "hook:text" to a shared log note
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <uv.h>
+
+#include "core/io/timer.hpp"
+#include "core/proto/plugin_list.hpp"
+#include "core/smtp/runtime.hpp"
+#include "core/smtp/session.hpp"
+#include "hooks/registry.hpp"
+#include "plugins/builtin.hpp"
+#include "t/support/fake_context.hpp"
+
+namespace asmtpd::test {
+
+class MemoryTransport final : public io::Transport {
+public:
+    void set_listener(io::StreamListener* l) override { listener_ = l; }
+    void write(std::string bytes) override {
+        if (!closed_) written += bytes;
+    }
+    std::size_t queued_bytes() const override { return 0; }
+    void pause_reading() override { paused = true; }
+    void resume_reading() override { paused = false; }
+    void close_after_flush() override { closed_ = true; }
+    void close_now() override { closed_ = true; }
+    bool closed() const override { return closed_; }
+
+    std::string written;
+    bool paused = false;
+
+private:
+    io::StreamListener* listener_ = nullptr;
+    bool closed_ = false;
+};
+
+// The plugin of every test/* line.
+class ScriptPlugin final : public hooks::Plugin {
+public:
+    std::optional<std::string> init(const hooks::PluginInit& in) override {
+        kind_ = in.line.name.substr(5);
+        const auto& a = in.line.args;
+        if (a.empty()) return "needs a hook";
+        auto h = hooks::hook_from_name(a[0]);
+        if (!h) return "unknown hook " + a[0];
+        hook_ = *h;
+        std::size_t next = 1;
+        if (kind_ == "answer" || kind_ == "later" || kind_ == "twice") {
+            if (a.size() < 2) return "needs a result";
+            auto r = hooks::result_from_string(a[1]);
+            if (!r) return "unknown result " + a[1];
+            result_ = *r;
+            next = 2;
+        }
+        if (kind_ == "later") {
+            if (a.size() < 3) return "needs milliseconds";
+            ms_ = std::stoul(a[2]);
+            next = 3;
+        }
+        for (std::size_t i = next; i < a.size(); ++i) text_ += (text_.empty() ? "" : " ") + a[i];
+        return std::nullopt;
+    }
+    void register_hooks(hooks::Registrar& r) override {
+        r.on(hook_, [this](hooks::Context& ctx, const hooks::HookArgs& args, hooks::HookCall call) {
+            handle(ctx, args, std::move(call));
+        });
+    }
+
+private:
+    void handle(hooks::Context& ctx, const hooks::HookArgs& args, hooks::HookCall call) {
+        hooks::Verdict v{result_, text_, {}};
+        if (kind_ == "answer") call.resolve(v);
+        else if (kind_ == "twice") {
+            call.resolve(v);
+            call.resolve(hooks::Verdict::deny("second"));
+        } else if (kind_ == "later") {
+            auto shared = std::make_shared<hooks::HookCall>(std::move(call));
+            ctx.after(ms_, [shared, v] { shared->resolve(v); });
+        } else if (kind_ == "never") {
+            kept_.push_back(std::move(call));
+        } else if (kind_ == "drop") {
+            // the HookCall dies unresolved
+        } else if (kind_ == "throw") {
+            throw std::runtime_error("scripted failure");
+        } else if (kind_ == "record") {
+            ctx.notes()["record"] += std::string(hooks::hook_name(hook_)) + ":" +
+                                     (args.address ? args.address->format() : args.text) + ";";
+            call.declined();
+        }
+    }
+    std::string kind_;
+    hooks::Hook hook_ = hooks::Hook::Count_;
+    hooks::Result result_ = hooks::Result::Declined;
+    std::uint64_t ms_ = 0;
+    std::string text_;
+    std::vector<hooks::HookCall> kept_;
+};
+
+inline std::unique_ptr<hooks::Plugin> make_script_plugin() { return std::make_unique<ScriptPlugin>(); }
+
+// Builtins plus the test/* plugins.
+inline std::vector<hooks::CatalogEntry> test_catalog() {
+    std::vector<hooks::CatalogEntry> c(plugins::builtin_plugins().begin(), plugins::builtin_plugins().end());
+    for (const char* n : {"test/answer", "test/later", "test/never", "test/drop", "test/throw", "test/twice", "test/record"})
+        c.push_back({n, &make_script_plugin});
+    return c;
+}
+
+class SessionDriver final : public smtp::SessionOwner {
+public:
+    // plugins: config/plugins text. yaml: asmtpd.yaml text (spool_dir is forced into the temp dir).
+    explicit SessionDriver(const std::string& plugins, const std::string& yaml = "",
+                           const std::vector<std::pair<std::string, std::string>>& files = {})
+        : logger_(std::getenv("ASMTPD_TEST_DEBUG") ? io::Level::Debug : io::Level::Error) {
+        uv_loop_init(&loop_);
+        dir_.write("asmtpd.yaml", "hostname: mx.test\nspool_dir: " + (dir_ / "spool") + "\n" + yaml);
+        dir_.write("plugins", plugins);
+        for (const auto& [name, content] : files) dir_.write(name, content);
+        catalog_ = test_catalog();
+        std::vector<std::string> errors;
+        runtime_ = smtp::load_runtime(dir_.path(), catalog_, errors);
+        for (const auto& e : errors) MESSAGE(e);
+        REQUIRE(runtime_);
+    }
+    ~SessionDriver() override {
+        session_.reset();
+        uv_run(&loop_, UV_RUN_NOWAIT);
+        uv_run(&loop_, UV_RUN_DEFAULT);
+        uv_loop_close(&loop_);
+    }
+
+    // Connects and runs until the greeting (or refusal) is written.
+    std::string connect(const std::string& ip = "127.0.0.1") {
+        auto t = std::make_unique<MemoryTransport>();
+        transport_ = t.get();
+        proto::ConnectionInfo info;
+        info.id = 1;
+        info.remote_ip = ip;
+        info.remote_port = 40000;
+        info.local_ip = "127.0.0.1";
+        info.local_port = 25;
+        session_ = std::make_unique<smtp::Session>(&loop_, *this, std::move(t), info, runtime_, logger_);
+        session_->start();
+        return take_reply();
+    }
+    // Sends bytes and returns everything written until a complete reply is there (or 2 s).
+    std::string send(const std::string& bytes, int replies = 1) {
+        session_->on_read(bytes);
+        return take_reply(replies);
+    }
+    std::string take_reply(int replies = 1, int max_ms = 2000) {
+        run_until([&] { return count_replies(transport_->written) >= replies || finished; }, max_ms);
+        std::string out = std::move(transport_->written);
+        transport_->written.clear();
+        return out;
+    }
+    void run_for(int ms) {
+        run_until([] { return false; }, ms);
+    }
+    template <class Pred>
+    void run_until(Pred pred, int max_ms) {
+        io::Timer tick(&loop_);
+        std::uint64_t start = uv_now(&loop_);
+        while (!pred() && uv_now(&loop_) - start < static_cast<std::uint64_t>(max_ms)) {
+            tick.start(5, [] {});
+            uv_run(&loop_, UV_RUN_ONCE);
+            uv_update_time(&loop_);
+        }
+    }
+    static int count_replies(const std::string& s) {
+        int n = 0;
+        std::size_t pos = 0;
+        while (pos < s.size()) {
+            auto eol = s.find("\r\n", pos);
+            if (eol == std::string::npos) break;
+            if (eol - pos >= 4 && s[pos + 3] == ' ') ++n;
+            pos = eol + 2;
+        }
+        return n;
+    }
+
+    void session_finished(smtp::Session&) override { finished = true; }
+    bool closed() const { return transport_->closed(); }
+    smtp::Session& session() { return *session_; }
+    const TempDir& dir() const { return dir_; }
+
+    bool finished = false;
+
+private:
+    TempDir dir_;
+    uv_loop_t loop_;
+    io::Logger logger_;
+    std::vector<hooks::CatalogEntry> catalog_;
+    std::shared_ptr<const smtp::Runtime> runtime_;
+    std::unique_ptr<smtp::Session> session_;
+    MemoryTransport* transport_ = nullptr;
+};
+
+inline int code_of(const std::string& reply) { return reply.size() >= 3 ? std::stoi(reply.substr(0, 3)) : 0; }
+
+}  // namespace asmtpd::test
