@@ -30,7 +30,9 @@ Session::Session(uv_loop_t* loop, SessionOwner& owner, std::unique_ptr<io::Trans
 Session::~Session() {
     chain_->cancel();
     transport_->set_listener(nullptr);
-    transport_->close_now();
+    // A transport already closing after a flush keeps lingering on its own (it must, or the
+    // last reply can be lost to a reset); only one never closed is cut here.
+    if (!transport_->closed()) transport_->close_now();
 }
 
 void Session::enter(Phase p) {

@@ -2,6 +2,9 @@
 //
 // Every key is optional and has a default; unknown keys and wrong types are errors that name
 // the key and its file:line, collected all at once so --check can print every problem.
+// bare_lf: normalize with an empty bare_lf_normalize_from means every client gets normalize.
+// tls and trusted_proxies are read and validated now; the TLS listener / STARTTLS and PROXY
+// protocol work uses them later (until then they change nothing).
 #pragma once
 
 #include <cstdint>
@@ -43,6 +46,14 @@ struct Timeouts {  // seconds
     unsigned shutdown = 30;   // SIGTERM: how long sessions may finish
 };
 
+struct TlsSettings {
+    std::string cert;                      // PEM certificate chain file; set together with key
+    std::string key;                       // PEM private key file
+    std::string min_version = "TLSv1.2";   // TLSv1 | TLSv1.1 | TLSv1.2 | TLSv1.3
+    std::string ciphers;                   // OpenSSL cipher list; empty = library default
+    bool enabled() const { return !cert.empty() && !key.empty(); }
+};
+
 struct Settings {
     std::string hostname;                  // empty in the file -> the machine's name
     std::vector<ListenSpec> listen{ListenSpec{}};
@@ -54,6 +65,8 @@ struct Settings {
     std::string greeting;                  // text after "220 <hostname> "; empty = default
     Limits limits;
     Timeouts timeouts;
+    TlsSettings tls;
+    std::vector<std::string> trusted_proxies;   // CIDRs allowed to send a PROXY header
 };
 
 struct SettingsResult {

@@ -1,7 +1,7 @@
 // NAME
 //   queue/maildir - deliver accepted mail into a Maildir (https://cr.yp.to/proto/maildir.html).
 // SYNOPSIS
-//   queue/maildir [DIR]    DIR default ./var/mail/; created with tmp/ new/ cur/ (mode 0700) at
+//   queue/maildir [DIR]    DIR default ./var/mail/; created with tmp/ new/ cur/ (new ones 0700) at
 //                          start-up. qpsmtpd's per-recipient subdirectory argument is not
 //                          supported: a second argument fails start-up rather than being ignored.
 // CONFIG
@@ -130,10 +130,11 @@ public:
         for (const char* sub : {"tmp", "new", "cur"}) {
             std::filesystem::path p = std::filesystem::path(dir_) / sub;
             std::error_code ec;
-            std::filesystem::create_directories(p, ec);
+            bool made = std::filesystem::create_directories(p, ec);
             if (ec || !std::filesystem::is_directory(p, ec))
                 return "queue/maildir: cannot create " + p.string() + (ec ? ": " + ec.message() : "");
-            std::filesystem::permissions(p, std::filesystem::perms::owner_all, ec);   // best effort
+            // Mail is private; an existing directory keeps the modes its owner chose.
+            if (made) std::filesystem::permissions(p, std::filesystem::perms::owner_all, ec);
         }
         host_ = escape_host(in.server.hostname);
         pid_ = static_cast<long>(::getpid());

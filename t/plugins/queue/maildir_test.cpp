@@ -85,7 +85,20 @@ TEST_CASE("queue/maildir: init creates tmp, new and cur (mkdir -p)") {
     std::string dir = ctx.dir() / "a/b/Maildir/";
     PluginHarness p(ctx, "queue/maildir", {dir});
     REQUIRE_FALSE(p.init_error);
-    for (const char* sub : {"tmp", "new", "cur"}) CHECK(std::filesystem::is_directory(dir + sub));
+    for (const char* sub : {"tmp", "new", "cur"}) {
+        CAPTURE(sub);
+        CHECK(std::filesystem::is_directory(dir + sub));
+        struct stat st {};
+        REQUIRE(::stat((dir + sub).c_str(), &st) == 0);
+        CHECK((st.st_mode & 0777) == 0700);
+    }
+    // An existing maildir is reused as it is.
+    ::chmod((dir + "new").c_str(), 0750);
+    PluginHarness again(ctx, "queue/maildir", {dir});
+    REQUIRE_FALSE(again.init_error);
+    struct stat st {};
+    REQUIRE(::stat((dir + "new").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0750);
     CHECK(p.handlers(hooks::Hook::Queue) == 1);
 }
 
