@@ -14,6 +14,7 @@
 
 #include <uv.h>
 
+#include "core/io/child_process.hpp"
 #include "core/io/log.hpp"
 #include "core/proto/connection_info.hpp"
 #include "hooks/flat_config.hpp"
@@ -52,6 +53,8 @@ public:
     virtual void after(std::uint64_t ms, std::function<void()> fn) = 0;
     // Expires when the session is destroyed.
     virtual std::weak_ptr<const void> lifetime() const = 0;
+    // The loop's shared runner for external programs (global concurrency cap, FIFO).
+    virtual io::ChildRunner& children() = 0;
 };
 
 }  // namespace asmtpd::hooks

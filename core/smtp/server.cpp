@@ -16,6 +16,7 @@ Server::Server(uv_loop_t* loop, io::Logger& logger, std::string config_dir, std:
       config_dir_(std::move(config_dir)),
       runtime_(std::move(runtime)),
       catalog_(catalog),
+      children_(loop, 128),
       reaper_(loop),
       shutdown_timer_(loop),
       sigterm_(loop),

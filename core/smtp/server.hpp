@@ -37,6 +37,7 @@ public:
     void stop();
 
     void session_finished(Session& s) override;
+    io::ChildRunner& children() override { return children_; }
     std::size_t session_count() const { return sessions_.size(); }
 
 private:
@@ -57,6 +58,7 @@ private:
     std::uint64_t next_id_ = 0;
     bool stopping_ = false;
 
+    io::ChildRunner children_;
     io::Timer reaper_;
     io::Timer shutdown_timer_;
     io::SignalWatcher sigterm_, sigint_, sighup_;

@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/io/child_process.hpp"
 #include "core/io/log.hpp"
 #include "core/io/stream.hpp"
 #include "core/io/timer.hpp"
@@ -43,6 +44,8 @@ public:
     virtual ~SessionOwner() = default;
     // The session is done; destroy it from a later loop iteration.
     virtual void session_finished(Session& s) = 0;
+    // The loop's runner for external programs.
+    virtual io::ChildRunner& children() = 0;
 };
 
 class Session final : public io::StreamListener, public hooks::Context {
@@ -79,6 +82,7 @@ public:
     std::size_t unread_input() const override { return in_.size() - in_pos_; }
     void after(std::uint64_t ms, std::function<void()> fn) override;
     std::weak_ptr<const void> lifetime() const override { return alive_; }
+    io::ChildRunner& children() override { return owner_.children(); }
 
 private:
     // session.cpp: the machine

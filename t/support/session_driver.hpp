@@ -131,6 +131,7 @@ public:
                            const std::vector<std::pair<std::string, std::string>>& files = {})
         : logger_(std::getenv("ASMTPD_TEST_DEBUG") ? io::Level::Debug : io::Level::Error) {
         uv_loop_init(&loop_);
+        children_.emplace(&loop_, 16);
         dir_.write("asmtpd.yaml", "hostname: mx.test\nspool_dir: " + (dir_ / "spool") + "\n" + yaml);
         dir_.write("plugins", plugins);
         for (const auto& [name, content] : files) dir_.write(name, content);
@@ -142,6 +143,7 @@ public:
     }
     ~SessionDriver() override {
         session_.reset();
+        children_.reset();
         uv_run(&loop_, UV_RUN_NOWAIT);
         uv_run(&loop_, UV_RUN_DEFAULT);
         uv_loop_close(&loop_);
@@ -198,6 +200,7 @@ public:
     }
 
     void session_finished(smtp::Session&) override { finished = true; }
+    io::ChildRunner& children() override { return *children_; }
     bool closed() const { return transport_->closed(); }
     smtp::Session& session() { return *session_; }
     const TempDir& dir() const { return dir_; }
@@ -208,6 +211,7 @@ private:
     TempDir dir_;
     uv_loop_t loop_;
     io::Logger logger_;
+    std::optional<io::ChildRunner> children_;   // made after uv_loop_init, gone before uv_loop_close
     std::vector<hooks::CatalogEntry> catalog_;
     std::shared_ptr<const smtp::Runtime> runtime_;
     std::unique_ptr<smtp::Session> session_;

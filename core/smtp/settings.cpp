@@ -1,0 +1,306 @@
+// settings.cpp - asmtpd.yaml -> Settings: which keys exist, their types, ranges and the checks
+// that involve several keys. The generic reading and error collection live in yaml_reader.
+//
+// Never stop at the first problem (--check lists them all) and never let a bad value through
+// half-applied: a value that fails its check leaves the default. Runs at start-up and on
+// SIGHUP only; the file is read synchronously.
+#include "core/smtp/settings.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "core/proto/cidr.hpp"
+#include "core/smtp/yaml_reader.hpp"
+
+namespace asmtpd::smtp {
+namespace {
+
+using Node = YAML::Node;
+using R = YamlReader;
+
+constexpr std::uint64_t kMaxSeconds = 7 * 24 * 3600;            // keeps ms arithmetic far from overflow
+constexpr std::uint64_t kMaxCount = 100'000'000;                 // sessions, recipients, errors
+constexpr std::uint64_t kMaxBytes = std::uint64_t{1} << 40;      // 1 TiB: no size limit needs more
+constexpr std::size_t kMinLineLength = 512;                      // RFC 5321 §4.5.3.1.4
+constexpr std::size_t kMinDataLine = 1000;                       // RFC 5321 §4.5.3.1.6
+
+// RFC 1035 host name (letters, digits, '-', '_' tolerated as in the wild) or an address
+// literal "[192.0.2.1]" / "[IPv6:2001:db8::1]". It goes into the greeting and Received.
+std::string check_hostname(const std::string& h) {
+    if (h.empty()) return {};   // the machine's name
+    if (h.front() == '[') {
+        if (h.back() != ']') return "an address literal must end with ']'";
+        std::string inner = h.substr(1, h.size() - 2);
+        if (inner.rfind("IPv6:", 0) == 0) inner = inner.substr(5);
+        return proto::parse_ip(inner) ? std::string() : "not a valid address literal";
+    }
+    if (h.size() > 253) return "a host name is at most 253 characters";
+    std::size_t label = 0;
+    for (std::size_t i = 0; i <= h.size(); ++i) {
+        if (i == h.size() || h[i] == '.') {
+            if (label == 0) return "empty label in host name";
+            if (label > 63) return "a host name label is at most 63 characters";
+            label = 0;
+            continue;
+        }
+        char c = h[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+        if (!ok) return fmt::format("invalid character '{}' in host name", c);
+        ++label;
+    }
+    return {};
+}
+
+std::string check_cidr(const std::string& s) {
+    return proto::parse_cidr(s) ? std::string() : "not an IP address or network (like 192.0.2.0/24 or 2001:db8::/32)";
+}
+
+std::string strip_brackets(std::string a) {
+    if (a.size() >= 2 && a.front() == '[' && a.back() == ']') return a.substr(1, a.size() - 2);
+    return a;
+}
+
+class SettingsParser {
+public:
+    SettingsParser(const std::string& file, std::vector<std::string>& errors) : r_(file, errors) {}
+
+    void top(const Node& root, Settings& s) {
+        YamlAt at{"", R::line_of(root, 1)};
+        if (root.IsDefined() && !root.IsNull() && !root.IsMap()) {
+            r_.error(at, "the file must be a mapping of settings (key: value), got " + R::describe(root));
+            return;
+        }
+        r_.mapping(root, at, {
+            {"hostname", [&](const Node& v, const YamlAt& a) {
+                 std::string h;
+                 if (!r_.string(v, a, h, true)) return;
+                 if (auto why = check_hostname(h); !why.empty()) return r_.error(a, why);
+                 s.hostname = h;
+             }},
+            {"listen", [&](const Node& v, const YamlAt& a) { listen(v, a, s); }},
+            {"spool_dir", [&](const Node& v, const YamlAt& a) { r_.string(v, a, s.spool_dir, false); }},
+            {"workers", [&](const Node& v, const YamlAt& a) { r_.number(v, a, 1, 64, s.workers); }},
+            {"log_level", [&](const Node& v, const YamlAt& a) {
+                 r_.choice<io::Level>(v, a,
+                                      {{"error", io::Level::Error}, {"warn", io::Level::Warn},
+                                       {"notice", io::Level::Notice}, {"info", io::Level::Info},
+                                       {"debug", io::Level::Debug}},
+                                      s.log_level);
+             }},
+            {"bare_lf", [&](const Node& v, const YamlAt& a) {
+                 r_.choice<proto::BareLfPolicy>(
+                     v, a, {{"reject", proto::BareLfPolicy::Reject}, {"normalize", proto::BareLfPolicy::Normalize}},
+                     s.bare_lf);
+             }},
+            {"bare_lf_normalize_from", [&](const Node& v, const YamlAt& a) {
+                 r_.string_list(v, a, s.bare_lf_normalize_from, check_cidr);
+             }},
+            {"greeting", [&](const Node& v, const YamlAt& a) { r_.string(v, a, s.greeting, true); }},
+            {"limits", [&](const Node& v, const YamlAt& a) { limits(v, a, s.limits); }},
+            {"timeouts", [&](const Node& v, const YamlAt& a) { timeouts(v, a, s.timeouts); }},
+            {"tls", [&](const Node& v, const YamlAt& a) { tls(v, a, s.tls); }},
+            {"trusted_proxies", [&](const Node& v, const YamlAt& a) {
+                 r_.string_list(v, a, s.trusted_proxies, check_cidr);
+             }},
+        });
+        cross_checks(s);
+    }
+
+private:
+    void listen(const Node& v, const YamlAt& at, Settings& s) {
+        if (!v.IsDefined() || v.IsNull() || (v.IsSequence() && v.size() == 0)) {
+            r_.error(at, "at least one listener is needed");
+            return;
+        }
+        if (!v.IsSequence()) {
+            r_.error(at, "expected a list of listeners (- address: ..., port: ...), got " + R::describe(v));
+            return;
+        }
+        std::vector<ListenSpec> specs;
+        listen_lines_.clear();
+        std::size_t i = 0;
+        for (const auto& item : v) {
+            YamlAt here = R::element(at, i++, R::line_of(item, at.line));
+            ListenSpec spec;
+            bool ok = r_.mapping(item, here, {
+                {"address", [&](const Node& n, const YamlAt& a) {
+                     std::string addr;
+                     if (!r_.string(n, a, addr, false)) return;
+                     addr = strip_brackets(addr);
+                     if (!proto::parse_ip(addr))
+                         return r_.error(a, "expected an IP address (127.0.0.1, ::, 0.0.0.0), got " + R::describe(n));
+                     spec.address = addr;
+                 }},
+                {"port", [&](const Node& n, const YamlAt& a) { r_.number(n, a, 1, 65535, spec.port); }},
+                {"mode", [&](const Node& n, const YamlAt& a) {
+                     r_.choice<ListenMode>(n, a,
+                                           {{"smtp", ListenMode::Smtp}, {"submission", ListenMode::Submission},
+                                            {"smtps", ListenMode::Smtps}},
+                                           spec.mode);
+                 }},
+                {"proxy_protocol", [&](const Node& n, const YamlAt& a) { r_.boolean(n, a, spec.proxy_protocol); }},
+            });
+            if (ok && item.IsNull()) r_.error(here, "empty listener (needs at least address or port)");
+            if (!ok || item.IsNull()) continue;
+            for (std::size_t j = 0; j < specs.size(); ++j) {
+                auto a = proto::parse_ip(specs[j].address), b = proto::parse_ip(spec.address);
+                if (specs[j].port == spec.port && a && b && *a == *b)
+                    r_.error(here, fmt::format("{} port {} is already listened on (line {})", spec.address,
+                                               spec.port, listen_lines_[j]));
+            }
+            specs.push_back(spec);
+            listen_lines_.push_back(here.line);
+        }
+        if (!specs.empty()) s.listen = std::move(specs);
+        else listen_lines_.clear();
+    }
+
+    void limits(const Node& v, const YamlAt& at, Limits& l) {
+        r_.mapping(v, at, {
+            {"max_connections", [&](const Node& n, const YamlAt& a) { r_.number(n, a, 1, kMaxCount, l.max_connections); }},
+            {"max_connections_per_ip",
+             [&](const Node& n, const YamlAt& a) { r_.number(n, a, 1, kMaxCount, l.max_connections_per_ip); }},
+            {"max_rcpts", [&](const Node& n, const YamlAt& a) { r_.number(n, a, 1, kMaxCount, l.max_rcpts); }},
+            {"databytes", [&](const Node& n, const YamlAt& a) { r_.number(n, a, 1, kMaxBytes, l.databytes); }},
+            {"max_errors", [&](const Node& n, const YamlAt& a) { r_.number(n, a, 1, kMaxCount, l.max_errors); }},
+            {"line_length", [&](const Node& n, const YamlAt& a) {
+                 line_length_line_ = a.line;
+                 r_.number(n, a, kMinLineLength, 1 << 20, l.line_length);
+             }},
+            {"data_line_length", [&](const Node& n, const YamlAt& a) {
+                 std::size_t v2 = 0;
+                 if (!r_.number(n, a, 0, 1 << 20, v2)) return;
+                 if (v2 != 0 && v2 < kMinDataLine)
+                     return r_.error(a, fmt::format("must be 0 (no limit) or at least {} (RFC 5321 text lines), got {}",
+                                                    kMinDataLine, v2));
+                 l.data_line_length = v2;
+             }},
+            {"pipeline_bytes", [&](const Node& n, const YamlAt& a) {
+                 pipeline_line_ = a.line;
+                 r_.number(n, a, 1, kMaxBytes, l.pipeline_bytes);
+             }},
+            {"memory_spool", [&](const Node& n, const YamlAt& a) { r_.number(n, a, 0, kMaxBytes, l.memory_spool); }},
+        });
+    }
+
+    void timeouts(const Node& v, const YamlAt& at, Timeouts& t) {
+        auto secs = [&](unsigned& out, std::uint64_t min) {
+            return [&out, min, this](const Node& n, const YamlAt& a) { r_.number(n, a, min, kMaxSeconds, out); };
+        };
+        r_.mapping(v, at, {
+            {"connect", secs(t.connect, 1)},
+            {"command", secs(t.command, 1)},
+            {"data", secs(t.data, 1)},
+            {"plugin", secs(t.plugin, 1)},
+            {"shutdown", secs(t.shutdown, 0)},
+        });
+    }
+
+    void tls(const Node& v, const YamlAt& at, TlsSettings& t) {
+        const std::size_t before = r_.error_count();
+        r_.mapping(v, at, {
+            {"cert", [&](const Node& n, const YamlAt& a) { r_.string(n, a, t.cert, false); }},
+            {"key", [&](const Node& n, const YamlAt& a) { r_.string(n, a, t.key, false); }},
+            {"min_version", [&](const Node& n, const YamlAt& a) {
+                 std::string chosen;
+                 if (r_.choice<std::string>(n, a,
+                                            {{"TLSv1", "TLSv1"}, {"TLSv1.1", "TLSv1.1"}, {"TLSv1.2", "TLSv1.2"},
+                                             {"TLSv1.3", "TLSv1.3"}},
+                                            chosen))
+                     t.min_version = chosen;
+             }},
+            {"ciphers", [&](const Node& n, const YamlAt& a) { r_.string(n, a, t.ciphers, true); }},
+        });
+        // Only when both were readable: "cert: ''" is already reported as empty.
+        if (r_.error_count() == before && t.cert.empty() != t.key.empty())
+            r_.error({at.path, at.line}, "cert and key must be given together");
+    }
+
+    // Checks that involve more than one key, reported at the line of the key that must change.
+    void cross_checks(const Settings& s) {
+        if (s.limits.pipeline_bytes < s.limits.line_length) {
+            int line = pipeline_line_ ? pipeline_line_ : line_length_line_;
+            r_.error({"limits.pipeline_bytes", line},
+                     fmt::format("must be at least limits.line_length ({}), got {}", s.limits.line_length,
+                                 s.limits.pipeline_bytes));
+        }
+        for (std::size_t i = 0; i < s.listen.size() && i < listen_lines_.size(); ++i) {
+            if (s.listen[i].mode == ListenMode::Smtps && !s.tls.enabled())
+                r_.error({fmt::format("listen[{}].mode", i), listen_lines_[i]},
+                         "smtps needs tls.cert and tls.key");
+        }
+    }
+
+    YamlReader r_;
+    std::vector<int> listen_lines_;   // line of each parsed listener, for later messages
+    int line_length_line_ = 0;
+    int pipeline_line_ = 0;
+};
+
+}  // namespace
+
+SettingsResult parse_settings(std::string_view yaml_text, const std::string& file) {
+    SettingsResult r;
+    Node root;
+    try {
+        // Parsing is the only place yaml-cpp may throw (syntax errors, excessive nesting).
+        root = YAML::Load(std::string(yaml_text));
+    } catch (const YAML::Exception& e) {
+        int line = e.mark.line >= 0 ? e.mark.line + 1 : 1;
+        r.errors.push_back(fmt::format("{}:{}: syntax error: {}", file, line, e.msg));
+        root = Node();
+    } catch (const std::exception& e) {
+        r.errors.push_back(fmt::format("{}:1: cannot parse: {}", file, e.what()));
+        root = Node();
+    }
+    if (r.errors.empty()) {
+        SettingsParser p(file, r.errors);
+        p.top(root, r.settings);
+    }
+    if (r.settings.hostname.empty()) r.settings.hostname = machine_hostname();
+    return r;
+}
+
+SettingsResult load_settings(const std::string& config_dir) {
+    const std::string file = config_dir + "/asmtpd.yaml";
+    auto fail = [&](const std::string& why) {
+        SettingsResult r;
+        r.settings.hostname = machine_hostname();
+        r.errors.push_back(fmt::format("{}:0: cannot read: {}", file, why));
+        return r;
+    };
+    std::error_code ec;
+    auto st = std::filesystem::status(file, ec);
+    if (st.type() == std::filesystem::file_type::not_found) {
+        // No file: every default (documented: a missing asmtpd.yaml is not an error).
+        SettingsResult r;
+        r.settings.hostname = machine_hostname();
+        return r;
+    }
+    if (ec) return fail(ec.message());
+    if (std::filesystem::is_directory(st)) return fail("is a directory");
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return fail(std::strerror(errno));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    if (in.bad()) return fail(std::strerror(errno));
+    return parse_settings(ss.str(), file);
+}
+
+std::string machine_hostname() {
+    char buf[HOST_NAME_MAX + 1] = {};
+    if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
+    std::string h(buf);
+    // A host name that would fail our own check (odd container names) is not used in replies.
+    return check_hostname(h).empty() ? h : "localhost";
+}
+
+}  // namespace asmtpd::smtp
