@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
 #include <uv.h>
 
 #include <fmt/format.h>
@@ -15,6 +16,7 @@
 #include "core/io/signals.hpp"
 #include "core/smtp/runtime.hpp"
 #include "core/smtp/server.hpp"
+#include "core/smtp/workers.hpp"
 #include "plugins/builtin.hpp"
 
 namespace {
@@ -75,23 +77,31 @@ int main(int argc, char** argv) {
 
     io::ignore_sigpipe();
     std::signal(SIGXFSZ, SIG_IGN);
-    io::Logger logger(runtime->settings.log_level);
-    uv_loop_t loop;
-    uv_loop_init(&loop);
-    int rc = 0;
-    {
-        smtp::Server server(&loop, logger, config_dir, runtime, plugins::builtin_plugins());
-        std::string error;
-        if (!server.start(error)) {
-            std::fprintf(stderr, "asmtpd: %s\n", error.c_str());
-            rc = 1;
-        } else {
-            logger.write(io::Level::Notice, 0, "", fmt::format("asmtpd {} started as {}", ASMTPD_VERSION, runtime->facts.hostname));
-            uv_run(&loop, UV_RUN_DEFAULT);
+    auto serve = [&](unsigned worker) {
+        io::Logger logger(runtime->settings.log_level);
+        uv_loop_t loop;
+        uv_loop_init(&loop);
+        int rc = 0;
+        {
+            smtp::Server server(&loop, logger, config_dir, runtime, plugins::builtin_plugins());
+            std::string error;
+            if (!server.start(error)) {
+                std::fprintf(stderr, "asmtpd: %s\n", error.c_str());
+                rc = 1;
+            } else {
+                logger.write(io::Level::Notice, 0, "",
+                             fmt::format("asmtpd {} started as {} (worker {}, pid {})", ASMTPD_VERSION,
+                                         runtime->facts.hostname, worker, static_cast<long>(getpid())));
+                uv_run(&loop, UV_RUN_DEFAULT);
+            }
         }
-    }
-    // Let close callbacks of everything the server owned run, then free the loop.
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
-    return rc;
+        // Let close callbacks of everything the server owned run, then free the loop.
+        uv_run(&loop, UV_RUN_DEFAULT);
+        uv_loop_close(&loop);
+        return rc;
+    };
+    const unsigned workers = runtime->settings.workers;
+    if (workers <= 1) return serve(0);
+    // Plugins are loaded once here and inherited by every worker through fork().
+    return smtp::run_workers(workers, serve);
 }

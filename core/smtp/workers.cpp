@@ -1,0 +1,112 @@
+// workers.cpp - the pre-fork supervisor; see workers.hpp. Blocking waits are fine here: the
+// parent serves no client.
+#include "core/smtp/workers.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+#include <vector>
+
+namespace asmtpd::smtp {
+
+namespace {
+
+volatile sig_atomic_t g_stop = 0;     // signal flags: the only state a handler may touch
+volatile sig_atomic_t g_reload = 0;
+
+void on_stop(int) { g_stop = 1; }
+void on_reload(int) { g_reload = 1; }
+
+struct Worker {
+    pid_t pid = 0;
+    std::chrono::steady_clock::time_point started;
+};
+
+pid_t spawn(unsigned index, const std::function<int(unsigned)>& worker) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        // The worker installs its own handlers on its loop; start from the defaults.
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
+        std::fflush(nullptr);
+        _exit(worker(index));
+    }
+    return pid;
+}
+
+}  // namespace
+
+int run_workers(unsigned count, const std::function<int(unsigned)>& worker) {
+    struct sigaction sa {};
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGINT, &sa, nullptr);
+    sa.sa_handler = on_reload;
+    sigaction(SIGHUP, &sa, nullptr);
+
+    std::vector<Worker> workers(count);
+    for (unsigned i = 0; i < count; ++i) {
+        workers[i].pid = spawn(i, worker);
+        workers[i].started = std::chrono::steady_clock::now();
+        if (workers[i].pid < 0) {
+            std::perror("asmtpd: fork");
+            g_stop = 1;
+        }
+    }
+    int rc = 0;
+    bool forwarded_stop = false;
+    for (;;) {
+        if (g_stop && !forwarded_stop) {
+            forwarded_stop = true;
+            for (auto& w : workers)
+                if (w.pid > 0) kill(w.pid, SIGTERM);
+        }
+        if (g_reload) {
+            g_reload = 0;
+            for (auto& w : workers)
+                if (w.pid > 0) kill(w.pid, SIGHUP);
+        }
+        bool any = false;
+        for (unsigned i = 0; i < count; ++i) {
+            Worker& w = workers[i];
+            if (w.pid <= 0) continue;
+            int status = 0;
+            pid_t got = waitpid(w.pid, &status, WNOHANG);
+            if (got == 0 || (got < 0 && errno == EINTR)) {
+                any = true;
+                continue;
+            }
+            w.pid = 0;
+            const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+            if (g_stop) {
+                if (!clean) rc = 1;
+                continue;
+            }
+            auto lived = std::chrono::steady_clock::now() - w.started;
+            if (lived < std::chrono::seconds(1)) {
+                std::fprintf(stderr, "asmtpd: worker %u failed at start-up; stopping\n", i);
+                rc = 1;
+                g_stop = 1;
+                continue;
+            }
+            std::fprintf(stderr, "asmtpd: worker %u exited unexpectedly (status %d); restarting\n", i, status);
+            std::this_thread::sleep_for(std::chrono::seconds(1));
+            w.pid = spawn(i, worker);
+            w.started = std::chrono::steady_clock::now();
+            any = true;
+        }
+        if (!any) break;
+        // Sleep until a signal or the next poll; SIGCHLD interrupts the sleep too.
+        usleep(100000);
+    }
+    return rc;
+}
+
+}  // namespace asmtpd::smtp

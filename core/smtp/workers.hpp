@@ -1,0 +1,18 @@
+// workers.hpp - `workers: N` in asmtpd.yaml: N processes, one libuv loop each, sharing every
+// listening port through SO_REUSEPORT so the kernel spreads connections between them.
+//
+// The parent only supervises: it holds no socket and runs no loop. It forwards SIGHUP and
+// SIGTERM/SIGINT to the workers, restarts a worker that dies unexpectedly (with a one-second
+// pause), and exits when all workers have exited after a stop. A worker that fails during its
+// first second (say, the port is taken) stops the whole daemon instead of restarting forever.
+#pragma once
+
+#include <functional>
+
+namespace asmtpd::smtp {
+
+// Runs `worker(index)` in `count` child processes and supervises them; returns the exit code
+// for the parent. `worker` returns the child's exit code.
+int run_workers(unsigned count, const std::function<int(unsigned index)>& worker);
+
+}  // namespace asmtpd::smtp
