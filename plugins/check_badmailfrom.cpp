@@ -25,7 +25,7 @@ namespace {
 class CheckBadmailfrom final : public hooks::Plugin {
 public:
     std::optional<std::string> init(const hooks::PluginInit& in) override {
-        if (!in.line.args.empty()) return in.line.name + " takes no arguments";
+        if (!in.line.args.empty()) return std::string("takes no arguments");
         list_ = hooks::AddressList::parse(in.config.lines("badmailfrom"));
         return std::nullopt;
     }

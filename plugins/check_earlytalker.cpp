@@ -27,22 +27,21 @@ namespace {
 class CheckEarlytalker final : public hooks::Plugin {
 public:
     std::optional<std::string> init(const hooks::PluginInit& in) override {
-        const std::string& me = in.line.name;
         hooks::ArgPairs pairs;
-        if (auto err = pairs.parse(in.line.args, {"wait", "action"})) return me + ": " + *err;
+        if (auto err = pairs.parse(in.line.args, {"wait", "action"})) return *err;
         if (auto w = pairs.get("wait")) {
             auto ms = hooks::parse_seconds_ms(*w);
-            if (!ms) return me + ": wait wants seconds (e.g. 1 or 0.5), got '" + *w + "'";
+            if (!ms) return "wait wants seconds (e.g. 1 or 0.5), got '" + *w + "'";
             wait_ms_ = *ms;
         }
         if (auto a = pairs.get("action")) {
             if (*a == "deny") deny_ = true;
             else if (*a == "log") deny_ = false;
-            else return me + ": action is deny or log, got '" + *a + "'";
+            else return "action is deny or log, got '" + *a + "'";
         }
         auto budget = static_cast<std::uint64_t>(in.server.plugin_timeout.count());
         if (wait_ms_ >= budget)
-            return me + ": wait " + std::to_string(wait_ms_) + " ms is not shorter than the plugin timeout (" +
+            return "wait " + std::to_string(wait_ms_) + " ms is not shorter than the plugin timeout (" +
                    std::to_string(budget) + " ms)";
         return std::nullopt;
     }

@@ -24,10 +24,10 @@ class CountUnrecognizedCommands final : public hooks::Plugin {
 public:
     std::optional<std::string> init(const hooks::PluginInit& in) override {
         const auto& args = in.line.args;
-        if (args.size() > 1) return "count_unrecognized_commands takes one argument, the limit";
+        if (args.size() > 1) return "takes one argument, the limit";
         if (!args.empty()) {
             auto n = hooks::parse_count(args[0]);
-            if (!n || *n == 0 || *n > 1000000) return "count_unrecognized_commands: bad limit '" + args[0] + "'";
+            if (!n || *n == 0 || *n > 1000000) return "bad limit '" + args[0] + "'";
             limit_ = *n;
         }
         key_ = in.line.instance.empty() ? std::string("count_unrecognized_commands") : in.line.instance;

@@ -49,10 +49,10 @@ public:
     std::optional<std::string> init(const hooks::PluginInit& in) override {
         max_ = in.server.max_connections_per_ip;
         hooks::ArgPairs pairs;
-        if (auto err = pairs.parse(in.line.args, {"max"})) return "hosts_allow: " + *err;
+        if (auto err = pairs.parse(in.line.args, {"max"})) return *err;
         if (auto m = pairs.get("max")) {
             auto n = hooks::parse_count(*m);
-            if (!n) return "hosts_allow: max wants a number, got '" + *m + "'";
+            if (!n) return "max wants a number, got '" + *m + "'";
             max_ = static_cast<std::size_t>(*n);
         }
         for (const auto& line : in.config.lines("hosts_allow")) {

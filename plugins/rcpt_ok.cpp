@@ -29,7 +29,7 @@ namespace {
 class RcptOk final : public hooks::Plugin {
 public:
     std::optional<std::string> init(const hooks::PluginInit& in) override {
-        if (!in.line.args.empty()) return "rcpt_ok takes no arguments";
+        if (!in.line.args.empty()) return "takes no arguments";
         auto me = in.config.first("me");
         add(me ? *me : in.server.hostname);
         for (const auto* file : {"rcpthosts", "morercpthosts"})

@@ -30,7 +30,7 @@ class Relay final : public hooks::Plugin {
 public:
     std::optional<std::string> init(const hooks::PluginInit& in) override {
         for (const auto& a : in.line.args) {
-            if (a != "only") return "relay: unknown argument '" + a + "' (only 'only' is known)";
+            if (a != "only") return "unknown argument '" + a + "' (only 'only' is known)";
             only_ = true;
         }
         for (auto [file, list] : {std::pair{"relayclients", &allow_}, std::pair{"norelayclients", &deny_}}) {

@@ -20,7 +20,7 @@ namespace {
 class Discard final : public hooks::Plugin {
 public:
     std::optional<std::string> init(const hooks::PluginInit& in) override {
-        if (!in.line.args.empty()) return "queue/discard takes no arguments";
+        if (!in.line.args.empty()) return "takes no arguments";
         io::Logger stderr_logger(io::Level::Warn);
         io::Log(&stderr_logger, 0, in.line.instance)
             .warn("{}: every accepted message is thrown away (queue/discard)", in.line.where());

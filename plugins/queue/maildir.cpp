@@ -123,16 +123,16 @@ class Maildir final : public hooks::Plugin {
 public:
     std::optional<std::string> init(const hooks::PluginInit& in) override {
         const auto& args = in.line.args;
-        if (args.size() > 1) return "queue/maildir takes one argument, the directory (per-recipient subdirectories are not supported)";
+        if (args.size() > 1) return "takes one argument, the directory (per-recipient subdirectories are not supported)";
         dir_ = args.empty() ? std::string("./var/mail/") : args[0];
-        if (dir_.empty()) return "queue/maildir: empty directory";
+        if (dir_.empty()) return "empty directory";
         while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
         for (const char* sub : {"tmp", "new", "cur"}) {
             std::filesystem::path p = std::filesystem::path(dir_) / sub;
             std::error_code ec;
             bool made = std::filesystem::create_directories(p, ec);
             if (ec || !std::filesystem::is_directory(p, ec))
-                return "queue/maildir: cannot create " + p.string() + (ec ? ": " + ec.message() : "");
+                return "cannot create " + p.string() + (ec ? ": " + ec.message() : "");
             // Mail is private; an existing directory keeps the modes its owner chose.
             if (made) std::filesystem::permissions(p, std::filesystem::perms::owner_all, ec);
         }

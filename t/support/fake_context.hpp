@@ -26,6 +26,7 @@
 
 #include <uv.h>
 
+#include "core/io/child_process.hpp"
 #include "core/io/log.hpp"
 #include "core/io/timer.hpp"
 #include "hooks/context.hpp"
@@ -99,6 +100,7 @@ public:
     ~FakeContext() override {
         txn.reset();
         timers_.clear();
+        children_.reset();   // kills and reaps whatever a test left running
         uv_run(&loop_, UV_RUN_DEFAULT);   // let close callbacks and stray work finish
         int rc = uv_loop_close(&loop_);
         CHECK_MESSAGE(rc == 0, "loop still had handles at teardown");
@@ -155,6 +157,15 @@ public:
         });
     }
     std::weak_ptr<const void> lifetime() const override { return alive_; }
+    io::ChildRunner& children() override {
+        if (!children_) children_ = std::make_unique<io::ChildRunner>(&loop_, 4);
+        return *children_;
+    }
+    void set_envelope_address(proto::Address a) override { rewritten_address = std::move(a); }
+    void prefix_reply(std::string line) override { reply_prefix.push_back(std::move(line)); }
+
+    std::optional<proto::Address> rewritten_address;   // last set_envelope_address()
+    std::vector<std::string> reply_prefix;              // prefix_reply() lines, as given
 
 private:
     TempDir dir_;
@@ -165,6 +176,7 @@ private:
     io::Log log_;
     std::shared_ptr<const void> alive_ = std::make_shared<int>(0);
     std::vector<std::unique_ptr<io::Timer>> timers_;
+    std::unique_ptr<io::ChildRunner> children_;   // made on first use
 };
 
 // Records what a HookCall resolved to.
