@@ -14,6 +14,22 @@
 //   cancelled: then it never runs.
 // - ChildRunner caps how many children run at once; further requests wait in FIFO order and
 //   their queueing time counts against their own timeout.
+// Details (owner: core/io, child processes):
+// - Timeout: SIGTERM to the group, SIGKILL 2 s later (timed_out=true). A request still queued
+//   when its timeout expires completes with spawned=false, timed_out=true. stdout past
+//   stdout_limit: the group gets SIGKILL, truncated=true. output_fds share stdout_limit but
+//   are only capped (the excess is read and dropped), never killed for it.
+// - stdin from a Spool is streamed 64 KiB at a time (the next chunk is read once the previous
+//   write completed). If the child stops reading (EPIPE) input_failed=true; if the spool
+//   cannot be read the group is killed before stdin is closed, so a child never sees a clean
+//   EOF after truncated input.
+// - Spawn failures (ENOENT, EACCES, EAGAIN, or EINVAL for a spec that uses one fd twice) give
+//   ChildResult{spawned=false, error}, delivered from a later loop callback.
+// - run() ignores SIGPIPE process-wide (first call) and marks every inherited fd >= 3
+//   close-on-exec before each spawn, so no fd of the server leaks into a child.
+// - Destroying the runner SIGKILLs every group, reaps each pid with waitpid(pid) (bounded),
+//   closes every handle (freed in close callbacks: run the loop afterwards) and drops every
+//   Done callback unrun. The constructor calls no uv_* function (it may precede uv_loop_init).
 #pragma once
 
 #include <cstdint>
@@ -78,7 +94,8 @@ public:
     ChildHandle(const ChildHandle&) = delete;
     ChildHandle& operator=(const ChildHandle&) = delete;
     void cancel();
-    bool active() const;
+    bool active() const;   // queued or running, and its Done callback has not run yet
+    int pid() const;       // the child's pid once spawned (0 while queued or after a failed spawn)
 
     struct State;   // shared with the runner (public only for the implementation)
     explicit ChildHandle(std::shared_ptr<State> s) : state_(std::move(s)) {}
@@ -95,7 +112,8 @@ public:
     ChildRunner& operator=(const ChildRunner&) = delete;
 
     using Done = std::function<void(ChildResult)>;
-    ChildHandle run(ChildSpec spec, Done done);
+    // Keep the handle until Done runs: dropping it cancels the child.
+    [[nodiscard]] ChildHandle run(ChildSpec spec, Done done);
 
     std::size_t running() const;
     std::size_t queued() const;

@@ -1,0 +1,689 @@
+// child_process.cpp - ChildRunner: uv_spawn children with pipes, timeouts, output caps and a
+// FIFO concurrency cap.
+//
+// Must never: run a Done callback twice, after cancel(), after the runner is gone, or from
+// inside run()/cancel(); leave a zombie (every pid is reaped by libuv, or by waitpid(pid) when
+// the runner is torn down); free a libuv handle before its close callback; hold more than one
+// 64 KiB chunk of a stdin spool in memory; give a child a clean EOF on stdin when the input we
+// owed it could not be read (it would take a truncated message for a whole one).
+// Ownership: a State is shared by the runner (queue or slot list), the ChildHandle, pending
+// callbacks, and itself (`keep`) while libuv owns any of its handles; the last one frees it.
+#include "core/io/child_process.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <deque>
+#include <utility>
+
+#include "core/io/signals.hpp"
+
+namespace asmtpd::io {
+
+namespace {
+
+constexpr std::uint64_t kKillAfterTermMs = 2000;   // SIGTERM, then SIGKILL this much later
+constexpr std::size_t kStdinChunk = 64 * 1024;
+constexpr std::size_t kReadBuffer = 64 * 1024;
+constexpr int kReapPolls = 2000;                    // x 1 ms: teardown wait for a SIGKILLed pid
+
+// One buffer per thread (= per loop) for every child pipe: a read callback consumes its bytes
+// before returning, so no two reads ever hold it at once.
+char* loop_read_buffer() {
+    thread_local std::unique_ptr<char[]> buf = std::make_unique<char[]>(kReadBuffer);
+    return buf.get();
+}
+
+std::string uv_error_text(int err) { return std::string(uv_err_name(err)) + ": " + uv_strerror(err); }
+
+// libuv closes nothing in the child beyond the stdio it sets up, so an fd some other part of
+// the server opened without O_CLOEXEC would leak into every child. Marking all fds >= 3
+// close-on-exec in the parent is harmless (the server never execs anything else) and costs
+// one syscall; the stdio pipes libuv makes afterwards are dup2'ed into place without the flag.
+void mark_fds_cloexec() {
+    if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+    DIR* d = ::opendir("/proc/self/fd");
+    if (!d) return;
+    const int self = ::dirfd(d);
+    while (dirent* e = ::readdir(d)) {
+        char* end = nullptr;
+        long fd = std::strtol(e->d_name, &end, 10);
+        if (end == e->d_name || *end != '\0' || fd < 3 || fd == self) continue;
+        int flags = ::fcntl(static_cast<int>(fd), F_GETFD);
+        if (flags >= 0 && !(flags & FD_CLOEXEC)) ::fcntl(static_cast<int>(fd), F_SETFD, flags | FD_CLOEXEC);
+    }
+    ::closedir(d);
+}
+
+enum class PipeKind { Stdin, Input, Stdout, Stderr, Output };
+
+bool is_input(PipeKind k) { return k == PipeKind::Stdin || k == PipeKind::Input; }
+
+}  // namespace
+
+struct ChildPipe;
+
+struct ChildHandle::State : std::enable_shared_from_this<ChildHandle::State> {
+    enum class Phase { Queued, Running, Done };   // Done: result delivered, dropped or cancelled
+    enum class TimerRole { None, Timeout, Kill, Grace, Deliver };
+
+    std::weak_ptr<ChildRunner::Impl> runner;
+    uv_loop_t* loop = nullptr;
+    ChildSpec spec;
+    ChildRunner::Done done;
+    ChildResult result;
+    Phase phase = Phase::Queued;
+    bool in_slot = false;        // counted in the runner's running() until the pid is reaped
+    bool exited = false;         // reaped (by libuv's exit callback or our teardown waitpid)
+    bool process_open = false;   // uv_spawn was called on `process` and it is not closing yet
+    uv_process_t process{};
+    uv_timer_t timer{};
+    bool timer_open = false;
+    TimerRole role = TimerRole::None;
+    std::vector<std::unique_ptr<ChildPipe>> pipes;
+    std::uint64_t spool_off = 0;
+    std::string err_line;        // stderr bytes since the last newline
+    bool err_line_cut = false;   // the current stderr line hit the limit; drop until newline
+    int open_handles = 0;
+    std::shared_ptr<State> keep;   // self, while libuv owns one of our handles
+
+    void add_handle() {
+        if (open_handles++ == 0) keep = shared_from_this();
+    }
+    static void handle_closed(State* s) {
+        if (--s->open_handles == 0) {
+            auto last = std::move(s->keep);   // may free *s when this block ends
+        }
+    }
+
+    void init_timer();
+    void arm(TimerRole r, std::uint64_t ms);
+    void on_timer();
+    void close_timer();
+    void close_process();
+    void close_pipe(ChildPipe& p);
+    void close_pipes();
+    int spawn();
+    void start_io();
+    void feed(ChildPipe& p);
+    void write(ChildPipe& p, const char* data, std::size_t n, std::string owned);
+    void input_settled(ChildPipe& p, bool ok);
+    void on_output(ChildPipe& p, const char* data, std::size_t n);
+    void output_ended(ChildPipe& p);
+    void stderr_bytes(const char* data, std::size_t n);
+    void emit_stderr_line();
+    void kill_group(int sig);
+    void on_exit(std::int64_t status, int term_signal);
+    bool settled() const;
+    void maybe_complete();
+    void complete();
+    void deliver_unspawned();
+    void release_slot();
+    void cancel();
+    void abandon();
+};
+
+struct ChildPipe {
+    ChildHandle::State* owner = nullptr;
+    uv_pipe_t handle{};
+    PipeKind kind = PipeKind::Stdout;
+    int child_fd = -1;
+    std::size_t index = 0;   // into spec.input_fds / spec.output_fds
+    bool closing = false;
+    bool settled = false;    // output: EOF (or given up); input: written in full or failed
+    bool data_sent = false;  // stdin: stdin_data handed to a write already
+};
+
+namespace {
+
+struct WriteReq {
+    uv_write_t req;
+    ChildPipe* pipe;   // valid: libuv runs write callbacks before the pipe's close callback
+    std::string owned;
+};
+
+}  // namespace
+
+struct ChildRunner::Impl {
+    uv_loop_t* loop;
+    std::size_t max_running;
+    std::size_t running = 0;
+    std::size_t peak = 0;
+    bool initialised = false;
+    std::deque<std::shared_ptr<ChildHandle::State>> queue;
+    std::vector<std::shared_ptr<ChildHandle::State>> slots;   // spawned, pid not yet reaped
+
+    Impl(uv_loop_t* l, std::size_t max) : loop(l), max_running(std::max<std::size_t>(max, 1)) {}
+
+    void pump() {
+        while (running < max_running && !queue.empty()) {
+            auto s = std::move(queue.front());
+            queue.pop_front();
+            take_slot(s);
+            int err = s->spawn();
+            if (err != 0) {
+                s->result.spawned = false;
+                s->result.error = uv_error_text(err);
+                s->release_slot();
+                s->arm(ChildHandle::State::TimerRole::Deliver, 0);   // never from inside run()
+            } else {
+                s->start_io();
+            }
+        }
+    }
+    void take_slot(const std::shared_ptr<ChildHandle::State>& s) {
+        s->phase = ChildHandle::State::Phase::Running;
+        s->in_slot = true;
+        slots.push_back(s);
+        peak = std::max(peak, ++running);
+    }
+    // Drops s from the slot list; the caller keeps its own reference alive meanwhile.
+    void release(ChildHandle::State* s) {
+        auto it = std::find_if(slots.begin(), slots.end(), [s](const auto& p) { return p.get() == s; });
+        if (it == slots.end()) return;
+        slots.erase(it);
+        --running;
+    }
+    void unqueue(ChildHandle::State* s) {
+        auto it = std::find_if(queue.begin(), queue.end(), [s](const auto& p) { return p.get() == s; });
+        if (it != queue.end()) queue.erase(it);
+    }
+};
+
+// ------------------------------------------------------------------------------ handles
+
+void ChildHandle::State::init_timer() {
+    uv_timer_init(loop, &timer);
+    timer.data = this;
+    timer_open = true;
+    add_handle();
+}
+
+void ChildHandle::State::arm(TimerRole r, std::uint64_t ms) {
+    if (!timer_open) return;
+    role = r;
+    uv_timer_start(&timer, [](uv_timer_t* t) { static_cast<State*>(t->data)->on_timer(); }, ms, 0);
+}
+
+void ChildHandle::State::close_timer() {
+    if (!timer_open) return;
+    timer_open = false;
+    role = TimerRole::None;
+    uv_timer_stop(&timer);
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer),
+             [](uv_handle_t* h) { handle_closed(static_cast<State*>(h->data)); });
+}
+
+void ChildHandle::State::close_process() {
+    if (!process_open) return;
+    process_open = false;
+    uv_close(reinterpret_cast<uv_handle_t*>(&process),
+             [](uv_handle_t* h) { handle_closed(static_cast<State*>(h->data)); });
+}
+
+void ChildHandle::State::close_pipe(ChildPipe& p) {
+    if (p.closing) return;
+    p.closing = true;
+    uv_close(reinterpret_cast<uv_handle_t*>(&p.handle),
+             [](uv_handle_t* h) { handle_closed(static_cast<ChildPipe*>(h->data)->owner); });
+}
+
+void ChildHandle::State::close_pipes() {
+    for (auto& p : pipes) close_pipe(*p);
+}
+
+void ChildHandle::State::kill_group(int sig) {
+    if (result.pid <= 0) return;
+    // The group outlives its leader while a grandchild holds it, so -pid stays valid (and is
+    // never reused for another group) until the last member is gone.
+    if (uv_kill(-result.pid, sig) != 0 && !exited) uv_kill(result.pid, sig);
+}
+
+void ChildHandle::State::release_slot() {
+    if (!in_slot) return;
+    in_slot = false;
+    if (auto impl = runner.lock()) impl->release(this);
+}
+
+// ------------------------------------------------------------------------------ spawn
+
+int ChildHandle::State::spawn() {
+    // Which fd gets what; a spec that asks for one fd twice is refused rather than guessed at.
+    if (spec.program.empty()) return UV_EINVAL;
+    const bool want_stdin = !spec.stdin_data.empty() || spec.stdin_spool != nullptr;
+    int max_fd = 2;
+    std::vector<int> used;
+    if (want_stdin) used.push_back(0);
+    if (spec.capture_stdout) used.push_back(1);
+    used.push_back(2);
+    for (const auto& in : spec.input_fds) {
+        if (in.child_fd < 0 || in.child_fd == 2 || in.child_fd > 1024) return UV_EINVAL;
+        used.push_back(in.child_fd);
+        max_fd = std::max(max_fd, in.child_fd);
+    }
+    for (int fd : spec.output_fds) {
+        if (fd < 3 || fd > 1024) return UV_EINVAL;
+        used.push_back(fd);
+        max_fd = std::max(max_fd, fd);
+    }
+    std::sort(used.begin(), used.end());
+    if (std::adjacent_find(used.begin(), used.end()) != used.end()) return UV_EINVAL;
+
+    std::vector<uv_stdio_container_t> stdio(static_cast<std::size_t>(max_fd) + 1);
+    for (auto& c : stdio) c.flags = UV_IGNORE;   // 0-2: /dev/null; above: closed (CLOEXEC)
+    auto add_pipe = [&](PipeKind kind, int fd, std::size_t index) {
+        auto p = std::make_unique<ChildPipe>();
+        p->owner = this;
+        p->kind = kind;
+        p->child_fd = fd;
+        p->index = index;
+        uv_pipe_init(loop, &p->handle, 0);
+        p->handle.data = p.get();
+        add_handle();
+        auto& c = stdio[static_cast<std::size_t>(fd)];
+        // Flags are from the child's point of view.
+        c.flags = static_cast<uv_stdio_flags>(UV_CREATE_PIPE | (is_input(kind) ? UV_READABLE_PIPE : UV_WRITABLE_PIPE));
+        c.data.stream = reinterpret_cast<uv_stream_t*>(&p->handle);
+        pipes.push_back(std::move(p));
+    };
+    if (want_stdin) add_pipe(PipeKind::Stdin, 0, 0);
+    if (spec.capture_stdout) add_pipe(PipeKind::Stdout, 1, 0);
+    add_pipe(PipeKind::Stderr, 2, 0);
+    for (std::size_t i = 0; i < spec.input_fds.size(); ++i) add_pipe(PipeKind::Input, spec.input_fds[i].child_fd, i);
+    for (std::size_t i = 0; i < spec.output_fds.size(); ++i) add_pipe(PipeKind::Output, spec.output_fds[i], i);
+
+    std::vector<char*> argv;
+    argv.push_back(spec.program.data());
+    for (auto& a : spec.args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<char*> envp;   // never null: libuv would pass the server's own environ
+    for (auto& e : spec.env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+
+    uv_process_options_t opt{};
+    opt.exit_cb = [](uv_process_t* h, std::int64_t status, int sig) { static_cast<State*>(h->data)->on_exit(status, sig); };
+    opt.file = spec.program.c_str();
+    opt.args = argv.data();
+    opt.env = envp.data();
+    opt.cwd = spec.cwd.empty() ? nullptr : spec.cwd.c_str();
+    opt.flags = UV_PROCESS_DETACHED;   // setsid(): the child leads a new process group
+    opt.stdio_count = static_cast<int>(stdio.size());
+    opt.stdio = stdio.data();
+
+    mark_fds_cloexec();
+    process.data = this;
+    int err = uv_spawn(loop, &process, &opt);
+    process.data = this;
+    process_open = true;
+    add_handle();
+    if (err != 0) {
+        close_pipes();
+        close_process();   // libuv wants the handle closed even after a failed spawn
+        exited = true;     // nothing to reap: libuv waited for the failed child itself
+        return err;
+    }
+    result.spawned = true;
+    result.pid = process.pid;
+    result.extra_out.assign(spec.output_fds.size(), std::string());
+    return 0;
+}
+
+void ChildHandle::State::start_io() {
+    for (auto& p : pipes) {
+        if (is_input(p->kind)) continue;
+        int rc = uv_read_start(
+            reinterpret_cast<uv_stream_t*>(&p->handle),
+            [](uv_handle_t*, std::size_t, uv_buf_t* b) { *b = uv_buf_init(loop_read_buffer(), kReadBuffer); },
+            [](uv_stream_t* s, ssize_t n, const uv_buf_t* b) {
+                auto* pipe = static_cast<ChildPipe*>(s->data);
+                if (n > 0) pipe->owner->on_output(*pipe, b->base, static_cast<std::size_t>(n));
+                else if (n < 0) pipe->owner->output_ended(*pipe);
+            });
+        if (rc != 0) output_ended(*p);
+    }
+    for (auto& p : pipes)
+        if (is_input(p->kind) && phase == Phase::Running && !p->closing) feed(*p);
+}
+
+// ------------------------------------------------------------------------------ input
+
+void ChildHandle::State::feed(ChildPipe& p) {
+    if (p.kind == PipeKind::Input) {
+        if (p.data_sent) return input_settled(p, true);
+        p.data_sent = true;
+        const std::string& d = spec.input_fds[p.index].data;
+        if (d.empty()) return input_settled(p, true);
+        return write(p, d.data(), d.size(), {});
+    }
+    if (!p.data_sent) {
+        p.data_sent = true;
+        if (!spec.stdin_data.empty()) return write(p, spec.stdin_data.data(), spec.stdin_data.size(), {});
+    }
+    const auto& spool = spec.stdin_spool;
+    if (!spool || spool_off >= spool->size()) return input_settled(p, true);
+    // One chunk in memory at a time: the next read starts from the write's callback.
+    std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(kStdinChunk, spool->size() - spool_off));
+    spool->read_async(spool_off, n, [self = shared_from_this(), pp = &p](bool ok, std::string data) {
+        if (pp->closing) return;
+        if (!ok || data.empty()) {
+            // Our side failed: kill first, so the child never reads a clean EOF after a
+            // truncated input and takes it for the whole message.
+            self->kill_group(SIGKILL);
+            return self->input_settled(*pp, false);
+        }
+        self->spool_off += data.size();
+        const char* ptr = data.data();
+        std::size_t len = data.size();
+        self->write(*pp, ptr, len, std::move(data));
+    });
+}
+
+void ChildHandle::State::write(ChildPipe& p, const char* data, std::size_t n, std::string owned) {
+    auto* w = new WriteReq{{}, &p, std::move(owned)};
+    w->req.data = w;
+    // A moved std::string keeps its heap buffer, but not a small one: point into the request.
+    if (!w->owned.empty()) data = w->owned.data();
+    uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(n));
+    int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&p.handle), &b, 1, [](uv_write_t* req, int status) {
+        auto* wr = static_cast<WriteReq*>(req->data);
+        ChildPipe* pipe = wr->pipe;
+        delete wr;
+        if (pipe->closing) return;   // cancelled, given up or torn down: already accounted for
+        if (status < 0) return pipe->owner->input_settled(*pipe, false);   // EPIPE: child gone
+        pipe->owner->feed(*pipe);
+    });
+    if (rc != 0) {
+        delete w;
+        input_settled(p, false);
+    }
+}
+
+void ChildHandle::State::input_settled(ChildPipe& p, bool ok) {
+    if (p.settled) return;
+    p.settled = true;
+    if (!ok) result.input_failed = true;
+    close_pipe(p);   // EOF for the child (after every byte, or after the kill on failure)
+    maybe_complete();
+}
+
+// ------------------------------------------------------------------------------ output
+
+void ChildHandle::State::on_output(ChildPipe& p, const char* data, std::size_t n) {
+    if (phase != Phase::Running || p.settled) return;
+    switch (p.kind) {
+        case PipeKind::Stdout: {
+            std::size_t room = spec.stdout_limit > result.out.size() ? spec.stdout_limit - result.out.size() : 0;
+            result.out.append(data, std::min(n, room));
+            if (n > room) {
+                result.truncated = true;
+                kill_group(SIGKILL);
+                output_ended(p);
+            }
+            break;
+        }
+        case PipeKind::Output: {
+            std::string& out = result.extra_out[p.index];
+            std::size_t room = spec.stdout_limit > out.size() ? spec.stdout_limit - out.size() : 0;
+            out.append(data, std::min(n, room));   // past the limit: drained and dropped
+            break;
+        }
+        case PipeKind::Stderr:
+            stderr_bytes(data, n);
+            break;
+        default:
+            break;
+    }
+}
+
+void ChildHandle::State::stderr_bytes(const char* data, std::size_t n) {
+    auto keep_alive = shared_from_this();   // on_stderr may cancel us
+    for (std::size_t i = 0; i < n && phase == Phase::Running; ++i) {
+        char c = data[i];
+        if (c == '\n') {
+            emit_stderr_line();
+            continue;
+        }
+        if (err_line.size() >= spec.stderr_line_limit) {
+            err_line_cut = true;
+            continue;
+        }
+        err_line.push_back(c);
+    }
+}
+
+void ChildHandle::State::emit_stderr_line() {
+    std::string line = std::move(err_line);
+    err_line.clear();
+    err_line_cut = false;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (spec.on_stderr) spec.on_stderr(line);
+}
+
+void ChildHandle::State::output_ended(ChildPipe& p) {
+    if (p.settled) return;
+    p.settled = true;
+    if (p.kind == PipeKind::Stderr && (!err_line.empty() || err_line_cut) && phase == Phase::Running) {
+        auto keep_alive = shared_from_this();
+        emit_stderr_line();
+    }
+    close_pipe(p);
+    maybe_complete();
+}
+
+// ------------------------------------------------------------------------------ lifecycle
+
+void ChildHandle::State::on_exit(std::int64_t status, int term_signal) {
+    exited = true;
+    if (term_signal != 0) result.term_signal = term_signal;
+    else result.exit_status = status;
+    if (phase != Phase::Running) {
+        // Cancelled or abandoned: only the reaping was left to do.
+        close_process();
+        auto impl = runner.lock();
+        release_slot();
+        if (impl) impl->pump();
+        return;
+    }
+    if (settled()) return complete();
+    // A grandchild may hold a pipe open: give it eof_grace_ms, then cut it off.
+    arm(TimerRole::Grace, spec.eof_grace_ms);
+}
+
+bool ChildHandle::State::settled() const {
+    return std::all_of(pipes.begin(), pipes.end(), [](const auto& p) { return p->settled; });
+}
+
+void ChildHandle::State::maybe_complete() {
+    if (phase == Phase::Running && exited && settled()) complete();
+}
+
+void ChildHandle::State::complete() {
+    auto keep_alive = shared_from_this();
+    phase = Phase::Done;
+    close_timer();
+    close_pipes();
+    close_process();
+    auto impl = runner.lock();
+    release_slot();
+    if (impl) impl->pump();
+    auto fn = std::move(done);
+    done = nullptr;
+    if (fn) fn(std::move(result));
+}
+
+void ChildHandle::State::deliver_unspawned() {
+    auto keep_alive = shared_from_this();
+    phase = Phase::Done;
+    close_timer();
+    auto fn = std::move(done);
+    done = nullptr;
+    if (fn) fn(std::move(result));
+}
+
+void ChildHandle::State::on_timer() {
+    auto keep_alive = shared_from_this();
+    TimerRole r = role;
+    role = TimerRole::None;
+    switch (r) {
+        case TimerRole::Timeout:
+            result.timed_out = true;
+            if (phase == Phase::Queued) {
+                if (auto impl = runner.lock()) impl->unqueue(this);
+                result.error = "timed out after " + std::to_string(spec.timeout_ms) + " ms waiting for a free slot";
+                return deliver_unspawned();
+            }
+            if (phase == Phase::Running && !exited) {
+                kill_group(SIGTERM);
+                arm(TimerRole::Kill, kKillAfterTermMs);
+            }
+            break;
+        case TimerRole::Kill:
+            if (phase == Phase::Running && !exited) kill_group(SIGKILL);
+            break;
+        case TimerRole::Grace:
+            if (phase != Phase::Running) break;
+            // The leader is gone but a pipe is still open: kill whatever is left of the
+            // group and settle every pipe as it stands.
+            kill_group(SIGKILL);
+            for (auto& p : pipes) {
+                if (p->settled) continue;
+                p->settled = true;
+                if (is_input(p->kind)) result.input_failed = true;
+                else if (p->kind == PipeKind::Stderr && !err_line.empty()) emit_stderr_line();
+                close_pipe(*p);
+            }
+            if (phase == Phase::Running) complete();
+            break;
+        case TimerRole::Deliver:
+            if (phase == Phase::Running) deliver_unspawned();
+            break;
+        case TimerRole::None:
+            break;
+    }
+}
+
+void ChildHandle::State::cancel() {
+    if (phase == Phase::Done) return;
+    auto keep_alive = shared_from_this();
+    auto fn = std::move(done);   // destroyed last: its captures may own ChildHandles (us, too)
+    done = nullptr;
+    const Phase was = phase;
+    phase = Phase::Done;
+    auto impl = runner.lock();
+    if (was == Phase::Queued) {
+        if (impl) impl->unqueue(this);
+        close_timer();
+        return;
+    }
+    if (result.spawned && !exited) kill_group(SIGKILL);
+    close_pipes();
+    close_timer();
+    if (exited || !result.spawned) {
+        close_process();
+        release_slot();
+        if (impl) impl->pump();
+    }
+    // else: on_exit reaps it, then closes the process handle and frees the slot.
+}
+
+// Runner teardown: no callback runs any more; kill, close, and reap now if we can.
+void ChildHandle::State::abandon() {
+    auto keep_alive = shared_from_this();
+    auto fn = std::move(done);
+    done = nullptr;
+    phase = Phase::Done;
+    close_pipes();
+    close_timer();
+    in_slot = false;
+    if (result.spawned && !exited) {
+        kill_group(SIGKILL);
+        for (int i = 0; i < kReapPolls; ++i) {
+            int status = 0;
+            pid_t r = ::waitpid(result.pid, &status, WNOHANG);
+            if (r == result.pid || (r < 0 && errno == ECHILD)) {
+                exited = true;
+                break;
+            }
+            if (r < 0 && errno == EINTR) continue;
+            timespec ms{0, 1000000};
+            ::nanosleep(&ms, nullptr);
+        }
+    }
+    // Unreaped (stuck in the kernel): leave the handle open; libuv's exit callback closes it.
+    if (exited) close_process();
+}
+
+// ------------------------------------------------------------------------------ ChildHandle
+
+ChildHandle::~ChildHandle() { cancel(); }
+
+ChildHandle::ChildHandle(ChildHandle&& o) noexcept : state_(std::move(o.state_)) {}
+
+ChildHandle& ChildHandle::operator=(ChildHandle&& o) noexcept {
+    if (this != &o) {
+        cancel();
+        state_ = std::move(o.state_);
+    }
+    return *this;
+}
+
+void ChildHandle::cancel() {
+    if (auto s = std::move(state_)) s->cancel();
+}
+
+bool ChildHandle::active() const { return state_ && state_->phase != State::Phase::Done; }
+
+int ChildHandle::pid() const { return state_ ? state_->result.pid : 0; }
+
+// ------------------------------------------------------------------------------ ChildRunner
+
+ChildRunner::ChildRunner(uv_loop_t* loop, std::size_t max_running)
+    : impl_(std::make_shared<Impl>(loop, max_running)) {}
+
+ChildRunner::~ChildRunner() {
+    auto queued = std::move(impl_->queue);
+    auto slots = std::move(impl_->slots);
+    impl_->queue.clear();
+    impl_->slots.clear();
+    impl_->running = 0;
+    for (auto& s : queued) s->abandon();
+    for (auto& s : slots) s->abandon();
+    impl_.reset();   // states see an expired runner from now on
+}
+
+ChildHandle ChildRunner::run(ChildSpec spec, Done done) {
+    if (!impl_->initialised) {
+        // Writing to a child that exited must give EPIPE, not kill the server.
+        ignore_sigpipe();
+        impl_->initialised = true;
+    }
+    auto s = std::make_shared<ChildHandle::State>();
+    s->runner = impl_;
+    s->loop = impl_->loop;
+    s->spec = std::move(spec);
+    s->done = std::move(done);
+    s->init_timer();
+    uv_update_time(impl_->loop);   // the timeout counts from now, not from the last loop turn
+    if (s->spec.timeout_ms > 0) s->arm(ChildHandle::State::TimerRole::Timeout, s->spec.timeout_ms);
+    impl_->queue.push_back(s);
+    impl_->pump();
+    return ChildHandle(std::move(s));
+}
+
+std::size_t ChildRunner::running() const { return impl_->running; }
+std::size_t ChildRunner::queued() const { return impl_->queue.size(); }
+std::size_t ChildRunner::peak_running() const { return impl_->peak; }
+
+void ChildRunner::set_max_running(std::size_t n) {
+    impl_->max_running = std::max<std::size_t>(n, 1);
+    if (impl_->initialised) impl_->pump();
+}
+
+}  // namespace asmtpd::io
