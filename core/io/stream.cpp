@@ -14,6 +14,8 @@
 // UV_ECANCELED, for every pending write before the close callback).
 #include "core/io/stream.hpp"
 
+#include <unistd.h>
+
 #include <climits>
 #include <utility>
 
@@ -197,6 +199,25 @@ std::unique_ptr<TcpStream> TcpStream::accept_from(uv_stream_t* server) {
         return nullptr;
     }
     uv_tcp_nodelay(&b->tcp, 1);
+    b->peer = peer_name(&b->tcp);
+    b->local = local_name(&b->tcp);
+    return std::unique_ptr<TcpStream>(new TcpStream(b));
+}
+
+std::unique_ptr<TcpStream> TcpStream::adopt(uv_loop_t* loop, int fd) {
+    auto* b = new Block;
+    uv_tcp_init(loop, &b->tcp);
+    uv_timer_init(loop, &b->timer);
+    b->tcp.data = b;
+    b->timer.data = b;
+    b->shutdown_req.data = b;
+    if (uv_tcp_open(&b->tcp, fd) != 0) {
+        ::close(fd);   // not libuv's yet: uv_close below will not close it
+        b->owner = false;
+        hard_close(b);
+        return nullptr;
+    }
+    uv_tcp_nodelay(&b->tcp, 1);   // fails harmlessly on a Unix-domain socket
     b->peer = peer_name(&b->tcp);
     b->local = local_name(&b->tcp);
     return std::unique_ptr<TcpStream>(new TcpStream(b));

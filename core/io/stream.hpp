@@ -52,6 +52,10 @@ class TcpStream final : public Transport {
 public:
     // Accepts one pending connection from a listening handle; null on failure.
     static std::unique_ptr<TcpStream> accept_from(uv_stream_t* server);
+    // Wraps a connected stream socket (TCP, or Unix-domain: libuv's stream code does not care)
+    // that the caller made, e.g. io::connect_tcp(). The stream owns fd from then on; on
+    // failure (null) fd has been closed. Addresses are empty for a Unix-domain socket.
+    static std::unique_ptr<TcpStream> adopt(uv_loop_t* loop, int fd);
     ~TcpStream() override;
 
     void set_listener(StreamListener* l) override;
