@@ -55,6 +55,13 @@ public:
     virtual std::weak_ptr<const void> lifetime() const = 0;
     // The loop's shared runner for external programs (global concurrency cap, FIFO).
     virtual io::ChildRunner& children() = 0;
+    // During a mail or rcpt chain: the address to store instead of the one parsed (qmail-spp's
+    // "C" command). Later plugins of the chain still see the original in HookArgs.
+    virtual void set_envelope_address(proto::Address a) = 0;
+    // Adds a line in front of the next reply to the client (qmail-spp's "P"). A leading
+    // "NNN-" or "NNN " is dropped: the reply's own code frames every line, so the client always
+    // gets exactly one well-formed reply.
+    virtual void prefix_reply(std::string line) = 0;
 };
 
 }  // namespace asmtpd::hooks

@@ -103,14 +103,17 @@ void Session::mail_after_pre(proto::PathArgs p) {
     hooks::HookArgs args;
     args.address = *addr;
     args.params = p.params;
+    rewrite_.reset();
     run_chain(hooks::Hook::Mail, std::move(args),
-              [this, a = *addr](const hooks::Verdict&, const hooks::Disposition& d) {
+              [this, original = *addr](const hooks::Verdict&, const hooks::Disposition& d) {
                   if (d.action != hooks::Action::Proceed) {
                       reset_transaction();
                       handle_refusal(d);
                       return;
                   }
                   if (!txn_) return;
+                  proto::Address a = rewrite_.value_or(original);
+                  rewrite_.reset();
                   txn_->sender = a;
                   log_.info("mail from {}", a.format());
                   reply(250, "2.1.0", fmt::format("{}, sender OK", a.format()));
@@ -163,8 +166,11 @@ void Session::rcpt_after_pre(proto::PathArgs p) {
     hooks::HookArgs args;
     args.address = *addr;
     args.params = p.params;
+    rewrite_.reset();
     run_chain(hooks::Hook::Rcpt, std::move(args),
-              [this, a = *addr](const hooks::Verdict&, const hooks::Disposition& d) {
+              [this, original = *addr](const hooks::Verdict&, const hooks::Disposition& d) {
+                  proto::Address a = rewrite_.value_or(original);
+                  rewrite_.reset();
                   if (handle_refusal(d)) return;
                   if (!txn_) return;
                   txn_->recipients.push_back(a);

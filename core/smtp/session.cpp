@@ -2,6 +2,8 @@
 // timeouts, back-pressure and the one way out (close_session). Commands are in cmd_*.cpp.
 #include "core/smtp/session.hpp"
 
+#include <cctype>
+
 #include "core/smtp/command_table.hpp"
 
 namespace asmtpd::smtp {
@@ -201,8 +203,27 @@ void Session::reply(int code, std::string_view esc, std::string_view text) {
     reply(proto::Reply::make(code, esc, text));
 }
 
-void Session::reply(const proto::Reply& r) {
+void Session::prefix_reply(std::string line) {
+    if (line.size() >= 4 && std::isdigit(static_cast<unsigned char>(line[0])) &&
+        std::isdigit(static_cast<unsigned char>(line[1])) && std::isdigit(static_cast<unsigned char>(line[2])) &&
+        (line[3] == '-' || line[3] == ' '))
+        line.erase(0, 4);
+    else if (line.size() == 3 && std::isdigit(static_cast<unsigned char>(line[0])))
+        line.clear();
+    reply_prefix_.push_back(std::move(line));
+}
+
+void Session::reply(const proto::Reply& given) {
     if (phase_ >= Phase::Closed) return;
+    const proto::Reply* rp = &given;
+    proto::Reply merged;
+    if (!reply_prefix_.empty()) {
+        merged = given;
+        merged.lines.insert(merged.lines.begin(), reply_prefix_.begin(), reply_prefix_.end());
+        reply_prefix_.clear();
+        rp = &merged;
+    }
+    const proto::Reply& r = *rp;
     out_ += r.wire(true);
     log_.debug("> {}", r.summary());
     if (r.code >= 400 && r.code != 421 && phase_ < Phase::Closing) {

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/io/child_process.hpp"
 #include "core/io/log.hpp"
@@ -83,6 +84,8 @@ public:
     void after(std::uint64_t ms, std::function<void()> fn) override;
     std::weak_ptr<const void> lifetime() const override { return alive_; }
     io::ChildRunner& children() override { return owner_.children(); }
+    void set_envelope_address(proto::Address a) override { rewrite_ = std::move(a); }
+    void prefix_reply(std::string line) override;
 
 private:
     // session.cpp: the machine
@@ -158,6 +161,8 @@ private:
     bool eof_ = false;               // client closed its side
     bool awaiting_ = false;          // waiting for the spool to finish writing (like a chain)
     std::uint64_t commands_ = 0;     // command lines dispatched
+    std::optional<proto::Address> rewrite_;    // set_envelope_address() during mail/rcpt chains
+    std::vector<std::string> reply_prefix_;    // prefix_reply() lines for the next reply
     bool finished_reported_ = false;
 
     io::Timer timeout_;

@@ -10,6 +10,8 @@
 //   test/throw  HOOK                      throw std::runtime_error
 //   test/twice  HOOK RESULT               resolve twice
 //   test/record HOOK                      DECLINED, and append "hook:text" to a shared log note
+//   test/prefix HOOK text                 prefix_reply(text), DECLINED
+//   test/rewrite HOOK <addr>              set_envelope_address(addr), DECLINED
 #pragma once
 
 #include <doctest/doctest.h>
@@ -100,6 +102,13 @@ private:
             // the HookCall dies unresolved
         } else if (kind_ == "throw") {
             throw std::runtime_error("scripted failure");
+        } else if (kind_ == "prefix") {
+            ctx.prefix_reply(text_);
+            call.declined();
+        } else if (kind_ == "rewrite") {
+            auto a = proto::parse_path(text_, proto::AddressRules{});
+            if (a) ctx.set_envelope_address(*a);
+            call.declined();
         } else if (kind_ == "record") {
             ctx.notes()["record"] += std::string(hooks::hook_name(hook_)) + ":" +
                                      (args.address ? args.address->format() : args.text) + ";";
@@ -119,7 +128,7 @@ inline std::unique_ptr<hooks::Plugin> make_script_plugin() { return std::make_un
 // Builtins plus the test/* plugins.
 inline std::vector<hooks::CatalogEntry> test_catalog() {
     std::vector<hooks::CatalogEntry> c(plugins::builtin_plugins().begin(), plugins::builtin_plugins().end());
-    for (const char* n : {"test/answer", "test/later", "test/never", "test/drop", "test/throw", "test/twice", "test/record"})
+    for (const char* n : {"test/answer", "test/later", "test/never", "test/drop", "test/throw", "test/twice", "test/record", "test/prefix", "test/rewrite"})
         c.push_back({n, &make_script_plugin});
     return c;
 }

@@ -233,3 +233,20 @@ TEST_CASE("command timeout gives 421") {
     CHECK(r.rfind("421 4.4.2", 0) == 0);
     CHECK(d.closed());
 }
+
+TEST_CASE("prefix_reply lines join the next reply as one multi-line reply") {
+    SessionDriver d("test/prefix connect 220-hello there\ntest/prefix:2 rcpt 550-note\ntest/answer rcpt OK\n");
+    auto g = d.connect();
+    CHECK(g.rfind("220-hello there\r\n220 mx.test ", 0) == 0);
+    d.send("HELO c.test\r\n");
+    d.send("MAIL FROM:<a@b.test>\r\n");
+    CHECK(d.send("RCPT TO:<x@y.test>\r\n") == "250-2.1.5 note\r\n250 2.1.5 <x@y.test>, recipient ok\r\n");
+}
+
+TEST_CASE("set_envelope_address replaces the stored recipient") {
+    SessionDriver d("test/rewrite rcpt <new@z.test>\ntest/answer rcpt OK\ntest/record queue\ntest/answer:2 queue OK\n");
+    d.connect();
+    d.send("HELO c.test\r\n");
+    d.send("MAIL FROM:<a@b.test>\r\n");
+    CHECK(d.send("RCPT TO:<x@y.test>\r\n") == "250 2.1.5 <new@z.test>, recipient ok\r\n");
+}
