@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("ASMTPD_BIN", str(REPO / "build" / "asmtpd"))
 HOSTNAME = "mx.e2e.test"
-TIMEOUT = float(os.environ.get("ASMTPD_E2E_TIMEOUT", "10"))   # one reply
+TIMEOUT = float(os.environ.get("ASMTPD_E2E_TIMEOUT", "5"))    # one reply
 START_TIMEOUT = 20.0                                           # ASan start-up can be slow
 STOP_TIMEOUT = 10.0
 KEEP = os.environ.get("ASMTPD_E2E_KEEP") == "1"                 # keep temp dirs for debugging
@@ -180,7 +180,7 @@ class Daemon:
         return self
 
     def wait_ready(self):
-        """Until the port accepts and a 220 greeting arrives (then QUIT and wait for the close)."""
+        """Until the port accepts and the daemon answers (220, then QUIT and wait for the close)."""
         deadline = time.monotonic() + START_TIMEOUT
         last = None
         while time.monotonic() < deadline:
@@ -196,10 +196,11 @@ class Daemon:
             try:
                 c = Client.from_socket(s, self.port, greet=False)
                 r = c.read_reply(timeout=max(1.0, deadline - time.monotonic()))
-                if r.code != 220:
-                    raise StartError(f"greeting was {r.raw!r}, not 220\n" + self.stderr_tail())
-                c.send("QUIT\r\n")
-                c.read_reply()
+                # Any complete reply means the daemon serves; a refusal (hosts_allow) is the
+                # test's business. A polite QUIT after a 220 keeps per-IP counts clean.
+                if r.code == 220:
+                    c.send("QUIT\r\n")
+                    c.read_reply()
                 c.wait_closed(TIMEOUT)
                 return
             finally:
