@@ -1,0 +1,181 @@
+# report.py - the results table (stdout), the target check, and the PNG bar chart (gnuplot).
+#
+# Reads only the results dict main.py builds; writes files only where it is told. The chart is
+# drawn by gnuplot (Debian gnuplot-nox) from plain data files kept next to the PNG, so the
+# numbers behind every bar can be looked at. Owner: tooling (scripts/bench_lib/).
+import os
+import shutil
+import subprocess
+
+SMTP_METRICS = ("msgs_per_s", "mb_per_s", "cpu_s", "cpu_us_per_msg", "peak_mem_kb", "client_cpu_s")
+
+
+def _f(v, nd=1):
+    if v is None:
+        return "-"
+    if isinstance(v, (int, float)):
+        return f"{v:,.{nd}f}"
+    return str(v)
+
+
+def haraka_best(servers, metric="msgs_per_s"):
+    """The better of the Haraka runs (the issue compares against 'best of 1 or 2 workers')."""
+    best = None
+    for name in ("haraka", "haraka-2w"):
+        m = servers.get(name, {}).get("median")
+        if m and m.get(metric) is not None and (best is None or m[metric] > best[1][metric]):
+            best = (name, m)
+    return best
+
+
+def ratios(load, entry):
+    s = entry["servers"]
+    a = s.get("asmtpd", {}).get("median")
+    out = {}
+    if not a:
+        return out
+    if entry["kind"] == "smtp":
+        sink = s.get("smtp-sink", {}).get("median")
+        if sink and sink.get("msgs_per_s"):
+            out["asmtpd/smtp-sink"] = round(a["msgs_per_s"] / sink["msgs_per_s"], 3)
+        hb = haraka_best(s)
+        if hb:
+            out["asmtpd/Haraka"] = round(a["msgs_per_s"] / hb[1]["msgs_per_s"], 3)
+            out["Haraka used"] = hb[0]
+        w2 = s.get("asmtpd-2w", {}).get("median")
+        if w2:
+            out["asmtpd-2w/asmtpd"] = round(w2["msgs_per_s"] / a["msgs_per_s"], 3)
+    else:   # idle: memory held with every session open, lower is better for asmtpd
+        for peer in ("smtp-sink", "haraka", "haraka-2w"):
+            m = s.get(peer, {}).get("median")
+            if m and m.get("held_mem_kb") and m.get("opened") == a.get("opened"):
+                out[f"asmtpd/{peer} held memory"] = round(a["held_mem_kb"] / m["held_mem_kb"], 3)
+    return out
+
+
+def targets(results):
+    """Issue 6's targets, each as (text, measured, pass) - pass None when it could not be measured."""
+    L = results["loads"]
+    med = lambda load, srv: L.get(load, {}).get("servers", {}).get(srv, {}).get("median")   # noqa: E731
+    rows = []
+    for load in ("a", "b", "e"):
+        r = L.get(load, {}).get("ratios", {})
+        for key, want in (("asmtpd/smtp-sink", 0.8), ("asmtpd/Haraka", 3.0)):
+            v = r.get(key)
+            rows.append((f"({load}) {key} >= {want}", v, None if v is None else v >= want))
+    r = L.get("c", {}).get("ratios", {})
+    v = r.get("asmtpd/smtp-sink")
+    rows.append(("(c) asmtpd/smtp-sink MB/s >= 0.8", v, None if v is None else v >= 0.8))
+    m = med("c", "asmtpd")
+    v = None if not m else round(m["peak_mem_kb"] / 1024, 1)
+    rows.append(("(c) asmtpd peak RSS < 64 MB", v, None if v is None else v < 64))
+    m = med("d", "asmtpd")
+    if m:
+        rows.append(("(d) held RSS <= 100 MB", round(m["held_mem_kb"] / 1024, 1), m["held_mem_kb"] <= 100 * 1024))
+        rows.append(("(d) <= 10 KiB per session", m["kib_per_conn"], m["kib_per_conn"] <= 10))
+        rows.append(("(d) every banner within 1 s (max ms)", m["banner_max_ms"],
+                     m["banners_over_1s"] == 0 and m["opened"] == L["d"]["servers"]["asmtpd"]["conns"]))
+    else:
+        rows += [("(d) idle sessions", None, None)]
+    f, b = med("f", "asmtpd"), med("b", "asmtpd")
+    v = round(f["msgs_per_s"] / b["msgs_per_s"], 3) if f and b else None
+    rows.append(("(f) spp load / load (b) >= 0.5", v, None if v is None else v >= 0.5))
+    raw = med("f", "uv_spawn raw")
+    v = round(f["msgs_per_s"] / raw["msgs_per_s"], 3) if f and raw else None
+    rows.append(("(f) spp rate / raw uv_spawn >= 0.7", v, None if v is None else v >= 0.7))
+    for load in ("b", "e"):
+        v = L.get(load, {}).get("ratios", {}).get("asmtpd-2w/asmtpd")
+        rows.append((f"({load}) workers 2 / workers 1 >= 1.5", v, None if v is None else v >= 1.5))
+    return rows
+
+
+def print_table(results, out):
+    w = out.write
+    hdr = f"{'server':<13} {'msgs/s':>9} {'MB/s':>8} {'CPU s':>7} {'us/msg':>7} {'peak MB':>8} {'cli CPU':>7}  notes"
+    for load, entry in results["loads"].items():
+        w(f"\n{entry['title']}   [{entry['params']}]\n{hdr}\n")
+        for name, s in entry["servers"].items():
+            m = s.get("median")
+            if not m:
+                w(f"{name:<13} {s.get('na') or 'FAILED: ' + s.get('error', '?')}\n")
+                continue
+            note = s.get("note", "")
+            if entry["kind"] == "idle":
+                w(f"{name:<13} {'-':>9} {'-':>8} {_f(m['cpu_s'], 2):>7} {'-':>7} {_f(m['peak_mem_kb'] / 1024):>8}"
+                  f" {'-':>7}  {m['opened']}/{s['conns']} open, held {_f(m['held_mem_kb'] / 1024)} MB,"
+                  f" {_f(m['kib_per_conn'], 2)} KiB/conn, banner p50 {_f(m['banner_p50_ms'], 2)} ms"
+                  f" p99 {_f(m['banner_p99_ms'], 2)} max {_f(m['banner_max_ms'], 2)} ms; {note}\n")
+            else:
+                w(f"{name:<13} {_f(m['msgs_per_s']):>9} {_f(m.get('mb_per_s'), 2):>8} {_f(m.get('cpu_s'), 2):>7}"
+                  f" {_f(m.get('cpu_us_per_msg'), 0):>7} {_f(m['peak_mem_kb'] / 1024 if m.get('peak_mem_kb') else None):>8}"
+                  f" {_f(m.get('client_cpu_s'), 2):>7}  {s.get('msgs', '')} msgs x{s.get('reps_ok', '')}; {note}\n")
+        r = entry.get("ratios")
+        if r:
+            w("ratios: " + ", ".join(f"{k} = {v}" for k, v in r.items()) + "\n")
+    w("\nissue 6 targets (asmtpd):\n")
+    for text, v, ok in results.get("targets", []):
+        mark = "n/a " if ok is None else ("PASS" if ok else "MISS")
+        w(f"  {mark}  {text:<42} measured {v if v is not None else '-'}\n")
+
+
+def write_chart(results, png, datadir):
+    """PNG: msgs/s, MB/s (c), peak memory and CPU per message, bars per server. Returns an error or None."""
+    gp = shutil.which("gnuplot")
+    if not gp:
+        return "gnuplot not installed"
+    servers = []
+    for entry in results["loads"].values():
+        for name, s in entry["servers"].items():
+            if s.get("median") and name not in servers:
+                servers.append(name)
+    if not servers:
+        return "no results to draw"
+    os.makedirs(datadir, exist_ok=True)
+
+    def table(path, loads, metric, scale=1.0):
+        """Writes rows = loads, columns = servers that have a value here; returns those servers."""
+        val = lambda load, srv: ((results["loads"][load]["servers"].get(srv) or {}).get("median") or {}).get(metric)  # noqa: E731
+        cols = [s for s in servers if any(val(load, s) is not None for load in loads)]
+        if cols:
+            with open(path, "w") as f:
+                f.write("load " + " ".join(f'"{s}"' for s in cols) + "\n")
+                for load in loads:
+                    vals = [val(load, s) for s in cols]
+                    f.write(f"({load}) " + " ".join("NaN" if v is None else f"{v * scale:.3f}" for v in vals) + "\n")
+        return cols
+
+    d = datadir
+    panels = [   # (file, loads, metric, scale, title, log y)
+        ("msgs.dat", "abef", "msgs_per_s", 1.0, "messages/s (1 KB loads; f: spawns/s for the raw loop)", False),
+        ("mbs.dat", "c", "mb_per_s", 1.0, "MB/s, load (c) 1 MB messages", False),
+        ("mem.dat", "abcdef", "peak_mem_kb", 1 / 1024, "peak memory, MB (RSS; PSS when multi-process), log y", True),
+        ("cpu.dat", "abcef", "cpu_us_per_msg", 1.0, "server CPU per message, microseconds, log y", True),
+    ]
+    body = []
+    for fname, loads, metric, scale, title, logy in panels:
+        loads = [x for x in loads if x in results["loads"]]
+        used = table(f"{d}/{fname}", loads, metric, scale) if loads else []
+        if not used:
+            continue
+        cols = ", ".join(f"'{d}/{fname}' using {i + 2}:xtic(1) title columnhead({i + 2})" for i in range(len(used)))
+        body.append(f"set title '{title}'\n" + ("set logscale y\nset yrange [*:*]\n" if logy else "unset logscale y\nset yrange [0:*]\n") + "plot " + cols)
+    if not body:
+        return "no results to draw"
+    rows = (len(body) + 1) // 2
+    script = f"""
+set terminal pngcairo size 1400,{450 * rows} font ',10'
+set output '{png}'
+set datafile missing 'NaN'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set key top left font ',8'
+set grid ytics
+set multiplot layout {rows},2 title 'asmtpd vs peers on 127.0.0.1 (median of runs; {results['meta'].get('mode')} mode)'
+""" + "\n".join(body) + "\nunset multiplot\n"
+    with open(f"{d}/chart.gp", "w") as f:
+        f.write(script)
+    r = subprocess.run([gp, f"{d}/chart.gp"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        return "gnuplot failed: " + r.stdout[-300:]
+    return None

@@ -1,0 +1,331 @@
+# servers.py - the servers under test: asmtpd and its peers, configured for loopback only.
+#
+# Each server writes its own config under the bench work dir, is started with Popen (its pid is
+# the one we record), is ready once its port answers with a 220 banner, and is stopped by that
+# pid; only descendants recorded while it ran (pid + start time checked) are killed after it.
+# It must never signal a process it did not start, nor listen anywhere but 127.0.0.1.
+# Owner: tooling (scripts/bench_lib/).
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import procs
+
+HARAKA_PLUGIN = """// benchmark-peer plugin: rDNS without a lookup, accept every RCPT, sink every message
+exports.register = function () {
+    this.register_hook('lookup_rdns', 'fake_rdns')
+    this.register_hook('rcpt', 'accept_rcpt')
+    this.register_hook('queue', 'sink')
+    this.register_hook('queue_outbound', 'sink')
+}
+exports.fake_rdns = (next) => next(OK, 'localhost')
+exports.accept_rcpt = (next) => next(OK)
+exports.sink = (next) => next(OK, 'Message sunk')
+"""
+
+QPSMTPD_NORDNS = """package NoRDNS;
+# qpsmtpd 0.94's forkserver parses -H but never passes it on: without this every connection
+# sends a PTR query off the machine. Preloaded with -MNoRDNS; same result as tcpenv(..., 1).
+use strict;
+use warnings;
+require Qpsmtpd::TcpServer;
+no warnings 'redefine';
+*Qpsmtpd::TcpServer::tcpenv = sub {
+    my ($laddr, $iaddr) = @_;
+    return ($laddr, $iaddr, $iaddr ? "[$iaddr]" : "[noip!]");
+};
+1;
+"""
+
+RCPT_DOMAIN = "bench.test"
+
+
+def _write(path, text, mode=None):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+    if mode is not None:
+        os.chmod(path, mode)
+
+
+def _start_time(pid):
+    f = procs._stat_fields(pid)
+    return None if f is None else f[19]   # starttime, field 22 of stat
+
+
+def banner_ok(port, timeout=2.0):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.settimeout(timeout)
+            data = b""
+            while b"\n" not in data:
+                chunk = s.recv(512)
+                if not chunk:
+                    return False
+                data += chunk
+            if not data.startswith(b"220"):
+                return False
+            s.sendall(b"QUIT\r\n")
+            try:
+                s.recv(512)
+            except OSError:
+                pass
+            return True
+    except OSError:
+        return False
+
+
+def port_free(port):
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+class Server:
+    name = "?"
+    use_pss = False          # several processes share pages: sum PSS, not RSS
+    stop_signal = signal.SIGTERM
+    msg_scale = 1.0          # fraction of each message load this (slow) server gets
+    idle_cap = None          # most idle connections this server is asked to hold
+    min_procs = 1            # ready only once this many processes exist
+    only_loads = None        # the loads this server takes part in (None: all)
+
+    def __init__(self, work, port):
+        self.work, self.port = work, port
+        self.proc = None
+        self.seen = {}       # pid -> start time, every descendant seen while running
+        self.log_path = None
+
+    # --- to override
+    def prepare(self):
+        pass
+
+    def argv(self):
+        raise NotImplementedError
+
+    def env(self):
+        return dict(os.environ)
+
+    def cwd(self):
+        return self.work
+
+    def note(self):
+        return ""
+
+    # --- common
+    def start(self, log_path, ready_timeout=60):
+        if not port_free(self.port):
+            raise RuntimeError(f"{self.name}: port 127.0.0.1:{self.port} is in use")
+        self.log_path = log_path
+        log = open(log_path, "ab")
+        self.proc = subprocess.Popen(self.argv(), cwd=self.cwd(), env=self.env(), stdin=subprocess.DEVNULL,
+                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + ready_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode} at start-up:\n" + self.log_tail())
+            if banner_ok(self.port) and len(self.pids()) >= self.min_procs:
+                time.sleep(0.3)
+                self.pids()
+                return
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"{self.name}: no banner on port {self.port} within {ready_timeout}s:\n" + self.log_tail())
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def pids(self):
+        """The live process tree; remembers every descendant for stop()."""
+        t = procs.tree(self.proc.pid)
+        for p in t:
+            if p not in self.seen:
+                st = _start_time(p)
+                if st is not None:
+                    self.seen[p] = st
+        return t
+
+    def stop(self, timeout=20):
+        if self.proc is None:
+            return
+        self.pids()
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, self.stop_signal)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        # leftovers we saw (cluster workers, forked children): same pid AND same start time only
+        time.sleep(0.2)
+        for p, st in self.seen.items():
+            if p != self.proc.pid and _start_time(p) == st:
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        self.proc = None
+        self.seen = {}
+
+    def log_tail(self, n=15):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+
+class Asmtpd(Server):
+    def __init__(self, work, port, binary, workers=1, spp=False, name=None):
+        super().__init__(work, port)
+        self.binary, self.workers, self.spp = binary, workers, spp
+        self.name = name or ("asmtpd" if workers == 1 else f"asmtpd-{workers}w")
+        self.cfg = os.path.join(work, "cfg", self.name + ("-spp" if spp else ""))
+        if workers > 1:
+            self.only_loads = "bce"   # the scaling question is about throughput
+        if spp:
+            self.msg_scale = 0.25     # bounded by fork+exec per RCPT (see the raw uv_spawn row)
+
+    def prepare(self):
+        c = self.cfg
+        os.makedirs(os.path.join(c, "spool"), exist_ok=True)
+        _write(os.path.join(c, "asmtpd.yaml"), f"""# written by scripts/bench
+hostname: bench.localhost
+listen:
+  - address: 127.0.0.1
+    port: {self.port}
+    mode: smtp
+spool_dir: {c}/spool
+workers: {self.workers}
+log_level: warn
+limits:
+  max_connections: 20000
+  max_connections_per_ip: 20000   # every benchmark client is 127.0.0.1
+""")
+        plugins = ["rcpt_ok", "queue/discard"]
+        if self.spp:
+            plugins.insert(0, f"spp {c}/smtpplugins")
+            _write(os.path.join(c, "spp_noop.sh"), "#!/bin/sh\n# trivial spp plugin: prints nothing\nexit 0\n", 0o755)
+            _write(os.path.join(c, "smtpplugins"), f"[rcpt]\n{c}/spp_noop.sh\n")
+        _write(os.path.join(c, "plugins"), "\n".join(plugins) + "\n")
+        _write(os.path.join(c, "rcpthosts"), RCPT_DOMAIN + "\n")
+        _write(os.path.join(c, "me"), "bench.localhost\n")
+
+    def check(self):
+        """(ok, output) of asmtpd --check on this config."""
+        r = subprocess.run([self.binary, "--check", "--config", self.cfg], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=30)
+        return r.returncode == 0, r.stdout.strip()
+
+    def argv(self):
+        return [self.binary, "--config", self.cfg]
+
+    def note(self):
+        return f"workers={self.workers}" + (", spp [rcpt] noop, 25% of the load" if self.spp else "")
+
+
+class SmtpSink(Server):
+    name = "smtp-sink"
+
+    def argv(self):
+        return ["smtp-sink", "-u", "nobody", "-m", "12000", f"127.0.0.1:{self.port}", "4096"]
+
+
+class Haraka(Server):
+    stop_signal = signal.SIGINT
+    msg_scale = 0.25      # its rate is steady well before this; keeps the full run under 20 min
+
+    def __init__(self, work, port, haraka_dir, nodes):
+        super().__init__(work, port)
+        self.hdir, self.nodes = haraka_dir, nodes
+        self.name = "haraka" if nodes == 0 else f"haraka-{nodes}w"
+        self.use_pss = nodes > 0
+        self.min_procs = 1 + nodes
+        self.srv = os.path.join(haraka_dir, f"srv-{self.name}")
+        self.bin = os.path.join(haraka_dir, "node_modules", ".bin", "haraka")
+
+    def prepare(self):
+        if not os.path.isdir(os.path.join(self.srv, "config")):
+            subprocess.run([self.bin, "-i", self.srv], cwd=self.hdir, check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cfg = os.path.join(self.srv, "config")
+        _write(os.path.join(cfg, "smtp.ini"), f"listen=127.0.0.1:{self.port}\nnodes={self.nodes}\n"
+               "inactivity_timeout=120\nforce_shutdown_timeout=5\n")
+        _write(os.path.join(cfg, "log.ini"), "[main]\nlevel=warn\ntimestamps=true\nformat=default\n")
+        _write(os.path.join(cfg, "plugins"), "peer_sink\n")
+        _write(os.path.join(cfg, "plugin_timeout"), "10\n")
+        _write(os.path.join(cfg, "me"), "peer.localhost\n")
+        _write(os.path.join(self.srv, "plugins", "peer_sink.js"), HARAKA_PLUGIN)
+
+    def argv(self):
+        return [self.bin, "-c", self.srv]
+
+    def cwd(self):
+        return self.hdir
+
+    def note(self):
+        return f"Haraka 3.3.4 nodes={self.nodes}, {int(self.msg_scale * 100)}% of each message load"
+
+
+class Qpsmtpd(Server):
+    name = "qpsmtpd"
+    use_pss = True
+
+    def __init__(self, work, port, base="/tmp/asmtpd-bench-qpsmtpd", msg_scale=0.05, idle_cap=1000):
+        super().__init__(work, port)
+        self.base, self.msg_scale, self.idle_cap = base, msg_scale, idle_cap
+
+    def prepare(self):
+        b = self.base
+        for d in ("config", "plugins/queue", "spool", "run", "lib"):
+            os.makedirs(os.path.join(b, d), exist_ok=True)
+        _write(f"{b}/config/me", "bench.localhost\n")
+        _write(f"{b}/config/plugin_dirs", f"{b}/plugins\n/usr/share/qpsmtpd/plugins\n")
+        _write(f"{b}/config/plugins", "accept_all_rcpt\nqueue/discard\n")
+        _write(f"{b}/config/spool_dir", f"{b}/spool\n")
+        _write(f"{b}/config/size_threshold", "1048576\n")
+        _write(f"{b}/config/loglevel", "3\n")
+        _write(f"{b}/plugins/accept_all_rcpt", "sub hook_rcpt { return (OK); }\n")
+        _write(f"{b}/plugins/queue/discard", 'sub hook_queue { return (OK, "Queued (discarded by benchmark peer)"); }\n')
+        _write(f"{b}/lib/NoRDNS.pm", QPSMTPD_NORDNS)
+        if os.getuid() == 0:
+            subprocess.run(["chown", "-R", "qpsmtpd:qpsmtpd", b], check=True)
+        os.chmod(f"{b}/spool", 0o700)
+        try:
+            os.unlink(f"{b}/run/qpsmtpd.pid")
+        except FileNotFoundError:
+            pass
+
+    def argv(self):
+        b = self.base
+        n = str((self.idle_cap or 1000) + 100)
+        cmd = ["env", f"QPSMTPD_CONFIG={b}/config", "perl", "-T", f"-I{b}/lib", "-MNoRDNS",
+               "/usr/bin/qpsmtpd-forkserver", "-l", "127.0.0.1", "-p", str(self.port), "-H",
+               "-c", n, "-m", n, "--pid-file", f"{b}/run/qpsmtpd.pid"]
+        if os.getuid() == 0:    # the server itself runs unprivileged; setpriv and env exec, same pid
+            cmd = ["setpriv", "--reuid=qpsmtpd", "--regid=qpsmtpd", "--init-groups"] + cmd
+        return cmd
+
+    def cwd(self):
+        return self.base
+
+    def note(self):
+        return (f"forkserver, NoRDNS preload, {int(self.msg_scale * 100)}% of each message load, "
+                f"at most {self.idle_cap} idle (a process each)")
+
+
+def have_haraka(haraka_dir):
+    return os.access(os.path.join(haraka_dir, "node_modules", ".bin", "haraka"), os.X_OK)
+
+
+def have_qpsmtpd():
+    return os.path.exists("/usr/bin/qpsmtpd-forkserver") and shutil.which("perl") is not None
