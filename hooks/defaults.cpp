@@ -272,13 +272,17 @@ Disposition dispose(Hook hook, const Verdict& v) {
 
     std::string_view text = v.text.empty() ? row->text : std::string_view(v.text);
     Disposition d{row->action, proto::Reply::make(row->code, row->esc, text)};
+    // spp "D": whatever the hook, a refusal that closes without a word. Success stays success.
+    if (v.close_silently && is_deny(v.result)) return {Action::SilentClose, d.reply};
+    if (v.keep_session && hook == Hook::Connect && d.action == Action::RespondClose) d.action = Action::Respond;
     if (!v.reply) return d;
 
     const proto::Reply& r = *v.reply;
     if (!r.lines.empty()) d.reply.lines = r.lines;
     if (reply_fits(v.result, row->code, r.code)) {
         d.reply.code = r.code;
-        d.reply.esc = pick_esc(r.esc, row->esc, r.code);
+        d.reply.esc = v.verbatim ? (r.esc.empty() || proto::esc_matches(r.esc, r.code) ? r.esc : std::string())
+                                 : pick_esc(r.esc, row->esc, r.code);
     }
     return d;
 }

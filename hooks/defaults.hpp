@@ -27,7 +27,9 @@ struct Disposition {
 
 // Maps (hook, verdict) to a disposition. The verdict's text replaces the default text; a
 // verdict reply replaces code and text when its code class fits the result (else the default
-// code is kept and only the text is used).
+// code is kept and only the text is used). Verdict flags: close_silently turns any refusal
+// into SilentClose; verbatim keeps a fitting reply's enhanced code as given (possibly none);
+// keep_session turns a connect RespondClose into Respond (the session goes on).
 Disposition dispose(Hook hook, const Verdict& v);
 
 }  // namespace asmtpd::hooks

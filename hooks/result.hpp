@@ -31,6 +31,13 @@ struct Verdict {
     std::string text;
     // A full reply overriding code and text; its class is corrected to fit the result.
     std::optional<proto::Reply> reply;
+    // qmail-spp semantics (plugins/spp) that the defaults table alone cannot express:
+    bool verbatim = false;          // send `reply` as given: no enhanced status code is added
+    bool close_silently = false;    // close the connection without any reply (spp "D")
+    bool keep_session = false;      // connect refusal: the reply replaces the greeting, the
+                                    // session goes on (qmail-spp's [connection] E)
+    bool keep_transaction = false;  // data refusal: the transaction survives (another RCPT or
+                                    // DATA may follow, as in qmail)
 
     static Verdict declined() { return {}; }
     static Verdict ok(std::string text = {}) { return {Result::Ok, std::move(text), {}}; }

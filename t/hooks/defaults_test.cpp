@@ -358,3 +358,51 @@ TEST_CASE("dispose: out-of-range hook or result is refused, never proceeds") {
     CHECK(d.action == A::Respond);
     CHECK(d.reply.code / 100 == 4);
 }
+
+TEST_CASE("dispose: qmail-spp flags (verbatim, close_silently, keep_session)") {
+    // verbatim: the reply goes out as given, no enhanced code invented.
+    Verdict v{R::Deny, {}, Reply{550, "", {"bye"}}};
+    v.verbatim = true;
+    auto d = dispose(Hook::Rcpt, v);
+    CHECK(d.reply.code == 550);
+    CHECK(d.reply.esc.empty());
+    CHECK(d.reply.wire(true) == "550 bye\r\n");
+    v.reply->esc = "5.7.1";
+    CHECK(dispose(Hook::Rcpt, v).reply.esc == "5.7.1");
+    v.reply->esc = "4.7.1";   // a given esc of the wrong class is dropped, never sent
+    CHECK(dispose(Hook::Rcpt, v).reply.esc.empty());
+    // verbatim never lets a reply of the wrong class through.
+    Verdict up{R::Deny, {}, Reply{250, "", {"ok"}}};
+    up.verbatim = true;
+    CHECK(dispose(Hook::Mail, up).reply.code == 550);
+    CHECK(dispose(Hook::Mail, up).action == A::Respond);
+
+    // close_silently: any refusal becomes SilentClose; success is untouched.
+    for (Hook h : {Hook::Connect, Hook::Helo, Hook::Mail, Hook::Rcpt, Hook::Data, Hook::DataPost}) {
+        Verdict s = Verdict::deny_disconnect();
+        s.close_silently = true;
+        CHECK(dispose(h, s).action == A::SilentClose);
+        s.result = R::DenySoft;
+        CHECK(dispose(h, s).action == A::SilentClose);
+    }
+    Verdict okv = Verdict::ok();
+    okv.close_silently = true;
+    CHECK(dispose(Hook::Mail, okv).action == A::Proceed);
+
+    // keep_session: a connect refusal replies and the session goes on; nothing else changes.
+    Verdict c{R::Deny, {}, Reply{554, "", {"5.7.1 go away"}}};
+    c.verbatim = true;
+    c.keep_session = true;
+    auto cd = dispose(Hook::Connect, c);
+    CHECK(cd.action == A::Respond);
+    CHECK(cd.reply.wire(true) == "554 5.7.1 go away\r\n");
+    c.result = R::DenySoft;
+    c.reply->code = 451;
+    CHECK(dispose(Hook::Connect, c).action == A::Respond);
+    c.result = R::DenyDisconnect;
+    c.reply->code = 554;
+    CHECK(dispose(Hook::Connect, c).action == A::Respond);   // the flag says keep: the plugin asked
+    CHECK(dispose(Hook::Mail, c).action == A::RespondClose);  // only connect reads it
+    Verdict plain{R::Deny, {}, {}};
+    CHECK(dispose(Hook::Connect, plain).action == A::RespondClose);
+}

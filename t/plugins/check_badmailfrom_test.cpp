@@ -1,6 +1,7 @@
 // check_badmailfrom_test.cpp - tests plugins/check_badmailfrom.cpp (and its badmailfrom alias).
 #include <doctest/doctest.h>
 
+#include "hooks/defaults.hpp"
 #include "t/support/fake_context.hpp"
 
 using namespace asmtpd;
@@ -72,4 +73,46 @@ TEST_CASE("check_badmailfrom: no file, nothing blocked; arguments refused") {
     REQUIRE_FALSE(p.init_error);
     CHECK(std::string(result_name(p.mail("a", "b.example"))) == "DECLINED");
     CHECK(PluginHarness(ctx, "badmailfrom", {"reject", "0"}).init_error);
+}
+
+TEST_CASE("check_badmailfrom at rcpt: MAIL flags, each RCPT gets qmail's 553, the flag dies with the transaction") {
+    FakeContext ctx;
+    ctx.write_config("badmailfrom", "@spam.example\n");
+    PluginHarness p(ctx, "check_badmailfrom", {"at", "rcpt"});
+    REQUIRE_FALSE(p.init_error);
+    CHECK(p.handlers(hooks::Hook::Mail) == 1);
+    CHECK(p.handlers(hooks::Hook::RcptPre) == 1);
+
+    ctx.txn.emplace();
+    CHECK(std::string(result_name(p.mail("joe", "spam.example"))) == "DECLINED");   // MAIL is accepted
+    for (int i = 0; i < 2; ++i) {
+        auto v = p.call(hooks::Hook::RcptPre);
+        REQUIRE(v);
+        CHECK(v->result == hooks::Result::Deny);
+        REQUIRE(v->reply);
+        auto d = hooks::dispose(hooks::Hook::RcptPre, *v);
+        CHECK(d.action == hooks::Action::Respond);
+        CHECK(d.reply.wire(true) == "553 sorry, your envelope sender is in my badmailfrom list (#5.7.1)\r\n");
+    }
+    // A new transaction (RSET, or MAIL after the end of one) starts clean.
+    ctx.txn.emplace();
+    CHECK(std::string(result_name(p.call(hooks::Hook::RcptPre))) == "DECLINED");
+    CHECK(std::string(result_name(p.mail("joe", "good.example"))) == "DECLINED");
+    CHECK(std::string(result_name(p.call(hooks::Hook::RcptPre))) == "DECLINED");
+    // No transaction at all: nothing to check.
+    ctx.txn.reset();
+    CHECK(std::string(result_name(p.call(hooks::Hook::RcptPre))) == "DECLINED");
+}
+
+TEST_CASE("check_badmailfrom: the default still refuses at MAIL and registers no rcpt_pre") {
+    FakeContext ctx;
+    ctx.write_config("badmailfrom", "@spam.example\n");
+    PluginHarness p(ctx, "check_badmailfrom");
+    CHECK(p.handlers(hooks::Hook::RcptPre) == 0);
+    ctx.txn.emplace();
+    CHECK(std::string(result_name(p.mail("joe", "spam.example"))) == "DENY");
+    CHECK(ctx.txn->notes.empty());
+    CHECK(PluginHarness(ctx, "check_badmailfrom", {"at"}).init_error);
+    CHECK(PluginHarness(ctx, "check_badmailfrom", {"at", "mail"}).init_error);
+    CHECK(PluginHarness(ctx, "check_badmailfrom", {"at", "rcpt", "x"}).init_error);
 }

@@ -1,6 +1,7 @@
 // rcpt_ok_test.cpp - tests plugins/rcpt_ok.cpp: local domains, suffixes, case, relay clients.
 #include <doctest/doctest.h>
 
+#include "hooks/defaults.hpp"
 #include "t/support/fake_context.hpp"
 
 using namespace asmtpd;
@@ -85,4 +86,34 @@ TEST_CASE("rcpt_ok: arguments are refused, a call without address declines") {
     CHECK(bad.init_error);
     PluginHarness p(ctx, "rcpt_ok");
     CHECK(std::string(result_name(p.call(hooks::Hook::Rcpt))) == "DECLINED");
+}
+
+TEST_CASE("rcpt_ok qmail: qmail-smtpd's exact 553 text, no enhanced code added") {
+    FakeContext ctx;
+    ctx.write_config("rcpthosts", "example.com\n");
+    PluginHarness p(ctx, "rcpt_ok", {"qmail"});
+    REQUIRE_FALSE(p.init_error);
+    CHECK(std::string(result_name(p.rcpt("a", "example.com"))) == "OK");
+    auto v = p.rcpt("a", "elsewhere.test");
+    REQUIRE(v);
+    CHECK(v->result == hooks::Result::Deny);
+    REQUIRE(v->reply);
+    CHECK(v->verbatim);
+    auto d = hooks::dispose(hooks::Hook::Rcpt, *v);
+    CHECK(d.action == hooks::Action::Respond);
+    CHECK(d.reply.wire(true) == "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)\r\n");
+    // Bare addresses other than postmaster/abuse get the same text.
+    v = p.rcpt("root", "");
+    REQUIRE(v);
+    CHECK(v->reply->code == 553);
+    // Relay clients pass whatever the domain.
+    ctx.conn.relay_client = true;
+    CHECK(std::string(result_name(p.rcpt("a", "elsewhere.test"))) == "OK");
+}
+
+TEST_CASE("rcpt_ok: only 'qmail' is accepted as an argument") {
+    FakeContext ctx;
+    CHECK(PluginHarness(ctx, "rcpt_ok", {"qmail", "qmail"}).init_error);
+    CHECK(PluginHarness(ctx, "rcpt_ok", {"QMAIL"}).init_error);
+    CHECK_FALSE(PluginHarness(ctx, "rcpt_ok", {"qmail"}).init_error);
 }

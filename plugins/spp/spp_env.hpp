@@ -1,0 +1,57 @@
+// spp_env.hpp - the environment a qmail-spp program sees (SPP.md §3 and §5.2.9).
+//
+// Layers, later wins: the allow-listed server variables (PATH, TZ, LANG), then the connection's
+// environment map. That map (proto::ConnectionInfo::env) starts as the per-client variables of
+// tcp.env; the spp plugin adds tcpserver's variables, qmail-spp's own SMTP* variables and every
+// S/U change to it, in the order they happen, exactly as qmail-smtpd's one process environment
+// evolves. Never: pass the server's own environ (it may hold credentials), put client-supplied
+// text anywhere but in values, or let a variable name carry '=' or NUL.
+// Pure: no I/O except ServerEnv::capture() (getenv, at start-up). Owner: plugins/spp.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/proto/address.hpp"
+#include "core/proto/connection_info.hpp"
+#include "plugins/spp/spp_output.hpp"
+
+namespace asmtpd::plugins::spp {
+
+// The server variables a child inherits.
+struct ServerEnv {
+    std::vector<std::pair<std::string, std::string>> vars;
+    static ServerEnv capture();                           // from getenv: PATH, TZ, LANG
+    static ServerEnv from(const std::vector<std::string>& environ_entries);   // "NAME=value" (tests)
+};
+
+// [A-Za-z_][A-Za-z0-9_]*
+bool valid_var_name(std::string_view name);
+// PATH, LD_* and the configured extra names: S and U may not touch them.
+bool protected_var(std::string_view name, const std::vector<std::string>& extra);
+
+// tcpserver's variables, added only where the map has none yet (tcp.env may override them):
+// TCPLOCALIP, TCPLOCALPORT, TCPREMOTEIP, TCPREMOTEPORT, PROTO=TCP, TCPLOCALHOST=`hostname`,
+// TCPREMOTEHOST only when the reverse name is known (never qmail's "unknown"), and for an
+// IPv6 peer also ucspi-tcp6's TCP6* names. IPv4-mapped peers are shown as dotted quads.
+void add_tcpserver_vars(const proto::ConnectionInfo& c, std::string_view hostname, EnvMap& env);
+
+// "NAME=value" entries for io::ChildSpec::env. Entries whose name is empty or holds '=' or NUL,
+// or whose value holds NUL, are skipped (they cannot be represented in an environment).
+std::vector<std::string> child_environment(const ServerEnv& server, const EnvMap& env);
+
+// qmail-spp's address form: no angle brackets, no quotes; "" for <>, "postmaster" for the bare one.
+std::string env_address(const proto::Address& a);
+
+// qmail-spp's variables, set before the section's programs run.
+void set_helo_vars(EnvMap& env, std::string_view helo);                     // SMTPHELOHOST
+void set_mail_address(EnvMap& env, const proto::Address& sender);         // SMTPMAILFROM
+void set_rcpt_address(EnvMap& env, const proto::Address& rcpt);           // SMTPRCPTTO
+// SMTPRCPTCOUNT (accepted before this one), SMTPRCPTCOUNTALL (this one included),
+// SMTPRCPTHOSTSOK ("1" when the domain is local or the client may relay).
+void set_rcpt_counters(EnvMap& env, std::size_t accepted_before, std::size_t seen_including, bool hosts_ok);
+
+}  // namespace asmtpd::plugins::spp
