@@ -18,6 +18,7 @@ std::unique_ptr<hooks::Plugin> make_count_unrecognized_commands();
 std::unique_ptr<hooks::Plugin> make_check_earlytalker();
 std::unique_ptr<hooks::Plugin> make_queue_maildir();
 std::unique_ptr<hooks::Plugin> make_queue_discard();
+std::unique_ptr<hooks::Plugin> make_spp();
 std::unique_ptr<hooks::Plugin> make_queue_qmail_queue();
 
 std::span<const hooks::CatalogEntry> builtin_plugins() {
@@ -34,6 +35,7 @@ std::span<const hooks::CatalogEntry> builtin_plugins() {
         {"earlytalker", &make_check_earlytalker},
         {"queue/maildir", &make_queue_maildir},
         {"queue/discard", &make_queue_discard},
+        {"spp", &make_spp},
         {"queue/qmail-queue", &make_queue_qmail_queue},
     };
     return kTable;

@@ -332,7 +332,7 @@ VerdictPlan plan_verdict(Section s, const ChainResult& r) {
     VerdictPlan plan;
     auto prefix_texts = [&r] {
         std::vector<std::string> t;
-        for (const auto& p : r.prefix) t.push_back(p.text);
+        for (const auto& p : r.prefix) t.push_back(fmt::format("{}-{}", p.code, p.text));
         return t;
     };
     switch (r.kind) {

@@ -130,7 +130,8 @@ void fail_chain(const ProgramLine& prog, Failure f, ChainResult& result);
 
 struct VerdictPlan {
     hooks::Verdict verdict;
-    std::vector<std::string> prefix;   // lines for Context::prefix_reply (verdicts without a reply)
+    // "NNN-text" lines for Context::prefix_reply (only for verdicts without a reply of their own).
+    std::vector<std::string> prefix;
 };
 
 VerdictPlan plan_verdict(Section s, const ChainResult& r);

@@ -383,7 +383,7 @@ TEST_CASE("plan_verdict: continue, N and A decline; O is OK; P lines go ahead of
     }
     auto o = plan_verdict(Section::Rcpt, fx.run(Section::Rcpt, "P250-note\nO\n"));
     CHECK(o.verdict.result == hooks::Result::Ok);
-    CHECK(o.prefix == std::vector<std::string>{"note"});
+    CHECK(o.prefix == std::vector<std::string>{"250-note"});
 }
 
 TEST_CASE("plan_verdict: E by first digit, exact text, P lines folded into one reply") {
@@ -487,7 +487,7 @@ TEST_CASE("chain: side effects of earlier runs persist, P lines accumulate, the 
     CHECK(apply_run(prog("/c"), parse_output("N\n", false), ok, sc, r));
     CHECK(r.kind == Kind::Accept);
     CHECK(r.by == "/c");
-    CHECK(plan_verdict(Section::Rcpt, r).prefix == std::vector<std::string>{"one", "two"});
+    CHECK(plan_verdict(Section::Rcpt, r).prefix == std::vector<std::string>{"250-one", "250-two"});
     CHECK(fx.env.at("x") == "1");
     // A later failure drops the P lines gathered so far.
     ChainResult r2;
