@@ -20,6 +20,8 @@ std::unique_ptr<hooks::Plugin> make_queue_maildir();
 std::unique_ptr<hooks::Plugin> make_queue_discard();
 std::unique_ptr<hooks::Plugin> make_spp();
 std::unique_ptr<hooks::Plugin> make_queue_qmail_queue();
+std::unique_ptr<hooks::Plugin> make_queue_smtp_forward();
+std::unique_ptr<hooks::Plugin> make_queue_lmtp();
 
 std::span<const hooks::CatalogEntry> builtin_plugins() {
     static constexpr hooks::CatalogEntry kTable[] = {
@@ -37,6 +39,8 @@ std::span<const hooks::CatalogEntry> builtin_plugins() {
         {"queue/discard", &make_queue_discard},
         {"spp", &make_spp},
         {"queue/qmail-queue", &make_queue_qmail_queue},
+        {"queue/smtp_forward", &make_queue_smtp_forward},
+        {"queue/lmtp", &make_queue_lmtp},
     };
     return kTable;
 }

@@ -1,0 +1,73 @@
+// NAME
+//   queue/smtp_forward - hand accepted mail to the next hop over SMTP before saying 250.
+// SYNOPSIS
+//   queue/smtp_forward HOST[:PORT] [max_connections N] [timeout S] [connect_timeout S]
+//                      [data_timeout S] [idle_timeout S] [total_timeout S]
+//   HOST is an IP literal ("192.0.2.7", "[2001:db8::7]:2525") or localhost: there is no DNS
+//   resolver on the loop yet, so a name fails start-up. PORT defaults to 25. Defaults:
+//   max_connections 20 per worker, timeout 60 (greeting, each command reply, each body
+//   write), connect_timeout 10, data_timeout 300 (reply to the final dot), idle_timeout 30,
+//   total_timeout 540 (the whole hand-off, under RFC 5321's 10-minute client wait).
+// CONFIG
+//   none (EHLO uses asmtpd.yaml's hostname)
+// HOOKS
+//   queue: the message goes out on a pooled connection (RSET between messages, PIPELINING
+//   when offered, SIZE=, dot-stuffed from the spool). Our client gets:
+//   - 250 "Queued as <id> (<next hop's reply>)" only when the next hop answered the final
+//     dot with 2xx (P1: its 2xx is its promise to keep the message);
+//   - the next hop's own 5xx (code, enhanced code or 5.0.0, text) when it refused MAIL, DATA
+//     or the message, or refused every recipient with 5xx;
+//   - 451 4.3.0 otherwise: any 4xx, a refused recipient next to accepted ones (our client has
+//     a 250 for each recipient already, and a 5xx would bounce the accepted ones too, so the
+//     whole message is retried later), a greeting/EHLO refusal, timeout, refused or lost
+//     connection, malformed reply (P2).
+//   If the connection fails after the dot went out, the next hop may have kept the message
+//   and our client will send it again: a duplicate, which RFC 5321 §6.1 accepts; a loss, never.
+// Rules: plugin state is configuration only; connections live in per-loop pools
+// (hooks/smtp_pool.hpp) that outlive a reload until their deliveries end.
+#include <memory>
+#include <string>
+
+#include "hooks/delivery_verdict.hpp"
+#include "hooks/forward_queue.hpp"
+#include "hooks/plugin.hpp"
+
+namespace asmtpd::plugins {
+
+namespace {
+
+hooks::Verdict decide(const hooks::DeliveryReport& r, const hooks::Envelope& env) {
+    if (auto early = hooks::verdict_before_final(r)) return *early;
+    if (r.final_replies.size() != 1) return hooks::soft_failure("next hop protocol error");
+    const proto::Reply& fin = r.final_replies.front();
+    if (fin.klass() == 2) return hooks::Verdict::ok("Queued as " + env.id + " (" + fin.summary() + ")");
+    return hooks::pass_refusal(fin);
+}
+
+class SmtpForward final : public hooks::Plugin {
+public:
+    std::optional<std::string> init(const hooks::PluginInit& in) override {
+        hooks::ClientConfig cfg;
+        if (auto err = hooks::parse_client_config(in.line.args, hooks::NextHopProtocol::Smtp, cfg)) return err;
+        // Our own total deadline must fire first: it knows why, and it withholds the dot.
+        const auto mine = std::chrono::milliseconds(cfg.limits.total_ms + 5000);
+        if (timeout() < mine) set_timeout(mine);
+        pools_ = std::make_unique<hooks::PoolSet>(std::move(cfg), in.server.hostname);
+        return std::nullopt;
+    }
+
+    void register_hooks(hooks::Registrar& r) override { r.on(hooks::Hook::Queue, &SmtpForward::on_queue); }
+
+private:
+    void on_queue(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
+        hooks::forward_message(ctx, std::move(call), *pools_, name(), &decide);
+    }
+
+    std::unique_ptr<hooks::PoolSet> pools_;
+};
+
+}  // namespace
+
+std::unique_ptr<hooks::Plugin> make_queue_smtp_forward() { return std::make_unique<SmtpForward>(); }
+
+}  // namespace asmtpd::plugins
