@@ -1,13 +1,11 @@
-// child_process.cpp - ChildRunner: uv_spawn children with pipes, timeouts, output caps and a
-// FIFO concurrency cap.
+// child_process.cpp - ChildRunner: spawning (uv_spawn, new process group, explicit env, fd
+// layout), timeouts and kill escalation, the completion rule, cancel, the FIFO concurrency cap,
+// and teardown. The byte side (stdin streaming, capture, stderr lines) is child_pipes.cpp.
 //
 // Must never: run a Done callback twice, after cancel(), after the runner is gone, or from
 // inside run()/cancel(); leave a zombie (every pid is reaped by libuv, or by waitpid(pid) when
-// the runner is torn down); free a libuv handle before its close callback; hold more than one
-// 64 KiB chunk of a stdin spool in memory; give a child a clean EOF on stdin when the input we
-// owed it could not be read (it would take a truncated message for a whole one).
-// Ownership: a State is shared by the runner (queue or slot list), the ChildHandle, pending
-// callbacks, and itself (`keep`) while libuv owns any of its handles; the last one frees it.
+// the runner is torn down; never waitpid(-1)); free a libuv handle before its close callback.
+// Ownership: see child_process_impl.hpp.
 #include "core/io/child_process.hpp"
 
 #include <dirent.h>
@@ -20,9 +18,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
-#include <deque>
 #include <utility>
 
+#include "core/io/child_process_impl.hpp"
 #include "core/io/signals.hpp"
 
 namespace asmtpd::io {
@@ -30,16 +28,7 @@ namespace asmtpd::io {
 namespace {
 
 constexpr std::uint64_t kKillAfterTermMs = 2000;   // SIGTERM, then SIGKILL this much later
-constexpr std::size_t kStdinChunk = 64 * 1024;
-constexpr std::size_t kReadBuffer = 64 * 1024;
 constexpr int kReapPolls = 2000;                    // x 1 ms: teardown wait for a SIGKILLed pid
-
-// One buffer per thread (= per loop) for every child pipe: a read callback consumes its bytes
-// before returning, so no two reads ever hold it at once.
-char* loop_read_buffer() {
-    thread_local std::unique_ptr<char[]> buf = std::make_unique<char[]>(kReadBuffer);
-    return buf.get();
-}
 
 std::string uv_error_text(int err) { return std::string(uv_err_name(err)) + ": " + uv_strerror(err); }
 
@@ -62,140 +51,24 @@ void mark_fds_cloexec() {
     ::closedir(d);
 }
 
-enum class PipeKind { Stdin, Input, Stdout, Stderr, Output };
-
-bool is_input(PipeKind k) { return k == PipeKind::Stdin || k == PipeKind::Input; }
-
 }  // namespace
 
-struct ChildPipe;
-
-struct ChildHandle::State : std::enable_shared_from_this<ChildHandle::State> {
-    enum class Phase { Queued, Running, Done };   // Done: result delivered, dropped or cancelled
-    enum class TimerRole { None, Timeout, Kill, Grace, Deliver };
-
-    std::weak_ptr<ChildRunner::Impl> runner;
-    uv_loop_t* loop = nullptr;
-    ChildSpec spec;
-    ChildRunner::Done done;
-    ChildResult result;
-    Phase phase = Phase::Queued;
-    bool in_slot = false;        // counted in the runner's running() until the pid is reaped
-    bool exited = false;         // reaped (by libuv's exit callback or our teardown waitpid)
-    bool process_open = false;   // uv_spawn was called on `process` and it is not closing yet
-    uv_process_t process{};
-    uv_timer_t timer{};
-    bool timer_open = false;
-    TimerRole role = TimerRole::None;
-    std::vector<std::unique_ptr<ChildPipe>> pipes;
-    std::uint64_t spool_off = 0;
-    std::string err_line;        // stderr bytes since the last newline
-    bool err_line_cut = false;   // the current stderr line hit the limit; drop until newline
-    int open_handles = 0;
-    std::shared_ptr<State> keep;   // self, while libuv owns one of our handles
-
-    void add_handle() {
-        if (open_handles++ == 0) keep = shared_from_this();
-    }
-    static void handle_closed(State* s) {
-        if (--s->open_handles == 0) {
-            auto last = std::move(s->keep);   // may free *s when this block ends
+void ChildRunner::Impl::pump() {
+    while (running < max_running && !queue.empty()) {
+        auto s = std::move(queue.front());
+        queue.pop_front();
+        take_slot(s);
+        int err = s->spawn();
+        if (err != 0) {
+            s->result.spawned = false;
+            s->result.error = uv_error_text(err);
+            s->release_slot();
+            s->arm(ChildHandle::State::TimerRole::Deliver, 0);   // never from inside run()
+        } else {
+            s->start_io();
         }
     }
-
-    void init_timer();
-    void arm(TimerRole r, std::uint64_t ms);
-    void on_timer();
-    void close_timer();
-    void close_process();
-    void close_pipe(ChildPipe& p);
-    void close_pipes();
-    int spawn();
-    void start_io();
-    void feed(ChildPipe& p);
-    void write(ChildPipe& p, const char* data, std::size_t n, std::string owned);
-    void input_settled(ChildPipe& p, bool ok);
-    void on_output(ChildPipe& p, const char* data, std::size_t n);
-    void output_ended(ChildPipe& p);
-    void stderr_bytes(const char* data, std::size_t n);
-    void emit_stderr_line();
-    void kill_group(int sig);
-    void on_exit(std::int64_t status, int term_signal);
-    bool settled() const;
-    void maybe_complete();
-    void complete();
-    void deliver_unspawned();
-    void release_slot();
-    void cancel();
-    void abandon();
-};
-
-struct ChildPipe {
-    ChildHandle::State* owner = nullptr;
-    uv_pipe_t handle{};
-    PipeKind kind = PipeKind::Stdout;
-    int child_fd = -1;
-    std::size_t index = 0;   // into spec.input_fds / spec.output_fds
-    bool closing = false;
-    bool settled = false;    // output: EOF (or given up); input: written in full or failed
-    bool data_sent = false;  // stdin: stdin_data handed to a write already
-};
-
-namespace {
-
-struct WriteReq {
-    uv_write_t req;
-    ChildPipe* pipe;   // valid: libuv runs write callbacks before the pipe's close callback
-    std::string owned;
-};
-
-}  // namespace
-
-struct ChildRunner::Impl {
-    uv_loop_t* loop;
-    std::size_t max_running;
-    std::size_t running = 0;
-    std::size_t peak = 0;
-    bool initialised = false;
-    std::deque<std::shared_ptr<ChildHandle::State>> queue;
-    std::vector<std::shared_ptr<ChildHandle::State>> slots;   // spawned, pid not yet reaped
-
-    Impl(uv_loop_t* l, std::size_t max) : loop(l), max_running(std::max<std::size_t>(max, 1)) {}
-
-    void pump() {
-        while (running < max_running && !queue.empty()) {
-            auto s = std::move(queue.front());
-            queue.pop_front();
-            take_slot(s);
-            int err = s->spawn();
-            if (err != 0) {
-                s->result.spawned = false;
-                s->result.error = uv_error_text(err);
-                s->release_slot();
-                s->arm(ChildHandle::State::TimerRole::Deliver, 0);   // never from inside run()
-            } else {
-                s->start_io();
-            }
-        }
-    }
-    void take_slot(const std::shared_ptr<ChildHandle::State>& s) {
-        s->phase = ChildHandle::State::Phase::Running;
-        s->in_slot = true;
-        slots.push_back(s);
-        peak = std::max(peak, ++running);
-    }
-    // Drops s from the slot list; the caller keeps its own reference alive meanwhile.
-    void release(ChildHandle::State* s) {
-        auto it = std::find_if(slots.begin(), slots.end(), [s](const auto& p) { return p.get() == s; });
-        if (it == slots.end()) return;
-        slots.erase(it);
-        --running;
-    }
-    void unqueue(ChildHandle::State* s) {
-        auto it = std::find_if(queue.begin(), queue.end(), [s](const auto& p) { return p.get() == s; });
-        if (it != queue.end()) queue.erase(it);
-    }
-};
+}
 
 // ------------------------------------------------------------------------------ handles
 
@@ -333,148 +206,6 @@ int ChildHandle::State::spawn() {
     result.pid = process.pid;
     result.extra_out.assign(spec.output_fds.size(), std::string());
     return 0;
-}
-
-void ChildHandle::State::start_io() {
-    for (auto& p : pipes) {
-        if (is_input(p->kind)) continue;
-        int rc = uv_read_start(
-            reinterpret_cast<uv_stream_t*>(&p->handle),
-            [](uv_handle_t*, std::size_t, uv_buf_t* b) { *b = uv_buf_init(loop_read_buffer(), kReadBuffer); },
-            [](uv_stream_t* s, ssize_t n, const uv_buf_t* b) {
-                auto* pipe = static_cast<ChildPipe*>(s->data);
-                if (n > 0) pipe->owner->on_output(*pipe, b->base, static_cast<std::size_t>(n));
-                else if (n < 0) pipe->owner->output_ended(*pipe);
-            });
-        if (rc != 0) output_ended(*p);
-    }
-    for (auto& p : pipes)
-        if (is_input(p->kind) && phase == Phase::Running && !p->closing) feed(*p);
-}
-
-// ------------------------------------------------------------------------------ input
-
-void ChildHandle::State::feed(ChildPipe& p) {
-    if (p.kind == PipeKind::Input) {
-        if (p.data_sent) return input_settled(p, true);
-        p.data_sent = true;
-        const std::string& d = spec.input_fds[p.index].data;
-        if (d.empty()) return input_settled(p, true);
-        return write(p, d.data(), d.size(), {});
-    }
-    if (!p.data_sent) {
-        p.data_sent = true;
-        if (!spec.stdin_data.empty()) return write(p, spec.stdin_data.data(), spec.stdin_data.size(), {});
-    }
-    const auto& spool = spec.stdin_spool;
-    if (!spool || spool_off >= spool->size()) return input_settled(p, true);
-    // One chunk in memory at a time: the next read starts from the write's callback.
-    std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(kStdinChunk, spool->size() - spool_off));
-    spool->read_async(spool_off, n, [self = shared_from_this(), pp = &p](bool ok, std::string data) {
-        if (pp->closing) return;
-        if (!ok || data.empty()) {
-            // Our side failed: kill first, so the child never reads a clean EOF after a
-            // truncated input and takes it for the whole message.
-            self->kill_group(SIGKILL);
-            return self->input_settled(*pp, false);
-        }
-        self->spool_off += data.size();
-        const char* ptr = data.data();
-        std::size_t len = data.size();
-        self->write(*pp, ptr, len, std::move(data));
-    });
-}
-
-void ChildHandle::State::write(ChildPipe& p, const char* data, std::size_t n, std::string owned) {
-    auto* w = new WriteReq{{}, &p, std::move(owned)};
-    w->req.data = w;
-    // A moved std::string keeps its heap buffer, but not a small one: point into the request.
-    if (!w->owned.empty()) data = w->owned.data();
-    uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(n));
-    int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&p.handle), &b, 1, [](uv_write_t* req, int status) {
-        auto* wr = static_cast<WriteReq*>(req->data);
-        ChildPipe* pipe = wr->pipe;
-        delete wr;
-        if (pipe->closing) return;   // cancelled, given up or torn down: already accounted for
-        if (status < 0) return pipe->owner->input_settled(*pipe, false);   // EPIPE: child gone
-        pipe->owner->feed(*pipe);
-    });
-    if (rc != 0) {
-        delete w;
-        input_settled(p, false);
-    }
-}
-
-void ChildHandle::State::input_settled(ChildPipe& p, bool ok) {
-    if (p.settled) return;
-    p.settled = true;
-    if (!ok) result.input_failed = true;
-    close_pipe(p);   // EOF for the child (after every byte, or after the kill on failure)
-    maybe_complete();
-}
-
-// ------------------------------------------------------------------------------ output
-
-void ChildHandle::State::on_output(ChildPipe& p, const char* data, std::size_t n) {
-    if (phase != Phase::Running || p.settled) return;
-    switch (p.kind) {
-        case PipeKind::Stdout: {
-            std::size_t room = spec.stdout_limit > result.out.size() ? spec.stdout_limit - result.out.size() : 0;
-            result.out.append(data, std::min(n, room));
-            if (n > room) {
-                result.truncated = true;
-                kill_group(SIGKILL);
-                output_ended(p);
-            }
-            break;
-        }
-        case PipeKind::Output: {
-            std::string& out = result.extra_out[p.index];
-            std::size_t room = spec.stdout_limit > out.size() ? spec.stdout_limit - out.size() : 0;
-            out.append(data, std::min(n, room));   // past the limit: drained and dropped
-            break;
-        }
-        case PipeKind::Stderr:
-            stderr_bytes(data, n);
-            break;
-        default:
-            break;
-    }
-}
-
-void ChildHandle::State::stderr_bytes(const char* data, std::size_t n) {
-    auto keep_alive = shared_from_this();   // on_stderr may cancel us
-    for (std::size_t i = 0; i < n && phase == Phase::Running; ++i) {
-        char c = data[i];
-        if (c == '\n') {
-            emit_stderr_line();
-            continue;
-        }
-        if (err_line.size() >= spec.stderr_line_limit) {
-            err_line_cut = true;
-            continue;
-        }
-        err_line.push_back(c);
-    }
-}
-
-void ChildHandle::State::emit_stderr_line() {
-    std::string line = std::move(err_line);
-    err_line.clear();
-    err_line_cut = false;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (spec.on_stderr) spec.on_stderr(line);
-}
-
-void ChildHandle::State::output_ended(ChildPipe& p) {
-    if (p.settled) return;
-    p.settled = true;
-    if (p.kind == PipeKind::Stderr && (!err_line.empty() || err_line_cut) && phase == Phase::Running) {
-        auto keep_alive = shared_from_this();
-        emit_stderr_line();
-    }
-    close_pipe(p);
-    maybe_complete();
 }
 
 // ------------------------------------------------------------------------------ lifecycle
