@@ -25,6 +25,8 @@ namespace asmtpd::hooks {
 //   helo/ehlo: text = host.  mail_pre/rcpt_pre: text = raw path, params.
 //   mail/rcpt: address, params.  vrfy/help/noop: text = argument.
 //   unrecognized_command: verb, text = arguments.  deny/ok: plugin + prior (the verdict).
+//   reset_transaction: verb = "RSET" when the client sent RSET (it then runs even when no
+//   transaction was open), else empty.
 //   queue_post: prior = the queue chain's verdict.  pre_connection/connect: nothing.
 struct HookArgs {
     std::string text;

@@ -37,7 +37,7 @@ void Session::cmd_data(const proto::Command& c) {
         reply(503, "5.5.1", "Error: need RCPT command");
         return;
     }
-    run_chain(hooks::Hook::Data, {}, [this](const hooks::Verdict&, const hooks::Disposition& d) {
+    run_chain(hooks::Hook::Data, {}, [this](const hooks::Verdict& v, const hooks::Disposition& d) {
         // RFC 2920: DATA ends a pipelined group; anything already sent is content sent before
         // our 354 (or after a refusal) and must never be read as commands.
         if (unread_input() > 0) {
@@ -46,7 +46,9 @@ void Session::cmd_data(const proto::Command& c) {
             return;
         }
         if (d.action != hooks::Action::Proceed) {
-            reset_transaction();
+            // qmail keeps the transaction after a refused DATA (greylisting at [data]): the
+            // client may add recipients or try DATA again.
+            if (!(v.keep_transaction && d.action == hooks::Action::Respond)) reset_transaction();
             handle_refusal(d);
             return;
         }

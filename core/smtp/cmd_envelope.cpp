@@ -184,14 +184,16 @@ void Session::cmd_rset(const proto::Command& c) {
         reply(501, "5.5.4", "Syntax: RSET");
         return;
     }
-    reset_transaction();
+    reset_transaction("RSET");
     reply(250, "2.0.0", "OK");
 }
 
-void Session::reset_transaction() {
+void Session::reset_transaction(std::string_view cause) {
     data_.reset();
-    if (!txn_) return;
-    chain_->notify(hooks::Hook::ResetTransaction, {});
+    if (!txn_ && cause.empty()) return;
+    hooks::HookArgs args;
+    args.verb = std::string(cause);
+    chain_->notify(hooks::Hook::ResetTransaction, args);
     txn_.reset();
 }
 

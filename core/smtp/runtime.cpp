@@ -41,6 +41,12 @@ std::shared_ptr<const Runtime> load_runtime(const std::string& config_dir,
     if (ec) errors.push_back(fmt::format("{}/asmtpd.yaml: spool_dir: cannot create {}: {}", config_dir,
                                          facts.spool_dir, ec.message()));
 
+    const std::string tcp_env = config_dir + "/tcp.env";
+    if (fs::exists(tcp_env, ec)) {
+        if (auto ce = hooks::ClientEnv::load(tcp_env, errors))
+            rt->client_env = std::make_shared<const hooks::ClientEnv>(std::move(*ce));
+    }
+
     const std::string plugins_path = config_dir + "/plugins";
     std::ifstream in(plugins_path, std::ios::binary);
     if (!in) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/smtp/settings.hpp"
+#include "hooks/client_env.hpp"
 #include "hooks/context.hpp"
 #include "hooks/flat_config.hpp"
 #include "hooks/registry.hpp"
@@ -21,6 +22,8 @@ struct Runtime {
     hooks::ServerFacts facts;
     std::unique_ptr<hooks::FlatConfig> config;
     std::shared_ptr<const hooks::Registry> registry;
+    // DIR/tcp.env when it exists: per-client allow/deny and environment (tcprules format).
+    std::shared_ptr<const hooks::ClientEnv> client_env;
 };
 
 // Loads DIR/asmtpd.yaml, DIR/plugins and every plugin's init(). Problems are appended to

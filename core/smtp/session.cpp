@@ -62,6 +62,13 @@ void Session::start(std::optional<proto::Reply> refusal) {
                 enter(Phase::Command);   // DONE: the plugin greeted (or chose not to)
                 return;
             }
+            if (d2.action == hooks::Action::Respond) {
+                // A refusal that keeps the session (qmail-spp's [connection] E): its text is
+                // the greeting and commands are read as usual.
+                reply(d2.reply);
+                enter(Phase::Command);
+                return;
+            }
             if (handle_refusal(d2)) return;
             greet();
         });

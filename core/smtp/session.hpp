@@ -115,7 +115,9 @@ private:
     void cmd_rcpt(const proto::Command& c);
     void rcpt_after_pre(proto::PathArgs args);
     void cmd_rset(const proto::Command& c);
-    void reset_transaction();
+    // cause "RSET": the client asked; reset_transaction then runs even with no transaction open
+    // (qmail-spp clears its buffers on every RSET).
+    void reset_transaction(std::string_view cause = {});
     // cmd_data.cpp
     void cmd_data(const proto::Command& c);
     void begin_data();

@@ -188,6 +188,7 @@ private:
                  r_.number(n, a, 1, kMaxBytes, l.pipeline_bytes);
              }},
             {"memory_spool", [&](const Node& n, const YamlAt& a) { r_.number(n, a, 0, kMaxBytes, l.memory_spool); }},
+            {"max_children", [&](const Node& n, const YamlAt& a) { r_.number(n, a, 1, kMaxCount, l.max_children); }},
         });
     }
 

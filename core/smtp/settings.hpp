@@ -36,6 +36,8 @@ struct Limits {
     std::size_t data_line_length = 0;      // DATA line incl. CRLF; 0 = unlimited
     std::size_t pipeline_bytes = 65536;    // unprocessed input kept before reading pauses
     std::size_t memory_spool = 65536;      // message bytes kept in memory before spooling to disk
+    std::size_t max_children = 128;        // external programs (spp, qmail-queue ...) running at once
+                                           // per worker; more wait in FIFO order
 };
 
 struct Timeouts {  // seconds

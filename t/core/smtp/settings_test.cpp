@@ -74,6 +74,7 @@ TEST_CASE("settings: an empty document gives every default") {
         CHECK(s.limits.data_line_length == 0);
         CHECK(s.limits.pipeline_bytes == 65536);
         CHECK(s.limits.memory_spool == 65536);
+        CHECK(s.limits.max_children == 128);
         CHECK(s.timeouts.connect == 300);
         CHECK(s.timeouts.command == 300);
         CHECK(s.timeouts.data == 600);
@@ -116,6 +117,7 @@ limits:
   data_line_length: 1000
   pipeline_bytes: 4096
   memory_spool: 0
+  max_children: 16
 timeouts:
   connect: 30
   command: 60
@@ -161,6 +163,7 @@ trusted_proxies:
     CHECK(s.limits.data_line_length == 1000);
     CHECK(s.limits.pipeline_bytes == 4096);
     CHECK(s.limits.memory_spool == 0);
+    CHECK(s.limits.max_children == 16);
     CHECK(s.timeouts.connect == 30);
     CHECK(s.timeouts.command == 60);
     CHECK(s.timeouts.data == 120);
@@ -292,6 +295,9 @@ TEST_CASE("settings: out-of-range numbers") {
     CHECK(starts_with(only_error("limits:\n  max_errors: 0\n"), "conf/asmtpd.yaml:2: limits.max_errors: must be between 1"));
     CHECK(starts_with(only_error("limits:\n  databytes: 0\n"), "conf/asmtpd.yaml:2: limits.databytes: must be between 1"));
     CHECK(starts_with(only_error("limits:\n  memory_spool: -1\n"), "conf/asmtpd.yaml:2: limits.memory_spool: must not be negative"));
+    CHECK(starts_with(only_error("limits:\n  max_children: 0\n"), "conf/asmtpd.yaml:2: limits.max_children: must be between 1"));
+    CHECK(starts_with(only_error("limits:\n  max_children: many\n"), "conf/asmtpd.yaml:2: limits.max_children:"));
+    CHECK(parse("limits:\n  max_children: 1\n").settings.limits.max_children == 1);
     CHECK(starts_with(only_error("timeouts:\n  plugin: 0\n"), "conf/asmtpd.yaml:2: timeouts.plugin: must be between 1"));
     CHECK(starts_with(only_error("timeouts:\n  command: 0\n"), "conf/asmtpd.yaml:2: timeouts.command: must be between 1"));
     CHECK(starts_with(only_error("timeouts:\n  connect: -3\n"), "conf/asmtpd.yaml:2: timeouts.connect: must not be negative"));
@@ -421,7 +427,7 @@ TEST_CASE("load_settings: reads DIR/asmtpd.yaml and names it in errors") {
     REQUIRE(r.errors.size() == 1);
     CHECK(r.errors[0] == d.path + "/asmtpd.yaml:3: limits.nope: unknown key (known: max_connections, "
                                   "max_connections_per_ip, max_rcpts, databytes, max_errors, line_length, "
-                                  "data_line_length, pipeline_bytes, memory_spool)");
+                                  "data_line_length, pipeline_bytes, memory_spool, max_children)");
 }
 
 TEST_CASE("load_settings: an unreadable path is an error") {
