@@ -16,7 +16,7 @@ Server::Server(uv_loop_t* loop, io::Logger& logger, std::string config_dir, std:
       config_dir_(std::move(config_dir)),
       runtime_(std::move(runtime)),
       catalog_(catalog),
-      children_(loop, 128),
+      children_(loop, runtime_->settings.limits.max_children),
       reaper_(loop),
       shutdown_timer_(loop),
       sigterm_(loop),
@@ -72,6 +72,16 @@ void Server::on_connection(uv_stream_t* server, const ListenSpec&) {
     ++from_ip;
     info.connections_from_ip = from_ip;
 
+    // The per-client environment (tcp.env), as tcpserver applied tcprules before qmail-smtpd.
+    bool denied_by_map = false;
+    if (rt.client_env) {
+        auto m = rt.client_env->lookup(info.remote_ip, info.remote_host);
+        info.env = std::move(m.vars);
+        if (info.env.count("RELAYCLIENT")) info.relay_client = true;   // qmail: RELAYCLIENT means relay
+        denied_by_map = !m.allowed;
+        if (m.rule) log_.debug("{}: tcp.env rule {} ({})", info.remote_ip, m.rule->where, m.allowed ? "allow" : "deny");
+    }
+
     std::optional<proto::Reply> refusal;
     const auto& lim = rt.settings.limits;
     if (stopping_) {
@@ -80,6 +90,8 @@ void Server::on_connection(uv_stream_t* server, const ListenSpec&) {
         refusal = proto::Reply::make(421, "4.7.0", rt.facts.hostname + " Error: too many connections");
     } else if (lim.max_connections_per_ip > 0 && from_ip > lim.max_connections_per_ip) {
         refusal = proto::Reply::make(421, "4.7.0", rt.facts.hostname + " Error: too many connections from your IP");
+    } else if (denied_by_map) {
+        refusal = proto::Reply::make(554, "5.7.1", rt.facts.hostname + " Error: connections from your address are not accepted");
     }
     auto session = std::make_unique<Session>(loop_, *this, std::move(stream), std::move(info), runtime_, logger_);
     Session* raw = session.get();
@@ -111,6 +123,7 @@ void Server::reload() {
     if (rt->settings.listen.size() != runtime_->settings.listen.size())
         log_.warn("reload: listen addresses change only on restart");
     logger_.set_level(rt->settings.log_level);
+    children_.set_max_running(rt->settings.limits.max_children);
     runtime_ = std::move(rt);
     log_.notice("configuration reloaded ({} plugins)", runtime_->registry->plugin_count());
 }
