@@ -190,7 +190,7 @@ def main():
         "started": time.strftime("%Y-%m-%d %H:%M:%S"), "host": platform.node(), "cpus": os.cpu_count(),
         "kernel": platform.release(), "loadavg_start": open("/proc/loadavg").read().split()[:3],
         "nofile": os.sysconf("SC_OPEN_MAX"), "versions": versions(args), "skipped": skipped,
-        "memory_metric": "sum of VmRSS over the process tree; sum of Pss for haraka-2w and qpsmtpd",
+        "memory_metric": "sum of VmRSS over the process tree; sum of Pss for asmtpd-2w, haraka-2w and qpsmtpd",
         "mb": "MB = 2^20 bytes of smtp-source payload (-l), headers not counted",
     }, "loads": {}}
     net0 = procs.net_packets_off_loopback()
@@ -239,18 +239,20 @@ def main():
     })
     results["targets"] = [{"target": t, "measured": v, "pass": ok} for t, v, ok in report.targets(results)]
 
-    json_path = os.path.join(work, "results.json")
+    stem = "results-quick" if args.quick else "results"   # a smoke test never overwrites a full run
+    json_path = os.path.join(work, stem + ".json")
     with open(json_path, "w") as f:
         json.dump(results, f, indent=1)
     # the table reads targets as tuples
     view = dict(results, targets=[(t["target"], t["measured"], t["pass"]) for t in results["targets"]])
     report.print_table(view, sys.stdout)
-    err = report.write_chart(results, os.path.join(work, "results.png"), os.path.join(work, "chart"))
+    png = os.path.join(work, stem + ".png")
+    err = report.write_chart(results, png, os.path.join(work, "chart-" + stem))
     m = results["meta"]
     print(f"\n{m['mode']} run, {m['reps']} rep(s), median; {m['seconds']} s; load average "
           f"{' '.join(m['loadavg_start'])} -> {' '.join(m['loadavg_end'])}; packets off loopback during the run "
           f"(whole machine): rx {m['packets_off_loopback_during_run']['rx']} tx {m['packets_off_loopback_during_run']['tx']}")
-    print(f"wrote {json_path}" + (f"; chart: {err}" if err else f" and {os.path.join(work, 'results.png')}"))
+    print(f"wrote {json_path}" + (f"; chart: {err}" if err else f" and {png}"))
     return 0
 
 

@@ -192,6 +192,8 @@ class Asmtpd(Server):
         self.cfg = os.path.join(work, "cfg", self.name + ("-spp" if spp else ""))
         if workers > 1:
             self.only_loads = "bce"   # the scaling question is about throughput
+            self.use_pss = True       # a supervisor and pre-forked worker processes
+            self.min_procs = workers + 1
         if spp:
             self.msg_scale = 0.25     # bounded by fork+exec per RCPT (see the raw uv_spawn row)
 
@@ -235,6 +237,10 @@ limits:
 
 class SmtpSink(Server):
     name = "smtp-sink"
+    idle_cap = 2000     # it holds ~258 KiB per session and needs ~10 s of CPU to open 10 000
+
+    def note(self):
+        return f"Postfix smtp-sink, at most {self.idle_cap} idle"
 
     def argv(self):
         return ["smtp-sink", "-u", "nobody", "-m", "12000", f"127.0.0.1:{self.port}", "4096"]
