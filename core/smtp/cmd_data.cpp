@@ -62,6 +62,7 @@ void Session::begin_data() {
     limits.max_bytes = s.limits.databytes > 0 ? s.limits.databytes : UINT64_MAX;
     limits.max_line = s.limits.data_line_length;
     limits.bare_lf = policy_for(s, info_.remote_ip);
+    data_policy_ = limits.bare_lf;
     data_.emplace(limits);
     txn_->body = io::Spool::create(loop_, s.spool_dir, s.limits.memory_spool);
     txn_->body->on_drained([this, alive = std::weak_ptr<const void>(alive_)] {
@@ -89,7 +90,7 @@ void Session::end_of_data() {
     enter(Phase::Command);
     proto::DataDecoder d = *data_;
     data_.reset();
-    if (d.bare_line_ending()) {
+    if (d.bare_line_ending() && data_policy_ == proto::BareLfPolicy::Reject) {
         reset_transaction();
         reply(554, "5.5.2", "Error: bare <CR> or <LF> in message data; message refused");
         close_session("bare CR/LF in DATA");

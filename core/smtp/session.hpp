@@ -155,6 +155,7 @@ private:
     std::size_t in_pos_ = 0;
     proto::LineReader lines_;
     std::optional<proto::DataDecoder> data_;
+    proto::BareLfPolicy data_policy_ = proto::BareLfPolicy::Reject;   // of the current DATA
     std::string data_chunk_;         // decoder output waiting to go to the spool
     std::string out_;                // replies not yet written (pipelining batch)
     bool processing_ = false;        // inside process_input (re-entry guard)
