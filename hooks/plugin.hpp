@@ -35,6 +35,11 @@ struct HookArgs {
     std::vector<proto::EsmtpParam> params;
     std::string plugin;
     std::optional<Verdict> prior;
+    // auth, auth_plain, auth_login, auth_cram_md5: verb = mechanism ("PLAIN", "LOGIN",
+    // "CRAM-MD5"), text = user (authcid), secret = password (PLAIN/LOGIN) or the client's hex
+    // HMAC-MD5 digest (CRAM-MD5), ticket = the CRAM-MD5 challenge as sent (decoded), else empty.
+    std::string secret;
+    std::string ticket;
     Hook subject = Hook::Count_;     // deny/ok: the hook whose result this is
 };
 
