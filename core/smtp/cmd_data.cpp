@@ -15,11 +15,9 @@
 namespace asmtpd::smtp {
 
 namespace {
-proto::BareLfPolicy policy_for(const Settings& s, const std::string& ip) {
-    if (s.bare_lf != proto::BareLfPolicy::Normalize) return proto::BareLfPolicy::Reject;
-    if (s.bare_lf_normalize_from.empty()) return proto::BareLfPolicy::Normalize;
-    for (const auto& net : s.bare_lf_normalize_from)
-        if (auto c = proto::parse_cidr(net); c && c->contains(ip)) return proto::BareLfPolicy::Normalize;
+proto::BareLfPolicy policy_for(const Runtime& rt, const std::string& ip) {
+    if (rt.settings.bare_lf != proto::BareLfPolicy::Normalize) return proto::BareLfPolicy::Reject;
+    if (rt.normalize_from.empty() || rt.normalize_from.matches(ip)) return proto::BareLfPolicy::Normalize;
     return proto::BareLfPolicy::Reject;
 }
 }  // namespace
@@ -61,7 +59,7 @@ void Session::begin_data() {
     proto::DataLimits limits;
     limits.max_bytes = s.limits.databytes > 0 ? s.limits.databytes : UINT64_MAX;
     limits.max_line = s.limits.data_line_length;
-    limits.bare_lf = policy_for(s, info_.remote_ip);
+    limits.bare_lf = policy_for(*runtime_, info_.remote_ip);
     data_policy_ = limits.bare_lf;
     data_.emplace(limits);
     txn_->body = io::Spool::create(loop_, s.spool_dir, s.limits.memory_spool);

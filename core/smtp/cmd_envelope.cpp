@@ -31,6 +31,10 @@ void Session::cmd_mail(const proto::Command& c) {
         reply(503, "5.5.1", "Error: nested MAIL command");
         return;
     }
+    if (options_.mode == ListenMode::Submission && info_.auth_user.empty()) {
+        reply(530, "5.7.0", "Authentication required");
+        return;
+    }
     auto parsed = proto::parse_mail_args(c.args);
     if (!parsed) {
         reply(parsed.error());

@@ -16,7 +16,7 @@ struct CommandSpec {
 }  // namespace
 
 void CommandTable::dispatch(Session& s, const proto::Command& c) {
-    static constexpr std::array<CommandSpec, 16> kCommands{{
+    static constexpr std::array<CommandSpec, 18> kCommands{{
         {"HELO", [](Session& x, const proto::Command& k) { x.cmd_helo(k, false); }},
         {"EHLO", [](Session& x, const proto::Command& k) { x.cmd_helo(k, true); }},
         {"MAIL", [](Session& x, const proto::Command& k) { x.cmd_mail(k); }},
@@ -31,6 +31,8 @@ void CommandTable::dispatch(Session& s, const proto::Command& c) {
         {"TURN", [](Session& x, const proto::Command& k) { x.cmd_not_implemented(k); }},
         {"ETRN", [](Session& x, const proto::Command& k) { x.cmd_not_implemented(k); }},
         {"BDAT", [](Session& x, const proto::Command& k) { x.cmd_not_implemented(k); }},
+        {"STARTTLS", [](Session& x, const proto::Command& k) { x.cmd_starttls(k); }},
+        {"AUTH", [](Session& x, const proto::Command& k) { x.cmd_auth(k); }},
         {"GET", nullptr}, {"POST", nullptr},
     }};
     if (c.verb.empty() || !c.valid_verb || c.verb.back() == ':' || c.verb == "CONNECT") {

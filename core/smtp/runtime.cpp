@@ -57,10 +57,31 @@ std::shared_ptr<const Runtime> load_runtime(const std::string& config_dir,
         proto::PluginList list = proto::parse_plugin_list(ss.str(), plugins_path);
         errors.insert(errors.end(), list.errors.begin(), list.errors.end());
         if (list.errors.empty()) {
+            // qpsmtpd's "tls [cert [key]]" plugin line configures STARTTLS like asmtpd.yaml's tls
+            // section does; it is not a hook plugin here.
+            std::erase_if(list.plugins, [&](const proto::PluginLine& l) {
+                if (l.name != "tls") return false;
+                if (l.args.size() > 2) {
+                    errors.push_back(l.where() + ": tls takes at most a certificate and a key file");
+                } else if (!rt->settings.tls.enabled()) {
+                    auto abs = [&](const std::string& f) { return f.empty() || f[0] == '/' ? f : config_dir + "/" + f; };
+                    rt->settings.tls.cert = abs(l.args.size() > 0 ? l.args[0] : "ssl/qpsmtpd-server.crt");
+                    rt->settings.tls.key = abs(l.args.size() > 1 ? l.args[1] : (l.args.size() > 0 ? l.args[0] : "ssl/qpsmtpd-server.key"));
+                }
+                return true;
+            });
             auto reg = hooks::Registry::build(list, catalog, *rt->config, facts, errors);
             rt->registry = std::shared_ptr<const hooks::Registry>(std::move(reg));
         }
     }
+    if (rt->settings.tls.enabled()) {
+        std::string err;
+        rt->tls = io::TlsContext::load_server(rt->settings.tls.cert, rt->settings.tls.key, rt->settings.tls.min_version,
+                                              rt->settings.tls.ciphers, err);
+        if (!rt->tls) errors.push_back(fmt::format("{}/asmtpd.yaml: tls: {}", config_dir, err));
+    }
+    rt->trusted_proxies = proto::CidrList::parse(rt->settings.trusted_proxies);
+    rt->normalize_from = proto::CidrList::parse(rt->settings.bare_lf_normalize_from);
     for (const auto& w : rt->config->warnings()) errors.push_back(w);
     if (errors.size() != errors_before || !rt->registry) return nullptr;
     return rt;

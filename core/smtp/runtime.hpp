@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "core/io/tls.hpp"
+#include "core/proto/cidr.hpp"
 #include "core/smtp/settings.hpp"
 #include "hooks/client_env.hpp"
 #include "hooks/context.hpp"
@@ -22,6 +24,9 @@ struct Runtime {
     hooks::ServerFacts facts;
     std::unique_ptr<hooks::FlatConfig> config;
     std::shared_ptr<const hooks::Registry> registry;
+    std::shared_ptr<io::TlsContext> tls;   // null when TLS is not configured
+    proto::CidrList trusted_proxies;       // who may send a PROXY header
+    proto::CidrList normalize_from;        // bare_lf: normalize applies to these (empty: all)
     // DIR/tcp.env when it exists: per-client allow/deny and environment (tcprules format).
     std::shared_ptr<const hooks::ClientEnv> client_env;
 };

@@ -36,10 +36,8 @@ bool Server::start(std::string& error) {
     const auto& s = runtime_->settings;
     for (std::size_t i = 0; i < s.listen.size(); ++i) {
         const ListenSpec& spec = s.listen[i];
-        if (spec.mode != ListenMode::Smtp || spec.proxy_protocol) {
-            error = fmt::format("{}/asmtpd.yaml: listen[{}]: mode {}{} is not available in this build", config_dir_, i,
-                                spec.mode == ListenMode::Smtps ? "smtps" : spec.mode == ListenMode::Submission ? "submission" : "smtp",
-                                spec.proxy_protocol ? " with proxy_protocol" : "");
+        if (spec.mode == ListenMode::Smtps && !runtime_->tls) {
+            error = fmt::format("{}/asmtpd.yaml: listen[{}]: mode smtps needs tls.cert and tls.key", config_dir_, i);
             return false;
         }
         std::string err;
@@ -58,7 +56,7 @@ bool Server::start(std::string& error) {
     return true;
 }
 
-void Server::on_connection(uv_stream_t* server, const ListenSpec&) {
+void Server::on_connection(uv_stream_t* server, const ListenSpec& spec) {
     auto stream = io::TcpStream::accept_from(server);
     if (!stream) return;
     const auto& rt = *runtime_;
@@ -74,7 +72,9 @@ void Server::on_connection(uv_stream_t* server, const ListenSpec&) {
 
     // The per-client environment (tcp.env), as tcpserver applied tcprules before qmail-smtpd.
     bool denied_by_map = false;
-    if (rt.client_env) {
+    // Behind a PROXY listener the peer is the proxy: client limits and tcp.env apply once the
+    // header has named the real client (Session::consume_proxy_header).
+    if (rt.client_env && !spec.proxy_protocol) {
         auto m = rt.client_env->lookup(info.remote_ip, info.remote_host);
         info.env = std::move(m.vars);
         if (info.env.count("RELAYCLIENT")) info.relay_client = true;   // qmail: RELAYCLIENT means relay
@@ -88,12 +88,15 @@ void Server::on_connection(uv_stream_t* server, const ListenSpec&) {
         refusal = proto::Reply::make(421, "4.3.2", rt.facts.hostname + " Service shutting down");
     } else if (lim.max_connections > 0 && sessions_.size() >= lim.max_connections) {
         refusal = proto::Reply::make(421, "4.7.0", rt.facts.hostname + " Error: too many connections");
-    } else if (lim.max_connections_per_ip > 0 && from_ip > lim.max_connections_per_ip) {
+    } else if (!spec.proxy_protocol && lim.max_connections_per_ip > 0 && from_ip > lim.max_connections_per_ip) {
         refusal = proto::Reply::make(421, "4.7.0", rt.facts.hostname + " Error: too many connections from your IP");
     } else if (denied_by_map) {
         refusal = proto::Reply::make(554, "5.7.1", rt.facts.hostname + " Error: connections from your address are not accepted");
     }
-    auto session = std::make_unique<Session>(loop_, *this, std::move(stream), std::move(info), runtime_, logger_);
+    SessionOptions opts;
+    opts.mode = spec.mode;
+    opts.proxy_protocol = spec.proxy_protocol;
+    auto session = std::make_unique<Session>(loop_, *this, std::move(stream), std::move(info), runtime_, logger_, opts);
     Session* raw = session.get();
     sessions_.emplace(raw->id(), std::move(session));
     raw->start(std::move(refusal));
@@ -110,6 +113,29 @@ void Server::session_finished(Session& s) {
         retired_.clear();
         maybe_exit();
     });
+}
+
+bool Server::auth_failed(const std::string& ip) {
+    const std::size_t limit = runtime_->settings.limits.auth_failures_per_ip;
+    if (limit == 0) return false;
+    const std::uint64_t now = uv_now(loop_);
+    auto& times = auth_failures_[ip];
+    std::erase_if(times, [now](std::uint64_t t) { return now - t > 60000; });
+    times.push_back(now);
+    if (auth_failures_.size() > 100000) {
+        // Bounded memory under a spray of addresses: forget IPs without recent failures.
+        std::erase_if(auth_failures_, [now](const auto& kv) { return kv.second.empty() || now - kv.second.back() > 60000; });
+    }
+    return times.size() >= limit;
+}
+
+bool Server::peer_changed(Session& s, const std::string& old_ip) {
+    if (auto it = per_ip_.find(old_ip); it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
+    std::size_t& n = per_ip_[s.info().remote_ip];
+    ++n;
+    s.connection().connections_from_ip = n;
+    const auto max = runtime_->settings.limits.max_connections_per_ip;
+    return max > 0 && n > max;
 }
 
 void Server::reload() {

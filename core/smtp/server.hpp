@@ -38,6 +38,8 @@ public:
 
     void session_finished(Session& s) override;
     io::ChildRunner& children() override { return children_; }
+    bool auth_failed(const std::string& ip) override;
+    bool peer_changed(Session& s, const std::string& old_ip) override;
     std::size_t session_count() const { return sessions_.size(); }
 
 private:
@@ -55,6 +57,8 @@ private:
     std::unordered_map<std::uint64_t, std::unique_ptr<Session>> sessions_;
     std::vector<std::unique_ptr<Session>> retired_;
     std::unordered_map<std::string, std::size_t> per_ip_;
+    // Failed AUTH times per client IP within the last minute (P7: AUTH attempts are limited).
+    std::unordered_map<std::string, std::vector<std::uint64_t>> auth_failures_;
     std::uint64_t next_id_ = 0;
     bool stopping_ = false;
 

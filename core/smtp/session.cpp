@@ -4,6 +4,7 @@
 
 #include <cctype>
 
+#include "core/proto/proxy_header.hpp"
 #include "core/smtp/command_table.hpp"
 
 namespace asmtpd::smtp {
@@ -15,7 +16,8 @@ constexpr std::uint64_t kDrainGraceMs = 10000;         // last reply may take th
 }  // namespace
 
 Session::Session(uv_loop_t* loop, SessionOwner& owner, std::unique_ptr<io::Transport> transport,
-                 proto::ConnectionInfo info, std::shared_ptr<const Runtime> runtime, const io::Logger& logger)
+                 proto::ConnectionInfo info, std::shared_ptr<const Runtime> runtime, const io::Logger& logger,
+                 SessionOptions options)
     : loop_(loop),
       owner_(owner),
       transport_(std::move(transport)),
@@ -23,6 +25,7 @@ Session::Session(uv_loop_t* loop, SessionOwner& owner, std::unique_ptr<io::Trans
       runtime_(std::move(runtime)),
       log_(&logger, info_.id),
       lines_(runtime_->settings.limits.line_length),
+      options_(options),
       timeout_(loop),
       drain_timer_(loop) {
     chain_ = hooks::ChainRunner::create(loop, runtime_->registry, *this, log_);
@@ -52,6 +55,65 @@ void Session::start(std::optional<proto::Reply> refusal) {
         close_session("refused: " + refusal->summary());
         return;
     }
+    if (options_.proxy_protocol) {
+        // Never guess whether a header is there: from an untrusted peer the connection is
+        // refused outright, and nothing is sent before a complete, valid header.
+        if (!runtime_->trusted_proxies.matches(info_.remote_ip)) {
+            close_session("PROXY header expected from an untrusted address");
+            return;
+        }
+        proxy_pending_ = true;
+        timeout_.start(runtime_->settings.timeouts.proxy * 1000ull, [this] { close_session("no PROXY header in time"); });
+        return;
+    }
+    if (options_.mode == ListenMode::Smtps) {
+        start_tls(true);
+        return;
+    }
+    begin_dialogue();
+}
+
+void Session::consume_proxy_header() {
+    auto p = proto::parse_proxy_header(std::string_view(in_).substr(in_pos_));
+    if (p.need_more()) return;
+    timeout_.stop();
+    if (p.failed()) {
+        close_session("bad PROXY header: " + p.error);
+        return;
+    }
+    in_pos_ += p.header.consumed;
+    proxy_pending_ = false;
+    if (!p.header.local) {
+        std::string old_ip = info_.remote_ip;
+        log_.info("PROXY v{}: client {}:{} (via {})", p.header.version, p.header.src_ip, p.header.src_port, old_ip);
+        info_.remote_ip = p.header.src_ip;
+        info_.remote_port = p.header.src_port;
+        info_.local_ip = p.header.dst_ip;
+        info_.local_port = p.header.dst_port;
+        if (runtime_->client_env) {
+            auto m = runtime_->client_env->lookup(info_.remote_ip);
+            if (!m.allowed) {
+                reply(554, "5.7.1", "Connection from you denied");
+                close_session("tcp.env deny");
+                return;
+            }
+            info_.env = m.vars;
+            if (info_.env.count("RELAYCLIENT")) info_.relay_client = true;
+        }
+        if (owner_.peer_changed(*this, old_ip)) {
+            reply(421, "4.7.0", runtime_->facts.hostname + " Error: too many connections from your IP");
+            close_session("too many connections from " + info_.remote_ip);
+            return;
+        }
+    }
+    if (options_.mode == ListenMode::Smtps) {
+        start_tls(true);
+        return;
+    }
+    begin_dialogue();
+}
+
+void Session::begin_dialogue() {
     run_chain(hooks::Hook::PreConnection, {}, [this](const hooks::Verdict&, const hooks::Disposition& d) {
         if (d.action == hooks::Action::RespondClose || d.action == hooks::Action::SilentClose) {
             handle_refusal(d);
@@ -128,7 +190,12 @@ void Session::process_input() {
     processing_ = true;
     do {
         reprocess_ = false;
-        while ((phase_ == Phase::Command || phase_ == Phase::Data) && !busy()) {
+        while ((phase_ == Phase::Command || phase_ == Phase::Data || proxy_pending_) && !busy()) {
+            if (proxy_pending_) {
+                consume_proxy_header();
+                if (proxy_pending_) break;
+                continue;
+            }
             if (phase_ == Phase::Data) {
                 consume_data();
                 if (phase_ == Phase::Data) break;   // need more input
@@ -138,6 +205,12 @@ void Session::process_input() {
             in_pos_ += ev.consumed;
             if (ev.kind == proto::LineReader::Event::NeedMore) break;
             if (ev.kind == proto::LineReader::Event::TooLong) {
+                if (auth_) {
+                    auth_.reset();
+                    lines_.set_max(runtime_->settings.limits.line_length);
+                    reply(proto::sasl_line_too_long());
+                    continue;
+                }
                 reply(500, "5.5.2", "Error: line too long");
                 continue;
             }
@@ -167,6 +240,11 @@ void Session::process_input() {
 void Session::dispatch_line(std::string_view line) {
     timeout_.stop();
     ++commands_;
+    if (auth_) {
+        log_.debug("< (AUTH response)");
+        auth_line(line);
+        return;
+    }
     proto::Command cmd = proto::parse_command(line);
     log_.debug("< {}", cmd.verb == "AUTH" ? std::string("AUTH ...") : std::string(line));
     CommandTable::dispatch(*this, cmd);

@@ -23,12 +23,14 @@
 #include "core/io/child_process.hpp"
 #include "core/io/log.hpp"
 #include "core/io/stream.hpp"
+#include "core/io/tls.hpp"
 #include "core/io/timer.hpp"
 #include "core/proto/command.hpp"
 #include "core/proto/connection_info.hpp"
 #include "core/proto/data_decoder.hpp"
 #include "core/proto/line_reader.hpp"
 #include "core/proto/reply.hpp"
+#include "core/proto/sasl.hpp"
 #include "core/smtp/runtime.hpp"
 #include "core/smtp/session_phase.hpp"
 #include "hooks/chain.hpp"
@@ -47,12 +49,24 @@ public:
     virtual void session_finished(Session& s) = 0;
     // The loop's runner for external programs.
     virtual io::ChildRunner& children() = 0;
+    // A failed AUTH from ip; true when ip is over its failure budget (the session then closes).
+    virtual bool auth_failed(const std::string& /*ip*/) { return false; }
+    // A PROXY header changed the session's client address (per-IP accounting); true when the
+    // real client is over its connection limit (the session then refuses it).
+    virtual bool peer_changed(Session& /*s*/, const std::string& /*old_ip*/) { return false; }
+};
+
+// How the listener that accepted the connection is configured.
+struct SessionOptions {
+    ListenMode mode = ListenMode::Smtp;   // submission: AUTH before MAIL; smtps: TLS first
+    bool proxy_protocol = false;          // a PROXY header comes first (trusted peers only)
 };
 
 class Session final : public io::StreamListener, public hooks::Context {
 public:
     Session(uv_loop_t* loop, SessionOwner& owner, std::unique_ptr<io::Transport> transport,
-            proto::ConnectionInfo info, std::shared_ptr<const Runtime> runtime, const io::Logger& logger);
+            proto::ConnectionInfo info, std::shared_ptr<const Runtime> runtime, const io::Logger& logger,
+            SessionOptions options = {});
     ~Session() override;
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
@@ -106,6 +120,12 @@ private:
     void greet();
     void finish_now();
     bool busy() const { return chain_->busy() || awaiting_; }
+    void begin_dialogue();                          // pre_connection, connect, greeting
+    void consume_proxy_header();
+    void start_tls(bool implicit);
+    void tls_ready(bool ok, const std::string& error, bool implicit);
+    bool auth_offered() const;
+    std::string auth_mechanisms() const;
 
     // cmd_hello.cpp
     void cmd_helo(const proto::Command& c, bool extended);
@@ -133,6 +153,13 @@ private:
     void cmd_help(const proto::Command& c);
     void cmd_unrecognized(const proto::Command& c);
     void cmd_not_implemented(const proto::Command& c);
+    // cmd_starttls.cpp
+    void cmd_starttls(const proto::Command& c);
+    // cmd_auth.cpp
+    void cmd_auth(const proto::Command& c);
+    void auth_line(std::string_view line);
+    void auth_decide(proto::SaslMechanism mech, std::string user, std::string secret, std::string ticket);
+    void auth_end(bool ok);
 
     friend struct CommandTable;
 
@@ -164,6 +191,16 @@ private:
     bool eof_ = false;               // client closed its side
     bool awaiting_ = false;          // waiting for the spool to finish writing (like a chain)
     std::uint64_t commands_ = 0;     // command lines dispatched
+    SessionOptions options_;
+    bool proxy_pending_ = false;     // waiting for the PROXY header (nothing else is read)
+    io::TlsTransport* tls_ = nullptr;   // transport_ when TLS is on (for its facts)
+    struct AuthExchange {
+        proto::SaslMechanism mech;
+        int step = 0;                // LOGIN: 0 = waiting for the user, 1 = for the password
+        std::string user;
+        std::string challenge;       // CRAM-MD5
+    };
+    std::optional<AuthExchange> auth_;   // an AUTH exchange waits for the client's next line
     std::optional<proto::Address> rewrite_;    // set_envelope_address() during mail/rcpt chains
     std::vector<std::string> reply_prefix_;    // prefix_reply() lines for the next reply
     bool finished_reported_ = false;

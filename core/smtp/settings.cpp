@@ -110,6 +110,7 @@ public:
             {"trusted_proxies", [&](const Node& v, const YamlAt& a) {
                  r_.string_list(v, a, s.trusted_proxies, check_cidr);
              }},
+            {"tls_before_auth", [&](const Node& v, const YamlAt& a) { r_.boolean(v, a, s.tls_before_auth); }},
         });
         cross_checks(s);
     }
@@ -189,6 +190,9 @@ private:
              }},
             {"memory_spool", [&](const Node& n, const YamlAt& a) { r_.number(n, a, 0, kMaxBytes, l.memory_spool); }},
             {"max_children", [&](const Node& n, const YamlAt& a) { r_.number(n, a, 1, kMaxCount, l.max_children); }},
+            {"auth_failures_per_ip", [&](const Node& n, const YamlAt& a) {
+                 r_.number(n, a, 0, kMaxCount, l.auth_failures_per_ip);
+             }},
         });
     }
 
@@ -202,6 +206,8 @@ private:
             {"data", secs(t.data, 1)},
             {"plugin", secs(t.plugin, 1)},
             {"shutdown", secs(t.shutdown, 0)},
+            {"tls_handshake", secs(t.tls_handshake, 1)},
+            {"proxy", secs(t.proxy, 1)},
         });
     }
 

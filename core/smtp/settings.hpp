@@ -38,6 +38,7 @@ struct Limits {
     std::size_t memory_spool = 65536;      // message bytes kept in memory before spooling to disk
     std::size_t max_children = 128;        // external programs (spp, qmail-queue ...) running at once
                                            // per worker; more wait in FIFO order
+    std::size_t auth_failures_per_ip = 10; // failed AUTH per client IP per minute; then 421 and close
 };
 
 struct Timeouts {  // seconds
@@ -46,6 +47,8 @@ struct Timeouts {  // seconds
     unsigned data = 600;
     unsigned plugin = 30;
     unsigned shutdown = 30;   // SIGTERM: how long sessions may finish
+    unsigned tls_handshake = 30;  // STARTTLS / smtps handshake
+    unsigned proxy = 10;      // PROXY protocol header after connect
 };
 
 struct TlsSettings {
@@ -69,6 +72,7 @@ struct Settings {
     Timeouts timeouts;
     TlsSettings tls;
     std::vector<std::string> trusted_proxies;   // CIDRs allowed to send a PROXY header
+    bool tls_before_auth = true;           // offer AUTH only inside TLS (qpsmtpd's tls_before_auth)
 };
 
 struct SettingsResult {

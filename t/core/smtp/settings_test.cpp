@@ -427,7 +427,7 @@ TEST_CASE("load_settings: reads DIR/asmtpd.yaml and names it in errors") {
     REQUIRE(r.errors.size() == 1);
     CHECK(r.errors[0] == d.path + "/asmtpd.yaml:3: limits.nope: unknown key (known: max_connections, "
                                   "max_connections_per_ip, max_rcpts, databytes, max_errors, line_length, "
-                                  "data_line_length, pipeline_bytes, memory_spool, max_children)");
+                                  "data_line_length, pipeline_bytes, memory_spool, max_children, auth_failures_per_ip)");
 }
 
 TEST_CASE("load_settings: an unreadable path is an error") {
@@ -464,4 +464,19 @@ TEST_CASE("machine_hostname: non-empty and usable in a reply") {
     auto h = machine_hostname();
     CHECK_FALSE(h.empty());
     CHECK(h.find_first_of(" \r\n\t") == std::string::npos);
+}
+
+TEST_CASE("settings: tls_before_auth, auth_failures_per_ip, tls_handshake and proxy timeouts") {
+    auto r = parse_settings("tls_before_auth: false\nlimits: { auth_failures_per_ip: 3 }\n"
+                            "timeouts: { tls_handshake: 7, proxy: 4 }\n",
+                            "x.yaml");
+    CHECK(r.errors.empty());
+    CHECK(r.settings.tls_before_auth == false);
+    CHECK(r.settings.limits.auth_failures_per_ip == 3);
+    CHECK(r.settings.timeouts.tls_handshake == 7);
+    CHECK(r.settings.timeouts.proxy == 4);
+    auto bad = parse_settings("tls_before_auth: maybe\n", "x.yaml");
+    REQUIRE(bad.errors.size() == 1);
+    CHECK(bad.errors[0].find("x.yaml:1: tls_before_auth") == 0);
+    CHECK(parse_settings("", "x.yaml").settings.tls_before_auth == true);
 }
