@@ -316,6 +316,10 @@ TlsTransport::TlsTransport(uv_loop_t* loop, std::unique_ptr<Transport> inner, st
 
 TlsTransport::~TlsTransport() = default;
 
+void TlsTransport::receive_ciphertext(std::string_view bytes) {
+    if (!bytes.empty()) impl_->on_read(bytes);
+}
+
 void TlsTransport::set_listener(StreamListener* l) {
     Impl& m = *impl_;
     m.listener = l;

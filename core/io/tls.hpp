@@ -120,6 +120,10 @@ public:
     bool peer_certificate_verified() const;        // presented and its chain verified
     // The peer ended with close_notify (as opposed to a bare TCP close, i.e. truncation).
     bool close_notify_received() const;
+    // Ciphertext the owner already read from the inner stream before this transport existed
+    // (the bytes after a PROXY header on an smtps listener). Processed as if just received;
+    // unlike the rest of this class it may run the handshake callback before returning.
+    void receive_ciphertext(std::string_view bytes);
 
     struct Impl;
 

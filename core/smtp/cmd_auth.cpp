@@ -214,6 +214,8 @@ void Session::auth_decide(proto::SaslMechanism mech, std::string user, std::stri
             // What qmail's AUTH patches give later programs (spp plugins, qmail-queue).
             info_.env["RELAYCLIENT"] = "";
             info_.env["TCPREMOTEINFO"] = user;
+            info_.env["SMTPAUTHUSER"] = user;
+            info_.env["SMTPAUTHMETHOD"] = method;
             log_.info("AUTH {} succeeded for {}", proto::to_string(mech), user);
             reply(235, "2.7.0", "Authentication successful");
             return;

@@ -49,14 +49,14 @@ void Session::start_tls(bool implicit) {
     transport_ = std::move(tls);
     transport_->set_listener(this);
     reading_paused_ = false;
-    timeout_.start(runtime_->settings.timeouts.tls_handshake * 1000ull, [this] {
+    handshake_timer_.start(runtime_->settings.timeouts.tls_handshake * 1000ull, [this] {
         close_session("TLS handshake timeout");
     });
 }
 
 void Session::tls_ready(bool ok, const std::string& error, bool implicit) {
     if (phase_ >= Phase::Closing) return;
-    timeout_.stop();
+    handshake_timer_.stop();
     awaiting_ = false;
     if (!ok) {
         log_.notice("TLS handshake failed: {}", error);

@@ -27,7 +27,8 @@ Session::Session(uv_loop_t* loop, SessionOwner& owner, std::unique_ptr<io::Trans
       lines_(runtime_->settings.limits.line_length),
       options_(options),
       timeout_(loop),
-      drain_timer_(loop) {
+      drain_timer_(loop),
+      handshake_timer_(loop) {
     chain_ = hooks::ChainRunner::create(loop, runtime_->registry, *this, log_);
     transport_->set_listener(this);
 }
@@ -83,34 +84,43 @@ void Session::consume_proxy_header() {
     }
     in_pos_ += p.header.consumed;
     proxy_pending_ = false;
-    if (!p.header.local) {
-        std::string old_ip = info_.remote_ip;
-        log_.info("PROXY v{}: client {}:{} (via {})", p.header.version, p.header.src_ip, p.header.src_port, old_ip);
-        info_.remote_ip = p.header.src_ip;
-        info_.remote_port = p.header.src_port;
-        info_.local_ip = p.header.dst_ip;
-        info_.local_port = p.header.dst_port;
-        if (runtime_->client_env) {
-            auto m = runtime_->client_env->lookup(info_.remote_ip);
-            if (!m.allowed) {
-                reply(554, "5.7.1", "Connection from you denied");
-                close_session("tcp.env deny");
-                return;
-            }
-            info_.env = m.vars;
-            if (info_.env.count("RELAYCLIENT")) info_.relay_client = true;
-        }
-        if (owner_.peer_changed(*this, old_ip)) {
-            reply(421, "4.7.0", runtime_->facts.hostname + " Error: too many connections from your IP");
-            close_session("too many connections from " + info_.remote_ip);
-            return;
-        }
-    }
+    if (!apply_proxy_header(p.header)) return;
     if (options_.mode == ListenMode::Smtps) {
+        // Bytes after the header are the start of the TLS handshake, not session input.
+        std::string early = in_.substr(in_pos_);
+        in_.clear();
+        in_pos_ = 0;
         start_tls(true);
+        if (tls_ && !early.empty()) tls_->receive_ciphertext(early);
         return;
     }
     begin_dialogue();
+}
+
+bool Session::apply_proxy_header(const proto::ProxyHeader& h) {
+    if (h.local) return true;   // a health check: the socket's own addresses stand
+    std::string old_ip = info_.remote_ip;
+    log_.info("PROXY v{}: client {}:{} (via {})", h.version, h.src_ip, h.src_port, old_ip);
+    info_.remote_ip = h.src_ip;
+    info_.remote_port = h.src_port;
+    info_.local_ip = h.dst_ip;
+    info_.local_port = h.dst_port;
+    if (runtime_->client_env) {
+        auto m = runtime_->client_env->lookup(info_.remote_ip);
+        if (!m.allowed) {
+            reply(554, "5.7.1", "Connection from you denied");
+            close_session("tcp.env deny");
+            return false;
+        }
+        info_.env = m.vars;
+        if (info_.env.count("RELAYCLIENT")) info_.relay_client = true;
+    }
+    if (owner_.peer_changed(*this, old_ip)) {
+        reply(421, "4.7.0", runtime_->facts.hostname + " Error: too many connections from your IP");
+        close_session("too many connections from " + info_.remote_ip);
+        return false;
+    }
+    return true;
 }
 
 void Session::begin_dialogue() {
@@ -376,6 +386,7 @@ void Session::close_session(std::string_view why) {
     log_.info("disconnect: {} ({} commands, {} errors)", why, commands_, errors_);
     chain_->cancel();
     timeout_.stop();
+    handshake_timer_.stop();
     awaiting_ = false;
     data_.reset();
     enter(Phase::Closing);

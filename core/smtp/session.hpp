@@ -29,6 +29,7 @@
 #include "core/proto/connection_info.hpp"
 #include "core/proto/data_decoder.hpp"
 #include "core/proto/line_reader.hpp"
+#include "core/proto/proxy_header.hpp"
 #include "core/proto/reply.hpp"
 #include "core/proto/sasl.hpp"
 #include "core/smtp/runtime.hpp"
@@ -122,6 +123,7 @@ private:
     bool busy() const { return chain_->busy() || awaiting_; }
     void begin_dialogue();                          // pre_connection, connect, greeting
     void consume_proxy_header();
+    bool apply_proxy_header(const proto::ProxyHeader& h);   // false: the session was closed
     void start_tls(bool implicit);
     void tls_ready(bool ok, const std::string& error, bool implicit);
     bool auth_offered() const;
@@ -207,6 +209,7 @@ private:
 
     io::Timer timeout_;
     io::Timer drain_timer_;
+    io::Timer handshake_timer_;      // TLS handshake deadline (timeout_ is stopped while busy)
     std::list<std::unique_ptr<io::Timer>> plugin_timers_;
 };
 
