@@ -74,10 +74,13 @@ def run_smtp(server, msgs, size, sessions, reuse, timeout=900):
     }
 
 
-def run_idle(server, conns, hold=3.0, burst=50):
-    """Load (d): open conns idle sessions, hold them `hold` s, measure memory and banner latency."""
+def run_idle(server, conns, hold=3.0, burst=50, base_kb=None):
+    """Load (d): open conns idle sessions, hold them `hold` s, measure memory and banner latency.
+    base_kb: the server's memory when fresh; after a first run an allocator keeps what it got
+    (asmtpd holds its 10k-session RSS), so 'per connection' is always counted from fresh."""
     pids = server.pids()
-    base_kb = procs.memory_kb(pids, server.use_pss)
+    if base_kb is None:
+        base_kb = procs.memory_kb(pids, server.use_pss)
     cpu0 = procs.cpu_seconds(pids)
     with procs.Sampler(server.pid, server.use_pss) as smp:
         p = subprocess.Popen([sys.executable, os.path.join(HERE, "idle_client.py"), str(server.port), str(conns),

@@ -53,7 +53,7 @@ def one_run(server, spec, entry, load, i, args):
             + ("" if r["ok"] else "  FAILED: " + r["client_output"][-160:]))
         time.sleep(0.5)
     else:
-        r = L.run_idle(server, entry["conns"], hold=args.hold)
+        r = L.run_idle(server, entry["conns"], hold=args.hold, base_kb=entry["fresh_mem_kb"])
         if "banner_ms" in r:
             r = flatten_idle(r)
         log(f"({load}) {server.name} run {i + 1}/{args.reps}: {r.get('opened')}/{entry['conns']} open, held "
@@ -92,6 +92,7 @@ def measure(servers, spec, args, logdir, load):
             else:
                 conns = int(spec["conns"] * args.scale)
                 entry["conns"] = min(conns, server.idle_cap) if server.idle_cap else conns
+                entry["fresh_mem_kb"] = procs.memory_kb(server.pids(), server.use_pss)
             entry["runs"] = []
         for i in range(args.reps):
             for server in live:

@@ -123,11 +123,13 @@ def write_chart(results, png, datadir):
     gp = shutil.which("gnuplot")
     if not gp:
         return "gnuplot not installed"
+    order = ["asmtpd", "asmtpd-2w", "smtp-sink", "haraka", "haraka-2w", "qpsmtpd", "uv_spawn raw"]
     servers = []
     for entry in results["loads"].values():
         for name, s in entry["servers"].items():
             if s.get("median") and name not in servers:
                 servers.append(name)
+    servers.sort(key=lambda n: order.index(n) if n in order else len(order))
     if not servers:
         return "no results to draw"
     os.makedirs(datadir, exist_ok=True)
@@ -163,7 +165,7 @@ def write_chart(results, png, datadir):
         return "no results to draw"
     rows = (len(body) + 1) // 2
     script = f"""
-set terminal pngcairo size 1400,{450 * rows} font ',10'
+set terminal pngcairo size 1400,{450 * rows} font ',10' noenhanced
 set output '{png}'
 set datafile missing 'NaN'
 set style data histograms
@@ -179,3 +181,23 @@ set multiplot layout {rows},2 title 'asmtpd vs peers on 127.0.0.1 (median of run
     if r.returncode != 0:
         return "gnuplot failed: " + r.stdout[-300:]
     return None
+
+
+def main(argv):
+    """report.py RESULTS.json: print the table of an earlier run again and redraw its chart."""
+    import json
+    import sys
+    path = argv[1]
+    with open(path) as f:
+        results = json.load(f)
+    view = dict(results, targets=[(t["target"], t["measured"], t["pass"]) for t in results.get("targets", [])])
+    print_table(view, sys.stdout)
+    png = os.path.splitext(path)[0] + ".png"
+    err = write_chart(results, png, os.path.join(os.path.dirname(path), "chart-" + os.path.basename(png)[:-4]))
+    print(f"chart: {err}" if err else f"chart: {png}")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(main(sys.argv))

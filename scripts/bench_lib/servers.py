@@ -195,7 +195,7 @@ class Asmtpd(Server):
             self.use_pss = True       # a supervisor and pre-forked worker processes
             self.min_procs = workers + 1
         if spp:
-            self.msg_scale = 0.25     # bounded by fork+exec per RCPT (see the raw uv_spawn row)
+            self.msg_scale = 0.1      # bounded by fork+exec per RCPT (see the raw uv_spawn row)
 
     def prepare(self):
         c = self.cfg
@@ -232,7 +232,7 @@ limits:
         return [self.binary, "--config", self.cfg]
 
     def note(self):
-        return f"workers={self.workers}" + (", spp [rcpt] noop, 25% of the load" if self.spp else "")
+        return f"workers={self.workers}" + (", spp [rcpt] noop, 10% of the load" if self.spp else "")
 
 
 class SmtpSink(Server):
@@ -286,7 +286,7 @@ class Qpsmtpd(Server):
     name = "qpsmtpd"
     use_pss = True
 
-    def __init__(self, work, port, base="/tmp/asmtpd-bench-qpsmtpd", msg_scale=0.05, idle_cap=1000):
+    def __init__(self, work, port, base="/tmp/asmtpd-bench-qpsmtpd", msg_scale=0.025, idle_cap=1000):
         super().__init__(work, port)
         self.base, self.msg_scale, self.idle_cap = base, msg_scale, idle_cap
 
@@ -325,7 +325,7 @@ class Qpsmtpd(Server):
         return self.base
 
     def note(self):
-        return (f"forkserver, NoRDNS preload, {int(self.msg_scale * 100)}% of each message load, "
+        return (f"forkserver, NoRDNS preload, {self.msg_scale * 100:g}% of each message load, "
                 f"at most {self.idle_cap} idle (a process each)")
 
 
