@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 import procs
@@ -163,6 +164,8 @@ class Server:
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
+                print(f"bench: {self.name} (pid {self.proc.pid}) ignored {self.stop_signal.name} for {timeout}s; "
+                      "SIGKILL", file=sys.stderr, flush=True)
                 os.kill(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         # leftovers we saw (cluster workers, forked children): same pid AND same start time only
