@@ -28,8 +28,9 @@ import harness  # noqa: E402
 
 SUMMARY = re.compile(r"^E2E: (\d+) passed, (\d+) failed$", re.M)
 # Modules that spend the most time waiting go first, so two workers finish together.
-SLOW_FIRST = ["test_smuggling", "test_signals", "test_limits", "test_data", "test_relay",
-              "test_basic", "test_sequence", "test_pipelining", "test_swaks"]
+SLOW_FIRST = ["test_smtp_forward", "test_tls", "test_spp", "test_proxy", "test_spp_limits",
+              "test_auth", "test_smuggling", "test_spp_config", "test_signals", "test_limits",
+              "test_pipelining", "test_qmail_queue", "test_data", "test_basic"]
 
 _children = set()
 _lock = threading.Lock()
