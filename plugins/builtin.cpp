@@ -22,6 +22,7 @@ std::unique_ptr<hooks::Plugin> make_spp();
 std::unique_ptr<hooks::Plugin> make_queue_qmail_queue();
 std::unique_ptr<hooks::Plugin> make_queue_smtp_forward();
 std::unique_ptr<hooks::Plugin> make_queue_lmtp();
+std::unique_ptr<hooks::Plugin> make_dso();
 
 std::span<const hooks::CatalogEntry> builtin_plugins() {
     static constexpr hooks::CatalogEntry kTable[] = {
@@ -41,6 +42,7 @@ std::span<const hooks::CatalogEntry> builtin_plugins() {
         {"queue/qmail-queue", &make_queue_qmail_queue},
         {"queue/smtp_forward", &make_queue_smtp_forward},
         {"queue/lmtp", &make_queue_lmtp},
+        {"dso", &make_dso},
     };
     return kTable;
 }
