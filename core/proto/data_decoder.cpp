@@ -7,6 +7,7 @@
 // The decoder must never stop counting or scanning when the size limit is hit: the session
 // still needs the strict end to resynchronise. Pure: no I/O, no logging.
 #include "core/proto/data_decoder.hpp"
+#include "core/proto/text.hpp"
 
 #include <algorithm>
 
@@ -70,7 +71,7 @@ std::size_t DataDecoder::feed(std::string_view in, std::string& out) {
                 }
                 break;
             case State::Mid: {
-                auto j = in.find_first_of("\r\n", i);
+                auto j = find_cr_or_lf(in, i);
                 const std::size_t end = j == std::string_view::npos ? n : j;
                 if (end > i) emit(out, in.substr(i, end - i));
                 i = end;

@@ -5,6 +5,7 @@
 // (SMTP smuggling towards the next hop). Every LF therefore starts a line here, bare or not,
 // and a bare LF is sent as CRLF so no receiver can disagree with us about where lines start.
 #include "core/proto/dot_stuffer.hpp"
+#include "core/proto/text.hpp"
 
 namespace asmtpd::proto {
 
@@ -16,7 +17,7 @@ void DotStuffer::feed(std::string_view in, std::string& out) {
     while (i < n) {
         if (in[i] == '.' && (line_start_ || after_cr_)) out += '.';
         // Copy the run up to the next CR or LF in one go (the common case: whole lines).
-        std::size_t stop = in.find_first_of("\r\n", i);
+        std::size_t stop = find_cr_or_lf(in, i);
         if (stop == std::string_view::npos) stop = n;
         if (stop > i) {
             out.append(in.data() + i, stop - i);

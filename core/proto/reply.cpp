@@ -58,17 +58,23 @@ std::string Reply::wire(bool enhanced) const {
     if (enhanced && !esc.empty() && code / 100 != 3) {
         prefix_esc = esc_matches(esc, code) ? esc : fmt::format("{}.0.0", code / 100);
     }
+    // Built in place, one append per piece: this runs for every reply of every session.
     std::string out;
     const std::size_t n = lines.empty() ? 1 : lines.size();
+    std::size_t total = 0;
+    for (const auto& l : lines) total += l.size() + prefix_esc.size() + 8;
+    out.reserve(total + 8);
+    const char digits[3] = {char('0' + code / 100), char('0' + code / 10 % 10), char('0' + code % 10)};
     for (std::size_t i = 0; i < n; ++i) {
-        std::string line = fmt::format("{}{}", code, i + 1 < n ? '-' : ' ');
+        const std::size_t start = out.size();
+        out.append(digits, 3);
+        out += i + 1 < n ? '-' : ' ';
         if (!prefix_esc.empty()) {
-            line += prefix_esc;
-            line += ' ';
+            out += prefix_esc;
+            out += ' ';
         }
-        if (!lines.empty()) line += sanitize_reply_text(lines[i]);
-        if (line.size() > kMaxReplyLine) line.resize(kMaxReplyLine);
-        out += line;
+        if (!lines.empty()) append_sanitized(out, lines[i]);
+        if (out.size() - start > kMaxReplyLine) out.resize(start + kMaxReplyLine);
         out += "\r\n";
     }
     return out;
@@ -87,11 +93,10 @@ std::string Reply::summary() const {
     return s;
 }
 
-std::string sanitize_reply_text(std::string_view text) {
-    std::string out;
-    out.reserve(text.size() < kMaxReplyText ? text.size() : kMaxReplyText);
+void append_sanitized(std::string& out, std::string_view text) {
+    const std::size_t start = out.size();
     for (char ch : text) {
-        if (out.size() >= kMaxReplyText) break;
+        if (out.size() - start >= kMaxReplyText) break;
         auto c = static_cast<unsigned char>(ch);
         if (c == '\t') {
             out += ' ';
@@ -103,6 +108,12 @@ std::string sanitize_reply_text(std::string_view text) {
             out += ch;
         }
     }
+}
+
+std::string sanitize_reply_text(std::string_view text) {
+    std::string out;
+    out.reserve(text.size() < kMaxReplyText ? text.size() : kMaxReplyText);
+    append_sanitized(out, text);
     return out;
 }
 

@@ -34,6 +34,8 @@ struct Reply {
 // Removes CR, LF, NUL and other C0 controls (tab becomes a space) and caps the length of one
 // reply line at 510 octets minus the code (RFC 5321 §4.5.3.1.5).
 std::string sanitize_reply_text(std::string_view text);
+// The same, appended to out (no temporary string).
+void append_sanitized(std::string& out, std::string_view text);
 
 // True for a syntactically valid enhanced status code whose class digit matches the reply
 // code's first digit ("5.7.1" for 550), as RFC 3463 requires.

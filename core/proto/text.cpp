@@ -3,6 +3,8 @@
 // Must stay total and allocation-light: these run on every byte of envelope input.
 #include "core/proto/text.hpp"
 
+#include <cstring>
+
 namespace asmtpd::proto {
 
 std::string to_lower(std::string_view s) {
@@ -72,6 +74,17 @@ bool valid_utf8(std::string_view s) {
         i += len;
     }
     return true;
+}
+
+std::size_t find_cr_or_lf(std::string_view s, std::size_t from) {
+    if (from >= s.size()) return std::string_view::npos;
+    const char* base = s.data();
+    const std::size_t n = s.size();
+    const void* lf = std::memchr(base + from, '\n', n - from);
+    const std::size_t limit = lf ? static_cast<std::size_t>(static_cast<const char*>(lf) - base) : n;
+    const void* cr = std::memchr(base + from, '\r', limit - from);
+    if (cr) return static_cast<std::size_t>(static_cast<const char*>(cr) - base);
+    return lf ? limit : std::string_view::npos;
 }
 
 }  // namespace asmtpd::proto

@@ -320,7 +320,7 @@ void Session::reply(const proto::Reply& given) {
     }
     const proto::Reply& r = *rp;
     out_ += r.wire(true);
-    log_.debug("> {}", r.summary());
+    if (log_.enabled(io::Level::Debug)) log_.debug("> {}", r.summary());
     if (r.code >= 400 && r.code != 421 && phase_ < Phase::Closing) {
         ++errors_;
         const auto max = runtime_->settings.limits.max_errors;

@@ -87,3 +87,24 @@ TEST_CASE("valid_utf8 agrees with a decode/re-encode oracle for every 1-3 byte s
         }
     }
 }
+
+TEST_CASE("find_cr_or_lf finds the first CR or LF, whichever comes first") {
+    using asmtpd::proto::find_cr_or_lf;
+    constexpr auto npos = std::string_view::npos;
+    CHECK(find_cr_or_lf("", 0) == npos);
+    CHECK(find_cr_or_lf("abc", 0) == npos);
+    CHECK(find_cr_or_lf("abc", 5) == npos);
+    CHECK(find_cr_or_lf("ab\ncd\r", 0) == 2);
+    CHECK(find_cr_or_lf("ab\rcd\n", 0) == 2);
+    CHECK(find_cr_or_lf("ab\rcd\n", 3) == 5);
+    CHECK(find_cr_or_lf("\n", 0) == 0);
+    CHECK(find_cr_or_lf("x\r", 1) == 1);
+    // Against a straightforward reference on every position of a mixed input.
+    std::string s = "a\r\nb\n\rc\r\r\n\nd";
+    for (std::size_t from = 0; from <= s.size(); ++from) {
+        std::size_t ref = npos;
+        for (std::size_t k = from; k < s.size(); ++k)
+            if (s[k] == '\r' || s[k] == '\n') { ref = k; break; }
+        CHECK(find_cr_or_lf(s, from) == ref);
+    }
+}
