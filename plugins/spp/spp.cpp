@@ -34,7 +34,6 @@
 // loop's ChildRunner); a session's running program is killed when the client leaves; the
 // file is re-read when its mtime/size/inode change (checked at most once a second), and a
 // session keeps the snapshot it started with.
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -42,58 +41,28 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <sstream>
 #include <string>
 
 #include <fmt/format.h>
 
-#include "core/io/work.hpp"
 #include "hooks/plugin.hpp"
 #include "hooks/plugin_args.hpp"
 #include "hooks/rcpthosts.hpp"
 #include "plugins/spp/spp_chain.hpp"
+#include "plugins/spp/spp_config_cache.hpp"
 
 namespace asmtpd::plugins {
 
 namespace {
 
 using namespace spp;
-using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
 constexpr std::uint64_t kDefaultBudgetMs = 240000;
 constexpr std::uint64_t kDefaultDataBudgetMs = 100000;
-constexpr auto kRecheckEvery = std::chrono::seconds(1);
-
-// What identifies one version of the file.
-struct FileKey {
-    std::int64_t mtime_ns = -1, size = -1;
-    std::uint64_t ino = 0, dev = 0;
-    bool operator==(const FileKey&) const = default;
-};
-
-struct CacheEntry {
-    std::shared_ptr<const SppConfig> config;
-    FileKey key;
-    Clock::time_point checked;
-};
-
-// Shared with thread-pool jobs, which may end after a reload dropped the plugin.
-struct ConfigCache {
-    std::mutex m;
-    std::map<std::string, CacheEntry, std::less<>> entries;
-};
-
-struct LoadOutcome {
-    std::shared_ptr<const SppConfig> config;   // null: could not read
-    bool missing = false;                      // ENOENT
-    bool reloaded = false;                     // parsed now (first use or the file changed)
-    std::string error;
-};
 
 // Per-connection state, keyed by the session's lifetime token.
 struct Conn {
@@ -108,31 +77,6 @@ struct Conn {
 std::string resolve(const fs::path& base, const std::string& p) {
     fs::path path(p);
     return (path.is_absolute() ? path : base / path).lexically_normal().string();
-}
-
-// Thread-pool side of a load: stat and read, nothing else.
-void read_file(const std::string& path, FileKey& key, std::string& text, std::string& error, bool& missing) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) {
-        missing = errno == ENOENT;
-        error = std::strerror(errno);
-        return;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        error = "not a regular file";
-        return;
-    }
-    key.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-    key.size = static_cast<std::int64_t>(st.st_size);
-    key.ino = st.st_ino;
-    key.dev = st.st_dev;
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    if (!in || !(ss << in.rdbuf()) || in.bad()) {
-        if (key.size != 0) error = "read failed";
-        return;
-    }
-    text = ss.str();
 }
 
 hooks::Verdict unreadable_verdict() {
@@ -222,16 +166,13 @@ private:
     void check_at_startup() {
         io::Logger logger(io::Level::Warn, stderr);
         io::Log log(&logger, 0, name());
-        FileKey key;
-        std::string text, error;
-        bool missing = false;
-        read_file(config_path_, key, text, error, missing);
-        if (!error.empty()) {
-            log.warn("spp: cannot read {}: {}: {}", config_path_, error,
-                     missing && missing_disable_ ? "spp will be off" : "every connection will get 421");
+        FileRead read = read_config_file(config_path_);
+        if (!read.error.empty()) {
+            log.warn("spp: cannot read {}: {}: {}", config_path_, read.error,
+                     read.missing && missing_disable_ ? "spp will be off" : "every connection will get 421");
             return;
         }
-        auto cfg = std::make_shared<const SppConfig>(parse_spp_config(text));
+        auto cfg = std::make_shared<const SppConfig>(parse_spp_config(read.text));
         for (const auto& w : cfg->warnings) log.warn("spp: {}: {}", config_path_, w);
         for (const auto& section : cfg->sections)
             for (const auto& p : section)
@@ -241,53 +182,7 @@ private:
                         log.warn("spp: {}:{}: '{}' is not an executable file ({}); it will fail with 451 "
                                  "can't execute", config_path_, p.lineno, p.line, std::strerror(errno));
                 }
-        std::lock_guard<std::mutex> g(cache_->m);
-        cache_->entries[config_path_] = CacheEntry{cfg, key, Clock::now()};
-    }
-
-    void load_config(uv_loop_t* loop, const std::string& path, std::function<void(LoadOutcome)> then) {
-        auto cache = cache_;
-        {
-            std::unique_lock<std::mutex> g(cache->m);
-            auto it = cache->entries.find(path);
-            if (it != cache->entries.end() && Clock::now() - it->second.checked < kRecheckEvery) {
-                LoadOutcome o;
-                o.config = it->second.config;
-                g.unlock();
-                return then(std::move(o));
-            }
-        }
-        struct Job {
-            std::string path;
-            FileKey key;
-            std::string text, error;
-            bool missing = false;
-        };
-        auto job = std::make_shared<Job>();
-        job->path = path;
-        io::run_in_pool(
-            loop, [job] { read_file(job->path, job->key, job->text, job->error, job->missing); },
-            [cache, job, then = std::move(then)] {
-                LoadOutcome o;
-                {
-                    std::lock_guard<std::mutex> g(cache->m);
-                    if (!job->error.empty()) {
-                        cache->entries.erase(job->path);
-                        o.error = job->error;
-                        o.missing = job->missing;
-                    } else {
-                        CacheEntry& e = cache->entries[job->path];
-                        if (!e.config || !(e.key == job->key)) {
-                            e.config = std::make_shared<const SppConfig>(parse_spp_config(job->text));
-                            e.key = job->key;
-                            o.reloaded = true;
-                        }
-                        e.checked = Clock::now();
-                        o.config = e.config;
-                    }
-                }
-                then(std::move(o));
-            });
+        cache_.seed(config_path_, read, cfg);
     }
 
     std::shared_ptr<Conn> find(const hooks::Context& ctx) {
@@ -325,7 +220,7 @@ private:
         hooks::Context* cp = &ctx;
         std::weak_ptr<const void> alive = ctx.lifetime();
         auto box = std::make_shared<hooks::HookCall>(std::move(call));
-        load_config(ctx.loop(), path, [this, cp, alive, conn, path, box](LoadOutcome o) {
+        cache_.load(ctx.loop(), path, [this, cp, alive, conn, path, box](LoadOutcome o) {
             if (alive.expired()) return;   // the session (and so this plugin's runtime) may be gone
             hooks::Context& c = *cp;
             if (!o.config) {
@@ -488,7 +383,7 @@ private:
     bool explicit_enable_ = false;
     ChainOptions opts_, data_opts_;
     hooks::RcptHosts rcpthosts_;
-    std::shared_ptr<ConfigCache> cache_ = std::make_shared<ConfigCache>();
+    ConfigCache cache_;
     std::mutex conns_m_;
     std::map<std::weak_ptr<const void>, std::shared_ptr<Conn>, std::owner_less<std::weak_ptr<const void>>> conns_;
 };
