@@ -48,7 +48,6 @@ std::size_t SmtpPool::idle_connections() const {
 void SmtpPool::deliver(Envelope envelope, io::Log log, std::function<bool()> wanted,
                        std::function<void(DeliveryReport)> done) {
     auto self = shared_from_this();
-    log_ = log;
     auto p = std::make_shared<Pending>();
     p->job = std::make_shared<DeliveryJob>(DeliveryJob{std::move(envelope), std::move(log), std::move(wanted), std::move(done)});
     p->pool = self;
@@ -65,8 +64,8 @@ void SmtpPool::deliver(Envelope envelope, io::Log log, std::function<bool()> wan
 }
 
 void SmtpPool::shutdown() {
+    // No logging here: PoolSet's destructor calls this, possibly after the logger is gone.
     auto self = shared_from_this();
-    if (!draining_) log_.debug("next hop {}: closing idle connections", config_.hop.describe());
     draining_ = true;
     std::vector<std::shared_ptr<ClientConnection>> idle;
     for (auto& c : conns_)

@@ -9,7 +9,8 @@
 // has connections it also watches SIGTERM and SIGINT (the daemon's stop signals, next to the
 // server's own watchers) and then closes its idle connections and stops reusing busy ones;
 // with no connection left it holds no libuv handle at all, so a loop can end and close
-// cleanly. Ownership: the plugin holds the pool by shared_ptr, and so does every job in
+// cleanly; shutdown() and the destructor use no logger either (main.cpp may destroy the
+// plugins after the loop and its logger are gone). Ownership: the plugin holds the pool by shared_ptr, and so does every job in
 // flight, so a pool outlives a plugin destroyed by a reload until its last delivery is done.
 #pragma once
 
@@ -68,7 +69,6 @@ private:
     uv_loop_t* loop_;
     ClientConfig config_;
     std::string helo_name_;
-    io::Log log_;
     std::vector<std::shared_ptr<ClientConnection>> conns_;   // connecting, idle and busy
     std::deque<std::shared_ptr<Pending>> queue_;             // waiting for a connection, FIFO
     std::vector<std::shared_ptr<Pending>> running_;

@@ -286,11 +286,13 @@ TEST_CASE("queue/smtp_forward: timeouts give 451, and the dot is never sent late
         FixtureServer fx({"--protocol", "smtp", "--final-delay", "3"});
         PluginHarness p(ctx, "queue/smtp_forward",
                         {fx.hop(), "max_connections", "1", "timeout", "1", "connect_timeout", "0.5", "total_timeout", "1.5"});
-        make_transaction(ctx, "Subject: first\r\n\r\nx\r\n", kOneRcpt);
-        auto first = p.start(hooks::Hook::Queue);
-        // Queued together: the second waits for the only connection, which the first holds
-        // until both deadlines (equal, started at the same loop time) pass.
         make_transaction(ctx, "Subject: second\r\n\r\nx\r\n", kOneRcpt, 1 << 20, "0000000000001234.2");
+        hooks::Transaction second_txn = *ctx.txn;
+        make_transaction(ctx, "Subject: first\r\n\r\nx\r\n", kOneRcpt);
+        // Queued together, within one loop iteration: the second waits for the only connection,
+        // which the first holds until both deadlines (equal, started at the same loop time) pass.
+        auto first = p.start(hooks::Hook::Queue);
+        ctx.txn = second_txn;
         auto second = p.start(hooks::Hook::Queue);
         REQUIRE(run_until(ctx, [&] { return first->verdict && second->verdict; }, 10000));
         check_soft(first->verdict);
