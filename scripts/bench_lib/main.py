@@ -50,7 +50,18 @@ def one_run(server, spec, entry, load, i, args):
         r = L.run_smtp(server, entry["msgs"], spec["size"], spec["sessions"], spec["reuse"])
         log(f"({load}) {server.name} run {i + 1}/{args.reps}: {r['msgs_per_s']:.0f} msgs/s, "
             f"{r['mb_per_s']:.2f} MB/s, cpu {r['cpu_s']}s, peak {r['peak_mem_kb'] / 1024:.1f} MB"
+            + (f", next hop took {r['delivered']}" if "delivered" in r else "")
             + ("" if r["ok"] else "  FAILED: " + r["client_output"][-160:]))
+        time.sleep(0.5)
+    elif spec["kind"] == "tls":
+        r = L.run_tls(server, entry["msgs"], spec, args.tls_procs)
+        if "handshakes_per_s" in r:
+            log(f"({load}) {server.name} run {i + 1}/{args.reps}: {r['msgs_per_s']:.0f} sessions/s, "
+                f"{r['handshakes_per_s']:.0f} handshakes/s, cpu {r['cpu_s']}s, client cpu {r['client_cpu_s']}s "
+                f"({r['client_cores']} cores), handshake p99 {r['hs_p99_ms']} ms, {r['tls']}"
+                + ("" if r["ok"] else "  FAILED: " + r["client_output"][-160:]))
+        else:
+            log(f"({load}) {server.name} run {i + 1}/{args.reps}: FAILED: {r['client_output'][-160:]}")
         time.sleep(0.5)
     else:
         r = L.run_idle(server, entry["conns"], hold=args.hold, base_kb=entry["fresh_mem_kb"])
@@ -79,20 +90,19 @@ def measure(servers, spec, args, logdir, load):
                 entry["error"] = f"start failed: {str(e).splitlines()[0]}"
                 continue
             live.append(server)
-            if spec["kind"] == "smtp":
+            entry["fresh_mem_kb"] = procs.memory_kb(server.pids(), server.use_pss)
+            if spec["kind"] in ("smtp", "tls"):
                 msgs = max(1, int(spec["msgs"] * args.scale * server.msg_scale))
                 if args.scale < 1 or server.msg_scale < 1:
                     msgs = max(msgs, 20)
                 entry["msgs"] = msgs
-                warm = L.run_smtp(server, max(10, min(200, msgs // 10)), spec["size"], spec["sessions"],
-                                  spec["reuse"])
+                warm = L.run_load(server, spec, max(10, min(200, msgs // 10)), args.tls_procs)
                 if not warm["ok"]:
                     log(f"({load}) {server.name}: warm-up failed: {warm['client_output'][-200:]}")
                     entry["error"] = "warm-up failed: " + warm["client_output"][-200:]
             else:
                 conns = int(spec["conns"] * args.scale)
                 entry["conns"] = min(conns, server.idle_cap) if server.idle_cap else conns
-                entry["fresh_mem_kb"] = procs.memory_kb(server.pids(), server.use_pss)
             entry["runs"] = []
         for i in range(args.reps):
             for server in live:
@@ -106,7 +116,7 @@ def measure(servers, spec, args, logdir, load):
     finally:
         for server in live:
             server.stop()
-    keys = report.SMTP_METRICS if spec["kind"] == "smtp" else IDLE_KEYS
+    keys = IDLE_KEYS if spec["kind"] == "idle" else report.SMTP_METRICS
     for entry in entries.values():
         runs = entry.get("runs", [])
         good = [r for r in runs if r.get("ok")]
@@ -145,6 +155,8 @@ def versions(args):
     cmd("postfix", ["dpkg-query", "-W", "-f=${Version}", "postfix"])
     cmd("qpsmtpd", ["dpkg-query", "-W", "-f=${Version}", "qpsmtpd"])
     cmd("node", ["node", "--version"])
+    cmd("openssl", ["openssl", "version"])
+    cmd("python", [sys.executable, "--version"])
     return v
 
 
@@ -156,13 +168,19 @@ def main():
     ap.add_argument("--spawn-loop", required=True)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--reps", type=int, default=None)
-    ap.add_argument("--loads", default="abcdef")
-    ap.add_argument("--servers", default="asmtpd,asmtpd-2w,smtp-sink,haraka,haraka-2w,qpsmtpd")
+    ap.add_argument("--loads", default="all", help="e.g. g,h or abcdef or ge,hh (a letter takes its variants)")
+    ap.add_argument("--servers", default="asmtpd,asmtpd-2w,smtp-sink,haraka,haraka-2w,qpsmtpd,"
+                    "asmtpd-fwd,asmtpd-tls,haraka-tls,haraka-tls-2w")
+    ap.add_argument("--tls-procs", type=int, default=1, help="TLS client processes for loads h/hh")
     ap.add_argument("--port-base", type=int, default=25710)
     ap.add_argument("--hold", type=float, default=3.0)
     args = ap.parse_args()
     args.scale = 1 / 20 if args.quick else 1.0
     args.reps = args.reps or (1 if args.quick else 3)
+    try:
+        load_ids = L.select(args.loads)
+    except ValueError as e:
+        ap.error(str(e))
 
     work = args.work
     logdir = os.path.join(work, "logs")
@@ -176,13 +194,18 @@ def main():
         "haraka": lambda: S.Haraka(work, pb + 3, args.haraka_dir, 0),
         "haraka-2w": lambda: S.Haraka(work, pb + 4, args.haraka_dir, 2),
         "qpsmtpd": lambda: S.Qpsmtpd(work, pb + 5),
+        # pb + 6: asmtpd with spp (load f)
+        "asmtpd-fwd": lambda: S.ForwardAsmtpd(work, pb + 8, args.asmtpd, sink_port=pb + 7),
+        "asmtpd-tls": lambda: S.Asmtpd(work, pb + 9, args.asmtpd, name="asmtpd-tls", tls=S.tls_pair(work)[:2]),
+        "haraka-tls": lambda: S.HarakaTls(work, pb + 10, args.haraka_dir, 0, S.tls_pair(work)),
+        "haraka-tls-2w": lambda: S.HarakaTls(work, pb + 11, args.haraka_dir, 2, S.tls_pair(work)),
     }
     unknown = [n for n in wanted if n not in all_servers]
     if unknown:
         ap.error(f"unknown server(s) {unknown}; known: {','.join(all_servers)}")
     skipped = {}
     if not S.have_haraka(args.haraka_dir):
-        skipped.update({"haraka": "Haraka not installed", "haraka-2w": "Haraka not installed"})
+        skipped.update({n: "Haraka not installed" for n in ("haraka", "haraka-2w", "haraka-tls", "haraka-tls-2w")})
     if not S.have_qpsmtpd():
         skipped["qpsmtpd"] = "qpsmtpd not installed"
 
@@ -193,16 +216,24 @@ def main():
         "nofile": os.sysconf("SC_OPEN_MAX"), "versions": versions(args), "skipped": skipped,
         "memory_metric": "sum of VmRSS over the process tree; sum of Pss for asmtpd-2w, haraka-2w and qpsmtpd",
         "mb": "MB = 2^20 bytes of smtp-source payload (-l), headers not counted",
+        "loads": load_ids,
     }, "loads": {}}
     net0 = procs.net_packets_off_loopback()
     t_start = time.monotonic()
 
-    for load in args.loads:
+    for load in load_ids:
         spec = L.LOADS[load]
-        params = (f"{int(spec['msgs'] * args.scale)} msgs x {spec['size']} B, {spec['sessions']} sessions"
-                  + (", reuse (-d)" if spec.get("reuse") else "")) if spec["kind"] == "smtp" else \
-            f"{int(spec['conns'] * args.scale)} connections, held {args.hold}s"
-        entry = {"title": spec["title"], "kind": spec["kind"], "params": params, "servers": {}}
+        if spec["kind"] == "smtp":
+            params = (f"{int(spec['msgs'] * args.scale)} msgs x {spec['size']} B, {spec['sessions']} sessions"
+                      + (", reuse (-d)" if spec.get("reuse") else ""))
+        elif spec["kind"] == "tls":
+            params = (f"{int(spec['msgs'] * args.scale)} sessions"
+                      + (f" x {spec['size']} B msg" if spec["mode"] == "msg" else ", handshake + QUIT")
+                      + f", {spec['sessions']} at once, tls_client.py x{args.tls_procs}")
+        else:
+            params = f"{int(spec['conns'] * args.scale)} connections, held {args.hold}s"
+        entry = {"title": spec["title"], "kind": spec["kind"], "params": params, "sessions": spec.get("sessions"),
+                 "servers": {}}
         results["loads"][load] = entry
         if spec.get("spp"):
             srv = S.Asmtpd(work, pb + 6, args.asmtpd, spp=True)
@@ -222,10 +253,11 @@ def main():
                                                          srv.msg_scale)
             entry["ratios"] = {}
             continue
-        for name in wanted:
+        mine = [n for n in wanted if n in spec["servers"]]
+        for name in mine:
             if name in skipped:
                 entry["servers"][name] = {"na": f"n/a ({skipped[name]})"}
-        here = [all_servers[n]() for n in wanted if n not in skipped]
+        here = [all_servers[n]() for n in mine if n not in skipped]
         here = [x for x in here if x.only_loads is None or load in x.only_loads]
         entry["servers"].update(measure(here, spec, args, logdir, load))
         entry["servers"] = {n: entry["servers"][n] for n in wanted if n in entry["servers"]}
@@ -240,7 +272,10 @@ def main():
     })
     results["targets"] = [{"target": t, "measured": v, "pass": ok} for t, v, ok in report.targets(results)]
 
-    stem = "results-quick" if args.quick else "results"   # a smoke test never overwrites a full run
+    # a smoke test never overwrites a full run, nor does a run of some loads
+    stem = "results-quick" if args.quick else "results"
+    if not args.quick and load_ids != list(L.LOADS):
+        stem += "-" + "-".join(load_ids)
     json_path = os.path.join(work, stem + ".json")
     with open(json_path, "w") as f:
         json.dump(results, f, indent=1)

@@ -6,6 +6,7 @@
 # It must never signal a process it did not start, nor listen anywhere but 127.0.0.1.
 # Owner: tooling (scripts/bench_lib/).
 import os
+import re
 import shutil
 import signal
 import socket
@@ -188,13 +189,14 @@ class Server:
 
 
 class Asmtpd(Server):
-    def __init__(self, work, port, binary, workers=1, spp=False, name=None):
+    def __init__(self, work, port, binary, workers=1, spp=False, name=None, queue="queue/discard", tls=None):
         super().__init__(work, port)
         self.binary, self.workers, self.spp = binary, workers, spp
+        self.queue, self.tls = queue, tls     # tls: (cert, key) paths or None
         self.name = name or ("asmtpd" if workers == 1 else f"asmtpd-{workers}w")
         self.cfg = os.path.join(work, "cfg", self.name + ("-spp" if spp else ""))
         if workers > 1:
-            self.only_loads = "bce"   # the scaling question is about throughput
+            self.only_loads = ("b", "c", "e")   # the scaling question is about throughput
             self.use_pss = True       # a supervisor and pre-forked worker processes
             self.min_procs = workers + 1
         if spp:
@@ -215,8 +217,11 @@ log_level: warn
 limits:
   max_connections: 20000
   max_connections_per_ip: 20000   # every benchmark client is 127.0.0.1
-""")
-        plugins = ["rcpt_ok", "queue/discard"]
+""" + ("" if not self.tls else f"""tls:
+  cert: {self.tls[0]}
+  key: {self.tls[1]}
+"""))
+        plugins = ["rcpt_ok", self.queue]
         if self.spp:
             plugins.insert(0, f"spp {c}/smtpplugins")
             _write(os.path.join(c, "spp_noop.sh"), "#!/bin/sh\n# trivial spp plugin: prints nothing\nexit 0\n", 0o755)
@@ -242,11 +247,56 @@ class SmtpSink(Server):
     name = "smtp-sink"
     idle_cap = 2000     # it holds ~258 KiB per session and needs ~10 s of CPU to open 10 000
 
+    def __init__(self, work, port, name=None, counters=False):
+        super().__init__(work, port)
+        self.name = name or self.name
+        self.counters = counters     # -c: "mesg=N" counters on stdout (the log), read by delivered()
+
     def note(self):
         return f"Postfix smtp-sink, at most {self.idle_cap} idle"
 
     def argv(self):
-        return ["smtp-sink", "-u", "nobody", "-m", "12000", f"127.0.0.1:{self.port}", "4096"]
+        return ["smtp-sink", "-u", "nobody", "-m", "12000"] + (["-c"] if self.counters else []) + \
+            [f"127.0.0.1:{self.port}", "4096"]
+
+    def delivered(self):
+        """Messages taken so far (the last -c counter in the log); None without -c or a log."""
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(max(0, os.path.getsize(self.log_path) - 4096))
+                tail = f.read().decode(errors="replace")
+        except (OSError, TypeError):
+            return None
+        hits = re.findall(r"mesg=(\d+)", tail)
+        return int(hits[-1]) if hits else 0
+
+
+class ForwardAsmtpd(Asmtpd):
+    """Issue 4's chain: asmtpd (rcpt_ok + queue/smtp_forward, defaults: a pool of at most 20
+    connections per worker) in front of its own smtp-sink, which starts and stops with it. The
+    sink counts what reached it, so a run can check every 250 against the next hop."""
+
+    def __init__(self, work, port, binary, sink_port, name="asmtpd-fwd"):
+        super().__init__(work, port, binary, name=name, queue=f"queue/smtp_forward 127.0.0.1:{sink_port}")
+        self.downstream = SmtpSink(work, sink_port, name=name + "-sink", counters=True)
+
+    def start(self, log_path, ready_timeout=60):
+        self.downstream.start(log_path[:-4] + "-sink.log" if log_path.endswith(".log") else log_path + "-sink",
+                              ready_timeout)
+        try:
+            super().start(log_path, ready_timeout)
+        except Exception:
+            self.downstream.stop()
+            raise
+
+    def stop(self, timeout=20):
+        try:
+            super().stop(timeout)
+        finally:
+            self.downstream.stop(timeout)
+
+    def note(self):
+        return f"rcpt_ok + queue/smtp_forward to its own smtp-sink on port {self.downstream.port}"
 
 
 class Haraka(Server):
@@ -330,6 +380,48 @@ class Qpsmtpd(Server):
     def note(self):
         return (f"forkserver, NoRDNS preload, {self.msg_scale * 100:g}% of each message load, "
                 f"at most {self.idle_cap} idle (a process each)")
+
+
+class HarakaTls(Haraka):
+    """Haraka with its tls plugin (STARTTLS) on the bench's pair; requestCert=false so its
+    handshake is the one asmtpd does (no CertificateRequest), dhparams given so it never runs
+    `openssl dhparam` at start-up."""
+    msg_scale = 0.5
+
+    def __init__(self, work, port, haraka_dir, nodes, pair):
+        super().__init__(work, port, haraka_dir, nodes)
+        self.name = "haraka-tls" if nodes == 0 else f"haraka-tls-{nodes}w"
+        self.srv = os.path.join(haraka_dir, f"srv-{self.name}")
+        self.pair = pair
+
+    def prepare(self):
+        super().prepare()
+        cfg = os.path.join(self.srv, "config")
+        _write(os.path.join(cfg, "plugins"), "tls\npeer_sink\n")
+        for src, dst in zip(self.pair, ("tls_cert.pem", "tls_key.pem", "dhparams.pem")):
+            shutil.copyfile(src, os.path.join(cfg, dst))
+        _write(os.path.join(cfg, "tls.ini"), "; written by scripts/bench\nkey=tls_key.pem\ncert=tls_cert.pem\n"
+               "dhparam=dhparams.pem\nrequestCert=false\n")
+
+    def note(self):
+        return f"Haraka 3.3.4 + tls plugin, nodes={self.nodes}, {int(self.msg_scale * 100)}% of each load"
+
+
+def tls_pair(work):
+    """(cert, key, dhparams) under work/tls, made once: a self-signed RSA-2048 pair as
+    scripts/run makes for the shipped config, and RFC 7919's ffdhe2048 group (instant)."""
+    d = os.path.join(work, "tls")
+    cert, key, dh = (os.path.join(d, n) for n in ("cert.pem", "key.pem", "dhparams.pem"))
+    os.makedirs(d, exist_ok=True)
+    if not (os.path.getsize(cert) if os.path.exists(cert) else 0) or not os.path.exists(key):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
+                        "-subj", "/CN=bench.localhost", "-keyout", key, "-out", cert], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.chmod(key, 0o600)
+    if not os.path.exists(dh):
+        subprocess.run(["openssl", "genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt", "group:ffdhe2048",
+                        "-out", dh], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return cert, key, dh
 
 
 def have_haraka(haraka_dir):
