@@ -23,6 +23,8 @@ std::unique_ptr<hooks::Plugin> make_queue_qmail_queue();
 std::unique_ptr<hooks::Plugin> make_queue_smtp_forward();
 std::unique_ptr<hooks::Plugin> make_queue_lmtp();
 std::unique_ptr<hooks::Plugin> make_dso();
+std::unique_ptr<hooks::Plugin> make_auth_flat_file();
+std::unique_ptr<hooks::Plugin> make_auth_checkpassword();
 
 std::span<const hooks::CatalogEntry> builtin_plugins() {
     static constexpr hooks::CatalogEntry kTable[] = {
@@ -43,6 +45,8 @@ std::span<const hooks::CatalogEntry> builtin_plugins() {
         {"queue/smtp_forward", &make_queue_smtp_forward},
         {"queue/lmtp", &make_queue_lmtp},
         {"dso", &make_dso},
+        {"auth/flat_file", &make_auth_flat_file},
+        {"auth/checkpassword", &make_auth_checkpassword},
     };
     return kTable;
 }
