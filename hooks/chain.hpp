@@ -42,6 +42,7 @@ public:
     // HookSink
     void hook_resolved(std::uint64_t token, Verdict v) override;
     void hook_double_resolve(std::uint64_t token) override;
+    bool hook_wanted(std::uint64_t token) const override { return running_ && token != 0 && token == token_; }
 
 private:
     ChainRunner(uv_loop_t* loop, std::shared_ptr<const Registry> registry, Context& ctx, io::Log log);

@@ -31,7 +31,9 @@ void HookCall::resolve(Verdict v) {
 }
 
 bool HookCall::wanted() const {
-    return !resolved_ && !sink_.expired();
+    if (resolved_) return false;
+    auto sink = sink_.lock();
+    return sink && sink->hook_wanted(token_);
 }
 
 }  // namespace asmtpd::hooks

@@ -21,6 +21,8 @@ public:
     virtual ~HookSink() = default;
     virtual void hook_resolved(std::uint64_t token, Verdict v) = 0;
     virtual void hook_double_resolve(std::uint64_t token) = 0;
+    // True while the chain still waits for the call with this token.
+    virtual bool hook_wanted(std::uint64_t token) const = 0;
 };
 
 class HookCall {

@@ -95,7 +95,9 @@ int main(int argc, char** argv) {
                 uv_run(&loop, UV_RUN_DEFAULT);
             }
         }
-        // Let close callbacks of everything the server owned run, then free the loop.
+        // The plugins (owned by the runtime) may hold libuv handles and log as they go: destroy
+        // them while the loop and the logger still exist, then let every close callback run.
+        runtime.reset();
         uv_run(&loop, UV_RUN_DEFAULT);
         uv_loop_close(&loop);
         return rc;

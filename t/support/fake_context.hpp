@@ -188,7 +188,9 @@ public:
         verdict = std::move(v);
     }
     void hook_double_resolve(std::uint64_t) override { ++double_resolves; }
+    bool hook_wanted(std::uint64_t) const override { return !verdict && wanted; }
 
+    bool wanted = true;   // a test may set false to act as a chain that moved on
     std::optional<hooks::Verdict> verdict;
     int resolves = 0;
     int double_resolves = 0;

@@ -250,3 +250,4 @@ TEST_CASE("set_envelope_address replaces the stored recipient") {
     d.send("MAIL FROM:<a@b.test>\r\n");
     CHECK(d.send("RCPT TO:<x@y.test>\r\n") == "250 2.1.5 <new@z.test>, recipient ok\r\n");
 }
+
