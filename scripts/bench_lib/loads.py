@@ -42,9 +42,9 @@ LOADS = {
                title="(ge) load e (reused conns) through queue/smtp_forward"),
     "gc": dict(kind="smtp", msgs=1000, size=MB, sessions=10, reuse=False, servers=FORWARD,
                title="(gc) load c (1 MB, conc 10) through queue/smtp_forward"),
-    "h": dict(kind="tls", mode="msg", msgs=4000, size=KB, sessions=50, servers=TLS,
+    "h": dict(kind="tls", mode="msg", msgs=3000, size=KB, sessions=50, servers=TLS,
               title="(h) STARTTLS + 1 KB msg, conn/msg, conc 50"),
-    "hh": dict(kind="tls", mode="handshake", msgs=4000, size=0, sessions=50, servers=TLS,
+    "hh": dict(kind="tls", mode="handshake", msgs=3000, size=0, sessions=50, servers=TLS,
                title="(hh) STARTTLS handshake only, conc 50 (msgs/s = handshakes/s)"),
 }
 
@@ -86,6 +86,7 @@ def run_smtp(server, msgs, size, sessions, reuse, timeout=900):
     pids = server.pids()
     sink = getattr(server, "downstream", None)
     d0 = sink.delivered() if sink is not None else None
+    s0 = sink.delivered("sess") if sink is not None else None
     dc0 = procs.cpu_seconds(sink.pids()) if sink is not None else None
     cpu0 = procs.cpu_seconds(pids)
     ccpu0 = children_cpu()
@@ -108,7 +109,12 @@ def run_smtp(server, msgs, size, sessions, reuse, timeout=900):
         # every 250 must have reached the next hop: smtp-source counts none it did not get
         time.sleep(0.2)
         got = sink.delivered() - d0 if d0 is not None and sink.delivered() is not None else None
-        extra = {"delivered": got, "downstream_cpu_s": round(procs.cpu_seconds(sink.pids()) - dc0, 2)}
+        s1 = sink.delivered("sess")
+        extra = {"delivered": got, "downstream_cpu_s": round(procs.cpu_seconds(sink.pids()) - dc0, 2),
+                 # the pool's connections to the next hop: open now, plus those that ended in the run
+                 # (smtp-sink -c counts a session when it ends)
+                 "downstream_sessions": procs.tcp_established_to(sink.port)
+                 + (s1 - s0 if s0 is not None and s1 is not None else 0)}
         if got != msgs:
             ok = False
             out += f"\nnext hop took {got} of {msgs} messages"

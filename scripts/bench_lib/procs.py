@@ -128,3 +128,14 @@ def net_packets_off_loopback():
             rx += int(v[1])
             tx += int(v[9])
     return rx, tx
+
+
+def tcp_established_to(port):
+    """ESTABLISHED IPv4 connections whose remote end is 127.0.0.1:port (the client sides)."""
+    n = 0
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            v = line.split()
+            if v[3] == "01" and v[2] == f"0100007F:{port:04X}":
+                n += 1
+    return n

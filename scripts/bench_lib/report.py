@@ -9,7 +9,7 @@ import subprocess
 
 SMTP_METRICS = ("msgs_per_s", "mb_per_s", "cpu_s", "cpu_us_per_msg", "peak_mem_kb", "client_cpu_s",
                 # forwarding (g*) and STARTTLS (h*) loads only
-                "delivered", "downstream_cpu_s", "handshakes_per_s", "client_cores", "hs_p50_ms", "hs_p99_ms")
+                "delivered", "downstream_cpu_s", "downstream_sessions", "handshakes_per_s", "client_cores", "hs_p50_ms", "hs_p99_ms")
 
 
 def _f(v, nd=1):
@@ -149,7 +149,8 @@ def print_table(results, out):
                     note = (f"{_f(m.get('handshakes_per_s'))} handshakes/s, handshake p50 {_f(m.get('hs_p50_ms'), 1)}"
                             f" p99 {_f(m.get('hs_p99_ms'), 1)} ms, client {_f(m.get('client_cores'), 2)} cores; " + note)
                 elif m.get("delivered") is not None:
-                    note = (f"next hop took {m['delivered']:.0f}/run, smtp-sink CPU {_f(m.get('downstream_cpu_s'), 2)} s;"
+                    note = (f"next hop took {m['delivered']:.0f}/run over {_f(m.get('downstream_sessions'), 0)} conns,"
+                            f" smtp-sink CPU {_f(m.get('downstream_cpu_s'), 2)} s;"
                             f" fresh {_f(s.get('fresh_mem_kb', 0) / 1024)} MB; " + note)
                 w(f"{name:<13} {_f(m['msgs_per_s']):>9} {_f(m.get('mb_per_s'), 2):>8} {_f(m.get('cpu_s'), 2):>7}"
                   f" {_f(m.get('cpu_us_per_msg'), 0):>7} {_f(m['peak_mem_kb'] / 1024 if m.get('peak_mem_kb') else None):>8}"
@@ -160,7 +161,7 @@ def print_table(results, out):
     w("\ntargets (asmtpd; issue 6 unless named):\n")
     for text, v, ok in results.get("targets", []):
         mark = "n/a " if ok is None else ("PASS" if ok else "MISS")
-        w(f"  {mark}  {text:<42} measured {v if v is not None else '-'}\n")
+        w(f"  {mark}  {text:<50} measured {v if v is not None else '-'}\n")
 
 
 def write_chart(results, png, datadir):

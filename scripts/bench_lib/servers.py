@@ -259,15 +259,16 @@ class SmtpSink(Server):
         return ["smtp-sink", "-u", "nobody", "-m", "12000"] + (["-c"] if self.counters else []) + \
             [f"127.0.0.1:{self.port}", "4096"]
 
-    def delivered(self):
-        """Messages taken so far (the last -c counter in the log); None without -c or a log."""
+    def delivered(self, what="mesg"):
+        """Messages taken so far (the last -c counter in the log; what="sess": sessions opened);
+        None without -c or a log."""
         try:
             with open(self.log_path, "rb") as f:
                 f.seek(max(0, os.path.getsize(self.log_path) - 4096))
                 tail = f.read().decode(errors="replace")
         except (OSError, TypeError):
             return None
-        hits = re.findall(r"mesg=(\d+)", tail)
+        hits = re.findall(what + r"=(\d+)", tail)
         return int(hits[-1]) if hits else 0
 
 
