@@ -66,6 +66,8 @@ void LegacyJob::run(const IndimailPlugin& p) {
 }
 
 std::optional<proto::Reply> parse_legacy_message(std::string_view m) {
+    // The message itself must start with the code (a leading blank line is malformed too).
+    if (!has_code(m) || (m[0] != '4' && m[0] != '5')) return std::nullopt;
     std::vector<std::string_view> lines;
     while (!m.empty() && lines.size() < kMaxLegacyLines) {
         std::size_t nl = m.find('\n');
@@ -74,9 +76,7 @@ std::optional<proto::Reply> parse_legacy_message(std::string_view m) {
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
         if (!line.empty()) lines.push_back(line);
     }
-    if (lines.empty()) return std::nullopt;
     std::string_view first = lines.front();
-    if (!has_code(first) || (first[0] != '4' && first[0] != '5')) return std::nullopt;
     proto::Reply r;
     r.code = (first[0] - '0') * 100 + (first[1] - '0') * 10 + (first[2] - '0');
     // The client gets one reply: every line carries the first line's code (a continuation

@@ -63,6 +63,7 @@ public:
         if (!verdict) verdict = std::move(v);
     }
     void hook_double_resolve(std::uint64_t) override {}
+    bool hook_wanted(std::uint64_t) const override { return !verdict; }
     std::optional<hooks::Verdict> verdict;
 };
 

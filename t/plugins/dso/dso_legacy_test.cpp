@@ -44,15 +44,15 @@ TEST_CASE("dso legacy: multi-line messages become one reply framed by the first 
     CHECK(mixed->lines == std::vector<std::string>{"a", "b", "plain text"});
     CHECK(wire(hooks::Hook::Rcpt, legacy_verdict(7, std::string("553-first\r\n553 second\r\n"))) ==
           "553-first\r\n553 second\r\n");
-    // Blank lines between do not make empty reply lines; leading blank lines are skipped too.
-    auto blank = parse_legacy_message("\r\n554-x\r\n\r\n554 y");
+    // Blank lines between do not make empty reply lines.
+    auto blank = parse_legacy_message("554-x\r\n\r\n554 y");
     REQUIRE(blank);
     CHECK(blank->lines == std::vector<std::string>{"x", "y"});
 }
 
 TEST_CASE("dso legacy: only ^[45]\\d\\d[ -] starts a valid message") {
     for (const char* m : {"250 ok\r\n", "354 go", "600 x", "45x y", "5531 x", "553", "553\r\n", "", "\r\n",
-                          " 553 x", "no code at all", "553_x"}) {
+                          " 553 x", "\r\n553 x", "\n553 x", "no code at all", "553_x"}) {
         CAPTURE(m);
         CHECK_FALSE(parse_legacy_message(m));
         auto v = legacy_verdict(1, std::string(m));
@@ -89,7 +89,8 @@ TEST_CASE("dso legacy: 4xx is temporary and never disconnects, even 421") {
 }
 
 TEST_CASE("dso legacy: hostile messages cannot break the reply framing") {
-    auto v = legacy_verdict(1, std::string("553 a\rb\x01" "c\r\n553 d\0e", 20));
+    static const char raw[] = "553 a\rb\x01" "c\r\n553 d\0e";
+    auto v = legacy_verdict(1, std::string(raw, sizeof raw - 1));
     std::string w = wire(hooks::Hook::Rcpt, v);
     // One reply: every line starts with the code, only CRLF ends lines, no controls.
     CHECK(w.substr(0, 4) == "553-");
