@@ -27,7 +27,7 @@ from pathlib import Path
 from harness import E2ETestCase, free_port
 
 SMTP_SINK = "/usr/sbin/smtp-sink"
-# 5000 messages take about 7-10 s with the ASan daemon on a busy 2-core box (4-5 kills), well
+# 5000 messages take about 6-13 s with the ASan daemon on a busy 2-core box (3-6 kills), well
 # inside CI's budget, so CI runs the full count.
 MESSAGES = int(os.environ.get("ASMTPD_FAULT_MESSAGES", "5000"))
 CLIENTS = 50
