@@ -160,7 +160,8 @@ def print_table(results, out):
         r = entry.get("ratios")
         if r:
             w("ratios: " + ", ".join(f"{k} = {v}" for k, v in r.items()) + "\n")
-    w("\ntargets (asmtpd; issue 6 unless named):\n")
+    if results.get("targets"):
+        w("\ntargets (asmtpd; issue 6 unless named):\n")
     for text, v, ok in results.get("targets", []):
         mark = "n/a " if ok is None else ("PASS" if ok else "MISS")
         w(f"  {mark}  {text:<50} measured {v if v is not None else '-'}\n")
