@@ -273,7 +273,7 @@ private:
             NativeOutcome o = native_verdict(h, job->rc, job->call.fx);
             if (o.bad_return) log.error("dso: the {} hook returned {}, which is no verdict", hooks::hook_name(h), job->rc);
             apply_effects(c, log, h, job->call.fx, o.verdict);
-            if (o.disable) c.notes()[kDisabledNote] = "1";
+            if (o.disable) c.notes().insert_or_assign(kDisabledNote, std::string(1, '1'));
             return o.verdict;
         };
         if (!sh->lib->may_block() && h != hooks::Hook::DataPost) {
