@@ -95,13 +95,7 @@ void Session::cmd_auth(const proto::Command& c) {
     switch (*mech) {
         case proto::SaslMechanism::Plain:
             if (first) {
-                auto creds = proto::parse_plain(*first);
-                lines_.set_max(runtime_->settings.limits.line_length);
-                if (!creds) {
-                    reply(creds.error());
-                    return;
-                }
-                auth_decide(*mech, creds->authcid, creds->password, {});
+                auth_plain(*first);
                 return;
             }
             auth_ = AuthExchange{*mech, 0, {}, {}};
@@ -110,16 +104,7 @@ void Session::cmd_auth(const proto::Command& c) {
         case proto::SaslMechanism::Login:
             auth_ = AuthExchange{*mech, 0, {}, {}};
             if (first) {
-                auto user = proto::parse_login_user(*first);
-                if (!user) {
-                    auth_.reset();
-                    lines_.set_max(runtime_->settings.limits.line_length);
-                    reply(user.error());
-                    return;
-                }
-                auth_->user = *user;
-                auth_->step = 1;
-                reply(334, "", "UGFzc3dvcmQ6");
+                auth_login_user(*first);
                 return;
             }
             reply(334, "", "VXNlcm5hbWU6");
@@ -127,7 +112,7 @@ void Session::cmd_auth(const proto::Command& c) {
         case proto::SaslMechanism::CramMd5: {
             auto rnd = io::random_digits(12);
             if (!rnd) {
-                lines_.set_max(runtime_->settings.limits.line_length);
+                auth_stop();
                 reply(454, "4.7.0", "Temporary authentication failure");
                 return;
             }
@@ -139,43 +124,51 @@ void Session::cmd_auth(const proto::Command& c) {
     }
 }
 
+void Session::auth_stop() {
+    auth_.reset();
+    lines_.set_max(runtime_->settings.limits.line_length);
+}
+
+void Session::auth_plain(std::string_view decoded) {
+    auth_stop();
+    auto creds = proto::parse_plain(decoded);
+    if (!creds) {
+        reply(creds.error());
+        return;
+    }
+    auth_decide(proto::SaslMechanism::Plain, creds->authcid, creds->password, {});
+}
+
+void Session::auth_login_user(std::string_view decoded) {
+    auto user = proto::parse_login_user(decoded);
+    if (!user) {
+        auth_stop();
+        reply(user.error());
+        return;
+    }
+    auth_->user = *user;
+    auth_->step = 1;
+    reply(334, "", "UGFzc3dvcmQ6");
+}
+
 void Session::auth_line(std::string_view line) {
     AuthExchange ex = *auth_;
     auto decoded = proto::decode_response(line);
     if (!decoded) {
-        auth_.reset();
-        lines_.set_max(runtime_->settings.limits.line_length);
+        auth_stop();
         reply(decoded.error());
         return;
     }
     switch (ex.mech) {
-        case proto::SaslMechanism::Plain: {
-            auth_.reset();
-            lines_.set_max(runtime_->settings.limits.line_length);
-            auto creds = proto::parse_plain(*decoded);
-            if (!creds) {
-                reply(creds.error());
-                return;
-            }
-            auth_decide(ex.mech, creds->authcid, creds->password, {});
+        case proto::SaslMechanism::Plain:
+            auth_plain(*decoded);
             return;
-        }
         case proto::SaslMechanism::Login: {
             if (ex.step == 0) {
-                auto user = proto::parse_login_user(*decoded);
-                if (!user) {
-                    auth_.reset();
-                    lines_.set_max(runtime_->settings.limits.line_length);
-                    reply(user.error());
-                    return;
-                }
-                auth_->user = *user;
-                auth_->step = 1;
-                reply(334, "", "UGFzc3dvcmQ6");
+                auth_login_user(*decoded);
                 return;
             }
-            auth_.reset();
-            lines_.set_max(runtime_->settings.limits.line_length);
+            auth_stop();
             auto pass = proto::parse_login_password(*decoded);
             if (!pass) {
                 reply(pass.error());
@@ -185,8 +178,7 @@ void Session::auth_line(std::string_view line) {
             return;
         }
         case proto::SaslMechanism::CramMd5: {
-            auth_.reset();
-            lines_.set_max(runtime_->settings.limits.line_length);
+            auth_stop();
             auto resp = proto::parse_cram_md5(*decoded);
             if (!resp) {
                 reply(resp.error());

@@ -216,8 +216,7 @@ void Session::process_input() {
             if (ev.kind == proto::LineReader::Event::NeedMore) break;
             if (ev.kind == proto::LineReader::Event::TooLong) {
                 if (auth_) {
-                    auth_.reset();
-                    lines_.set_max(runtime_->settings.limits.line_length);
+                    auth_stop();
                     reply(proto::sasl_line_too_long());
                     continue;
                 }

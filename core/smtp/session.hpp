@@ -160,6 +160,9 @@ private:
     // cmd_auth.cpp
     void cmd_auth(const proto::Command& c);
     void auth_line(std::string_view line);
+    void auth_stop();                               // end the exchange, command line limit again
+    void auth_plain(std::string_view decoded);
+    void auth_login_user(std::string_view decoded);
     void auth_decide(proto::SaslMechanism mech, std::string user, std::string secret, std::string ticket);
     void auth_end(bool ok);
 
