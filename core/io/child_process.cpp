@@ -1,14 +1,13 @@
-// child_process.cpp - ChildRunner: spawning (uv_spawn, new process group, explicit env, fd
+// child_process.cpp - ChildRunner: spawning (spawn_program, new process group, explicit env, fd
 // layout), timeouts and kill escalation, the completion rule, cancel, the FIFO concurrency cap,
 // and teardown. The byte side (stdin streaming, capture, stderr lines) is child_pipes.cpp.
 //
 // Must never: run a Done callback twice, after cancel(), after the runner is gone, or from
-// inside run()/cancel(); leave a zombie (every pid is reaped by libuv, or by waitpid(pid) when
+// inside run()/cancel(); leave a zombie (every pid is reaped on SIGCHLD, or by waitpid(pid) when
 // the runner is torn down; never waitpid(-1)); free a libuv handle before its close callback.
 // Ownership: see child_process_impl.hpp.
 #include "core/io/child_process.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -22,6 +21,7 @@
 
 #include "core/io/child_process_impl.hpp"
 #include "core/io/signals.hpp"
+#include "core/io/spawn.hpp"
 
 namespace asmtpd::io {
 
@@ -31,25 +31,6 @@ constexpr std::uint64_t kKillAfterTermMs = 2000;   // SIGTERM, then SIGKILL this
 constexpr int kReapPolls = 2000;                    // x 1 ms: teardown wait for a SIGKILLed pid
 
 std::string uv_error_text(int err) { return std::string(uv_err_name(err)) + ": " + uv_strerror(err); }
-
-// libuv closes nothing in the child beyond the stdio it sets up, so an fd some other part of
-// the server opened without O_CLOEXEC would leak into every child. Marking all fds >= 3
-// close-on-exec in the parent is harmless (the server never execs anything else) and costs
-// one syscall; the stdio pipes libuv makes afterwards are dup2'ed into place without the flag.
-void mark_fds_cloexec() {
-    if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
-    DIR* d = ::opendir("/proc/self/fd");
-    if (!d) return;
-    const int self = ::dirfd(d);
-    while (dirent* e = ::readdir(d)) {
-        char* end = nullptr;
-        long fd = std::strtol(e->d_name, &end, 10);
-        if (end == e->d_name || *end != '\0' || fd < 3 || fd == self) continue;
-        int flags = ::fcntl(static_cast<int>(fd), F_GETFD);
-        if (flags >= 0 && !(flags & FD_CLOEXEC)) ::fcntl(static_cast<int>(fd), F_SETFD, flags | FD_CLOEXEC);
-    }
-    ::closedir(d);
-}
 
 }  // namespace
 
@@ -61,7 +42,7 @@ void ChildRunner::Impl::pump() {
         int err = s->spawn();
         if (err != 0) {
             s->result.spawned = false;
-            s->result.error = uv_error_text(err);
+            if (s->result.error.empty()) s->result.error = uv_error_text(err);
             s->release_slot();
             s->arm(ChildHandle::State::TimerRole::Deliver, 0);   // never from inside run()
         } else {
@@ -94,13 +75,6 @@ void ChildHandle::State::close_timer() {
              [](uv_handle_t* h) { handle_closed(static_cast<State*>(h->data)); });
 }
 
-void ChildHandle::State::close_process() {
-    if (!process_open) return;
-    process_open = false;
-    uv_close(reinterpret_cast<uv_handle_t*>(&process),
-             [](uv_handle_t* h) { handle_closed(static_cast<State*>(h->data)); });
-}
-
 void ChildHandle::State::close_pipe(ChildPipe& p) {
     if (p.closing) return;
     p.closing = true;
@@ -127,6 +101,16 @@ void ChildHandle::State::release_slot() {
 
 // ------------------------------------------------------------------------------ spawn
 
+namespace {
+
+std::string path_of(const std::vector<std::string>& env) {
+    for (const auto& e : env)
+        if (e.rfind("PATH=", 0) == 0) return e.substr(5);
+    return "";
+}
+
+}  // namespace
+
 int ChildHandle::State::spawn() {
     // Which fd gets what; a spec that asks for one fd twice is refused rather than guessed at.
     if (spec.program.empty()) return UV_EINVAL;
@@ -148,10 +132,23 @@ int ChildHandle::State::spawn() {
     }
     std::sort(used.begin(), used.end());
     if (std::adjacent_find(used.begin(), used.end()) != used.end()) return UV_EINVAL;
+    const std::string path = resolve_program(spec.program, path_of(spec.env));
+    if (path.empty()) return UV_ENOENT;
 
-    std::vector<uv_stdio_container_t> stdio(static_cast<std::size_t>(max_fd) + 1);
-    for (auto& c : stdio) c.flags = UV_IGNORE;   // 0-2: /dev/null; above: closed (CLOEXEC)
-    auto add_pipe = [&](PipeKind kind, int fd, std::size_t index) {
+    SpawnPlan plan;
+    plan.fds.assign(static_cast<std::size_t>(max_fd) + 1, -1);   // 0-2: /dev/null; above: closed
+    std::vector<int> child_ends;   // closed here once the child has its copies
+    auto drop_child_ends = [&] {
+        for (int fd : child_ends) ::close(fd);
+        child_ends.clear();
+    };
+    auto add_pipe = [&](PipeKind kind, int fd, std::size_t index) -> int {
+        int ends[2];
+        if (::pipe2(ends, O_CLOEXEC) != 0) return -errno;
+        const int parent_end = is_input(kind) ? ends[1] : ends[0];
+        const int child_end = is_input(kind) ? ends[0] : ends[1];
+        child_ends.push_back(child_end);
+        plan.fds[static_cast<std::size_t>(fd)] = child_end;
         auto p = std::make_unique<ChildPipe>();
         p->owner = this;
         p->kind = kind;
@@ -160,55 +157,73 @@ int ChildHandle::State::spawn() {
         uv_pipe_init(loop, &p->handle, 0);
         p->handle.data = p.get();
         add_handle();
-        auto& c = stdio[static_cast<std::size_t>(fd)];
-        // Flags are from the child's point of view.
-        c.flags = static_cast<uv_stdio_flags>(UV_CREATE_PIPE | (is_input(kind) ? UV_READABLE_PIPE : UV_WRITABLE_PIPE));
-        c.data.stream = reinterpret_cast<uv_stream_t*>(&p->handle);
+        int rc = uv_pipe_open(&p->handle, parent_end);   // also makes it non-blocking
         pipes.push_back(std::move(p));
+        if (rc != 0) ::close(parent_end);
+        return rc;
     };
-    if (want_stdin) add_pipe(PipeKind::Stdin, 0, 0);
-    if (spec.capture_stdout) add_pipe(PipeKind::Stdout, 1, 0);
-    add_pipe(PipeKind::Stderr, 2, 0);
-    for (std::size_t i = 0; i < spec.input_fds.size(); ++i) add_pipe(PipeKind::Input, spec.input_fds[i].child_fd, i);
-    for (std::size_t i = 0; i < spec.output_fds.size(); ++i) add_pipe(PipeKind::Output, spec.output_fds[i], i);
+    int err = 0;
+    if (!err && want_stdin) err = add_pipe(PipeKind::Stdin, 0, 0);
+    if (!err && spec.capture_stdout) err = add_pipe(PipeKind::Stdout, 1, 0);
+    if (!err) err = add_pipe(PipeKind::Stderr, 2, 0);
+    for (std::size_t i = 0; !err && i < spec.input_fds.size(); ++i)
+        err = add_pipe(PipeKind::Input, spec.input_fds[i].child_fd, i);
+    for (std::size_t i = 0; !err && i < spec.output_fds.size(); ++i)
+        err = add_pipe(PipeKind::Output, spec.output_fds[i], i);
 
     std::vector<char*> argv;
     argv.push_back(spec.program.data());
     for (auto& a : spec.args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    std::vector<char*> envp;   // never null: libuv would pass the server's own environ
+    std::vector<char*> envp;   // never null: the child gets exactly this environment
     for (auto& e : spec.env) envp.push_back(e.data());
     envp.push_back(nullptr);
 
-    uv_process_options_t opt{};
-    opt.exit_cb = [](uv_process_t* h, std::int64_t status, int sig) { static_cast<State*>(h->data)->on_exit(status, sig); };
-    opt.file = spec.program.c_str();
-    opt.args = argv.data();
-    opt.env = envp.data();
-    opt.cwd = spec.cwd.empty() ? nullptr : spec.cwd.c_str();
-    opt.flags = UV_PROCESS_DETACHED;   // setsid(): the child leads a new process group
-    opt.stdio_count = static_cast<int>(stdio.size());
-    opt.stdio = stdio.data();
-
-    mark_fds_cloexec();
-    process.data = this;
-    int err = uv_spawn(loop, &process, &opt);
-    process.data = this;
-    process_open = true;
-    add_handle();
+    SpawnResult started;
+    if (!err) {
+        plan.path = path.c_str();
+        plan.argv = argv.data();
+        plan.envp = envp.data();
+        plan.cwd = spec.cwd.empty() ? nullptr : spec.cwd.c_str();
+        plan.new_session = true;   // the child leads a new process group: we kill -pid
+        plan.credentials = spec.run_as ? &*spec.run_as : nullptr;
+        plan.limits = spec.limits;
+        started = spawn_program(plan);
+        if (started.pid <= 0) err = -started.error;
+    }
+    drop_child_ends();
     if (err != 0) {
         close_pipes();
-        close_process();   // libuv wants the handle closed even after a failed spawn
-        exited = true;     // nothing to reap: libuv waited for the failed child itself
+        exited = true;   // nothing to reap: spawn_program collected a child that failed early
+        result.error = uv_error_text(err);
+        if (started.stage && *started.stage) result.error += std::string(" (") + started.stage + ")";
         return err;
     }
     result.spawned = true;
-    result.pid = process.pid;
+    result.pid = started.pid;
     result.extra_out.assign(spec.output_fds.size(), std::string());
     return 0;
 }
 
 // ------------------------------------------------------------------------------ lifecycle
+
+void ChildRunner::Impl::reap() {
+    auto snapshot = slots;   // on_exit pumps the queue, which changes `slots`
+    for (auto& s : snapshot) {
+        if (!s->result.spawned || s->exited) continue;
+        int status = 0;
+        pid_t r;
+        do {
+            r = ::waitpid(s->result.pid, &status, WNOHANG);
+        } while (r < 0 && errno == EINTR);
+        if (r == s->result.pid) {
+            if (WIFSIGNALED(status)) s->on_exit(0, WTERMSIG(status));
+            else s->on_exit(WEXITSTATUS(status), 0);
+        } else if (r < 0) {
+            s->on_exit(-1, 0);   // ECHILD: not ours any more; do not wait for it forever
+        }
+    }
+}
 
 void ChildHandle::State::on_exit(std::int64_t status, int term_signal) {
     exited = true;
@@ -216,7 +231,6 @@ void ChildHandle::State::on_exit(std::int64_t status, int term_signal) {
     else result.exit_status = status;
     if (phase != Phase::Running) {
         // Cancelled or abandoned: only the reaping was left to do.
-        close_process();
         auto impl = runner.lock();
         release_slot();
         if (impl) impl->pump();
@@ -240,7 +254,6 @@ void ChildHandle::State::complete() {
     phase = Phase::Done;
     close_timer();
     close_pipes();
-    close_process();
     auto impl = runner.lock();
     release_slot();
     if (impl) impl->pump();
@@ -317,11 +330,10 @@ void ChildHandle::State::cancel() {
     close_pipes();
     close_timer();
     if (exited || !result.spawned) {
-        close_process();
         release_slot();
         if (impl) impl->pump();
     }
-    // else: on_exit reaps it, then closes the process handle and frees the slot.
+    // else: the runner's SIGCHLD scan reaps it, then on_exit frees the slot.
 }
 
 // Runner teardown: no callback runs any more; kill, close, and reap now if we can.
@@ -347,8 +359,8 @@ void ChildHandle::State::abandon() {
             ::nanosleep(&ms, nullptr);
         }
     }
-    // Unreaped (stuck in the kernel): leave the handle open; libuv's exit callback closes it.
-    if (exited) close_process();
+    // Unreaped (stuck in the kernel after SIGKILL): it stays a zombie until the server exits;
+    // nobody else may wait for it (never waitpid(-1)).
 }
 
 // ------------------------------------------------------------------------------ ChildHandle
@@ -393,6 +405,10 @@ ChildHandle ChildRunner::run(ChildSpec spec, Done done) {
     if (!impl_->initialised) {
         // Writing to a child that exited must give EPIPE, not kill the server.
         ignore_sigpipe();
+        impl_->sigchld = std::make_unique<SignalWatcher>(impl_->loop);
+        Impl* impl = impl_.get();   // the watcher dies with impl, and its callback with it
+        impl_->sigchld->start(SIGCHLD, [impl](int) { impl->reap(); });
+        impl_->update_ref();
         impl_->initialised = true;
     }
     auto s = std::make_shared<ChildHandle::State>();

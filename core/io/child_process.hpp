@@ -2,10 +2,11 @@
 // checkpassword. Nothing here blocks and nothing here knows SMTP.
 //
 // Rules:
-// - Children are spawned with uv_spawn in a new process group (setsid), with an explicit
+// - Children are started with spawn_program (clone+execve, no fork of the server) in a new
+//   process group (setsid), optionally under another uid/gid and with rlimits, with an explicit
 //   environment (never the server's environ), stdin from /dev/null unless input is given, stdout
 //   and stderr on pipes, every other fd closed except the extra pipes asked for.
-// - Every child is reaped by libuv by pid (never waitpid(-1)); every path (normal end, timeout,
+// - Every child is reaped by pid on SIGCHLD (never waitpid(-1)); every path (normal end, timeout,
 //   cancel, output cap, loop shutdown) kills the group first if it still runs.
 // - A run is complete when the child has exited AND stdout reached EOF; if the exit came first
 //   and EOF does not follow within `eof_grace_ms` (a grandchild holds the pipe), the pipes are
@@ -25,8 +26,8 @@
 //   EOF after truncated input.
 // - Spawn failures (ENOENT, EACCES, EAGAIN, or EINVAL for a spec that uses one fd twice) give
 //   ChildResult{spawned=false, error}, delivered from a later loop callback.
-// - run() ignores SIGPIPE process-wide (first call) and marks every inherited fd >= 3
-//   close-on-exec before each spawn, so no fd of the server leaks into a child.
+// - run() ignores SIGPIPE process-wide (first call); the child closes every fd above the ones
+//   it was given (close_range), so no fd of the server leaks into it.
 // - Destroying the runner SIGKILLs every group, reaps each pid with waitpid(pid) (bounded),
 //   closes every handle (freed in close callbacks: run the loop afterwards) and drops every
 //   Done callback unrun. The constructor calls no uv_* function (it may precede uv_loop_init).
@@ -35,11 +36,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <uv.h>
 
+#include "core/io/spawn.hpp"
 #include "core/io/spool.hpp"
 
 namespace asmtpd::io {
@@ -49,6 +52,8 @@ struct ChildSpec {
     std::vector<std::string> args;       // argv[1..]; argv[0] is program
     std::vector<std::string> env;        // "NAME=value", exactly what the child sees
     std::string cwd;                     // empty: inherit
+    std::optional<SpawnCredentials> run_as;   // set: setgroups/setgid/setuid before execve (needs root)
+    SpawnLimits limits;                  // RLIMIT_CPU / RLIMIT_AS for the child, 0 = inherited
     // Bytes written to the child's stdin, then closed (empty + no stdin_spool: /dev/null).
     std::string stdin_data;
     // When set, stdin_data is written first, then the spool's content is streamed after it.

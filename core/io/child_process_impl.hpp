@@ -18,6 +18,7 @@
 #include <uv.h>
 
 #include "core/io/child_process.hpp"
+#include "core/io/signals.hpp"
 
 namespace asmtpd::io {
 
@@ -38,9 +39,7 @@ struct ChildHandle::State : std::enable_shared_from_this<ChildHandle::State> {
     ChildResult result;
     Phase phase = Phase::Queued;
     bool in_slot = false;        // counted in the runner's running() until the pid is reaped
-    bool exited = false;         // reaped (by libuv's exit callback or our teardown waitpid)
-    bool process_open = false;   // uv_spawn was called on `process` and it is not closing yet
-    uv_process_t process{};
+    bool exited = false;         // reaped (by the runner's SIGCHLD scan or our teardown waitpid)
     uv_timer_t timer{};
     bool timer_open = false;
     TimerRole role = TimerRole::None;
@@ -64,7 +63,6 @@ struct ChildHandle::State : std::enable_shared_from_this<ChildHandle::State> {
     void arm(TimerRole r, std::uint64_t ms);
     void on_timer();
     void close_timer();
-    void close_process();
     void close_pipe(ChildPipe& p);
     void close_pipes();
     int spawn();
@@ -106,8 +104,17 @@ struct ChildRunner::Impl {
     bool initialised = false;
     std::deque<std::shared_ptr<ChildHandle::State>> queue;
     std::vector<std::shared_ptr<ChildHandle::State>> slots;   // spawned, pid not yet reaped
+    // SIGCHLD, then waitpid(pid, WNOHANG) for each pid in `slots`: never waitpid(-1), which
+    // would steal the children of other parts of the process. Referenced only while a child
+    // runs, as libuv's process handle was.
+    std::unique_ptr<SignalWatcher> sigchld;
 
     Impl(uv_loop_t* l, std::size_t max) : loop(l), max_running(std::max<std::size_t>(max, 1)) {}
+
+    void reap();
+    void update_ref() {
+        if (sigchld) sigchld->keep_loop_alive(!slots.empty());
+    }
 
     // Starts queued requests while slots are free (spawn failures are delivered later).
     void pump();
@@ -116,6 +123,7 @@ struct ChildRunner::Impl {
         s->in_slot = true;
         slots.push_back(s);
         peak = std::max(peak, ++running);
+        update_ref();
     }
     // Drops s from the slot list; the caller keeps its own reference alive meanwhile.
     void release(ChildHandle::State* s) {
@@ -123,6 +131,7 @@ struct ChildRunner::Impl {
         if (it == slots.end()) return;
         slots.erase(it);
         --running;
+        update_ref();
     }
     void unqueue(ChildHandle::State* s) {
         auto it = std::find_if(queue.begin(), queue.end(), [s](const auto& p) { return p.get() == s; });

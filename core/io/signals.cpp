@@ -55,6 +55,12 @@ bool SignalWatcher::active() const {
     return uv_is_active(reinterpret_cast<const uv_handle_t*>(&block_->handle)) != 0;
 }
 
+void SignalWatcher::keep_loop_alive(bool yes) {
+    auto* h = reinterpret_cast<uv_handle_t*>(&block_->handle);
+    if (yes) uv_ref(h);
+    else uv_unref(h);
+}
+
 void ignore_sigpipe() { std::signal(SIGPIPE, SIG_IGN); }
 
 }  // namespace asmtpd::io

@@ -22,6 +22,8 @@ public:
     int start(int signum, std::function<void(int signum)> fn);
     void stop();
     bool active() const;
+    // An unreferenced watcher does not keep uv_run() going on its own (default: referenced).
+    void keep_loop_alive(bool yes);
 
     struct Block;   // libuv-owned part (public only for the C callbacks in signals.cpp)
 

@@ -568,3 +568,25 @@ TEST_CASE("child: no zombies left behind") {
     auto z = our_zombies();
     CHECK_MESSAGE(z.empty(), "zombie children: " << z.size());
 }
+
+TEST_CASE("child: rlimits and credentials reach the program") {
+    TestLoop loop;
+    ChildRunner runner(loop.get(), 2);
+    ChildSpec spec = sh("ulimit -t; id -u");
+    spec.limits.cpu_seconds = 3;
+    if (::geteuid() == 0) spec.run_as = SpawnCredentials{65534, 65534};
+    auto r = run_one(loop, runner, spec);
+    REQUIRE(r.spawned);
+    CHECK(r.exit_status == 0);
+    CHECK(r.out == (::geteuid() == 0 ? "3\n65534\n" : "3\n" + std::to_string(::geteuid()) + "\n"));
+
+    // A credential change that is not allowed is a spawn failure naming the step, not a crash.
+    if (::geteuid() != 0) {
+        ChildSpec denied = sh("exit 0");
+        denied.run_as = SpawnCredentials{0, 0};
+        auto d = run_one(loop, runner, denied);
+        CHECK_FALSE(d.spawned);
+        CHECK(d.error.find("EPERM") != std::string::npos);
+        CHECK(d.error.find("setgroups") != std::string::npos);
+    }
+}
