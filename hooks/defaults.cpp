@@ -17,8 +17,8 @@ namespace {
 
 // Hooks that share one set of rows.
 enum class Group : std::uint8_t {
-    PreConnection, Connect, Hello, AddressPre, Mail, Rcpt, Data, DataPost, QueuePre, Queue,
-    Unrecognized, Vrfy, Noop, Help, Quit, Auth, Bookkeeping,
+    PreConnection, Connect, Hello, AddressPre, Mail, Rcpt, RcptPost, Data, DataPost, QueuePre, Queue,
+    Unrecognized, Vrfy, Noop, Help, Quit, Auth, AuthPost, Bookkeeping,
     Count_
 };
 
@@ -34,6 +34,7 @@ constexpr std::array<Group, kHookCount> kGroupOf = [] {
     set(Hook::RcptPre, Group::AddressPre);
     set(Hook::Mail, Group::Mail);
     set(Hook::Rcpt, Group::Rcpt);
+    set(Hook::RcptPost, Group::RcptPost);
     set(Hook::Data, Group::Data);
     set(Hook::DataPost, Group::DataPost);
     set(Hook::QueuePre, Group::QueuePre);
@@ -47,6 +48,7 @@ constexpr std::array<Group, kHookCount> kGroupOf = [] {
     set(Hook::AuthPlain, Group::Auth);
     set(Hook::AuthLogin, Group::Auth);
     set(Hook::AuthCramMd5, Group::Auth);
+    set(Hook::AuthPost, Group::AuthPost);
     // received_line, logging, deny, ok and the ignored-result hooks: Bookkeeping.
     for (Hook h : {Hook::QueuePost, Hook::ResetTransaction, Hook::Disconnect, Hook::PostConnection,
                    Hook::ReceivedLine, Hook::Logging, Hook::Deny, Hook::Ok})
@@ -124,6 +126,15 @@ constexpr Row kRows[] = {
     {G::Rcpt, kSoftDisc, A::RespondClose, 421, "4.7.1", "Recipient temporarily denied"},
     {G::Rcpt, kDone, A::Silent, 250, "2.1.5", ""},
 
+    // rcpt_post: the recipient is already accepted, so silence keeps it (unlike rcpt, which
+    // fails closed); any refusal takes it out of the envelope again.
+    {G::RcptPost, kDecl | kOk, A::Proceed, 250, "2.1.5", "Recipient OK"},
+    {G::RcptPost, kDeny, A::Respond, 550, "5.7.1", "Recipient denied"},
+    {G::RcptPost, kSoft, A::Respond, 450, "4.7.1", "Recipient temporarily denied"},
+    {G::RcptPost, kDenyDisc, A::RespondClose, 550, "5.7.1", "Recipient denied"},
+    {G::RcptPost, kSoftDisc, A::RespondClose, 421, "4.7.1", "Recipient temporarily denied"},
+    {G::RcptPost, kDone, A::Silent, 250, "2.1.5", ""},
+
     {G::Data, kDecl | kOk, A::Proceed, 354, "", "End data with <CR><LF>.<CR><LF>"},
     {G::Data, kDeny, A::Respond, 554, "5.7.1", "Message denied"},
     {G::Data, kSoft, A::Respond, 451, "4.7.1", "Message temporarily denied"},
@@ -188,6 +199,15 @@ constexpr Row kRows[] = {
     {G::Auth, kDenyDisc, A::RespondClose, 535, "5.7.8", kAuthFailed},
     {G::Auth, kSoftDisc, A::RespondClose, 421, "4.7.0", kAuthSoft},
     {G::Auth, kDone, A::Silent, 235, "2.7.0", ""},
+
+    // auth_post: the credentials were good; silence authenticates (unlike auth, which fails
+    // closed), a refusal leaves the session unauthenticated, DONE too (fail closed).
+    {G::AuthPost, kDecl | kOk, A::Proceed, 235, "2.7.0", "Authentication successful"},
+    {G::AuthPost, kDeny, A::Respond, 535, "5.7.8", kAuthFailed},
+    {G::AuthPost, kSoft, A::Respond, 454, "4.7.0", kAuthSoft},
+    {G::AuthPost, kDenyDisc, A::RespondClose, 535, "5.7.8", kAuthFailed},
+    {G::AuthPost, kSoftDisc, A::RespondClose, 421, "4.7.0", kAuthSoft},
+    {G::AuthPost, kDone, A::Silent, 235, "2.7.0", ""},
 
     {G::Bookkeeping, kAll, A::Proceed, 250, "2.0.0", ""},
 };

@@ -1,7 +1,9 @@
 // defaults.hpp - what a hook's final verdict means for the session: one table instead of
 // qpsmtpd's twenty *_respond functions (see the hook table in ../shared/DESIGN.md §3).
 //
-// Fails closed: a rcpt that nobody OKs gets 450, a queue that nobody takes gets 451.
+// Fails closed: a rcpt that nobody OKs gets 450, a queue that nobody takes gets 451, AUTH
+// credentials nobody OKs get 535. The after-the-fact hooks rcpt_post and auth_post proceed when
+// every plugin declines (the recipient / the credentials were accepted already).
 // Deviations from qpsmtpd, on purpose: a refused connection gets 554 / 421 (RFC 5321 §3.1)
 // instead of 550 / 450, and queue_pre denials always get a reply.
 #pragma once

@@ -1,4 +1,10 @@
 // hook.hpp - the hook names of the plugin contract, spelled exactly as qpsmtpd spells them.
+//
+// Two hooks are asmtpd extensions that qpsmtpd does not have (qmail-spp's [pass] and [auth]):
+//   rcpt_post  a recipient has passed the whole rcpt chain and is in the envelope (the
+//              transaction's recipients include it); a refusal takes it out again.
+//   auth_post  the auth chain accepted the credentials and SMTPAUTHUSER/SMTPAUTHMETHOD are set;
+//              DECLINED/OK give 235, a refusal leaves the session unauthenticated.
 #pragma once
 
 #include <cstddef>
@@ -9,11 +15,11 @@ namespace asmtpd::hooks {
 
 enum class Hook {
     PreConnection, Connect, Helo, Ehlo,
-    MailPre, Mail, RcptPre, Rcpt,
+    MailPre, Mail, RcptPre, Rcpt, RcptPost,
     Data, DataPost, QueuePre, Queue, QueuePost,
     ResetTransaction, Quit, Disconnect, PostConnection,
     UnrecognizedCommand, Vrfy, Noop, Help,
-    Auth, AuthPlain, AuthLogin, AuthCramMd5,
+    Auth, AuthPlain, AuthLogin, AuthCramMd5, AuthPost,
     ReceivedLine, Logging, Deny, Ok,
     Count_  // not a hook: the number of hooks
 };

@@ -7,7 +7,9 @@
 //                    or qmail tcprules prefixes "192.168." / "2001:db8:"
 //   norelayclients   same format; a match takes relaying away again (wins over the above and
 //                    over RELAYCLIENT)
-//   A RELAYCLIENT key in the connection's environment (tcp.env) also makes a relay client.
+//   A RELAYCLIENT key in the connection's environment (tcp.env) also makes a relay client, and
+//   its value is qmail's recipient suffix (appended by the session to accepted recipients,
+//   hooks/relay_client.hpp).
 //   A malformed entry in either file fails start-up, naming the entry.
 // HOOKS
 //   connect: sets connection().relay_client, always DECLINED. An earlier plugin's true is kept
@@ -21,6 +23,7 @@
 
 #include "hooks/ip_list.hpp"
 #include "hooks/plugin.hpp"
+#include "hooks/relay_client.hpp"
 
 namespace asmtpd::plugins {
 
@@ -49,6 +52,7 @@ public:
 private:
     void on_connect(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
         auto& conn = ctx.connection();
+        hooks::note_relay_client(conn, ctx.notes());   // the RELAYCLIENT suffix, as the session started
         if (conn.env.count("RELAYCLIENT") || allow_.matches(conn.remote_ip)) conn.relay_client = true;
         if (deny_.matches(conn.remote_ip)) conn.relay_client = false;
         if (conn.relay_client) ctx.log().info("relaying allowed for {}", conn.remote_ip);

@@ -1,6 +1,8 @@
 // cmd_auth.cpp - AUTH (RFC 4954) with PLAIN, LOGIN and CRAM-MD5: the SASL exchange, then the
 // mechanism's hook (auth_plain ...) and, if every plugin there declined, the generic auth hook
-// (qpsmtpd's order). Plugins decide; the session only decodes and keeps the state.
+// (qpsmtpd's order). Accepted credentials then go through auth_post (qmail-spp's [auth]) with
+// SMTPAUTHUSER/SMTPAUTHMETHOD set; only its DECLINED/OK authenticate the session (235).
+// Plugins decide; the session only decodes and keeps the state.
 //
 // Never: log a password or a response line; offer AUTH outside TLS when tls_before_auth is on;
 // let failures go on without limit (the server counts them per client IP).
@@ -12,6 +14,7 @@
 
 #include "core/io/crypto.hpp"
 #include "core/smtp/session.hpp"
+#include "hooks/relay_client.hpp"
 
 namespace asmtpd::smtp {
 
@@ -198,18 +201,38 @@ void Session::auth_decide(proto::SaslMechanism mech, std::string user, std::stri
     args.ticket = std::move(ticket);
     auto decide = [this, mech, user](const hooks::Verdict&, const hooks::Disposition& d) {
         if (d.action == hooks::Action::Proceed) {
-            info_.auth_user = user;
+            // The credentials are good. qmail's spp_auth sets SMTPAUTHMETHOD (qmail's table:
+            // login, plain, cram-md5) and SMTPAUTHUSER, then runs [auth]: the auth_post hook.
             std::string method(proto::to_string(mech));
             for (auto& ch : method) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-            info_.auth_method = method;
-            info_.relay_client = true;
-            // What qmail's AUTH patches give later programs (spp plugins, qmail-queue).
-            info_.env["RELAYCLIENT"] = "";
-            info_.env["TCPREMOTEINFO"] = user;
             info_.env["SMTPAUTHUSER"] = user;
             info_.env["SMTPAUTHMETHOD"] = method;
-            log_.info("AUTH {} succeeded for {}", proto::to_string(mech), user);
-            reply(235, "2.7.0", "Authentication successful");
+            hooks::HookArgs post;
+            post.verb = std::string(proto::to_string(mech));
+            post.text = user;
+            run_chain(hooks::Hook::AuthPost, std::move(post),
+                      [this, mech, user, method](const hooks::Verdict&, const hooks::Disposition& pd) {
+                          if (pd.action != hooks::Action::Proceed) {
+                              // SPP.md [D]: a refused AUTH leaves nothing a later plugin could
+                              // take for a login. Not counted as a failure: the password was right.
+                              info_.env.erase("SMTPAUTHUSER");
+                              info_.env.erase("SMTPAUTHMETHOD");
+                              log_.notice("AUTH {} for {} from {} refused at auth_post", proto::to_string(mech), user,
+                                          info_.remote_ip);
+                              handle_refusal(pd);
+                              return;
+                          }
+                          info_.auth_user = user;
+                          info_.auth_method = method;
+                          info_.relay_client = true;
+                          // What qmail's AUTH patches give later programs (spp, qmail-queue), and
+                          // relayclient = "": no RELAYCLIENT suffix from now on.
+                          info_.env["RELAYCLIENT"] = "";
+                          info_.env["TCPREMOTEINFO"] = user;
+                          hooks::note_relay_client_auth(notes_);
+                          log_.info("AUTH {} succeeded for {}", proto::to_string(mech), user);
+                          reply(235, "2.7.0", "Authentication successful");
+                      });
             return;
         }
         log_.notice("AUTH {} failed for {} from {}", proto::to_string(mech), user, info_.remote_ip);

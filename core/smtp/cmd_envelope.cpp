@@ -3,13 +3,15 @@
 //
 // Order for MAIL (and likewise RCPT): sequence check -> argument syntax -> *_pre chain (which
 // may rewrite the path) -> path grammar and parameters -> mail chain -> 250. The address is
-// validated before any plugin other than *_pre sees it (RELIABILITY P8).
+// validated before any plugin other than *_pre sees it (RELIABILITY P8). An accepted recipient
+// gets qmail's RELAYCLIENT suffix, then the rcpt_post chain (qmail-spp [pass]), then 250.
 #include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
 
 #include "core/smtp/session.hpp"
+#include "hooks/relay_client.hpp"
 
 namespace asmtpd::smtp {
 
@@ -177,9 +179,45 @@ void Session::rcpt_after_pre(proto::PathArgs p) {
                   rewrite_.reset();
                   if (handle_refusal(d)) return;
                   if (!txn_) return;
+                  // qmail-smtpd: a relay client's RELAYCLIENT value is appended to the
+                  // (possibly spp-"C"-changed) address of every accepted recipient.
+                  if (auto suffix = hooks::relay_suffix(info_, notes_); suffix && !suffix->empty()) {
+                      auto with = hooks::append_relay_suffix(a, *suffix);
+                      if (!with) {
+                          log_.warn("rcpt {}: RELAYCLIENT suffix '{}' gives no valid address", a.format(), *suffix);
+                          reply(451, "4.3.0", "Recipient address rewrite failed");
+                          return;
+                      }
+                      a = std::move(*with);
+                  }
                   txn_->recipients.push_back(a);
-                  log_.info("rcpt to {}", a.format());
-                  reply(250, "2.1.5", fmt::format("{}, recipient ok", a.format()));
+                  auto accept = [this](const proto::Address& stored) {
+                      log_.info("rcpt to {}", stored.format());
+                      reply(250, "2.1.5", fmt::format("{}, recipient ok", stored.format()));
+                  };
+                  if (!runtime_->registry->has(hooks::Hook::RcptPost)) return accept(a);
+                  // The recipient is in the envelope already, so the transaction counts it (as
+                  // qmail-spp's [pass] wants SMTPRCPTCOUNT). A rcpt_post refusal takes it out
+                  // again: the client gets one reply and the envelope always matches it.
+                  hooks::HookArgs post;
+                  post.address = a;
+                  rewrite_.reset();
+                  run_chain(hooks::Hook::RcptPost, std::move(post),
+                            [this, accept, count = txn_->recipients.size()](const hooks::Verdict&,
+                                                                             const hooks::Disposition& pd) {
+                                std::optional<proto::Address> changed = std::move(rewrite_);
+                                rewrite_.reset();
+                                // One command at a time: only this chain touched the envelope.
+                                if (!txn_ || txn_->recipients.size() != count) return;
+                                if (pd.action != hooks::Action::Proceed) {
+                                    log_.info("rcpt to {} withdrawn at rcpt_post", txn_->recipients.back().format());
+                                    txn_->recipients.pop_back();
+                                    handle_refusal(pd);
+                                    return;
+                                }
+                                if (changed) txn_->recipients.back() = std::move(*changed);
+                                accept(txn_->recipients.back());
+                            });
               });
 }
 

@@ -17,9 +17,17 @@
 //   protect      more variable names S/U may not touch (PATH and LD_* always are)
 // SECTIONS -> HOOKS
 //   [connection] connect   [helo] helo+ehlo   [mail] mail   [rcpt] rcpt   [data] data
+//   [auth] auth_post: after the auth plugins accepted the credentials, before 235, with
+//   SMTPAUTHUSER/SMTPAUTHMETHOD set (eQmail). A refusal leaves the session unauthenticated.
+//   [pass] rcpt_post (sagredo/agerstla fork extension): after a recipient passed the WHOLE rcpt
+//   chain (every plugin, rcpt_ok's rcpthosts and relay decision) and got its RELAYCLIENT
+//   suffix, with SMTPRCPTCOUNT counting it. Not run from spp's own rcpt handler: spp stands
+//   first in that chain and answers DECLINED, so it cannot know whether a later plugin accepts.
+//   [D] qmail sends a [pass] E text AND "250 ok" (two replies) and keeps the recipient; asmtpd
+//   sends the E reply alone and takes the recipient out again, so the envelope matches the
+//   reply. C in [pass] changes the stored address, as in sagredo.
 //   [X-data_post] data_post (asmtpd extension: the whole message on stdin after the final dot;
-//   a real qmail-spp reads that header as a dummy section). [auth] and [pass] are parsed and
-//   reported at start-up but never run: asmtpd has no AUTH yet and no after-accept rcpt hook.
+//   a real qmail-spp reads that header as a dummy section).
 // RESULTS
 //   no terminator / N / A -> DECLINED (later plugins, qmail's own checks, still run); O -> OK;
 //   E -> DENY or DENYSOFT by the first digit, exact text; R -> the same, then close; D -> close
@@ -51,6 +59,7 @@
 #include "hooks/plugin.hpp"
 #include "hooks/plugin_args.hpp"
 #include "hooks/rcpthosts.hpp"
+#include "hooks/relay_client.hpp"
 #include "plugins/spp/spp_chain.hpp"
 #include "plugins/spp/spp_config_cache.hpp"
 
@@ -153,6 +162,8 @@ public:
         r.on(hooks::Hook::Ehlo, &Spp::on_helo);
         r.on(hooks::Hook::Mail, &Spp::on_mail);
         r.on(hooks::Hook::Rcpt, &Spp::on_rcpt);
+        r.on(hooks::Hook::RcptPost, &Spp::on_pass);
+        r.on(hooks::Hook::AuthPost, &Spp::on_auth);
         r.on(hooks::Hook::Data, &Spp::on_data);
         r.on(hooks::Hook::DataPost, &Spp::on_data_post);
         r.on(hooks::Hook::ResetTransaction, &Spp::on_reset);
@@ -206,6 +217,8 @@ private:
     // ---- hooks ---------------------------------------------------------------------
 
     void on_connect(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
+        // qmail reads RELAYCLIENT (its recipient suffix) before any program can "S" it.
+        hooks::note_relay_client(ctx.connection(), ctx.notes());
         auto& env = ctx.connection().env;
         if (env.count("NOSPP")) return call.declined();
         if (explicit_enable_ && !env.count("ENABLE_SPP")) return call.declined();
@@ -281,6 +294,30 @@ private:
         if (conn->state.disabled) return call.declined();
         set_rcpt_address(ctx.connection().env, a);
         run_section(ctx, conn, Section::Rcpt, std::move(call));
+    }
+
+    // [pass]: the recipient is in the envelope; only sessions that use the fork extension see
+    // the counter move, so a plain qmail-spp 0.42 set-up keeps its [data] environment.
+    void on_pass(hooks::Context& ctx, const hooks::HookArgs& args, hooks::HookCall call) {
+        auto conn = find(ctx);
+        hooks::Transaction* txn = ctx.transaction();
+        if (!conn || !conn->active || !args.address || !txn) return call.declined();
+        if (conn->config->programs(Section::Pass).empty()) return call.declined();
+        export_relay(ctx, *conn);
+        set_pass_vars(ctx.connection().env, *args.address, txn->recipients.size());
+        if (conn->state.disabled) return call.declined();
+        run_section(ctx, conn, Section::Pass, std::move(call));
+    }
+
+    // [auth]: H lines join the buffer like any other section's, so they reach the first
+    // message of the session only (SPP.md "Scope of H").
+    void on_auth(hooks::Context& ctx, const hooks::HookArgs& args, hooks::HookCall call) {
+        auto conn = find(ctx);
+        if (!conn || !conn->active) return call.declined();
+        export_relay(ctx, *conn);
+        set_auth_vars(ctx.connection().env, args.verb, args.text);
+        if (conn->state.disabled) return call.declined();
+        run_section(ctx, conn, Section::Auth, std::move(call));
     }
 
     void on_data(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
@@ -367,7 +404,8 @@ private:
                   const After& after) {
         if (conn.state.disabled) ctx.notes()[name() + ".disabled"] = "1";
         VerdictPlan plan = plan_verdict(s, r);
-        if ((s == Section::Mail || s == Section::Rcpt) && r.address && !hooks::is_deny(plan.verdict.result)) {
+        if ((s == Section::Mail || s == Section::Rcpt || s == Section::Pass) && r.address &&
+            !hooks::is_deny(plan.verdict.result)) {
             auto rules = s == Section::Mail ? proto::sender_rules(true) : proto::recipient_rules(true);
             if (auto a = proto::parse_path("<" + *r.address + ">", rules)) ctx.set_envelope_address(*a);
         }

@@ -40,7 +40,7 @@ Section section_of_header(std::string_view item) {
 std::size_t SppConfig::runnable() const {
     std::size_t n = 0;
     for (Section s : {Section::Connection, Section::Helo, Section::Mail, Section::Rcpt, Section::Data,
-                      Section::DataPost})
+                      Section::Auth, Section::Pass, Section::DataPost})
         n += programs(s).size();
     return n;
 }
@@ -90,10 +90,6 @@ SppConfig parse_spp_config(std::string_view text) {
             cfg.sections[static_cast<std::size_t>(current)].push_back(std::move(p));
         }
     }
-    for (Section s : {Section::Auth, Section::Pass})
-        if (!cfg.programs(s).empty())
-            cfg.warnings.push_back(fmt::format("[{}] has {} program(s); asmtpd does not run that section yet",
-                                               section_name(s), cfg.programs(s).size()));
     return cfg;
 }
 

@@ -46,11 +46,11 @@ struct ProgramLine {
 struct SppConfig {
     std::array<std::vector<ProgramLine>, kSectionCount> sections;
     // Things an operator should hear about at start-up (they never change behaviour): NUL
-    // bytes, programs before the first header, sections that never run ([auth], [pass], dummy).
+    // bytes, programs before the first header, sections that never run (dummy ones).
     std::vector<std::string> warnings;
 
     const std::vector<ProgramLine>& programs(Section s) const { return sections[static_cast<std::size_t>(s)]; }
-    // Programs in sections that run (not dummy, auth or pass).
+    // Programs in sections that run (every section but the dummy one).
     std::size_t runnable() const;
 };
 

@@ -112,4 +112,17 @@ void set_rcpt_counters(EnvMap& env, std::size_t accepted_before, std::size_t see
     env["SMTPRCPTHOSTSOK"] = hosts_ok ? "1" : "0";
 }
 
+void set_pass_vars(EnvMap& env, const proto::Address& stored, std::size_t accepted_including) {
+    env["SMTPRCPTCOUNT"] = std::to_string(accepted_including);
+    set_rcpt_address(env, stored);
+}
+
+void set_auth_vars(EnvMap& env, std::string_view mechanism, std::string_view user) {
+    std::string method(mechanism);
+    for (auto& c : method)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    env["SMTPAUTHMETHOD"] = std::move(method);
+    env["SMTPAUTHUSER"] = std::string(user);
+}
+
 }  // namespace asmtpd::plugins::spp

@@ -53,5 +53,11 @@ void set_rcpt_address(EnvMap& env, const proto::Address& rcpt);           // SMT
 // SMTPRCPTCOUNT (accepted before this one), SMTPRCPTCOUNTALL (this one included),
 // SMTPRCPTHOSTSOK ("1" when the domain is local or the client may relay).
 void set_rcpt_counters(EnvMap& env, std::size_t accepted_before, std::size_t seen_including, bool hosts_ok);
+// [pass] (sagredo's spp_rcpt_accepted): SMTPRCPTCOUNT now counts the accepted recipient too,
+// and SMTPRCPTTO is the address as stored (after C and the RELAYCLIENT suffix).
+void set_pass_vars(EnvMap& env, const proto::Address& stored, std::size_t accepted_including);
+// [auth] (eQmail's spp_auth): SMTPAUTHMETHOD as in qmail's table, lower case ("login",
+// "plain", "cram-md5"), whatever case `mechanism` comes in; SMTPAUTHUSER the user name.
+void set_auth_vars(EnvMap& env, std::string_view mechanism, std::string_view user);
 
 }  // namespace asmtpd::plugins::spp

@@ -60,7 +60,8 @@ void add_header(const ProgramLine& prog, std::string_view arg, CommandScope& sco
 
 void change_address(const ProgramLine& prog, std::string_view arg, CommandScope& scope, ChainResult& r) {
     const bool mail = scope.section == Section::Mail;
-    if (!mail && scope.section != Section::Rcpt) return;   // qmail-spp: C only where there is an address
+    // qmail-spp: C only where there is an address ([pass] runs with SMTPRCPTTO's, in sagredo)
+    if (!mail && scope.section != Section::Rcpt && scope.section != Section::Pass) return;
     if (arg.size() > scope.limits.max_address || has_any(arg, std::string_view("\0\r\n", 3))) {
         r.notes.push_back(note(prog, "C address ignored (too long, or holds NUL, CR or LF)"));
         return;

@@ -115,7 +115,7 @@ struct ChainResult {
     std::vector<ReplyLine> prefix;            // P lines of successful runs, in order
     std::optional<ReplyLine> reply;           // E / R text
     Failure failure = Failure::None;
-    std::optional<std::string> address;       // last valid C (mail / rcpt only)
+    std::optional<std::string> address;       // last valid C (mail / rcpt / pass only)
     std::vector<std::string> notes;           // warnings for the log, "<line>: what"
 };
 

@@ -1,14 +1,33 @@
 """test_spp_config.py - SPP.md §8 conformance cases about configuration and environment
-(#38-#43, #46; #44/#45 need AUTH, which asmtpd does not have yet), plus the per-client access
-map (tcp.env) and the [X-data_post] extension, against the real daemon. Owner: spp.
+(#38-#46; #44/#45 with AUTH through auth/flat_file), plus the per-client access map (tcp.env)
+and the [X-data_post] extension, against the real daemon. Owner: spp.
 """
 
 import unittest
 
 from spp_support import SppTestCase, failure, fx, record, say
+from tls_support import b64, cram_md5_response, crypt_hash, plain_response
+
+
+AUTH_VARS = ("SMTPAUTHUSER", "SMTPAUTHMETHOD", "RELAYCLIENT", "TCPREMOTEINFO")
+ALICE_PW = "alice pass:1"
+ALICE_CRAM = "alice-cram"
 
 
 class SppConfigTest(SppTestCase):
+
+    def start_auth_spp(self, smtpplugins):
+        """spp first, then AUTH by auth/flat_file (plaintext allowed), qmail's own checks."""
+        return self.start_spp(smtpplugins,
+                              files={"flat_auth_pw": f"alice:{crypt_hash(ALICE_PW)}:{ALICE_CRAM}\n"},
+                              plugins=["spp timeout 3", "auth/flat_file", "check_badmailfrom at rcpt",
+                                       "rcpt_ok qmail", "queue/maildir {maildir}"],
+                              settings={"tls_before_auth": False, "limits": {"auth_failures_per_ip": 3}})
+
+    def auth_login(self, c, user, password, code):
+        c.cmd("AUTH LOGIN", 334)
+        c.cmd(b64(user), 334)
+        return c.cmd(b64(password), code)
 
     def test_38_NOSPP_with_no_config_file_is_a_normal_session(self):
         d = self.start_spp(None, tcp_env=':allow,NOSPP=""\n')
@@ -91,14 +110,58 @@ class SppConfigTest(SppTestCase):
         c.cmd("RCPT TO:<x@foreign.test>", 250)   # the client may relay
         self.assertEqual(self.lines(d), ["R SMTPRCPTHOSTSOK='1' RELAYCLIENT='' SMTPRCPTTO='x@foreign.test'"])
 
-    @unittest.skip("#44: [auth] needs SMTP AUTH, which asmtpd does not implement yet; spp parses and "
-                   "reports [auth] sections but runs nothing for them")
     def test_44_E_in_auth(self):
-        pass
+        # P1 records what it sees, then refuses valid credentials.
+        p1 = f":{fx('record.py')} {{tmp}}/auth.log P1 SMTPAUTHUSER SMTPAUTHMETHOD RELAYCLIENT; {fx('say.sh')} 'E535 5.7.8 no'"
+        d = self.start_auth_spp(f"[auth]\n{p1}\n{record('P2')}\n"
+                                f"[mail]\n{record('MAIL', *AUTH_VARS, log='mail.log')}\n")
+        c = self.session(d)
+        # Bad credentials never reach [auth] (SPP.md §4).
+        self.auth_login(c, "alice", "wrong-password", 535)
+        self.assertEqual(self.lines(d, "auth.log"), [])
+        r = self.auth_login(c, "alice", ALICE_PW, 535)
+        self.assertReply(r, "535 5.7.8 no")
+        self.assertEqual(self.lines(d, "auth.log"), ["P1 SMTPAUTHUSER='alice' SMTPAUTHMETHOD='login' RELAYCLIENT=<unset>"])
+        self.assertEqual(self.lines(d), [])            # P2 does not run
+        # Not authenticated: AUTH is offered again, relaying is refused by rcpthosts, and
+        # SMTPAUTHUSER/SMTPAUTHMETHOD are unset again [D].
+        self.assertIn("AUTH", c.ehlo().text)
+        c.cmd("MAIL FROM:<alice@example.test>", 250)
+        self.assertReply(c.cmd("RCPT TO:<x@foreign.test>", 553),
+                         "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)")
+        self.assertEqual(self.lines(d, "mail.log"), ["MAIL SMTPAUTHUSER=<unset> SMTPAUTHMETHOD=<unset> "
+                                                     "RELAYCLIENT=<unset> TCPREMOTEINFO=<unset>"])
+        c.cmd("RSET", 250)
+        # The refusal is not a failed login: the per-IP failure limit (3 here) is not reached.
+        for _ in range(3):
+            self.auth_login(c, "alice", ALICE_PW, 535)
+        self.assertDelivered(d, 0)
 
-    @unittest.skip("#45: [auth] needs SMTP AUTH, which asmtpd does not implement yet")
     def test_45_nothing_in_auth(self):
-        pass
+        d = self.start_auth_spp(f"[auth]\n{say()}\n{record('P2', *AUTH_VARS)}\n"
+                                f"[mail]\n{record('MAIL', *AUTH_VARS, log='mail.log')}\n")
+        c = self.session(d)
+        self.assertEqual(self.auth_login(c, "alice", ALICE_PW, 235).code, 235)
+        # P2 ran, before the session was authenticated: no RELAYCLIENT yet.
+        self.assertEqual(self.lines(d), ["P2 SMTPAUTHUSER='alice' SMTPAUTHMETHOD='login' RELAYCLIENT=<unset> "
+                                         "TCPREMOTEINFO=<unset>"])
+        c.cmd("MAIL FROM:<alice@example.test>", 250)
+        self.assertEqual(self.lines(d, "mail.log"), ["MAIL SMTPAUTHUSER='alice' SMTPAUTHMETHOD='login' "
+                                                     "RELAYCLIENT='' TCPREMOTEINFO='alice'"])
+        c.cmd("RCPT TO:<x@foreign.test>", 250)        # AUTH grants relaying
+        c.cmd("DATA", 354)
+        c.send(b"Subject: relayed\r\n\r\nx\r\n.\r\n")
+        c.expect(250)
+        [m] = self.assertDelivered(d, 1)
+        self.assertRegex(m.received, r"\bwith ESMTPA\b")
+        # PLAIN and CRAM-MD5 are spelled as in qmail's table too.
+        c2 = self.session(d)
+        c2.cmd("AUTH PLAIN " + plain_response("alice", ALICE_PW), 235)
+        c3 = self.session(d)
+        r = c3.cmd("AUTH CRAM-MD5", 334)
+        c3.cmd(cram_md5_response(r.lines[0], "alice", ALICE_CRAM)[0], 235)
+        self.assertEqual([l.split()[2] for l in self.lines(d)], ["SMTPAUTHMETHOD='login'", "SMTPAUTHMETHOD='plain'",
+                                                                 "SMTPAUTHMETHOD='cram-md5'"])
 
     def test_46_P_in_connection_makes_a_multiline_greeting(self):
         d = self.start_spp(f"[connection]\n{say('P220-hello', 'N')}\n{record('P2')}\n")

@@ -80,6 +80,15 @@ std::map<Hook, Rows> expected_table() {
                       {A::RespondClose, 421, "4.7.1", nullptr},
                       {A::Silent, 0, nullptr, nullptr}}};
 
+    // rcpt_post: the recipient is accepted already, so DECLINED keeps it (no fail-closed 450).
+    t[Hook::RcptPost] = {{{A::Proceed, 250, "2.1.5", "Recipient OK"},
+                          {A::Proceed, 250, "2.1.5", "Recipient OK"},
+                          {A::Respond, 550, "5.7.1", "Recipient denied"},
+                          {A::Respond, 450, "4.7.1", "Recipient temporarily denied"},
+                          {A::RespondClose, 550, "5.7.1", "Recipient denied"},
+                          {A::RespondClose, 421, "4.7.1", "Recipient temporarily denied"},
+                          {A::Silent, 0, nullptr, nullptr}}};
+
     t[Hook::Data] = {{{A::Proceed, 354, "", "End data with <CR><LF>.<CR><LF>"},
                       {A::Proceed, 354, "", "End data with <CR><LF>.<CR><LF>"},
                       {A::Respond, 554, "5.7.1", "Message denied"},
@@ -155,6 +164,11 @@ std::map<Hook, Rows> expected_table() {
                   {A::RespondClose, 421, nullptr, nullptr},
                   {A::Silent, 0, nullptr, nullptr}}};
     t[Hook::Auth] = t[Hook::AuthPlain] = t[Hook::AuthLogin] = t[Hook::AuthCramMd5] = auth;
+    // auth_post: the credentials were good, so DECLINED authenticates; refusals as auth's.
+    auth[0] = {A::Proceed, 235, "2.7.0", "Authentication successful"};
+    auth[4] = {A::RespondClose, 535, "5.7.8", "Authentication failed"};
+    auth[5] = {A::RespondClose, 421, "4.7.0", "Temporary authentication failure"};
+    t[Hook::AuthPost] = auth;
 
     Rows always = {{proceed_any, proceed_any, proceed_any, proceed_any, proceed_any, proceed_any, proceed_any}};
     for (Hook h : {Hook::ReceivedLine, Hook::Logging, Hook::Deny, Hook::Ok, Hook::QueuePost,
@@ -405,4 +419,38 @@ TEST_CASE("dispose: qmail-spp flags (verbatim, close_silently, keep_session)") {
     CHECK(dispose(Hook::Mail, c).action == A::RespondClose);  // only connect reads it
     Verdict plain{R::Deny, {}, {}};
     CHECK(dispose(Hook::Connect, plain).action == A::RespondClose);
+}
+
+TEST_CASE("dispose: auth_post and rcpt_post with qmail-spp replies ([auth] / [pass])") {
+    // [auth] E535 5.7.8 no: sent exactly, the session stays unauthenticated (Respond).
+    Verdict e{R::Deny, {}, Reply{535, "", {"5.7.8 no"}}};
+    e.verbatim = true;
+    auto d = dispose(Hook::AuthPost, e);
+    CHECK(d.action == A::Respond);
+    CHECK(d.reply.wire(true) == "535 5.7.8 no\r\n");
+    // Another 5xx code is the plugin's choice; a 4xx under DENY is not (class kept).
+    e.reply->code = 550;
+    CHECK(dispose(Hook::AuthPost, e).reply.code == 550);
+    e.reply->code = 454;
+    CHECK(dispose(Hook::AuthPost, e).reply.code == 535);
+    // spp's 451 failure reply fits DENYSOFT.
+    Verdict f{R::DenySoft, {}, Reply{451, "", {"qmail-spp failure: x: child crashed (#4.3.0)"}}};
+    f.verbatim = true;
+    CHECK(dispose(Hook::AuthPost, f).reply.wire(true) == "451 qmail-spp failure: x: child crashed (#4.3.0)\r\n");
+    CHECK(dispose(Hook::RcptPost, f).action == A::Respond);
+    // R: reply and close; D: close without a word.
+    Verdict r{R::DenyDisconnect, {}, Reply{550, "", {"bye"}}};
+    r.verbatim = true;
+    CHECK(dispose(Hook::AuthPost, r).action == A::RespondClose);
+    CHECK(dispose(Hook::RcptPost, r).action == A::RespondClose);
+    Verdict drop = Verdict::deny_disconnect();
+    drop.close_silently = true;
+    CHECK(dispose(Hook::AuthPost, drop).action == A::SilentClose);
+    CHECK(dispose(Hook::RcptPost, drop).action == A::SilentClose);
+    // A success reply can never turn an auth_post refusal into 235, nor a DECLINED into a refusal.
+    Verdict up{R::Deny, {}, Reply{235, "", {"ok"}}};
+    CHECK(dispose(Hook::AuthPost, up).reply.code == 535);
+    Verdict keep{R::Declined, {}, Reply{550, "", {"no"}}};
+    CHECK(dispose(Hook::AuthPost, keep).action == A::Proceed);
+    CHECK(dispose(Hook::RcptPost, keep).action == A::Proceed);
 }

@@ -34,6 +34,7 @@ TEST_CASE("hook names are qpsmtpd's") {
     CHECK(hook_name(Hook::Mail) == "mail");
     CHECK(hook_name(Hook::RcptPre) == "rcpt_pre");
     CHECK(hook_name(Hook::Rcpt) == "rcpt");
+    CHECK(hook_name(Hook::RcptPost) == "rcpt_post");   // asmtpd extension (qmail-spp [pass])
     CHECK(hook_name(Hook::Data) == "data");
     CHECK(hook_name(Hook::DataPost) == "data_post");
     CHECK(hook_name(Hook::QueuePre) == "queue_pre");
@@ -51,6 +52,7 @@ TEST_CASE("hook names are qpsmtpd's") {
     CHECK(hook_name(Hook::AuthPlain) == "auth_plain");
     CHECK(hook_name(Hook::AuthLogin) == "auth_login");
     CHECK(hook_name(Hook::AuthCramMd5) == "auth_cram_md5");
+    CHECK(hook_name(Hook::AuthPost) == "auth_post");   // asmtpd extension (qmail-spp [auth])
     CHECK(hook_name(Hook::ReceivedLine) == "received_line");
     CHECK(hook_name(Hook::Logging) == "logging");
     CHECK(hook_name(Hook::Deny) == "deny");
@@ -66,12 +68,15 @@ TEST_CASE("hook_from_name accepts qpsmtpd's dashed spellings") {
     CHECK(hook_from_name("auth-cram-md5") == Hook::AuthCramMd5);
     CHECK(hook_from_name("auth_cram-md5") == Hook::AuthCramMd5);
     CHECK(hook_from_name("rcpt-pre") == Hook::RcptPre);
+    CHECK(hook_from_name("rcpt-post") == Hook::RcptPost);
+    CHECK(hook_from_name("auth-post") == Hook::AuthPost);
 }
 
 TEST_CASE("hook_from_name refuses anything else") {
     for (const char* bad : {"", "Connect", "RCPT", "pre connection", "pre__connection", "preconnection",
                             "rcpt ", " rcpt", "rcpt_parse", "config", "user_config", "post-fork",
-                            "data_headers_end", "auth-", "invalid", "Count_", "ok\n"}) {
+                            "data_headers_end", "auth-", "invalid", "Count_", "ok\n", "auth_post ",
+                            "Auth_Post", "authpost", "rcpt_posts", "pass"}) {
         CAPTURE(std::string(bad));
         CHECK_FALSE(hook_from_name(bad));
     }

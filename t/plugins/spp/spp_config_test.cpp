@@ -33,7 +33,8 @@ TEST_CASE("spp_config: sections by the byte after '[' only, case-sensitive") {
     CHECK(lines_of(c, Section::Data) == V{"/d1"});
     CHECK(lines_of(c, Section::Auth) == V{"/a1"});
     CHECK(lines_of(c, Section::Pass) == V{"/p1"});
-    CHECK(c.runnable() == 5);   // auth and pass do not run (yet)
+    CHECK(c.runnable() == 7);   // [auth] runs at auth_post, [pass] at rcpt_post
+    CHECK(c.warnings.empty());  // no dummy section; [auth] and [pass] are no longer reported
 
     auto d = parse_spp_config("[RCPT]\n/x\n [rcpt]\n[ rcpt]\n/y\n[]\n/z\n[\n/w\n[Mail]\n/v\n");
     CHECK(lines_of(d, Section::Rcpt).empty());

@@ -111,6 +111,27 @@ TEST_CASE("spp_env: qmail-spp's SMTP* variables") {
     CHECK(env_address(proto::Address{"a", "b.example"}) == "a@b.example");
 }
 
+TEST_CASE("spp_env: [pass] and [auth] variables") {
+    EnvMap m;
+    set_rcpt_counters(m, 2, 5, true);
+    m["SMTPRCPTTO"] = "before@c.example";
+    set_pass_vars(m, proto::Address{"after", "c.example-gw"}, 3);
+    CHECK(m.at("SMTPRCPTCOUNT") == "3");           // this recipient counted
+    CHECK(m.at("SMTPRCPTCOUNTALL") == "5");        // untouched
+    CHECK(m.at("SMTPRCPTHOSTSOK") == "1");
+    CHECK(m.at("SMTPRCPTTO") == "after@c.example-gw");
+    // qmail's table spells the methods in lower case, whatever the client typed.
+    for (auto [mech, want] : {std::pair{"LOGIN", "login"}, {"PLAIN", "plain"}, {"CRAM-MD5", "cram-md5"},
+                              {"Login", "login"}, {"cram-md5", "cram-md5"}}) {
+        set_auth_vars(m, mech, "alice");
+        CHECK(m.at("SMTPAUTHMETHOD") == want);
+    }
+    set_auth_vars(m, "PLAIN", "user@Example.ORG");
+    CHECK(m.at("SMTPAUTHUSER") == "user@Example.ORG");   // as given, case kept
+    set_auth_vars(m, "PLAIN", "");
+    CHECK(m.at("SMTPAUTHUSER").empty());
+}
+
 TEST_CASE("spp_env: variable names and the protected list") {
     for (const char* ok : {"a", "_", "A1", "SMTP_X", "foo_bar9", "_9"}) CHECK_MESSAGE(valid_var_name(ok), ok);
     for (const char* bad : {"", "1a", "a-b", "a b", "a=b", "é", "a.b", "a\r"}) CHECK_MESSAGE(!valid_var_name(bad), bad);

@@ -310,7 +310,7 @@ TEST_CASE("apply_run: S limits: 4 KiB name/value, 256 sets per session, no NUL")
     CHECK_FALSE(fx.env.count("v0"));
 }
 
-TEST_CASE("apply_run: C only in [mail] and [rcpt], validated, updates the variable") {
+TEST_CASE("apply_run: C only in [mail], [rcpt] and [pass], validated, updates the variable") {
     Fixture fx;
     fx.env["SMTPRCPTTO"] = "old@example.org";
     auto r = fx.run(Section::Rcpt, "Cnew@example.org\n");
@@ -332,6 +332,45 @@ TEST_CASE("apply_run: C only in [mail] and [rcpt], validated, updates the variab
     // The last valid C wins.
     auto two = fx.run(Section::Rcpt, "Ca@x.example\nCb@x.example\n");
     CHECK(*two.address == "b@x.example");
+    // [pass] runs with SMTPRCPTTO as its address (sagredo): C there changes the stored recipient.
+    auto pass = fx.run(Section::Pass, "Cpassed@x.example\n");
+    CHECK(pass.address == std::optional<std::string>("passed@x.example"));
+    CHECK(fx.env.at("SMTPRCPTTO") == "passed@x.example");
+    CHECK(fx.run(Section::Pass, "C\n").notes.size() == 1);    // no null recipient
+    // [auth], [data] and [connection] have no address: C is ignored there.
+    for (Section s : {Section::Auth, Section::Data, Section::Connection}) {
+        auto ign = fx.run(s, "Cz@x.example\n");
+        CHECK_FALSE(ign.address);
+        CHECK(ign.notes.empty());
+    }
+    CHECK(fx.env.at("SMTPRCPTTO") == "passed@x.example");
+}
+
+TEST_CASE("plan_verdict: [auth] and [pass] answer like any section, no state kept on refusal") {
+    Fixture fx;
+    auto e = plan_verdict(Section::Auth, fx.run(Section::Auth, "E535 5.7.8 no\n"));
+    CHECK(e.verdict.result == hooks::Result::Deny);
+    CHECK_FALSE(e.verdict.keep_session);
+    CHECK_FALSE(e.verdict.keep_transaction);
+    CHECK(wire(hooks::Hook::AuthPost, e.verdict) == "535 5.7.8 no\r\n");
+    auto soft = plan_verdict(Section::Auth, fx.run(Section::Auth, "E454 4.7.0 later\n"));
+    CHECK(soft.verdict.result == hooks::Result::DenySoft);
+    CHECK(wire(hooks::Hook::AuthPost, soft.verdict) == "454 4.7.0 later\r\n");
+    auto n = plan_verdict(Section::Auth, fx.run(Section::Auth, "P235-welcome\nN\n"));
+    CHECK(n.verdict.result == hooks::Result::Declined);
+    CHECK(n.prefix == std::vector<std::string>{"235-welcome"});
+    auto crash = fx.run(Section::Pass, "");
+    RunFacts killed;
+    killed.term_signal = 11;
+    ChainResult cr;
+    auto sc = fx.scope(Section::Pass);
+    apply_run(prog(), parse_output("", false), killed, sc, cr);
+    auto f = plan_verdict(Section::Pass, cr);
+    CHECK(f.verdict.result == hooks::Result::DenySoft);
+    CHECK(wire(hooks::Hook::RcptPost, f.verdict) == "451 qmail-spp failure: /p1: child crashed (#4.3.0)\r\n");
+    CHECK(plan_verdict(Section::Pass, crash).verdict.result == hooks::Result::Declined);
+    CHECK_FALSE(deferred_verdict(Section::Pass, fx.state));
+    CHECK_FALSE(deferred_verdict(Section::Auth, fx.state));
 }
 
 TEST_CASE("apply_run: H lines, folding, limits") {
