@@ -207,8 +207,13 @@ void Session::rcpt_after_pre(proto::PathArgs p) {
                                                                              const hooks::Disposition& pd) {
                                 std::optional<proto::Address> changed = std::move(rewrite_);
                                 rewrite_.reset();
-                                // One command at a time: only this chain touched the envelope.
-                                if (!txn_ || txn_->recipients.size() != count) return;
+                                // One command at a time: only a misbehaving plugin (through
+                                // Context::transaction()) can have changed the envelope meanwhile.
+                                if (!txn_ || txn_->recipients.size() != count) {
+                                    log_.error("rcpt_post: the envelope changed under the chain");
+                                    reply(451, "4.3.0", "Internal error");
+                                    return;
+                                }
                                 if (pd.action != hooks::Action::Proceed) {
                                     log_.info("rcpt to {} withdrawn at rcpt_post", txn_->recipients.back().format());
                                     txn_->recipients.pop_back();
