@@ -43,6 +43,7 @@
 #include <string_view>
 #include <vector>
 
+#include "hooks/child_env.hpp"
 #include "hooks/plugin.hpp"
 #include "hooks/plugin_args.hpp"
 
@@ -53,13 +54,6 @@ namespace {
 constexpr std::chrono::milliseconds kDeadlineSlack{4000};   // SIGKILL escalation + margin
 constexpr std::size_t kInterfaceLimit = 512;                  // bytes on descriptor 3
 constexpr std::size_t kLogUser = 100;
-
-bool valid_env_name(std::string_view n) {
-    if (n.empty() || (n[0] >= '0' && n[0] <= '9')) return false;
-    for (char c : n)
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
-    return true;
-}
 
 std::string_view shown(std::string_view user) { return user.substr(0, kLogUser); }
 
@@ -111,11 +105,7 @@ public:
                 timeout_ms = *ms;
                 continue;
             }
-            auto eq = v.find('=');
-            if (eq == std::string::npos || !valid_env_name(std::string_view(v).substr(0, eq)) ||
-                v.find('\0') != std::string::npos)
-                return "bad env '" + v + "' (NAME=VALUE)";
-            extra_env_[v.substr(0, eq)] = v.substr(eq + 1);
+            if (auto e = hooks::add_env_assignment(v, extra_env_)) return *e;
         }
         if (i >= args.size()) return "usage: [timeout SECONDS] [env NAME=VALUE]... PROGRAM [ARG...]";
         program_ = args[i];
@@ -138,23 +128,6 @@ public:
     }
 
 private:
-    std::vector<std::string> environment(const proto::ConnectionInfo& c) const {
-        std::map<std::string, std::string> env;
-        env["PATH"] = "/usr/local/bin:/usr/bin:/bin";
-        env["PROTO"] = "TCP";
-        env["TCPLOCALIP"] = c.local_ip;
-        env["TCPLOCALPORT"] = std::to_string(c.local_port);
-        env["TCPREMOTEIP"] = c.remote_ip;
-        env["TCPREMOTEPORT"] = std::to_string(c.remote_port);
-        if (!c.remote_host.empty()) env["TCPREMOTEHOST"] = c.remote_host;
-        for (const auto& [k, v] : c.env) env[k] = v;
-        for (const auto& [k, v] : extra_env_) env[k] = v;
-        std::vector<std::string> out;
-        for (const auto& [k, v] : env)
-            if (valid_env_name(k) && v.find('\0') == std::string::npos) out.push_back(k + "=" + v);
-        return out;
-    }
-
     void on_auth(hooks::Context& ctx, const hooks::HookArgs& a, hooks::HookCall call) {
         check(ctx, a.verb.empty() ? "AUTH" : a.verb, a.text, a.secret, {}, std::move(call));
     }
@@ -187,7 +160,7 @@ private:
         io::ChildSpec spec;
         spec.program = program_;
         spec.args = program_args_;
-        spec.env = environment(ctx.connection());
+        spec.env = hooks::tcpserver_environment(ctx.connection(), extra_env_);
         spec.capture_stdout = false;
         spec.input_fds.push_back({3, std::move(fd3)});
         spec.timeout_ms = timeout_ms_;
@@ -206,7 +179,7 @@ private:
     std::string program_;
     std::vector<std::string> program_args_;
     std::uint64_t timeout_ms_ = 30000;
-    std::map<std::string, std::string> extra_env_;
+    hooks::EnvMap extra_env_;
 };
 
 }  // namespace

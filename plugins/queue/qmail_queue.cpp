@@ -39,6 +39,7 @@
 #include <string_view>
 #include <vector>
 
+#include "hooks/child_env.hpp"
 #include "hooks/plugin.hpp"
 #include "hooks/plugin_args.hpp"
 
@@ -126,13 +127,6 @@ hooks::Verdict verdict_for(const io::ChildResult& r) {
     return soft("4.3.0", "qq temporary problem (exit " + std::to_string(code) + ")");
 }
 
-bool valid_env_name(std::string_view n) {
-    if (n.empty() || (n[0] >= '0' && n[0] <= '9')) return false;
-    for (char c : n)
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
-    return true;
-}
-
 // qmail-smtpd keeps the local part unquoted; a domain-less address (postmaster) stays bare.
 std::string envelope_address(const proto::Address& a) {
     if (a.is_null()) return {};
@@ -167,10 +161,7 @@ public:
                     timeout_ms = *ms;
                     continue;
                 }
-                auto eq = v.find('=');
-                if (eq == std::string::npos || !valid_env_name(std::string_view(v).substr(0, eq)))
-                    return "bad env '" + v + "' (NAME=VALUE)";
-                extra_env_[v.substr(0, eq)] = v.substr(eq + 1);
+                if (auto e = hooks::add_env_assignment(v, extra_env_)) return *e;
                 continue;
             }
             if (path) return "unexpected argument '" + w + "' (usage: [PATH] [timeout SECONDS] [env NAME=VALUE]...)";
@@ -188,26 +179,6 @@ public:
     void register_hooks(hooks::Registrar& r) override { r.on(hooks::Hook::Queue, &QmailQueue::on_queue); }
 
 private:
-    std::vector<std::string> environment(const proto::ConnectionInfo& c) const {
-        std::map<std::string, std::string> env;
-        env["PATH"] = "/usr/local/bin:/usr/bin:/bin";
-        env["PROTO"] = "TCP";
-        env["TCPLOCALIP"] = c.local_ip;
-        env["TCPLOCALPORT"] = std::to_string(c.local_port);
-        env["TCPREMOTEIP"] = c.remote_ip;
-        env["TCPREMOTEPORT"] = std::to_string(c.remote_port);
-        if (!c.remote_host.empty()) env["TCPREMOTEHOST"] = c.remote_host;
-        if (c.relay_client) env["RELAYCLIENT"] = "";
-        for (const auto& [k, v] : c.env) env[k] = v;
-        for (const auto& [k, v] : extra_env_) env[k] = v;
-        std::vector<std::string> out;
-        for (const auto& [k, v] : env) {
-            if (!valid_env_name(k) || v.find('\0') != std::string::npos) continue;
-            out.push_back(k + "=" + v);
-        }
-        return out;
-    }
-
     void on_queue(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
         const hooks::Transaction* txn = ctx.transaction();
         if (!txn || !txn->body || txn->body->failed()) {
@@ -230,7 +201,7 @@ private:
         const auto& conn = ctx.connection();
         auto qq = conn.env.find("QMAILQUEUE");
         spec.program = (qq != conn.env.end() && !qq->second.empty()) ? qq->second : path_;
-        spec.env = environment(conn);
+        spec.env = hooks::tcpserver_environment(conn, extra_env_);
         spec.stdin_data = txn->header_prefix();
         spec.stdin_spool = txn->body;
         spec.capture_stdout = false;
@@ -261,7 +232,7 @@ private:
 
     std::string path_;
     std::uint64_t timeout_ms_ = 30000;
-    std::map<std::string, std::string> extra_env_;
+    hooks::EnvMap extra_env_;
 };
 
 }  // namespace

@@ -1,0 +1,31 @@
+// child_env.hpp - the environment a qmail-style helper program (qmail-queue, checkpassword) is
+// started with: what tcpserver would have given it, then the per-client map, then the plugin's
+// own `env NAME=VALUE` arguments. Never the server's environ (it may hold credentials).
+//
+// Must never: pass a name that is not a shell identifier or a value holding a NUL (the child
+// would see a truncated or forged variable). Pure functions, no I/O.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/proto/connection_info.hpp"
+
+namespace asmtpd::hooks {
+
+using EnvMap = std::map<std::string, std::string>;
+
+// [A-Za-z_][A-Za-z0-9_]*
+bool valid_env_name(std::string_view name);
+
+// Adds "NAME=VALUE" (a plugin argument) to `into`; an error text when it is malformed.
+std::optional<std::string> add_env_assignment(std::string_view assignment, EnvMap& into);
+
+// PATH, PROTO=TCP, TCPLOCALIP/PORT, TCPREMOTEIP/PORT, TCPREMOTEHOST when known, RELAYCLIENT=""
+// when the client may relay, then conn.env, then extra (later entries win), as "NAME=value".
+std::vector<std::string> tcpserver_environment(const proto::ConnectionInfo& conn, const EnvMap& extra);
+
+}  // namespace asmtpd::hooks
