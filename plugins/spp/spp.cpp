@@ -5,6 +5,7 @@
 // SYNOPSIS
 //   spp [FILE] [missing tempfail|disable] [timeout SECS] [budget SECS] [data_budget SECS]
 //       [cwd DIR] [enable always|explicit] [protect NAME,NAME...]
+//       [user NAME[:GROUP]] [rlimit_cpu SECS] [rlimit_as BYTES[K|M|G]]
 //   FILE         the smtpplugins file (default "smtpplugins"; relative to the config dir)
 //   missing      a missing file: "tempfail" (qmail-spp: 421 unable to read controls in place of
 //                the greeting, every connection) or "disable" (eQmail: spp off). Unreadable
@@ -15,6 +16,8 @@
 //                relative program paths and a relative SPPCONFFILE resolve against it
 //   enable       "explicit": spp runs only for clients whose environment has ENABLE_SPP (sagredo)
 //   protect      more variable names S/U may not touch (PATH and LD_* always are)
+//   user, rlimit_cpu, rlimit_as   run the programs as another user (asmtpd must be root) and
+//                with resource limits: see spp_sandbox.hpp
 // SECTIONS -> HOOKS
 //   [connection] connect   [helo] helo+ehlo   [mail] mail   [rcpt] rcpt   [data] data
 //   [auth] auth_post: after the auth plugins accepted the credentials, before 235, with
@@ -62,6 +65,7 @@
 #include "hooks/relay_client.hpp"
 #include "plugins/spp/spp_chain.hpp"
 #include "plugins/spp/spp_config_cache.hpp"
+#include "plugins/spp/spp_sandbox.hpp"
 
 namespace asmtpd::plugins {
 
@@ -105,7 +109,8 @@ public:
             args.erase(args.begin());
         }
         hooks::ArgPairs kv;
-        if (auto e = kv.parse(args, {"missing", "timeout", "budget", "data_budget", "cwd", "enable", "protect"}))
+        if (auto e = kv.parse(args, {"missing", "timeout", "budget", "data_budget", "cwd", "enable", "protect", "user",
+                                    "rlimit_cpu", "rlimit_as"}))
             return e;
         const fs::path cfgdir = fs::absolute(in.server.config_dir).lexically_normal();
 
@@ -143,6 +148,12 @@ public:
         std::error_code ec;
         if (!fs::is_directory(home_, ec)) return fmt::format("cwd: {} is not a directory", home_.string());
         o.home = home_.string();
+        Sandbox sandbox;
+        if (auto e = parse_sandbox({kv.get("user"), kv.get("rlimit_cpu"), kv.get("rlimit_as")}, ::geteuid(),
+                                   ::getegid(), sandbox))
+            return e;
+        o.run_as = sandbox.run_as;
+        o.child_limits = sandbox.limits;
         o.server_env = ServerEnv::capture();
         opts_ = o;
         data_opts_ = o;

@@ -50,6 +50,8 @@ io::ChildSpec program_spec(const ProgramLine& p, const ChainOptions& o) {
         spec.program = !p.command.empty() && p.command.front() == '/' ? p.command : o.home + "/" + p.command;
     }
     spec.cwd = o.home;
+    spec.run_as = o.run_as;
+    spec.limits = o.child_limits;
     spec.stdout_limit = 65536;
     spec.stderr_line_limit = 1024;
     return spec;

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,8 @@ struct ChainOptions {
     std::vector<std::string> protect;      // besides PATH and LD_*
     ServerEnv server_env;
     std::size_t stderr_run_limit = 16384;  // bytes of stderr logged per run
+    std::optional<io::SpawnCredentials> run_as;   // spp_sandbox.hpp
+    io::SpawnLimits child_limits;
 };
 
 // What a data_post program reads on stdin: `head` (Received + added headers), then the spool.
