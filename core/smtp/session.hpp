@@ -164,7 +164,6 @@ private:
     void auth_plain(std::string_view decoded);
     void auth_login_user(std::string_view decoded);
     void auth_decide(proto::SaslMechanism mech, std::string user, std::string secret, std::string ticket);
-    void auth_end(bool ok);
 
     friend struct CommandTable;
 
