@@ -21,6 +21,12 @@ namespace {
 
 // uv_buf_t lengths are unsigned int; larger buffers go out in several writes.
 constexpr std::size_t kMaxIo = std::size_t{1} << 30;
+// A written buffer keeps its capacity for the next write up to this size; past it (the burst
+// that crossed the memory threshold, a slow disk) it is freed, so a spool that is being read
+// back or forwarded holds no write buffers at all (measured: ~610 KiB per 1 MB message before).
+constexpr std::size_t kRetainCapacity = 128 * 1024;
+
+void release(std::string& s) { std::string().swap(s); }
 
 struct FsReq {
     uv_fs_t req;
@@ -124,6 +130,9 @@ void Spool::open_file() {
 void Spool::pump() {
     if (fd_ < 0 || failed_ || !in_flight_.empty()) return;
     if (buffer_.empty()) {
+        // Everything is on disk: nothing in memory is needed until the next append.
+        release(buffer_);
+        release(in_flight_);
         settle();
         return;
     }
@@ -147,8 +156,12 @@ void Spool::issue_write() {
             const auto n = static_cast<std::size_t>(result);
             s->file_off_ += n;
             s->in_flight_.erase(0, n);
-            if (!s->in_flight_.empty()) s->issue_write();   // short write, or a > kMaxIo chunk
-            else s->pump();
+            if (!s->in_flight_.empty()) {
+                s->issue_write();   // short write, or a > kMaxIo chunk
+            } else {
+                if (s->in_flight_.capacity() > kRetainCapacity) release(s->in_flight_);
+                s->pump();
+            }
         }
         delete r;   // may drop the last reference to s
     };
@@ -167,8 +180,8 @@ void Spool::issue_write() {
 void Spool::fail() {
     failed_ = true;
     // Nothing is in flight when we get here (only callbacks and submission failures call us).
-    std::string().swap(buffer_);
-    std::string().swap(in_flight_);
+    release(buffer_);
+    release(in_flight_);
     settle();
 }
 

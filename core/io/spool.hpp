@@ -36,6 +36,8 @@ public:
     // spool is in memory: that content is bounded by the threshold and is never "drained", so a
     // session comparing pending() with a high-water mark cannot wait forever on a memory spool.
     std::size_t pending() const { return (fd_ < 0 && !opening_) ? 0 : unwritten(); }
+    // Heap bytes reserved for message content right now (for tests and memory accounting).
+    std::size_t memory_held() const { return buffer_.capacity() + in_flight_.capacity(); }
     // Called every time pending() drops to zero after a write (once per drop), and on failure.
     // Stays registered; the callback may replace it or append more.
     void on_drained(std::function<void()> fn) { drained_ = std::move(fn); }

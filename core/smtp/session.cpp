@@ -11,7 +11,7 @@ namespace asmtpd::smtp {
 
 namespace {
 constexpr std::size_t kMaxQueuedOutput = 256 * 1024;   // client not reading our replies
-constexpr std::size_t kMaxSpoolPending = 256 * 1024;   // disk slower than the client; bounds RAM per DATA
+constexpr std::size_t kMaxSpoolPending = 128 * 1024;   // disk slower than the client; bounds RAM per DATA
 constexpr std::uint64_t kDrainGraceMs = 10000;         // last reply may take this long to leave
 }  // namespace
 
