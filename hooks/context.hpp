@@ -9,7 +9,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <uv.h>
@@ -19,6 +21,7 @@
 #include "core/proto/connection_info.hpp"
 #include "hooks/flat_config.hpp"
 #include "hooks/notes.hpp"
+#include "hooks/program_policy.hpp"
 #include "hooks/transaction.hpp"
 
 namespace asmtpd::hooks {
@@ -32,6 +35,7 @@ struct ServerFacts {
     std::uint64_t databytes = 26214400;
     std::size_t max_rcpts = 100;
     std::size_t max_connections_per_ip = 50;
+    std::map<std::string, ProgramPolicy> spp_programs;   // by the exact program line
 };
 
 class Context {

@@ -35,6 +35,7 @@ std::shared_ptr<const Runtime> load_runtime(const std::string& config_dir,
     facts.databytes = rt->settings.limits.databytes;
     facts.max_rcpts = rt->settings.limits.max_rcpts;
     facts.max_connections_per_ip = rt->settings.limits.max_connections_per_ip;
+    facts.spp_programs = rt->settings.spp_programs;
 
     std::error_code ec;
     fs::create_directories(facts.spool_dir, ec);

@@ -111,6 +111,7 @@ public:
                  r_.string_list(v, a, s.trusted_proxies, check_cidr);
              }},
             {"tls_before_auth", [&](const Node& v, const YamlAt& a) { r_.boolean(v, a, s.tls_before_auth); }},
+            {"spp_programs", [&](const Node& v, const YamlAt& a) { spp_programs(v, a, s.spp_programs); }},
         });
         cross_checks(s);
     }
@@ -194,6 +195,33 @@ private:
                  r_.number(n, a, 0, kMaxCount, l.auth_failures_per_ip);
              }},
         });
+    }
+
+    // Keys are whole smtpplugins lines (":/usr/bin/rblspp -r zen"), so they cannot be a fixed
+    // field list: every key is taken, each value must be a mapping of known fields.
+    void spp_programs(const Node& v, const YamlAt& at, std::map<std::string, hooks::ProgramPolicy>& out) {
+        if (v.IsNull()) return;
+        if (!v.IsMap()) return r_.error(at, "expected a mapping of program lines to {timeout, on_timeout}, got " + R::describe(v));
+        for (const auto& kv : v) {
+            const int line = R::line_of(kv.first, at.line);
+            std::string key;
+            if (!kv.first.IsScalar() || (key = kv.first.Scalar()).empty()) {
+                r_.error(R::child(at, "?", line), "a program line (as written in smtpplugins) is needed as the key");
+                continue;
+            }
+            YamlAt here = R::child(at, key, line);
+            hooks::ProgramPolicy p;
+            unsigned secs = 0;
+            bool ok = r_.mapping(kv.second, here, {
+                {"timeout", [&](const Node& n, const YamlAt& a) {
+                     if (r_.number(n, a, 1, kMaxSeconds, secs)) p.timeout = std::chrono::seconds(secs);
+                 }},
+                {"on_timeout", [&](const Node& n, const YamlAt& a) {
+                     r_.choice<bool>(n, a, {{"fail", false}, {"continue", true}}, p.continue_on_timeout);
+                 }},
+            });
+            if (ok) out[key] = p;
+        }
     }
 
     void timeouts(const Node& v, const YamlAt& at, Timeouts& t) {

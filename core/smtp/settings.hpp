@@ -8,12 +8,14 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/io/log.hpp"
 #include "core/proto/data_decoder.hpp"
+#include "hooks/program_policy.hpp"
 
 namespace asmtpd::smtp {
 
@@ -73,6 +75,8 @@ struct Settings {
     TlsSettings tls;
     std::vector<std::string> trusted_proxies;   // CIDRs allowed to send a PROXY header
     bool tls_before_auth = true;           // offer AUTH only inside TLS (qpsmtpd's tls_before_auth)
+    // spp_programs: {"<exact smtpplugins line>": {timeout: SECS, on_timeout: fail|continue}}
+    std::map<std::string, hooks::ProgramPolicy> spp_programs;
 };
 
 struct SettingsResult {

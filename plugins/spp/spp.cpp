@@ -153,6 +153,7 @@ public:
                                    ::getegid(), sandbox))
             return e;
         o.run_as = sandbox.run_as;
+        o.policies = in.server.spp_programs;
         o.child_limits = sandbox.limits;
         o.server_env = ServerEnv::capture();
         opts_ = o;
@@ -204,6 +205,14 @@ private:
                         log.warn("spp: {}:{}: '{}' is not an executable file ({}); it will fail with 451 "
                                  "can't execute", config_path_, p.lineno, p.line, std::strerror(errno));
                 }
+        for (const auto& [line, policy] : opts_.policies) {
+            bool used = false;
+            for (const auto& section : cfg->sections)
+                for (const auto& p : section) used = used || p.line == line;
+            if (!used)
+                log.warn("spp: asmtpd.yaml spp_programs: '{}' is not a line of {}; it applies to nothing", line,
+                         config_path_);
+        }
         cache_.seed(config_path_, read, cfg);
     }
 

@@ -94,7 +94,15 @@ void ChainRun::step() {
     }
     io::ChildSpec spec = program_spec(*current_, opts_);
     spec.env = child_environment(opts_.server_env, *env_);
-    spec.timeout_ms = std::min<std::uint64_t>(opts_.timeout_ms, static_cast<std::uint64_t>(left));
+    std::uint64_t own = opts_.timeout_ms;
+    policy_ = nullptr;
+    if (auto it = opts_.policies.find(current_->line); it != opts_.policies.end()) {
+        policy_ = &it->second;
+        if (policy_->timeout) own = static_cast<std::uint64_t>(policy_->timeout->count());
+    }
+    // When the command's budget is what cuts the run short, that is never failed open.
+    budget_bound_ = static_cast<std::uint64_t>(left) < own;
+    spec.timeout_ms = budget_bound_ ? static_cast<std::uint64_t>(left) : own;
     if (section_ == Section::DataPost) {
         spec.stdin_data = input_.head;
         spec.stdin_spool = input_.body;
@@ -126,6 +134,12 @@ void ChainRun::on_stderr(std::string_view line) {
 void ChainRun::on_child(io::ChildResult res) {
     if (finished_ || alive_.expired()) return;
     auto self = shared_from_this();   // done_ may drop the last owner
+    if (res.spawned && res.timed_out && !budget_bound_ && policy_ && policy_->continue_on_timeout) {
+        // on_timeout: continue (SPP.md 5.2.3): the run counts as a program that printed nothing.
+        log_.warn("spp [{}] \"{}\" pid={}: timed out; on_timeout continue: treated as no output",
+                  section_name(section_), escape(current_->line), res.pid);
+        return step();
+    }
     RunFacts facts = facts_of(res);
     ParsedOutput out = parse_output(res.out, res.truncated, opts_.limits);
     log_.debug("spp [{}] \"{}\" pid={} exit={} signal={}{}{}{}: {} line(s)", section_name(section_), escape(current_->line),

@@ -4,9 +4,10 @@ a bad sandbox argument stops start-up with the plugins file and line. Owner: spp
 """
 
 import os
+import time
 import unittest
 
-from spp_support import SppTestCase
+from spp_support import SppTestCase, failure, record
 
 REPORT = ":echo \"E550 uid=$(id -u) gid=$(id -g) groups=$(id -G) cpu=$(ulimit -t) as=$(ulimit -v) pwd=$(pwd)\""
 
@@ -51,3 +52,40 @@ class SppSandboxTest(SppTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class SppProgramPolicyTest(SppTestCase):
+    """asmtpd.yaml spp_programs (SPP.md 5.2.3): per-line timeout and on_timeout: continue."""
+
+    SLEEPER = ":sleep 30"
+
+    def test_on_timeout_continue_fails_open_and_the_chain_goes_on(self):
+        d = self.start_spp(f"[mail]\n{self.SLEEPER}\n{record('M', 'SMTPMAILFROM')}\n", spp="spp timeout 30",
+                           settings={"spp_programs": {self.SLEEPER: {"timeout": 1, "on_timeout": "continue"}}})
+        c = self.session(d)
+        t0 = time.monotonic()
+        c.cmd("MAIL FROM:<s@example.test>", 250, timeout=15)
+        self.assertLess(time.monotonic() - t0, 10)
+        self.assertEqual(self.lines(d), ["M SMTPMAILFROM='s@example.test'"])
+        c.cmd("QUIT", 221)
+        self.assertIn("on_timeout continue", d.stderr_text())
+
+    def test_a_per_line_timeout_without_continue_is_a_qmail_spp_failure(self):
+        d = self.start_spp(f"[mail]\n{self.SLEEPER}\n{record('M', 'SMTPMAILFROM')}\n", spp="spp timeout 30",
+                           settings={"spp_programs": {self.SLEEPER: {"timeout": 1}}})
+        c = self.session(d)
+        t0 = time.monotonic()
+        self.assertReply(c.cmd("MAIL FROM:<s@example.test>", 451, timeout=15), failure(self.SLEEPER, "timeout"))
+        self.assertLess(time.monotonic() - t0, 10)
+        self.assertEqual(self.lines(d), [])
+
+    def test_the_command_budget_is_never_failed_open(self):
+        d = self.start_spp(f"[mail]\n{self.SLEEPER}\n{record('M', 'SMTPMAILFROM')}\n", spp="spp timeout 30 budget 1",
+                           settings={"spp_programs": {self.SLEEPER: {"timeout": 20, "on_timeout": "continue"}}})
+        c = self.session(d)
+        c.cmd("MAIL FROM:<s@example.test>", 451, timeout=15)
+        self.assertEqual(self.lines(d), [])
+
+    def test_a_policy_for_a_line_that_is_not_there_is_reported_at_start_up(self):
+        d = self.start_spp("[mail]\n", settings={"spp_programs": {":not-a-line": {"timeout": 1}}})
+        self.assertIn("':not-a-line' is not a line of", d.stderr_text())

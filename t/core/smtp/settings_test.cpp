@@ -480,3 +480,31 @@ TEST_CASE("settings: tls_before_auth, auth_failures_per_ip, tls_handshake and pr
     CHECK(bad.errors[0].find("x.yaml:1: tls_before_auth") == 0);
     CHECK(parse_settings("", "x.yaml").settings.tls_before_auth == true);
 }
+
+TEST_CASE("settings: spp_programs, keyed by the exact smtpplugins line") {
+    auto r = parse("spp_programs:\n"
+                   "  \":/usr/bin/rblspp -r zen.example\":\n"
+                   "    timeout: 5\n"
+                   "    on_timeout: continue\n"
+                   "  plugins/greylist: {timeout: 2}\n"
+                   "  plugins/only-fail-open: {on_timeout: fail}\n");
+    REQUIRE(r.errors.empty());
+    REQUIRE(r.settings.spp_programs.size() == 3);
+    const auto& rbl = r.settings.spp_programs.at(":/usr/bin/rblspp -r zen.example");
+    REQUIRE(rbl.timeout);
+    CHECK(rbl.timeout->count() == 5000);
+    CHECK(rbl.continue_on_timeout);
+    const auto& grey = r.settings.spp_programs.at("plugins/greylist");
+    CHECK(grey.timeout->count() == 2000);
+    CHECK_FALSE(grey.continue_on_timeout);
+    CHECK_FALSE(r.settings.spp_programs.at("plugins/only-fail-open").timeout);
+    CHECK(parse("spp_programs:\n").errors.empty());
+
+    CHECK(starts_with(only_error("spp_programs:\n  x:\n    on_timeout: ignore\n"),
+                      "conf/asmtpd.yaml:3: spp_programs.x.on_timeout: expected one of fail, continue"));
+    CHECK(starts_with(only_error("spp_programs:\n  x:\n    timeout: 0\n"), "conf/asmtpd.yaml:3: spp_programs.x.timeout"));
+    CHECK(starts_with(only_error("spp_programs:\n  x:\n    budget: 3\n"),
+                      "conf/asmtpd.yaml:3: spp_programs.x.budget: unknown key"));
+    CHECK(starts_with(only_error("spp_programs: [a, b]\n"), "conf/asmtpd.yaml:1: spp_programs: expected a mapping"));
+    CHECK(starts_with(only_error("spp_programs:\n  x: 5\n"), "conf/asmtpd.yaml:2: spp_programs.x"));
+}
