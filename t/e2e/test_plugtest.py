@@ -54,6 +54,27 @@ class PlugtestTest(unittest.TestCase):
 
     # ---- spp programs
 
+    def test_spp_auth_section_sees_the_user_and_method_and_can_refuse(self):
+        prog = self.script("auth.sh", 'echo "E535 5.7.8 no for $SMTPAUTHUSER via $SMTPAUTHMETHOD"\n')
+        rc, out, err = self.run_tool("--hook", "auth_post", "--auth-user", "bob", "--auth-method", "LOGIN", prog)
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual(self.lines(out, "verdict"), ["DENY"])
+        self.assertEqual(self.lines(out, "reply"), ["535 5.7.8 no for bob via login"])
+        rc, out, err = self.run_tool("--hook", "auth", "--spp-line", ":true")
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual(self.lines(out, "reply"), ["235 2.7.0 Authentication successful"])
+
+    def test_spp_pass_section_counts_the_recipient_it_runs_for(self):
+        rc, out, err = self.run_tool("--hook", "rcpt_post", "--from", "a@b.test", "--rcpt", "x@example.org",
+                                     "--rcpt", "y@example.org", "--spp-line",
+                                     ':echo "HX-Pass: $SMTPRCPTTO $SMTPRCPTCOUNT/$SMTPRCPTCOUNTALL"')
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual(self.lines(out, "header"), ["X-Pass: x@example.org 1/1", "X-Pass: y@example.org 2/2"])
+        rc, out, err = self.run_tool("--hook", "rcpt_post", "--spp-line", ":true")
+        self.assertEqual(rc, 2)
+        self.assertIn("needs --rcpt", err)
+
+
     def test_spp_bash_program_printing_E550(self):
         prog = self.script("deny.sh", 'echo "E550 5.7.1 go away $SMTPMAILFROM"\necho "checked $FOO" >&2\n')
         rc, out, err = self.run_tool("--hook", "mail", "--from", "a@b.test", "--env", "FOO=bar", prog)

@@ -38,6 +38,8 @@ struct Options {
     proto::Address from;                    // --from (default: the null sender)
     std::vector<proto::Address> rcpts;      // --rcpt, in order
     std::string helo = "client.plugtest";   // --helo
+    std::string auth_user = "plugtest";     // --auth-user (auth_post: SMTPAUTHUSER)
+    std::string auth_method = "plain";      // --auth-method (auth_post: SMTPAUTHMETHOD)
     std::string ip = "127.0.0.1";           // --ip
     std::string message_file;               // --message (data_post); default: a tiny message
     std::optional<std::uint64_t> timeout_ms;   // --timeout (default asmtpd.yaml timeouts.plugin)

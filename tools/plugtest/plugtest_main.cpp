@@ -30,7 +30,8 @@ constexpr const char* kUsage =
     "usage: asmtpd-plugtest [options] --hook HOOK (PROGRAM | --spp-line LINE | --dso FILE.so [ARGS...])\n"
     "Runs one qmail-spp program or one shared-object plugin offline against one hook and prints the\n"
     "verdict, the exact reply the client would get, side effects, and the log and stderr.\n"
-    "  --hook HOOK        connect, helo, ehlo, mail, rcpt, data or data_post\n"
+    "  --hook HOOK        connect, helo, ehlo, mail, rcpt, data, data_post, auth_post (spp [auth])\n"
+    "                     or rcpt_post (spp [pass])\n"
     "  --config DIR       config directory: asmtpd.yaml (hostname, timeouts.plugin), me, rcpthosts;\n"
     "                     spp programs run there (default: an empty directory)\n"
     "  --env NAME=VALUE   a variable of the client's environment, as tcp.env sets it (repeatable)\n"
@@ -38,6 +39,8 @@ constexpr const char* kUsage =
     "  --rcpt ADDR        a recipient (repeatable); rcpt runs the hook once for each; data and\n"
     "                     data_post need at least one\n"
     "  --helo HOST        the HELO/EHLO name (default client.plugtest)\n"
+    "  --auth-user NAME   auth_post: the user whose credentials were accepted (default plugtest)\n"
+    "  --auth-method M    auth_post: plain, login or cram-md5 (default plain)\n"
     "  --ip IP            the client's address (default 127.0.0.1)\n"
     "  --relay            the client may relay (RELAYCLIENT)\n"
     "  --message FILE     data_post: the message (bare LF becomes CRLF); default: a small one\n"
@@ -69,6 +72,8 @@ std::optional<hooks::Hook> parse_hook(std::string_view h) {
     if (h == "rcpt") return hooks::Hook::Rcpt;
     if (h == "data") return hooks::Hook::Data;
     if (h == "data_post" || h == "data-post") return hooks::Hook::DataPost;
+    if (h == "auth_post" || h == "auth") return hooks::Hook::AuthPost;
+    if (h == "rcpt_post" || h == "pass") return hooks::Hook::RcptPost;
     return std::nullopt;
 }
 
@@ -120,6 +125,10 @@ std::optional<std::string> parse_args(int argc, char** argv, Options& o, bool& h
             auto v = value("--helo");
             if (!v || v->empty()) return need("--helo");
             o.helo = *v;
+        } else if (a == "--auth-user" || a == "--auth-method") {
+            auto v = value(a.c_str());
+            if (!v || v->empty()) return need(a.c_str());
+            (a == "--auth-user" ? o.auth_user : o.auth_method) = *v;
         } else if (a == "--ip") {
             auto v = value("--ip");
             if (!v || v->empty()) return need("--ip");
@@ -167,7 +176,8 @@ std::optional<std::string> parse_args(int argc, char** argv, Options& o, bool& h
     if (!have_program) return "give a PROGRAM, --spp-line LINE or --dso FILE";
     if (o.kind == Kind::Spp && (o.spp_line.empty() || o.spp_line.find_first_of(std::string("\n\0", 2)) != std::string::npos))
         return "the program line must be one non-empty line";
-    const bool needs_rcpt = o.hook == hooks::Hook::Rcpt || o.hook == hooks::Hook::Data || o.hook == hooks::Hook::DataPost;
+    const bool needs_rcpt = o.hook == hooks::Hook::Rcpt || o.hook == hooks::Hook::RcptPost ||
+                            o.hook == hooks::Hook::Data || o.hook == hooks::Hook::DataPost;
     if (needs_rcpt && o.rcpts.empty()) return "--hook " + std::string(hook_label(o.hook)) + " needs --rcpt";
     return std::nullopt;
 }

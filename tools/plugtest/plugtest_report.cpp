@@ -47,7 +47,9 @@ proto::Reply success(hooks::Hook hook, const Options& o, const std::string& host
         case hooks::Hook::Mail:
             return proto::Reply::make(250, "2.1.0", (subject ? subject->format() : "<>") + ", sender OK");
         case hooks::Hook::Rcpt:
+        case hooks::Hook::RcptPost:
             return proto::Reply::make(250, "2.1.5", (subject ? subject->format() : "") + ", recipient ok");
+        case hooks::Hook::AuthPost: return proto::Reply::make(235, "2.7.0", "Authentication successful");
         case hooks::Hook::Data: return proto::Reply::make(354, "", "End data with <CR><LF>.<CR><LF>");
         default: return proto::Reply::make(250, "2.0.0", "Queued as ...");
     }
@@ -142,7 +144,7 @@ void print_report(const Options& o, const Report& r, const std::string& hostname
         proto::Address original;
         if (!subject) {
             if (o.hook == hooks::Hook::Mail) subject = &o.from;
-            else if (o.hook == hooks::Hook::Rcpt) {
+            else if (o.hook == hooks::Hook::Rcpt || o.hook == hooks::Hook::RcptPost) {
                 for (const auto& a : o.rcpts)
                     if (s.label == "rcpt " + a.format()) original = a, subject = &original;
             }

@@ -29,6 +29,8 @@ Section section_for(hooks::Hook h) {
         case hooks::Hook::Mail: return Section::Mail;
         case hooks::Hook::Rcpt: return Section::Rcpt;
         case hooks::Hook::Data: return Section::Data;
+        case hooks::Hook::AuthPost: return Section::Auth;
+        case hooks::Hook::RcptPost: return Section::Pass;
         default: return Section::DataPost;
     }
 }
@@ -70,8 +72,10 @@ std::optional<std::string> run_spp(const Options& o, Env& env, Report& r) {
     if (env.conn.relay_client) cenv.emplace("RELAYCLIENT", "");
     const bool relay = cenv.count("RELAYCLIENT") > 0;
     if (o.hook != hooks::Hook::Connect) set_helo_vars(cenv, o.helo);
-    if (o.hook != hooks::Hook::Connect && o.hook != hooks::Hook::Helo && o.hook != hooks::Hook::Ehlo)
-        set_mail_address(cenv, o.from);
+    const bool in_transaction = o.hook != hooks::Hook::Connect && o.hook != hooks::Hook::Helo &&
+                                o.hook != hooks::Hook::Ehlo && o.hook != hooks::Hook::AuthPost;
+    if (in_transaction) set_mail_address(cenv, o.from);
+    if (o.hook == hooks::Hook::AuthPost) set_auth_vars(cenv, o.auth_method, o.auth_user);
     hooks::FlatConfig flat(env.config_dir);
     auto rcpthosts = hooks::RcptHosts::load(flat, env.facts.hostname);
     auto hosts_ok = [&](const proto::Address& a) {
@@ -100,11 +104,13 @@ std::optional<std::string> run_spp(const Options& o, Env& env, Report& r) {
     };
 
     bool ok = true;
-    if (o.hook == hooks::Hook::Rcpt) {
+    if (o.hook == hooks::Hook::Rcpt || o.hook == hooks::Hook::RcptPost) {
+        // [pass] runs for recipients the whole chain accepted, with SMTPRCPTCOUNT counting them.
+        const bool pass = o.hook == hooks::Hook::RcptPost;
         std::size_t accepted = 0;
         for (std::size_t i = 0; i < o.rcpts.size() && ok; ++i) {
             const auto& a = o.rcpts[i];
-            set_rcpt_counters(cenv, accepted, i + 1, hosts_ok(a));
+            set_rcpt_counters(cenv, accepted + (pass ? 1 : 0), i + 1, hosts_ok(a));
             set_rcpt_address(cenv, a);
             ok = run_step("rcpt " + a.format(), {});
             if (!ok) break;
