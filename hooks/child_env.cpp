@@ -2,6 +2,8 @@
 // queue/qmail-queue and auth/checkpassword (spp builds a richer one in plugins/spp/spp_env.cpp).
 #include "hooks/child_env.hpp"
 
+#include "hooks/plugin_args.hpp"
+
 namespace asmtpd::hooks {
 
 bool valid_env_name(std::string_view n) {
@@ -16,6 +18,20 @@ std::optional<std::string> add_env_assignment(std::string_view v, EnvMap& into) 
     if (eq == std::string_view::npos || !valid_env_name(v.substr(0, eq)) || v.find('\0') != std::string_view::npos)
         return "bad env '" + std::string(v) + "' (NAME=VALUE)";
     into[std::string(v.substr(0, eq))] = std::string(v.substr(eq + 1));
+    return std::nullopt;
+}
+
+bool is_child_option(std::string_view w) { return w == "timeout" || w == "env"; }
+
+std::optional<std::string> take_child_option(const std::vector<std::string>& args, std::size_t& i,
+                                             std::uint64_t& timeout_ms, EnvMap& env) {
+    const std::string& w = args[i];
+    if (i + 1 >= args.size()) return "'" + w + "' needs a value";
+    const std::string& v = args[++i];
+    if (w == "env") return add_env_assignment(v, env);
+    auto ms = parse_seconds_ms(v);
+    if (!ms || *ms == 0) return "bad timeout '" + v + "' (seconds, more than 0)";
+    timeout_ms = *ms;
     return std::nullopt;
 }
 

@@ -45,7 +45,6 @@
 
 #include "hooks/child_env.hpp"
 #include "hooks/plugin.hpp"
-#include "hooks/plugin_args.hpp"
 
 namespace asmtpd::plugins {
 
@@ -95,18 +94,8 @@ public:
         const auto& args = in.line.args;
         std::uint64_t timeout_ms = static_cast<std::uint64_t>(in.server.plugin_timeout.count());
         std::size_t i = 0;
-        for (; i < args.size() && (args[i] == "timeout" || args[i] == "env"); ++i) {
-            const std::string& w = args[i];
-            if (i + 1 >= args.size()) return "'" + w + "' needs a value";
-            const std::string& v = args[++i];
-            if (w == "timeout") {
-                auto ms = hooks::parse_seconds_ms(v);
-                if (!ms || *ms == 0) return "bad timeout '" + v + "' (seconds, more than 0)";
-                timeout_ms = *ms;
-                continue;
-            }
-            if (auto e = hooks::add_env_assignment(v, extra_env_)) return *e;
-        }
+        for (; i < args.size() && hooks::is_child_option(args[i]); ++i)
+            if (auto e = hooks::take_child_option(args, i, timeout_ms, extra_env_)) return e;
         if (i >= args.size()) return "usage: [timeout SECONDS] [env NAME=VALUE]... PROGRAM [ARG...]";
         program_ = args[i];
         if (program_.find('/') == std::string::npos)

@@ -41,7 +41,6 @@
 
 #include "hooks/child_env.hpp"
 #include "hooks/plugin.hpp"
-#include "hooks/plugin_args.hpp"
 
 namespace asmtpd::plugins {
 
@@ -152,16 +151,8 @@ public:
         std::uint64_t timeout_ms = static_cast<std::uint64_t>(in.server.plugin_timeout.count());
         for (std::size_t i = 0; i < args.size(); ++i) {
             const std::string& w = args[i];
-            if (w == "timeout" || w == "env") {
-                if (i + 1 >= args.size()) return "'" + w + "' needs a value";
-                const std::string& v = args[++i];
-                if (w == "timeout") {
-                    auto ms = hooks::parse_seconds_ms(v);
-                    if (!ms || *ms == 0) return "bad timeout '" + v + "' (seconds, more than 0)";
-                    timeout_ms = *ms;
-                    continue;
-                }
-                if (auto e = hooks::add_env_assignment(v, extra_env_)) return *e;
+            if (hooks::is_child_option(w)) {
+                if (auto e = hooks::take_child_option(args, i, timeout_ms, extra_env_)) return e;
                 continue;
             }
             if (path) return "unexpected argument '" + w + "' (usage: [PATH] [timeout SECONDS] [env NAME=VALUE]...)";

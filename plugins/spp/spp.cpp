@@ -156,14 +156,14 @@ public:
         o.policies = in.server.spp_programs;
         o.child_limits = sandbox.limits;
         o.server_env = ServerEnv::capture();
-        opts_ = o;
-        data_opts_ = o;
-        data_opts_.budget_ms = data_budget;
+        opts_ = std::make_shared<const ChainOptions>(o);
+        o.budget_ms = data_budget;
+        data_opts_ = std::make_shared<const ChainOptions>(std::move(o));
         config_path_ = resolve(cfgdir, file);
         hostname_ = in.server.hostname;
         rcpthosts_ = hooks::RcptHosts::load(in.config, in.server.hostname);
         // The chain's own deadline must never beat ours (budget, then SIGTERM/SIGKILL and reaping).
-        set_timeout(std::chrono::milliseconds(std::max(o.budget_ms, data_budget) + 10000));
+        set_timeout(std::chrono::milliseconds(std::max(opts_->budget_ms, data_budget) + 10000));
         check_at_startup();
         return std::nullopt;
     }
@@ -200,12 +200,12 @@ private:
         for (const auto& section : cfg->sections)
             for (const auto& p : section)
                 if (!p.shell) {
-                    std::string path = program_spec(p, opts_).program;
+                    std::string path = program_spec(p, *opts_).program;
                     if (::access(path.c_str(), X_OK) != 0)
                         log.warn("spp: {}:{}: '{}' is not an executable file ({}); it will fail with 451 "
                                  "can't execute", config_path_, p.lineno, p.line, std::strerror(errno));
                 }
-        for (const auto& [line, policy] : opts_.policies) {
+        for (const auto& [line, policy] : opts_->policies) {
             bool used = false;
             for (const auto& section : cfg->sections)
                 for (const auto& p : section) used = used || p.line == line;
@@ -410,9 +410,8 @@ private:
         std::weak_ptr<const void> alive = ctx.lifetime();
         std::weak_ptr<Conn> weak_conn = conn;
         auto box = std::make_shared<hooks::HookCall>(std::move(call));
-        const ChainOptions& opts = s == Section::Data ? data_opts_ : opts_;
         conn->run = ChainRun::start(
-            ctx.children(), opts, s, conn->config, ctx.connection().env, conn->state, alive, ctx.log(),
+            ctx.children(), s == Section::Data ? data_opts_ : opts_, s, conn->config, ctx.connection().env, conn->state, alive, ctx.log(),
             std::move(input), [this, cp, alive, weak_conn, s, box, after = std::move(after)](ChainResult r) {
                 auto c = weak_conn.lock();
                 if (alive.expired() || !c) return;
@@ -439,7 +438,7 @@ private:
     std::string hostname_;
     bool missing_disable_ = false;
     bool explicit_enable_ = false;
-    ChainOptions opts_, data_opts_;
+    std::shared_ptr<const ChainOptions> opts_, data_opts_;   // shared by every running chain
     hooks::RcptHosts rcpthosts_;
     ConfigCache cache_;
     std::mutex conns_m_;

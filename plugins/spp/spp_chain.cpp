@@ -57,10 +57,11 @@ io::ChildSpec program_spec(const ProgramLine& p, const ChainOptions& o) {
     return spec;
 }
 
-std::shared_ptr<ChainRun> ChainRun::start(io::ChildRunner& runner, const ChainOptions& opts, Section section,
+std::shared_ptr<ChainRun> ChainRun::start(io::ChildRunner& runner, std::shared_ptr<const ChainOptions> opts, Section section,
                                           std::shared_ptr<const SppConfig> config, EnvMap& env, SppState& state,
                                           std::weak_ptr<const void> alive, io::Log log, ChainInput input, Done done) {
-    std::shared_ptr<ChainRun> run(new ChainRun(runner, opts));
+    const std::uint64_t budget_ms = opts->budget_ms;
+    std::shared_ptr<ChainRun> run(new ChainRun(runner, std::move(opts)));
     run->section_ = section;
     run->config_ = std::move(config);
     run->env_ = &env;
@@ -70,7 +71,7 @@ std::shared_ptr<ChainRun> ChainRun::start(io::ChildRunner& runner, const ChainOp
     run->input_ = std::move(input);
     run->done_ = std::move(done);
     run->started_ = Clock::now();
-    run->deadline_ = run->started_ + std::chrono::milliseconds(opts.budget_ms);
+    run->deadline_ = run->started_ + std::chrono::milliseconds(budget_ms);
     run->step();
     return run;
 }

@@ -65,7 +65,7 @@ public:
 
     // env and state belong to the caller and must stay valid while `alive` has not expired and
     // the run was not cancelled. log is copied (it tags lines with the session id).
-    static std::shared_ptr<ChainRun> start(io::ChildRunner& runner, const ChainOptions& opts, Section section,
+    static std::shared_ptr<ChainRun> start(io::ChildRunner& runner, std::shared_ptr<const ChainOptions> opts, Section section,
                                            std::shared_ptr<const SppConfig> config, EnvMap& env, SppState& state,
                                            std::weak_ptr<const void> alive, io::Log log, ChainInput input,
                                            Done done);
@@ -74,14 +74,17 @@ public:
     bool running() const { return !finished_; }
 
 private:
-    ChainRun(io::ChildRunner& runner, const ChainOptions& opts) : runner_(runner), opts_(opts) {}
+    ChainRun(io::ChildRunner& runner, std::shared_ptr<const ChainOptions> opts)
+        : runner_(runner), keep_opts_(std::move(opts)), opts_(*keep_opts_) {}
     void step();
     void on_child(io::ChildResult res);
     void finish();
     void on_stderr(std::string_view line);
 
     io::ChildRunner& runner_;
-    ChainOptions opts_;
+    // Shared with the plugin (no copy per command); kept alive past a reload that drops it.
+    std::shared_ptr<const ChainOptions> keep_opts_;
+    const ChainOptions& opts_;
     Section section_ = Section::Dummy;
     std::shared_ptr<const SppConfig> config_;
     EnvMap* env_ = nullptr;

@@ -70,3 +70,26 @@ TEST_CASE("child_env: tcpserver variables, then the client map, then plugin argu
     CHECK_FALSE(has_name(env, "bad-name"));
     CHECK_FALSE(has_name(env, "NULVALUE"));
 }
+
+TEST_CASE("child_env: timeout and env options of helper-program plugins") {
+    const std::vector<std::string> args = {"timeout", "2.5", "env", "A=1", "prog", "timeout"};
+    std::uint64_t ms = 30000;
+    hooks::EnvMap env;
+    std::size_t i = 0;
+    CHECK(hooks::is_child_option(args[0]));
+    CHECK_FALSE(hooks::take_child_option(args, i, ms, env));
+    CHECK(i == 1);
+    CHECK(ms == 2500);
+    i = 2;
+    CHECK_FALSE(hooks::take_child_option(args, i, ms, env));
+    CHECK(env["A"] == "1");
+    CHECK_FALSE(hooks::is_child_option(args[4]));
+    i = 5;
+    CHECK(*hooks::take_child_option(args, i, ms, env) == "'timeout' needs a value");
+    const std::vector<std::string> bad = {"timeout", "0", "env", "1X=y"};
+    i = 0;
+    CHECK(hooks::take_child_option(bad, i, ms, env)->find("bad timeout") != std::string::npos);
+    i = 2;
+    CHECK(hooks::take_child_option(bad, i, ms, env)->find("bad env") != std::string::npos);
+    CHECK(ms == 2500);
+}

@@ -40,12 +40,12 @@ std::string header_for(Section s) {
 }
 
 // One chain run on the private loop; nullopt if the loop ran dry without an answer (a bug).
-std::optional<ChainResult> run_chain(Env& env, io::ChildRunner& runner, const ChainOptions& opts, Section s,
+std::optional<ChainResult> run_chain(Env& env, io::ChildRunner& runner, std::shared_ptr<const ChainOptions> opts, Section s,
                                      const std::shared_ptr<const SppConfig>& config, SppState& state,
                                      ChainInput input) {
     auto alive = std::make_shared<int>(0);
     std::optional<ChainResult> result;
-    auto run = ChainRun::start(runner, opts, s, config, env.conn.env, state, alive, env.log, std::move(input),
+    auto run = ChainRun::start(runner, std::move(opts), s, config, env.conn.env, state, alive, env.log, std::move(input),
                                [&result](ChainResult r) { result = std::move(r); });
     while (!result && uv_run(env.loop, UV_RUN_ONCE) != 0) {
     }
@@ -66,6 +66,7 @@ std::optional<std::string> run_spp(const Options& o, Env& env, Report& r) {
     opts.timeout_ms = static_cast<std::uint64_t>(env.facts.plugin_timeout.count());
     opts.budget_ms = std::max<std::uint64_t>(opts.timeout_ms + 1000, section == Section::Data ? 100000 : 240000);
     opts.server_env = ServerEnv::capture();
+    const auto shared_opts = std::make_shared<const ChainOptions>(std::move(opts));
 
     auto& cenv = env.conn.env;
     add_tcpserver_vars(env.conn, env.facts.hostname, cenv);
@@ -86,7 +87,7 @@ std::optional<std::string> run_spp(const Options& o, Env& env, Report& r) {
     SppState state;
     auto run_step = [&](std::string label, ChainInput input) -> bool {
         auto before = cenv;
-        auto result = run_chain(env, runner, opts, section, config, state, std::move(input));
+        auto result = run_chain(env, runner, shared_opts, section, config, state, std::move(input));
         if (!result) return false;
         VerdictPlan plan = plan_verdict(section, *result);
         Step st;
