@@ -40,6 +40,10 @@ struct Match {
     static Match yes() { return {true, {}, {}}; }
     static Match no() { return {}; }
     static Match fail(Result r, std::string why) { return {false, r, std::move(why)}; }
+    static Match too_many_terms() {
+        return fail(Result::PermError, "more than 10 DNS-querying mechanisms and modifiers");
+    }
+    static Match too_many_voids() { return fail(Result::PermError, "more than 2 void DNS lookups"); }
 };
 
 class Checker {
@@ -80,10 +84,11 @@ private:
     Task<std::string> explanation(const HostResult& r);
 
     Ask ask(std::string name, QType t);
-    // Counts one DNS-querying term; a permerror Match past the limit.
-    std::optional<Match> count_term();
-    // Counts a void answer; a permerror Match past the limit.
-    std::optional<Match> count_void(const DnsAnswer& a);
+    // Count one DNS-querying term / one void answer; false once past the §4.6.4 limit.
+    // (Plain bools: clang 14 mis-destroys an optional declared in an if-condition of a
+    // coroutine across co_return.)
+    bool count_term() { return ++lookups_ <= kMaxDnsTerms; }
+    bool count_void() { return ++voids_ <= kMaxVoidLookups; }
     bool client_in(const std::string& address, const Directive& d) const;
     QType address_type() const { return ip_->is_v4() ? QType::A : QType::AAAA; }
 

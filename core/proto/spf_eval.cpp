@@ -76,17 +76,6 @@ Checker::Ask Checker::ask(std::string name, QType t) {
     return Ask{this, Query{std::move(name), t}, std::nullopt};
 }
 
-std::optional<Match> Checker::count_term() {
-    if (++lookups_ > kMaxDnsTerms)
-        return Match::fail(Result::PermError, "more than 10 DNS-querying mechanisms and modifiers");
-    return std::nullopt;
-}
-
-std::optional<Match> Checker::count_void(const DnsAnswer&) {
-    if (++voids_ > kMaxVoidLookups) return Match::fail(Result::PermError, "more than 2 void DNS lookups");
-    return std::nullopt;
-}
-
 Task<Outcome> Checker::run() {
     Outcome out;
     out.identity = req_.identity;
@@ -169,9 +158,9 @@ Task<HostResult> Checker::check_host(std::string domain) {
         }
     }
     if (rec.redirect) {   // §6.1: only when no mechanism matched
-        if (auto over = count_term()) {
+        if (!count_term()) {
             out.result = Result::PermError;
-            out.problem = over->problem;
+            out.problem = Match::too_many_terms().problem;
             co_return out;
         }
         std::optional<std::string> target = co_await expand(*rec.redirect, MacroUse::DomainSpec, domain);

@@ -21,40 +21,37 @@ bool Checker::client_in(const std::string& address, const Directive& d) const {
     return net && net->contains(*ip_);
 }
 
+// No switch statements in the coroutines: clang 14 runs the destructors of a switch's
+// co_return temporaries on resume paths that never built them.
 Task<Match> Checker::match(const Directive& d, std::string domain) {
-    switch (d.mechanism) {
-        case Mechanism::All: co_return Match::yes();
-        case Mechanism::Ip4:
-        case Mechanism::Ip6: {
-            // An ip4 never matches an IPv6 client and vice versa (IPv4-mapped clients are IPv4).
-            bool family = (d.mechanism == Mechanism::Ip4) == ip_->is_v4();
-            if (family && d.network.contains(*ip_)) co_return Match::yes();
-            co_return Match::no();
-        }
-        default: break;
+    if (d.mechanism == Mechanism::All) co_return Match::yes();
+    if (d.mechanism == Mechanism::Ip4 || d.mechanism == Mechanism::Ip6) {
+        // An ip4 never matches an IPv6 client and vice versa (IPv4-mapped clients are IPv4).
+        bool family = (d.mechanism == Mechanism::Ip4) == ip_->is_v4();
+        bool hit = family && d.network.contains(*ip_);
+        co_return hit ? Match::yes() : Match::no();
     }
-    if (auto over = count_term()) co_return *over;
+    if (!count_term()) co_return Match::too_many_terms();
     std::string target = domain;
     if (!d.domain_spec.empty()) {
         std::optional<std::string> t = co_await expand(d.domain_spec, MacroUse::DomainSpec, domain);
         if (!t) co_return Match::fail(Result::PermError, "bad domain-spec in '" + d.text + "'");
         target = lower_no_dot(*t);
     }
-    switch (d.mechanism) {
-        case Mechanism::A: co_return co_await match_address(d, std::move(target));
-        case Mechanism::Mx: co_return co_await match_mx(d, std::move(target));
-        case Mechanism::Ptr: co_return co_await match_ptr(std::move(target));
-        case Mechanism::Exists: co_return co_await match_exists(std::move(target));
-        case Mechanism::Include: co_return co_await match_include(std::move(target));
-        default: co_return Match::no();
-    }
+    Match m;
+    if (d.mechanism == Mechanism::A) m = co_await match_address(d, std::move(target));
+    else if (d.mechanism == Mechanism::Mx) m = co_await match_mx(d, std::move(target));
+    else if (d.mechanism == Mechanism::Ptr) m = co_await match_ptr(std::move(target));
+    else if (d.mechanism == Mechanism::Exists) m = co_await match_exists(std::move(target));
+    else if (d.mechanism == Mechanism::Include) m = co_await match_include(std::move(target));
+    co_return m;
 }
 
 Task<Match> Checker::match_address(const Directive& d, std::string target) {
     DnsAnswer a = co_await ask(target, address_type());
     if (is_temp_error(a)) co_return Match::fail(Result::TempError, "DNS error looking up " + target);
     if (is_void(a)) {
-        if (auto over = count_void(a)) co_return *over;
+        if (!count_void()) co_return Match::too_many_voids();
         co_return Match::no();
     }
     for (const auto& r : a.records)
@@ -66,7 +63,7 @@ Task<Match> Checker::match_mx(const Directive& d, std::string target) {
     DnsAnswer mx = co_await ask(target, QType::MX);
     if (is_temp_error(mx)) co_return Match::fail(Result::TempError, "DNS error looking up MX of " + target);
     if (is_void(mx)) {
-        if (auto over = count_void(mx)) co_return *over;
+        if (!count_void()) co_return Match::too_many_voids();
         co_return Match::no();
     }
     if (mx.records.size() > kMaxMxNames)
@@ -76,7 +73,7 @@ Task<Match> Checker::match_mx(const Directive& d, std::string target) {
         DnsAnswer a = co_await ask(host, address_type());
         if (is_temp_error(a)) co_return Match::fail(Result::TempError, "DNS error looking up " + host);
         if (is_void(a)) {
-            if (auto over = count_void(a)) co_return *over;
+            if (!count_void()) co_return Match::too_many_voids();
             continue;
         }
         for (const auto& r : a.records) matched = matched || client_in(r, d);
@@ -91,7 +88,7 @@ Task<Match> Checker::validate_names() {
     DnsAnswer ptr = co_await ask(reverse_name(ip_->to_string()), QType::PTR);
     if (is_temp_error(ptr)) co_return Match::no();   // §5.5: the mechanism fails to match
     if (is_void(ptr)) {
-        if (auto over = count_void(ptr)) co_return *over;
+        if (!count_void()) co_return Match::too_many_voids();
         co_return Match::no();
     }
     std::size_t n = std::min<std::size_t>(ptr.records.size(), kMaxPtrNames);
@@ -101,7 +98,7 @@ Task<Match> Checker::validate_names() {
         DnsAnswer a = co_await ask(name, address_type());
         if (is_temp_error(a)) continue;   // §5.5: skip that name
         if (is_void(a)) {
-            if (auto over = count_void(a)) co_return *over;
+            if (!count_void()) co_return Match::too_many_voids();
             continue;
         }
         for (const auto& r : a.records) {
@@ -129,7 +126,7 @@ Task<Match> Checker::match_exists(std::string target) {
     DnsAnswer a = co_await ask(target, QType::A);   // §5.7: always A, whatever the client's family
     if (is_temp_error(a)) co_return Match::fail(Result::TempError, "DNS error looking up " + target);
     if (is_void(a)) {
-        if (auto over = count_void(a)) co_return *over;
+        if (!count_void()) co_return Match::too_many_voids();
         co_return Match::no();
     }
     co_return Match::yes();
@@ -137,15 +134,10 @@ Task<Match> Checker::match_exists(std::string target) {
 
 Task<Match> Checker::match_include(std::string target) {
     HostResult r = co_await check_host(target);
-    switch (r.result) {   // §5.2 table
-        case Result::Pass: co_return Match::yes();
-        case Result::Fail:
-        case Result::SoftFail:
-        case Result::Neutral: co_return Match::no();
-        case Result::TempError: co_return Match::fail(Result::TempError, r.problem);
-        case Result::PermError: co_return Match::fail(Result::PermError, r.problem);
-        case Result::None: break;
-    }
+    // §5.2 table
+    if (r.result == Result::Pass) co_return Match::yes();
+    if (r.result == Result::Fail || r.result == Result::SoftFail || r.result == Result::Neutral) co_return Match::no();
+    if (r.result == Result::TempError || r.result == Result::PermError) co_return Match::fail(r.result, r.problem);
     co_return Match::fail(Result::PermError, "include:" + target + " has no SPF record");
 }
 
