@@ -23,7 +23,7 @@
 #include <memory>
 #include <string>
 
-#include "hooks/address_list.hpp"
+#include "plugins/common/address_list.hpp"
 #include "hooks/plugin.hpp"
 
 namespace asmtpd::plugins {
@@ -36,7 +36,7 @@ public:
         const auto& args = in.line.args;
         if (args.size() == 2 && args[0] == "at" && args[1] == "rcpt") at_rcpt_ = true;
         else if (!args.empty()) return std::string("takes no arguments but 'at rcpt'");
-        list_ = hooks::AddressList::parse(in.config.lines("badmailfrom"));
+        list_ = plugins::AddressList::parse(in.config.lines("badmailfrom"));
         return std::nullopt;
     }
 
@@ -68,7 +68,7 @@ private:
         call.resolve(std::move(v));
     }
 
-    hooks::AddressList list_;
+    plugins::AddressList list_;
     bool at_rcpt_ = false;
 };
 

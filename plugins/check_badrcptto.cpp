@@ -13,7 +13,7 @@
 #include <memory>
 #include <string>
 
-#include "hooks/address_list.hpp"
+#include "plugins/common/address_list.hpp"
 #include "hooks/plugin.hpp"
 
 namespace asmtpd::plugins {
@@ -24,7 +24,7 @@ class CheckBadrcptto final : public hooks::Plugin {
 public:
     std::optional<std::string> init(const hooks::PluginInit& in) override {
         if (!in.line.args.empty()) return std::string("takes no arguments");
-        list_ = hooks::AddressList::parse(in.config.lines("badrcptto"));
+        list_ = plugins::AddressList::parse(in.config.lines("badrcptto"));
         return std::nullopt;
     }
 
@@ -40,7 +40,7 @@ private:
         call.deny(hit->message.empty() ? "Recipient address rejected" : hit->message);
     }
 
-    hooks::AddressList list_;
+    plugins::AddressList list_;
 };
 
 }  // namespace

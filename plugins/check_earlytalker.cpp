@@ -18,7 +18,7 @@
 #include <string>
 
 #include "hooks/plugin.hpp"
-#include "hooks/plugin_args.hpp"
+#include "core/proto/plugin_args.hpp"
 
 namespace asmtpd::plugins {
 
@@ -27,10 +27,10 @@ namespace {
 class CheckEarlytalker final : public hooks::Plugin {
 public:
     std::optional<std::string> init(const hooks::PluginInit& in) override {
-        hooks::ArgPairs pairs;
+        proto::ArgPairs pairs;
         if (auto err = pairs.parse(in.line.args, {"wait", "action"})) return *err;
         if (auto w = pairs.get("wait")) {
-            auto ms = hooks::parse_seconds_ms(*w);
+            auto ms = proto::parse_seconds_ms(*w);
             if (!ms) return "wait wants seconds (e.g. 1 or 0.5), got '" + *w + "'";
             wait_ms_ = *ms;
         }

@@ -14,7 +14,7 @@
 #include <string>
 
 #include "hooks/plugin.hpp"
-#include "hooks/plugin_args.hpp"
+#include "core/proto/plugin_args.hpp"
 
 namespace asmtpd::plugins {
 
@@ -26,7 +26,7 @@ public:
         const auto& args = in.line.args;
         if (args.size() > 1) return "takes one argument, the limit";
         if (!args.empty()) {
-            auto n = hooks::parse_count(args[0]);
+            auto n = proto::parse_count(args[0]);
             if (!n || *n == 0 || *n > 1000000) return "bad limit '" + args[0] + "'";
             limit_ = *n;
         }
@@ -41,7 +41,7 @@ public:
 private:
     void on_unrecognized(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
         auto& note = ctx.notes()[key_];
-        std::uint64_t count = hooks::parse_count(note).value_or(0) + 1;
+        std::uint64_t count = proto::parse_count(note).value_or(0) + 1;
         note = std::to_string(count);
         if (count >= limit_) {
             ctx.log().info("{} unrecognized commands, disconnecting", count);

@@ -20,9 +20,9 @@
 #include <vector>
 
 #include "core/proto/text.hpp"
-#include "hooks/ip_list.hpp"
+#include "core/proto/ip_list.hpp"
 #include "hooks/plugin.hpp"
-#include "hooks/plugin_args.hpp"
+#include "core/proto/plugin_args.hpp"
 
 namespace asmtpd::plugins {
 
@@ -48,17 +48,17 @@ class HostsAllow final : public hooks::Plugin {
 public:
     std::optional<std::string> init(const hooks::PluginInit& in) override {
         max_ = in.server.max_connections_per_ip;
-        hooks::ArgPairs pairs;
+        proto::ArgPairs pairs;
         if (auto err = pairs.parse(in.line.args, {"max"})) return *err;
         if (auto m = pairs.get("max")) {
-            auto n = hooks::parse_count(*m);
+            auto n = proto::parse_count(*m);
             if (!n) return "max wants a number, got '" + *m + "'";
             max_ = static_cast<std::size_t>(*n);
         }
         for (const auto& line : in.config.lines("hosts_allow")) {
-            auto [address, rest] = hooks::split_first_word(line);
-            auto [word, message] = hooks::split_first_word(rest);
-            auto net = hooks::parse_ip_entry(address);
+            auto [address, rest] = proto::split_first_word(line);
+            auto [word, message] = proto::split_first_word(rest);
+            auto net = proto::parse_ip_entry(address);
             auto constant = constant_from(word);
             if (!net || !constant)
                 return in.config.path("hosts_allow") + ": bad line '" + line +

@@ -15,13 +15,13 @@
 //   case-insensitive), or the address is a bare <postmaster> / <abuse> (RFC 5321 §4.5.1).
 //   Anything else: DENY "Relaying denied" (550 5.7.1), or qmail's 553 text. Put it after the
 //   other rcpt plugins, since its OK ends the chain.
-// Rules: files are read once in init() (hooks::RcptHosts); the handler only looks at memory.
+// Rules: files are read once in init() (plugins::RcptHosts); the handler only looks at memory.
 #include <memory>
 #include <string>
 
 #include "core/proto/text.hpp"
 #include "hooks/plugin.hpp"
-#include "hooks/rcpthosts.hpp"
+#include "plugins/common/rcpthosts.hpp"
 
 namespace asmtpd::plugins {
 
@@ -33,7 +33,7 @@ public:
         const auto& args = in.line.args;
         if (args.size() == 1 && args[0] == "qmail") qmail_ = true;
         else if (!args.empty()) return "takes no arguments but 'qmail'";
-        hosts_ = hooks::RcptHosts::load(in.config, in.server.hostname);
+        hosts_ = plugins::RcptHosts::load(in.config, in.server.hostname);
         return std::nullopt;
     }
 
@@ -60,7 +60,7 @@ private:
         call.resolve(std::move(v));
     }
 
-    hooks::RcptHosts hosts_;
+    plugins::RcptHosts hosts_;
     bool qmail_ = false;
 };
 

@@ -9,7 +9,7 @@
 //                    over RELAYCLIENT)
 //   A RELAYCLIENT key in the connection's environment (tcp.env) also makes a relay client, and
 //   its value is qmail's recipient suffix (appended by the session to accepted recipients,
-//   hooks/relay_client.hpp).
+//   plugins/common/relay_client.hpp).
 //   A malformed entry in either file fails start-up, naming the entry.
 // HOOKS
 //   connect: sets connection().relay_client, always DECLINED. An earlier plugin's true is kept
@@ -21,9 +21,9 @@
 #include <string>
 #include <vector>
 
-#include "hooks/ip_list.hpp"
+#include "core/proto/ip_list.hpp"
 #include "hooks/plugin.hpp"
-#include "hooks/relay_client.hpp"
+#include "plugins/common/relay_client.hpp"
 
 namespace asmtpd::plugins {
 
@@ -38,7 +38,7 @@ public:
         }
         for (auto [file, list] : {std::pair{"relayclients", &allow_}, std::pair{"norelayclients", &deny_}}) {
             std::vector<std::string> bad;
-            *list = hooks::IpList::parse(in.config.lines(file), &bad);
+            *list = proto::IpList::parse(in.config.lines(file), &bad);
             if (!bad.empty()) return std::string(file) + ": not an address, network or prefix: '" + bad.front() + "'";
         }
         return std::nullopt;
@@ -52,7 +52,7 @@ public:
 private:
     void on_connect(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
         auto& conn = ctx.connection();
-        hooks::note_relay_client(conn, ctx.notes());   // the RELAYCLIENT suffix, as the session started
+        plugins::note_relay_client(conn, ctx.notes());   // the RELAYCLIENT suffix, as the session started
         if (conn.env.count("RELAYCLIENT") || allow_.matches(conn.remote_ip)) conn.relay_client = true;
         if (deny_.matches(conn.remote_ip)) conn.relay_client = false;
         if (conn.relay_client) ctx.log().info("relaying allowed for {}", conn.remote_ip);
@@ -65,8 +65,8 @@ private:
     }
 
     bool only_ = false;
-    hooks::IpList allow_;
-    hooks::IpList deny_;
+    proto::IpList allow_;
+    proto::IpList deny_;
 };
 
 }  // namespace

@@ -14,7 +14,7 @@
 
 #include "core/io/crypto.hpp"
 #include "core/smtp/session.hpp"
-#include "hooks/relay_client.hpp"
+#include "plugins/common/relay_client.hpp"
 
 namespace asmtpd::smtp {
 
@@ -229,7 +229,7 @@ void Session::auth_decide(proto::SaslMechanism mech, std::string user, std::stri
                           // relayclient = "": no RELAYCLIENT suffix from now on.
                           info_.env["RELAYCLIENT"] = "";
                           info_.env["TCPREMOTEINFO"] = user;
-                          hooks::note_relay_client_auth(notes_);
+                          plugins::note_relay_client_auth(notes_);
                           log_.info("AUTH {} succeeded for {}", proto::to_string(mech), user);
                           reply(235, "2.7.0", "Authentication successful");
                       });

@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 
 #include "core/smtp/session.hpp"
-#include "hooks/relay_client.hpp"
+#include "plugins/common/relay_client.hpp"
 
 namespace asmtpd::smtp {
 
@@ -181,8 +181,8 @@ void Session::rcpt_after_pre(proto::PathArgs p) {
                   if (!txn_) return;
                   // qmail-smtpd: a relay client's RELAYCLIENT value is appended to the
                   // (possibly spp-"C"-changed) address of every accepted recipient.
-                  if (auto suffix = hooks::relay_suffix(info_, notes_); suffix && !suffix->empty()) {
-                      auto with = hooks::append_relay_suffix(a, *suffix);
+                  if (auto suffix = plugins::relay_suffix(info_, notes_); suffix && !suffix->empty()) {
+                      auto with = plugins::append_relay_suffix(a, *suffix);
                       if (!with) {
                           log_.warn("rcpt {}: RELAYCLIENT suffix '{}' gives no valid address", a.format(), *suffix);
                           reply(451, "4.3.0", "Recipient address rewrite failed");

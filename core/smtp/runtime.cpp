@@ -44,8 +44,8 @@ std::shared_ptr<const Runtime> load_runtime(const std::string& config_dir,
 
     const std::string tcp_env = config_dir + "/tcp.env";
     if (fs::exists(tcp_env, ec)) {
-        if (auto ce = hooks::ClientEnv::load(tcp_env, errors))
-            rt->client_env = std::make_shared<const hooks::ClientEnv>(std::move(*ce));
+        if (auto ce = smtp::ClientEnv::load(tcp_env, errors))
+            rt->client_env = std::make_shared<const smtp::ClientEnv>(std::move(*ce));
     }
 
     const std::string plugins_path = config_dir + "/plugins";

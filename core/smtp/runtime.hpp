@@ -12,7 +12,7 @@
 #include "core/io/tls.hpp"
 #include "core/proto/cidr.hpp"
 #include "core/smtp/settings.hpp"
-#include "hooks/client_env.hpp"
+#include "core/smtp/client_env.hpp"
 #include "hooks/context.hpp"
 #include "hooks/flat_config.hpp"
 #include "hooks/registry.hpp"
@@ -28,7 +28,7 @@ struct Runtime {
     proto::CidrList trusted_proxies;       // who may send a PROXY header
     proto::CidrList normalize_from;        // bare_lf: normalize applies to these (empty: all)
     // DIR/tcp.env when it exists: per-client allow/deny and environment (tcprules format).
-    std::shared_ptr<const hooks::ClientEnv> client_env;
+    std::shared_ptr<const smtp::ClientEnv> client_env;
 };
 
 // Loads DIR/asmtpd.yaml, DIR/plugins and every plugin's init(). Problems are appended to

@@ -43,7 +43,7 @@
 #include <string_view>
 #include <vector>
 
-#include "hooks/child_env.hpp"
+#include "plugins/common/child_env.hpp"
 #include "hooks/plugin.hpp"
 
 namespace asmtpd::plugins {
@@ -94,8 +94,8 @@ public:
         const auto& args = in.line.args;
         std::uint64_t timeout_ms = static_cast<std::uint64_t>(in.server.plugin_timeout.count());
         std::size_t i = 0;
-        for (; i < args.size() && hooks::is_child_option(args[i]); ++i)
-            if (auto e = hooks::take_child_option(args, i, timeout_ms, extra_env_)) return e;
+        for (; i < args.size() && plugins::is_child_option(args[i]); ++i)
+            if (auto e = plugins::take_child_option(args, i, timeout_ms, extra_env_)) return e;
         if (i >= args.size()) return "usage: [timeout SECONDS] [env NAME=VALUE]... PROGRAM [ARG...]";
         program_ = args[i];
         if (program_.find('/') == std::string::npos)
@@ -149,7 +149,7 @@ private:
         io::ChildSpec spec;
         spec.program = program_;
         spec.args = program_args_;
-        spec.env = hooks::tcpserver_environment(ctx.connection(), extra_env_);
+        spec.env = plugins::tcpserver_environment(ctx.connection(), extra_env_);
         spec.capture_stdout = false;
         spec.input_fds.push_back({3, std::move(fd3)});
         spec.timeout_ms = timeout_ms_;
@@ -168,7 +168,7 @@ private:
     std::string program_;
     std::vector<std::string> program_args_;
     std::uint64_t timeout_ms_ = 30000;
-    hooks::EnvMap extra_env_;
+    plugins::EnvMap extra_env_;
 };
 
 }  // namespace

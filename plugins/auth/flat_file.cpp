@@ -59,7 +59,7 @@
 #include "core/io/crypto.hpp"
 #include "core/io/work.hpp"
 #include "hooks/plugin.hpp"
-#include "hooks/plugin_args.hpp"
+#include "core/proto/plugin_args.hpp"
 
 namespace asmtpd::plugins {
 
@@ -240,7 +240,7 @@ public:
         for (std::size_t i = 0; i < args.size(); ++i) {
             if (args[i] == "parallel") {
                 if (i + 1 >= args.size()) return "'parallel' needs a value";
-                auto n = hooks::parse_count(args[++i]);
+                auto n = proto::parse_count(args[++i]);
                 if (!n || *n < 1 || *n > 64) return "bad parallel '" + args[i] + "' (1..64)";
                 queue_->max_running = static_cast<std::size_t>(*n);
                 continue;

@@ -38,8 +38,8 @@
 
 #include "core/io/timer.hpp"
 #include "hooks/plugin.hpp"
-#include "hooks/plugin_args.hpp"
-#include "hooks/rcpthosts.hpp"
+#include "core/proto/plugin_args.hpp"
+#include "plugins/common/rcpthosts.hpp"
 #include "plugins/dso/dso_gate.hpp"
 #include "plugins/dso/dso_legacy.hpp"
 #include "plugins/dso/dso_library.hpp"
@@ -65,7 +65,7 @@ struct Shared {
     std::shared_ptr<Library> lib;
     std::shared_ptr<Gate> gate;
     std::uint64_t timeout_ms = 30000;
-    hooks::RcptHosts rcpthosts;
+    plugins::RcptHosts rcpthosts;
     std::string name;
 };
 
@@ -168,20 +168,20 @@ public:
         const fs::path cfgdir = fs::absolute(in.server.config_dir).lexically_normal();
         fs::path file(own.front());
         own.erase(own.begin());
-        hooks::ArgPairs kv;
+        proto::ArgPairs kv;
         if (auto e = kv.parse(own, {"symbol", "timeout", "concurrency"})) return e;
 
         auto sh = std::make_shared<Shared>();
         sh->name = name();
         sh->timeout_ms = static_cast<std::uint64_t>(in.server.plugin_timeout.count());
         if (auto v = kv.get("timeout")) {
-            auto ms = hooks::parse_seconds_ms(*v);
+            auto ms = proto::parse_seconds_ms(*v);
             if (!ms || *ms == 0) return fmt::format("timeout: expected seconds > 0, got '{}'", *v);
             sh->timeout_ms = *ms;
         }
         std::size_t concurrency = kDefaultConcurrency;
         if (auto v = kv.get("concurrency")) {
-            auto n = hooks::parse_count(*v);
+            auto n = proto::parse_count(*v);
             if (!n || *n == 0 || *n > 64) return fmt::format("concurrency: expected 1..64, got '{}'", *v);
             concurrency = static_cast<std::size_t>(*n);
         }
@@ -197,7 +197,7 @@ public:
         if (kv.has("concurrency") && !sh->lib->thread_safe())
             return "concurrency applies only to native plugins flagged THREAD_SAFE";
         sh->gate = sh->lib->thread_safe() ? Gate::create(concurrency) : Gate::for_handle(sh->lib->handle());
-        sh->rcpthosts = hooks::RcptHosts::load(in.config, in.server.hostname);
+        sh->rcpthosts = plugins::RcptHosts::load(in.config, in.server.hostname);
 
         io::Logger logger(io::Level::Warn, stderr);
         io::Log log(&logger, 0, name());
@@ -259,7 +259,7 @@ private:
         if (h == hooks::Hook::Rcpt)
             if (hooks::Transaction* txn = ctx.transaction()) {
                 std::string& all = txn->notes[name() + ".rcptcountall"];
-                count_all = static_cast<std::uint32_t>(hooks::parse_count(all).value_or(0) + 1);
+                count_all = static_cast<std::uint32_t>(proto::parse_count(all).value_or(0) + 1);
                 all = std::to_string(count_all);
             }
         auto job = std::make_shared<NativeJob>();

@@ -244,7 +244,7 @@ const char* NativeJob::keep(std::string s) {
 }
 
 void NativeJob::capture(hooks::Context& ctx, hooks::Hook hook, const hooks::HookArgs& args,
-                        const hooks::RcptHosts& rcpthosts, std::uint32_t count_all) {
+                        const plugins::RcptHosts& rcpthosts, std::uint32_t count_all) {
     const auto& c = ctx.connection();
     hooks::Transaction* txn = ctx.transaction();
     const bool helo = hook == hooks::Hook::Helo || hook == hooks::Hook::Ehlo;

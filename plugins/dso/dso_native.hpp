@@ -29,7 +29,7 @@
 #include "hooks/hook.hpp"
 #include "hooks/plugin.hpp"
 #include "hooks/plugin_abi.h"
-#include "hooks/rcpthosts.hpp"
+#include "plugins/common/rcpthosts.hpp"
 
 namespace asmtpd::plugins::dso {
 
@@ -93,7 +93,7 @@ struct NativeJob {
 
     // Copies what the hook may see. count_all: qmail-spp's SMTPRCPTCOUNTALL for on_rcpt.
     void capture(hooks::Context& ctx, hooks::Hook hook, const hooks::HookArgs& args,
-                 const hooks::RcptHosts& rcpthosts, std::uint32_t count_all);
+                 const plugins::RcptHosts& rcpthosts, std::uint32_t count_all);
     // Runs the plugin's hook for `hook` (the thread that calls this is the hook's thread).
     void run(const asmtpd_plugin_v1& plugin);
 

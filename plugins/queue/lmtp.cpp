@@ -17,13 +17,13 @@
 //     client retries the whole message after a 451, so they will get it again. SMTP has no
 //     way to accept a message for some recipients after DATA; a duplicate is the price of
 //     never losing the recipients that failed (RFC 5321 §6.1 accepts duplicates, never loss).
-//   RCPT refusals and failures map as for queue/smtp_forward (hooks/delivery_verdict.hpp).
+//   RCPT refusals and failures map as for queue/smtp_forward (plugins/queue/delivery_verdict.hpp).
 // Rules: as queue/smtp_forward.
 #include <memory>
 #include <string>
 
-#include "hooks/delivery_verdict.hpp"
-#include "hooks/forward_queue.hpp"
+#include "plugins/queue/delivery_verdict.hpp"
+#include "plugins/queue/forward_queue.hpp"
 #include "hooks/plugin.hpp"
 
 namespace asmtpd::plugins {
@@ -33,43 +33,43 @@ namespace {
 class Lmtp final : public hooks::Plugin {
 public:
     std::optional<std::string> init(const hooks::PluginInit& in) override {
-        hooks::ClientConfig cfg;
-        if (auto err = hooks::parse_client_config(in.line.args, hooks::NextHopProtocol::Lmtp, cfg)) return err;
+        client::ClientConfig cfg;
+        if (auto err = client::parse_client_config(in.line.args, client::NextHopProtocol::Lmtp, cfg)) return err;
         const auto mine = std::chrono::milliseconds(cfg.limits.total_ms + 5000);
         if (timeout() < mine) set_timeout(mine);
-        pools_ = std::make_unique<hooks::PoolSet>(std::move(cfg), in.server.hostname);
+        pools_ = std::make_unique<plugins::PoolSet>(std::move(cfg), in.server.hostname);
         return std::nullopt;
     }
 
     void register_hooks(hooks::Registrar& r) override { r.on(hooks::Hook::Queue, &Lmtp::on_queue); }
 
 private:
-    static hooks::Verdict decide(const hooks::DeliveryReport& r, const hooks::Envelope& env, const io::Log& log) {
-        if (auto early = hooks::verdict_before_final(r)) return *early;
+    static hooks::Verdict decide(const client::DeliveryReport& r, const client::Envelope& env, const io::Log& log) {
+        if (auto early = plugins::verdict_before_final(r)) return *early;
         const auto& fin = r.final_replies;
-        if (fin.size() != env.recipients.size() || fin.empty()) return hooks::soft_failure("next hop protocol error");
+        if (fin.size() != env.recipients.size() || fin.empty()) return plugins::soft_failure("next hop protocol error");
         std::size_t ok = 0, permanent = 0;
         for (const auto& x : fin) {
             if (x.klass() == 2) ++ok;
             else if (x.permanent()) ++permanent;
         }
         if (ok == fin.size()) return hooks::Verdict::ok("Queued as " + env.id + " (" + fin.front().summary() + ")");
-        if (permanent == fin.size()) return hooks::pass_refusal(fin.front());
+        if (permanent == fin.size()) return plugins::pass_refusal(fin.front());
         for (std::size_t i = 0; i < fin.size(); ++i)
             log.warn("queue/lmtp: {} recipient {}: {}{}", env.id, env.recipients[i], fin[i].summary(),
                      fin[i].klass() == 2 ? " (delivered; will be delivered again when the client retries)" : "");
-        return hooks::soft_failure("delivery failed for some recipients");
+        return plugins::soft_failure("delivery failed for some recipients");
     }
 
     void on_queue(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
         io::Log log = ctx.log();
-        hooks::forward_message(ctx, std::move(call), *pools_, name(),
-                               [log](const hooks::DeliveryReport& r, const hooks::Envelope& env) {
+        plugins::forward_message(ctx, std::move(call), *pools_, name(),
+                               [log](const client::DeliveryReport& r, const client::Envelope& env) {
                                    return decide(r, env, log);
                                });
     }
 
-    std::unique_ptr<hooks::PoolSet> pools_;
+    std::unique_ptr<plugins::PoolSet> pools_;
 };
 
 }  // namespace

@@ -39,7 +39,7 @@
 #include <string_view>
 #include <vector>
 
-#include "hooks/child_env.hpp"
+#include "plugins/common/child_env.hpp"
 #include "hooks/plugin.hpp"
 
 namespace asmtpd::plugins {
@@ -151,8 +151,8 @@ public:
         std::uint64_t timeout_ms = static_cast<std::uint64_t>(in.server.plugin_timeout.count());
         for (std::size_t i = 0; i < args.size(); ++i) {
             const std::string& w = args[i];
-            if (hooks::is_child_option(w)) {
-                if (auto e = hooks::take_child_option(args, i, timeout_ms, extra_env_)) return e;
+            if (plugins::is_child_option(w)) {
+                if (auto e = plugins::take_child_option(args, i, timeout_ms, extra_env_)) return e;
                 continue;
             }
             if (path) return "unexpected argument '" + w + "' (usage: [PATH] [timeout SECONDS] [env NAME=VALUE]...)";
@@ -192,7 +192,7 @@ private:
         const auto& conn = ctx.connection();
         auto qq = conn.env.find("QMAILQUEUE");
         spec.program = (qq != conn.env.end() && !qq->second.empty()) ? qq->second : path_;
-        spec.env = hooks::tcpserver_environment(conn, extra_env_);
+        spec.env = plugins::tcpserver_environment(conn, extra_env_);
         spec.stdin_data = txn->header_prefix();
         spec.stdin_spool = txn->body;
         spec.capture_stdout = false;
@@ -223,7 +223,7 @@ private:
 
     std::string path_;
     std::uint64_t timeout_ms_ = 30000;
-    hooks::EnvMap extra_env_;
+    plugins::EnvMap extra_env_;
 };
 
 }  // namespace

@@ -24,35 +24,35 @@
 //   If the connection fails after the dot went out, the next hop may have kept the message
 //   and our client will send it again: a duplicate, which RFC 5321 §6.1 accepts; a loss, never.
 // Rules: plugin state is configuration only; connections live in per-loop pools
-// (hooks/smtp_pool.hpp) that outlive a reload until their deliveries end.
+// (core/client/smtp_pool.hpp) that outlive a reload until their deliveries end.
 #include <memory>
 #include <string>
 
-#include "hooks/delivery_verdict.hpp"
-#include "hooks/forward_queue.hpp"
+#include "plugins/queue/delivery_verdict.hpp"
+#include "plugins/queue/forward_queue.hpp"
 #include "hooks/plugin.hpp"
 
 namespace asmtpd::plugins {
 
 namespace {
 
-hooks::Verdict decide(const hooks::DeliveryReport& r, const hooks::Envelope& env) {
-    if (auto early = hooks::verdict_before_final(r)) return *early;
-    if (r.final_replies.size() != 1) return hooks::soft_failure("next hop protocol error");
+hooks::Verdict decide(const client::DeliveryReport& r, const client::Envelope& env) {
+    if (auto early = plugins::verdict_before_final(r)) return *early;
+    if (r.final_replies.size() != 1) return plugins::soft_failure("next hop protocol error");
     const proto::Reply& fin = r.final_replies.front();
     if (fin.klass() == 2) return hooks::Verdict::ok("Queued as " + env.id + " (" + fin.summary() + ")");
-    return hooks::pass_refusal(fin);
+    return plugins::pass_refusal(fin);
 }
 
 class SmtpForward final : public hooks::Plugin {
 public:
     std::optional<std::string> init(const hooks::PluginInit& in) override {
-        hooks::ClientConfig cfg;
-        if (auto err = hooks::parse_client_config(in.line.args, hooks::NextHopProtocol::Smtp, cfg)) return err;
+        client::ClientConfig cfg;
+        if (auto err = client::parse_client_config(in.line.args, client::NextHopProtocol::Smtp, cfg)) return err;
         // Our own total deadline must fire first: it knows why, and it withholds the dot.
         const auto mine = std::chrono::milliseconds(cfg.limits.total_ms + 5000);
         if (timeout() < mine) set_timeout(mine);
-        pools_ = std::make_unique<hooks::PoolSet>(std::move(cfg), in.server.hostname);
+        pools_ = std::make_unique<plugins::PoolSet>(std::move(cfg), in.server.hostname);
         return std::nullopt;
     }
 
@@ -60,10 +60,10 @@ public:
 
 private:
     void on_queue(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
-        hooks::forward_message(ctx, std::move(call), *pools_, name(), &decide);
+        plugins::forward_message(ctx, std::move(call), *pools_, name(), &decide);
     }
 
-    std::unique_ptr<hooks::PoolSet> pools_;
+    std::unique_ptr<plugins::PoolSet> pools_;
 };
 
 }  // namespace

@@ -60,9 +60,9 @@
 #include <fmt/format.h>
 
 #include "hooks/plugin.hpp"
-#include "hooks/plugin_args.hpp"
-#include "hooks/rcpthosts.hpp"
-#include "hooks/relay_client.hpp"
+#include "core/proto/plugin_args.hpp"
+#include "plugins/common/rcpthosts.hpp"
+#include "plugins/common/relay_client.hpp"
 #include "plugins/spp/spp_chain.hpp"
 #include "plugins/spp/spp_config_cache.hpp"
 #include "plugins/spp/spp_sandbox.hpp"
@@ -108,7 +108,7 @@ public:
             file = args.front();
             args.erase(args.begin());
         }
-        hooks::ArgPairs kv;
+        proto::ArgPairs kv;
         if (auto e = kv.parse(args, {"missing", "timeout", "budget", "data_budget", "cwd", "enable", "protect", "user",
                                     "rlimit_cpu", "rlimit_as"}))
             return e;
@@ -129,7 +129,7 @@ public:
         for (auto [key, target] : {std::pair<const char*, std::uint64_t*>{"timeout", &o.timeout_ms},
                                    {"budget", &o.budget_ms}, {"data_budget", &data_budget}}) {
             if (auto v = kv.get(key)) {
-                auto ms = hooks::parse_seconds_ms(*v);
+                auto ms = proto::parse_seconds_ms(*v);
                 if (!ms || *ms == 0) return fmt::format("{}: expected seconds > 0, got '{}'", key, *v);
                 *target = *ms;
             }
@@ -161,7 +161,7 @@ public:
         data_opts_ = std::make_shared<const ChainOptions>(std::move(o));
         config_path_ = resolve(cfgdir, file);
         hostname_ = in.server.hostname;
-        rcpthosts_ = hooks::RcptHosts::load(in.config, in.server.hostname);
+        rcpthosts_ = plugins::RcptHosts::load(in.config, in.server.hostname);
         // The chain's own deadline must never beat ours (budget, then SIGTERM/SIGKILL and reaping).
         set_timeout(std::chrono::milliseconds(std::max(opts_->budget_ms, data_budget) + 10000));
         check_at_startup();
@@ -238,7 +238,7 @@ private:
 
     void on_connect(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
         // qmail reads RELAYCLIENT (its recipient suffix) before any program can "S" it.
-        hooks::note_relay_client(ctx.connection(), ctx.notes());
+        plugins::note_relay_client(ctx.connection(), ctx.notes());
         auto& env = ctx.connection().env;
         if (env.count("NOSPP")) return call.declined();
         if (explicit_enable_ && !env.count("ENABLE_SPP")) return call.declined();
@@ -305,7 +305,7 @@ private:
         if (auto v = deferred_verdict(Section::Rcpt, conn->state)) return call.resolve(std::move(*v));
         // COUNTALL: RCPTs that reached the plugin stage in this transaction, this one included.
         std::string& all = txn->notes[name() + ".rcptcountall"];
-        std::size_t seen = static_cast<std::size_t>(hooks::parse_count(all).value_or(0)) + 1;
+        std::size_t seen = static_cast<std::size_t>(proto::parse_count(all).value_or(0)) + 1;
         all = std::to_string(seen);
         const auto& a = *args.address;
         bool hosts_ok = a.domain.empty() || rcpthosts_.local_domain(a.domain) || conn->relay_at_connect ||
@@ -439,7 +439,7 @@ private:
     bool missing_disable_ = false;
     bool explicit_enable_ = false;
     std::shared_ptr<const ChainOptions> opts_, data_opts_;   // shared by every running chain
-    hooks::RcptHosts rcpthosts_;
+    plugins::RcptHosts rcpthosts_;
     ConfigCache cache_;
     std::mutex conns_m_;
     std::map<std::weak_ptr<const void>, std::shared_ptr<Conn>, std::owner_less<std::weak_ptr<const void>>> conns_;

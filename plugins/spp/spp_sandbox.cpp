@@ -9,14 +9,14 @@
 
 #include <vector>
 
-#include "hooks/plugin_args.hpp"
+#include "core/proto/plugin_args.hpp"
 
 namespace asmtpd::plugins::spp {
 
 namespace {
 
 std::optional<uid_t> lookup_user(const std::string& name, gid_t* primary) {
-    if (auto n = hooks::parse_count(name)) {
+    if (auto n = proto::parse_count(name)) {
         if (*n > 0xfffffffeULL) return std::nullopt;
         passwd pw {}, *found = nullptr;
         std::vector<char> buf(16384);
@@ -34,7 +34,7 @@ std::optional<uid_t> lookup_user(const std::string& name, gid_t* primary) {
 }
 
 std::optional<gid_t> lookup_group(const std::string& name) {
-    if (auto n = hooks::parse_count(name)) {
+    if (auto n = proto::parse_count(name)) {
         if (*n > 0xfffffffeULL) return std::nullopt;
         return static_cast<gid_t>(*n);
     }
@@ -57,7 +57,7 @@ std::optional<std::uint64_t> parse_byte_size(std::string_view text) {
         }
         if (scale != 1) text.remove_suffix(1);
     }
-    auto n = hooks::parse_count(text);
+    auto n = proto::parse_count(text);
     if (!n || *n == 0 || *n > UINT64_MAX / scale) return std::nullopt;
     return *n * scale;
 }
@@ -65,7 +65,7 @@ std::optional<std::uint64_t> parse_byte_size(std::string_view text) {
 std::optional<std::string> parse_sandbox(const SandboxArgs& args, uid_t self_uid, gid_t self_gid, Sandbox& out) {
     out = Sandbox{};
     if (args.rlimit_cpu) {
-        auto n = hooks::parse_count(*args.rlimit_cpu);
+        auto n = proto::parse_count(*args.rlimit_cpu);
         if (!n || *n == 0) return fmt::format("rlimit_cpu: expected whole seconds > 0, got '{}'", *args.rlimit_cpu);
         out.limits.cpu_seconds = *n;
     }

@@ -1,7 +1,7 @@
 // relay_test.cpp - tests plugins/relay.cpp: relayclients forms, norelayclients, env, IPv6, only.
 #include <doctest/doctest.h>
 
-#include "hooks/relay_client.hpp"
+#include "plugins/common/relay_client.hpp"
 #include "t/support/fake_context.hpp"
 
 using namespace asmtpd;
@@ -132,21 +132,21 @@ TEST_CASE("relay: RELAYCLIENT's value at connect is noted as qmail's recipient s
     PluginHarness p(ctx, "relay");
     REQUIRE_FALSE(p.init_error);
     CHECK(relays(ctx, p, "192.0.2.1"));
-    CHECK(ctx.notes_map.at(std::string(hooks::kRelayClientNote)) == "=@gw.example");
+    CHECK(ctx.notes_map.at(std::string(plugins::kRelayClientNote)) == "=@gw.example");
     ctx.conn.env["RELAYCLIENT"] = "changed";   // later changes do not move the suffix
-    CHECK(hooks::relay_suffix(ctx.conn, ctx.notes_map) == std::string("@gw.example"));
+    CHECK(plugins::relay_suffix(ctx.conn, ctx.notes_map) == std::string("@gw.example"));
 
     // Relaying by relayclients alone: no suffix; not relaying: none at all.
     FakeContext ctx2;
     ctx2.write_config("relayclients", "192.0.2.1\n");
     PluginHarness q(ctx2, "relay");
     CHECK(relays(ctx2, q, "192.0.2.1"));
-    CHECK(ctx2.notes_map.at(std::string(hooks::kRelayClientNote)) == "-");
-    CHECK(hooks::relay_suffix(ctx2.conn, ctx2.notes_map) == std::string());
+    CHECK(ctx2.notes_map.at(std::string(plugins::kRelayClientNote)) == "-");
+    CHECK(plugins::relay_suffix(ctx2.conn, ctx2.notes_map) == std::string());
     FakeContext ctx3;
     ctx3.conn.env["RELAYCLIENT"] = "-x";
     ctx3.write_config("norelayclients", "192.0.2.9\n");
     PluginHarness r(ctx3, "relay");
     CHECK_FALSE(relays(ctx3, r, "192.0.2.9"));
-    CHECK_FALSE(hooks::relay_suffix(ctx3.conn, ctx3.notes_map));
+    CHECK_FALSE(plugins::relay_suffix(ctx3.conn, ctx3.notes_map));
 }

@@ -8,7 +8,7 @@
 #include "core/io/child_process.hpp"
 #include "core/io/spool.hpp"
 #include "core/smtp/received.hpp"
-#include "hooks/rcpthosts.hpp"
+#include "plugins/common/rcpthosts.hpp"
 #include "plugins/spp/spp_chain.hpp"
 #include "plugins/spp/spp_config.hpp"
 #include "plugins/spp/spp_env.hpp"
@@ -78,7 +78,7 @@ std::optional<std::string> run_spp(const Options& o, Env& env, Report& r) {
     if (in_transaction) set_mail_address(cenv, o.from);
     if (o.hook == hooks::Hook::AuthPost) set_auth_vars(cenv, o.auth_method, o.auth_user);
     hooks::FlatConfig flat(env.config_dir);
-    auto rcpthosts = hooks::RcptHosts::load(flat, env.facts.hostname);
+    auto rcpthosts = plugins::RcptHosts::load(flat, env.facts.hostname);
     auto hosts_ok = [&](const proto::Address& a) {
         return a.domain.empty() || relay || rcpthosts.local_domain(a.domain);
     };

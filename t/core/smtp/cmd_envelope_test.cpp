@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "hooks/relay_client.hpp"
+#include "plugins/common/relay_client.hpp"
 #include "t/support/session_driver.hpp"
 
 using asmtpd::test::code_of;
@@ -141,7 +141,7 @@ TEST_CASE("RELAYCLIENT suffix: the value noted at connect wins over a later envi
     SessionDriver d("test/answer rcpt OK\n");
     d.connect();
     relay_env(d, "-start");
-    asmtpd::hooks::note_relay_client(d.session().connection(), d.session().notes());
+    asmtpd::plugins::note_relay_client(d.session().connection(), d.session().notes());
     d.session().connection().env["RELAYCLIENT"] = "-later";   // spp "S RELAYCLIENT=-later"
     d.send("EHLO c.test\r\n");
     d.send("MAIL FROM:<a@b.test>\r\n");

@@ -1,5 +1,5 @@
 // smtp_forward_test.cpp - tests plugins/queue/smtp_forward.cpp (and the shared client in
-// hooks/smtp_client, smtp_pool, delivery_verdict) against Postfix's smtp-sink and the scripted
+// core/client/smtp_client, smtp_pool, plugins/queue/delivery_verdict) against Postfix's smtp-sink and the scripted
 // t/fixtures/lmtp_server.py in SMTP mode: byte-identical hand-off, every fault smtp-sink can
 // inject, mixed recipient answers, timeouts, connection reuse and its cap, stale pooled
 // connections, and a session that goes away before the final dot. The oracle: an OK only when

@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "hooks/defaults.hpp"
-#include "hooks/relay_client.hpp"
+#include "plugins/common/relay_client.hpp"
 #include "t/support/fake_context.hpp"
 
 using namespace asmtpd;
@@ -505,5 +505,5 @@ TEST_CASE("spp: the RELAYCLIENT suffix is noted at connect, before [connection] 
     PluginHarness p(ctx, "spp");
     p.call(hooks::Hook::Connect);
     CHECK(ctx.conn.env.at("RELAYCLIENT") == "@evil.test");   // later programs see the S
-    CHECK(hooks::relay_suffix(ctx.conn, ctx.notes_map) == std::string("-gw"));
+    CHECK(plugins::relay_suffix(ctx.conn, ctx.notes_map) == std::string("-gw"));
 }

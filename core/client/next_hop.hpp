@@ -1,0 +1,57 @@
+// next_hop.hpp - where and how a queue plugin hands mail on over SMTP or LMTP: the address
+// of the next hop and the client's limits, parsed from the plugin's arguments.
+//
+// Shared by queue/smtp_forward and queue/lmtp (plugins never include each other). Pure
+// parsing: no I/O. Host names are IP literals or "localhost" only (io/connector.hpp has no
+// resolver yet); a name that would need DNS fails start-up instead of failing every message.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace asmtpd::client {
+
+enum class NextHopProtocol { Smtp, Lmtp };
+
+struct NextHop {
+    bool unix_socket = false;
+    std::string host;          // IP literal without brackets, or "localhost"
+    std::uint16_t port = 25;
+    std::string path;          // Unix-domain socket (unix_socket)
+
+    std::string describe() const;   // "127.0.0.1:25", "[::1]:24", "unix:/run/lmtp"
+};
+
+// "host", "host:port", "[v6]:port", "v6" (no port), or an absolute path "/run/lmtp".
+// Error text on failure.
+std::optional<NextHop> parse_next_hop(std::string_view text, std::uint16_t default_port, std::string& error);
+
+struct ClientLimits {
+    std::uint64_t connect_ms = 10000;     // TCP/Unix connect
+    std::uint64_t command_ms = 60000;     // greeting, each command reply, each body write
+    std::uint64_t data_end_ms = 300000;   // each reply after the final dot
+    std::uint64_t idle_ms = 30000;        // a pooled connection unused this long is closed
+    std::uint64_t total_ms = 540000;      // one whole delivery, waiting for a connection included
+    std::size_t max_connections = 20;     // per worker loop; more deliveries wait (FIFO)
+};
+
+struct ClientConfig {
+    NextHop hop;
+    NextHopProtocol protocol = NextHopProtocol::Smtp;
+    ClientLimits limits;
+};
+
+// args = the plugin's words: the next hop first, then "key value" pairs:
+//   max_connections N   timeout S (command_ms)   connect_timeout S   data_timeout S
+//   idle_timeout S      total_timeout S
+// S are seconds, fractions allowed. total_timeout must leave the client time: it defaults to
+// 540 s (RFC 5321 §4.5.3.2.6 gives a client 10 minutes for the final reply) and may not be
+// shorter than connect + command timeouts. Returns an error message or nullopt.
+std::optional<std::string> parse_client_config(const std::vector<std::string>& args, NextHopProtocol protocol,
+                                               ClientConfig& out);
+
+}  // namespace asmtpd::client

@@ -1,0 +1,118 @@
+// next_hop_test.cpp - tests core/client/next_hop.cpp: next-hop addresses (IPv4, IPv6, localhost, Unix
+// paths, ports) and the client's key/value arguments, including every refusal.
+#include "core/client/next_hop.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace asmtpd::client;
+
+namespace {
+
+std::optional<NextHop> hop(std::string_view text, std::uint16_t def = 25) {
+    std::string error;
+    auto h = parse_next_hop(text, def, error);
+    if (!h) CHECK_FALSE(error.empty());
+    return h;
+}
+
+std::string config_error(std::vector<std::string> args, NextHopProtocol p = NextHopProtocol::Smtp) {
+    ClientConfig c;
+    auto err = parse_client_config(args, p, c);
+    return err ? *err : std::string();
+}
+
+}  // namespace
+
+TEST_CASE("parse_next_hop: accepted forms") {
+    auto h = hop("192.0.2.7");
+    REQUIRE(h);
+    CHECK(h->host == "192.0.2.7");
+    CHECK(h->port == 25);
+    CHECK_FALSE(h->unix_socket);
+    CHECK(h->describe() == "192.0.2.7:25");
+
+    h = hop("127.0.0.1:2525");
+    REQUIRE(h);
+    CHECK(h->port == 2525);
+
+    h = hop("localhost", 24);
+    REQUIRE(h);
+    CHECK(h->host == "localhost");
+    CHECK(h->port == 24);
+
+    h = hop("[2001:db8::7]:587");
+    REQUIRE(h);
+    CHECK(h->host == "2001:db8::7");
+    CHECK(h->port == 587);
+    CHECK(h->describe() == "[2001:db8::7]:587");
+
+    h = hop("::1");
+    REQUIRE(h);
+    CHECK(h->host == "::1");
+    CHECK(h->port == 25);
+    h = hop("[::1]");
+    REQUIRE(h);
+    CHECK(h->port == 25);
+
+    h = hop("/run/dovecot/lmtp");
+    REQUIRE(h);
+    CHECK(h->unix_socket);
+    CHECK(h->path == "/run/dovecot/lmtp");
+    CHECK(h->describe() == "unix:/run/dovecot/lmtp");
+}
+
+TEST_CASE("parse_next_hop: refused forms") {
+    for (const char* bad : {"", "mx.example.org", "mx.example.org:25", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
+                            "127.0.0.1:25x", "127.0.0.1:-1", "[::1", "[::1]x", "[::1]:", "[127.0.0.1]:25", "256.0.0.1",
+                            "1.2.3", ":25", "run/lmtp", "[]:25"}) {
+        INFO(bad);
+        CHECK_FALSE(hop(bad));
+    }
+    CHECK_FALSE(hop("/" + std::string(107, 'x')));   // sun_path holds 107 octets plus NUL
+    CHECK(hop("/" + std::string(106, 'x')));
+    std::string error;
+    CHECK_FALSE(parse_next_hop("relay.example.net", 25, error));
+    CHECK(error.find("DNS") != std::string::npos);
+}
+
+TEST_CASE("parse_client_config: defaults and every key") {
+    ClientConfig c;
+    REQUIRE_FALSE(parse_client_config({"127.0.0.1"}, NextHopProtocol::Lmtp, c));
+    CHECK(c.hop.port == 24);   // LMTP's port
+    CHECK(c.protocol == NextHopProtocol::Lmtp);
+    CHECK(c.limits.max_connections == 20);
+    CHECK(c.limits.connect_ms == 10000);
+    CHECK(c.limits.command_ms == 60000);
+    CHECK(c.limits.data_end_ms == 300000);
+    CHECK(c.limits.idle_ms == 30000);
+    CHECK(c.limits.total_ms == 540000);
+
+    REQUIRE_FALSE(parse_client_config({"127.0.0.1", "max_connections", "3", "timeout", "1.5", "connect_timeout", "2",
+                                       "data_timeout", "30", "idle_timeout", "0.25", "total_timeout", "100"},
+                                      NextHopProtocol::Smtp, c));
+    CHECK(c.hop.port == 25);
+    CHECK(c.limits.max_connections == 3);
+    CHECK(c.limits.command_ms == 1500);
+    CHECK(c.limits.connect_ms == 2000);
+    CHECK(c.limits.data_end_ms == 30000);
+    CHECK(c.limits.idle_ms == 250);
+    CHECK(c.limits.total_ms == 100000);
+}
+
+TEST_CASE("parse_client_config: refusals") {
+    CHECK(config_error({}).find("missing next hop") != std::string::npos);
+    CHECK_FALSE(config_error({"example.org"}).empty());
+    CHECK_FALSE(config_error({"127.0.0.1", "max_connections"}).empty());           // no value
+    CHECK_FALSE(config_error({"127.0.0.1", "max_connections", "0"}).empty());
+    CHECK_FALSE(config_error({"127.0.0.1", "max_connections", "10001"}).empty());
+    CHECK_FALSE(config_error({"127.0.0.1", "max_connections", "1e3"}).empty());
+    CHECK_FALSE(config_error({"127.0.0.1", "timeout", "0"}).empty());
+    CHECK_FALSE(config_error({"127.0.0.1", "idle_timeout", "-2"}).empty());
+    CHECK_FALSE(config_error({"127.0.0.1", "data_timeout", "soon"}).empty());
+    CHECK_FALSE(config_error({"127.0.0.1", "timout", "5"}).empty());               // typo
+    CHECK_FALSE(config_error({"127.0.0.1", "timeout", "5", "timeout", "6"}).empty());
+    CHECK_FALSE(config_error({"127.0.0.1", "127.0.0.2"}).empty());
+    // The total must leave room for a connect and one reply.
+    CHECK_FALSE(config_error({"127.0.0.1", "total_timeout", "69"}).empty());
+    CHECK(config_error({"127.0.0.1", "total_timeout", "70"}).empty());
+}
