@@ -1,5 +1,5 @@
 // defaults.hpp - what a hook's final verdict means for the session: one table instead of
-// qpsmtpd's twenty *_respond functions (see the hook table in ../shared/DESIGN.md §3).
+// qpsmtpd's twenty *_respond functions (see the hook table in docs/DESIGN.md §3).
 //
 // Fails closed: a rcpt that nobody OKs gets 450, a queue that nobody takes gets 451, AUTH
 // credentials nobody OKs get 535. The after-the-fact hooks rcpt_post and auth_post proceed when

@@ -1,7 +1,7 @@
 // NAME
 //   spp - qmail-spp compatible external plugins: runs the programs listed in a qmail-spp
 //   `smtpplugins` file at each SMTP step and maps their output onto hook results. The full
-//   specification is ../shared/SPP.md ([C] qmail-spp behaviour, [D] our deviations).
+//   specification is docs/SPP.md ([C] qmail-spp behaviour, [D] our deviations).
 // SYNOPSIS
 //   spp [FILE] [missing tempfail|disable] [timeout SECS] [budget SECS] [data_budget SECS]
 //       [cwd DIR] [enable always|explicit] [protect NAME,NAME...]
