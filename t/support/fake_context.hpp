@@ -202,14 +202,17 @@ class PluginHarness {
 public:
     PluginHarness(FakeContext& ctx, std::string_view name, std::vector<std::string> args = {},
                   std::string instance = {})
-        : ctx_(ctx) {
+        : PluginHarness(ctx, from_catalog(name), name, std::move(args), std::move(instance)) {}
+
+    // A plugin that is not in the catalog (docs/plugins.md's example), named `name`.
+    PluginHarness(FakeContext& ctx, std::unique_ptr<hooks::Plugin> plugin, std::string_view name,
+                  std::vector<std::string> args = {}, std::string instance = {})
+        : ctx_(ctx), plugin_(std::move(plugin)) {
         line_.name = std::string(name);
         line_.instance = instance.empty() ? line_.name : instance;
         line_.args = std::move(args);
         line_.file = "config/plugins";
         line_.line = 7;
-        for (const auto& e : plugins::builtin_plugins())
-            if (line_.name == e.name) plugin_ = e.make();
         REQUIRE_MESSAGE(plugin_ != nullptr, "no builtin plugin named " << line_.name);
         plugin_->set_identity(line_.instance, ctx.facts.plugin_timeout);
         init_error = plugin_->init(hooks::PluginInit{line_, ctx.config(), ctx.facts});
@@ -259,6 +262,12 @@ public:
     }
 
 private:
+    static std::unique_ptr<hooks::Plugin> from_catalog(std::string_view name) {
+        for (const auto& e : plugins::builtin_plugins())
+            if (name == e.name) return e.make();
+        return nullptr;
+    }
+
     std::shared_ptr<VerdictSink> start(hooks::HookEntry& entry, const hooks::HookArgs& args) {
         auto sink = std::make_shared<VerdictSink>();
         entry.handler(ctx_, args, hooks::HookCall(sink, ++token_));
