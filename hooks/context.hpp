@@ -18,6 +18,7 @@
 
 #include "core/io/child_process.hpp"
 #include "core/io/log.hpp"
+#include "core/io/resolver.hpp"
 #include "core/proto/connection_info.hpp"
 #include "hooks/flat_config.hpp"
 #include "hooks/notes.hpp"
@@ -59,6 +60,10 @@ public:
     virtual std::weak_ptr<const void> lifetime() const = 0;
     // The loop's shared runner for external programs (global concurrency cap, FIFO).
     virtual io::ChildRunner& children() = 0;
+    // DNS lookups on the loop's resolver (cache shared by the loop's sessions); callbacks still
+    // pending when the session ends are dropped. Give every query a deadline below the plugin
+    // timeout. See core/io/resolver.hpp.
+    virtual io::DnsScope& dns() = 0;
     // During a mail or rcpt chain: the address to store instead of the one parsed (qmail-spp's
     // "C" command). Later plugins of the chain still see the original in HookArgs.
     virtual void set_envelope_address(proto::Address a) = 0;

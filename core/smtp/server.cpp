@@ -8,6 +8,18 @@
 
 namespace asmtpd::smtp {
 
+namespace {
+io::ResolverOptions resolver_options(const DnsSettings& d) {
+    io::ResolverOptions o;
+    o.servers = d.servers;
+    o.timeout_ms = d.timeout * 1000;
+    o.attempts = static_cast<int>(d.attempts);
+    o.cache_entries = d.cache_entries;
+    o.max_in_flight = d.max_in_flight;
+    return o;
+}
+}  // namespace
+
 Server::Server(uv_loop_t* loop, io::Logger& logger, std::string config_dir, std::shared_ptr<const Runtime> runtime,
                std::span<const hooks::CatalogEntry> catalog)
     : loop_(loop),
@@ -17,6 +29,7 @@ Server::Server(uv_loop_t* loop, io::Logger& logger, std::string config_dir, std:
       runtime_(std::move(runtime)),
       catalog_(catalog),
       children_(loop, runtime_->settings.limits.max_children),
+      resolver_(io::Resolver::create(loop, resolver_options(runtime_->settings.dns), resolver_error_)),
       reaper_(loop),
       shutdown_timer_(loop),
       sigterm_(loop),
@@ -30,10 +43,19 @@ Server::~Server() {
     for (auto& l : listeners_) l->close();
     sessions_.clear();
     retired_.clear();
+    if (resolver_) {
+        const auto& st = resolver_->stats();
+        log_.info("dns: {} lookups, {} from the cache, {} joined a question in flight, {} sent, {} past their deadline",
+                  st.lookups, st.cache_hits, st.coalesced, st.sent, st.deadlines);
+    }
 }
 
 bool Server::start(std::string& error) {
     const auto& s = runtime_->settings;
+    if (!resolver_) {
+        error = config_dir_ + "/asmtpd.yaml: dns: " + resolver_error_;
+        return false;
+    }
     for (std::size_t i = 0; i < s.listen.size(); ++i) {
         const ListenSpec& spec = s.listen[i];
         if (spec.mode == ListenMode::Smtps && !runtime_->tls) {
@@ -148,6 +170,7 @@ void Server::reload() {
     }
     if (rt->settings.listen.size() != runtime_->settings.listen.size())
         log_.warn("reload: listen addresses change only on restart");
+    if (!(rt->settings.dns == runtime_->settings.dns)) log_.warn("reload: dns settings change only on restart");
     logger_.set_level(rt->settings.log_level);
     children_.set_max_running(rt->settings.limits.max_children);
     runtime_ = std::move(rt);

@@ -38,6 +38,7 @@ public:
 
     void session_finished(Session& s) override;
     io::ChildRunner& children() override { return children_; }
+    io::Resolver& resolver() override { return *resolver_; }
     bool auth_failed(const std::string& ip) override;
     bool peer_changed(Session& s, const std::string& old_ip) override;
     std::size_t session_count() const { return sessions_.size(); }
@@ -63,6 +64,8 @@ private:
     bool stopping_ = false;
 
     io::ChildRunner children_;
+    std::string resolver_error_;               // before resolver_: its constructor writes it
+    std::unique_ptr<io::Resolver> resolver_;   // null only when start() fails because of it
     io::Timer reaper_;
     io::Timer shutdown_timer_;
     io::SignalWatcher sigterm_, sigint_, sighup_;

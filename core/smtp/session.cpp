@@ -28,7 +28,8 @@ Session::Session(uv_loop_t* loop, SessionOwner& owner, std::unique_ptr<io::Trans
       options_(options),
       timeout_(loop),
       drain_timer_(loop),
-      handshake_timer_(loop) {
+      handshake_timer_(loop),
+      dns_(owner.resolver()) {
     chain_ = hooks::ChainRunner::create(loop, runtime_->registry, *this, log_);
     transport_->set_listener(this);
 }

@@ -50,6 +50,8 @@ public:
     virtual void session_finished(Session& s) = 0;
     // The loop's runner for external programs.
     virtual io::ChildRunner& children() = 0;
+    // The loop's DNS resolver.
+    virtual io::Resolver& resolver() = 0;
     // A failed AUTH from ip; true when ip is over its failure budget (the session then closes).
     virtual bool auth_failed(const std::string& /*ip*/) { return false; }
     // A PROXY header changed the session's client address (per-IP accounting); true when the
@@ -99,6 +101,7 @@ public:
     void after(std::uint64_t ms, std::function<void()> fn) override;
     std::weak_ptr<const void> lifetime() const override { return alive_; }
     io::ChildRunner& children() override { return owner_.children(); }
+    io::DnsScope& dns() override { return dns_; }
     void set_envelope_address(proto::Address a) override { rewrite_ = std::move(a); }
     void prefix_reply(std::string line) override;
 
@@ -213,6 +216,7 @@ private:
     io::Timer drain_timer_;
     io::Timer handshake_timer_;      // TLS handshake deadline (timeout_ is stopped while busy)
     std::list<std::unique_ptr<io::Timer>> plugin_timers_;
+    io::DnsScope dns_;               // plugins' lookups: dropped with the session
 };
 
 }  // namespace asmtpd::smtp

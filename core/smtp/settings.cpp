@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "core/io/ares_channel.hpp"
 #include "core/proto/cidr.hpp"
 #include "core/smtp/yaml_reader.hpp"
 
@@ -112,6 +113,7 @@ public:
              }},
             {"tls_before_auth", [&](const Node& v, const YamlAt& a) { r_.boolean(v, a, s.tls_before_auth); }},
             {"spp_programs", [&](const Node& v, const YamlAt& a) { spp_programs(v, a, s.spp_programs); }},
+            {"dns", [&](const Node& v, const YamlAt& a) { dns(v, a, s.dns); }},
         });
         cross_checks(s);
     }
@@ -222,6 +224,20 @@ private:
             });
             if (ok) out[key] = p;
         }
+    }
+
+    void dns(const Node& v, const YamlAt& at, DnsSettings& d) {
+        r_.mapping(v, at, {
+            {"servers", [&](const Node& n, const YamlAt& a) {
+                 r_.string_list(n, a, d.servers, [](const std::string& s) {
+                     return io::dns_server_item(s) ? std::string() : "not IP or IP:port (like 127.0.0.1:5353 or [::1]:53)";
+                 });
+             }},
+            {"timeout", [&](const Node& n, const YamlAt& a) { r_.number(n, a, 1, 300, d.timeout); }},
+            {"attempts", [&](const Node& n, const YamlAt& a) { r_.number(n, a, 1, 10, d.attempts); }},
+            {"cache_entries", [&](const Node& n, const YamlAt& a) { r_.number(n, a, 0, kMaxCount, d.cache_entries); }},
+            {"max_in_flight", [&](const Node& n, const YamlAt& a) { r_.number(n, a, 1, kMaxCount, d.max_in_flight); }},
+        });
     }
 
     void timeouts(const Node& v, const YamlAt& at, Timeouts& t) {

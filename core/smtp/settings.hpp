@@ -61,6 +61,16 @@ struct TlsSettings {
     bool enabled() const { return !cert.empty() && !key.empty(); }
 };
 
+// dns: the resolver of every worker loop (core/io/resolver.hpp). Read at start-up only.
+struct DnsSettings {
+    std::vector<std::string> servers;      // "IP" or "IP:port" / "[IPv6]:port"; empty: /etc/resolv.conf
+    unsigned timeout = 5;                  // seconds per attempt (c-ares doubles it per round)
+    unsigned attempts = 2;                 // rounds over the server list
+    std::size_t cache_entries = 10000;     // answers cached per worker; 0 disables the cache
+    std::size_t max_in_flight = 1000;      // questions on the wire per worker; more wait in order
+    bool operator==(const DnsSettings&) const = default;
+};
+
 struct Settings {
     std::string hostname;                  // empty in the file -> the machine's name
     std::vector<ListenSpec> listen{ListenSpec{}};
@@ -77,6 +87,7 @@ struct Settings {
     bool tls_before_auth = true;           // offer AUTH only inside TLS (qpsmtpd's tls_before_auth)
     // spp_programs: {"<exact smtpplugins line>": {timeout: SECS, on_timeout: fail|continue}}
     std::map<std::string, hooks::ProgramPolicy> spp_programs;
+    DnsSettings dns;
 };
 
 struct SettingsResult {

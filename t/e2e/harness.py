@@ -4,7 +4,8 @@ Daemon starts build/asmtpd (or $ASMTPD_BIN) on a free 127.0.0.1 port with a temp
 directory (asmtpd.yaml, plugins, flat files), waits for its greeting, and stops it by pid with
 SIGTERM (SIGKILL after 10 s), asserting exit code 0 and a stderr free of sanitizer reports.
 Client is a raw-socket SMTP client (send / expect, multi-line replies, timeouts, transcript).
-Maildir reads what queue/maildir delivered. Every blocking call has a timeout; nothing here
+Maildir reads what queue/maildir delivered. Every daemon's dns.servers is a loopback DNS server
+started here (dns_support.shared(), no zones) unless the test passes its own. Every blocking call has a timeout; nothing here
 touches files outside its temporary directory or signals a process it did not start.
 Owner: tooling (t/e2e/).
 """
@@ -23,6 +24,8 @@ import threading
 import time
 import unittest
 from pathlib import Path
+
+import dns_support
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("ASMTPD_BIN", str(REPO / "build" / "asmtpd"))
@@ -128,6 +131,8 @@ class Daemon:
             "workers": 1,
             "log_level": "debug",
             "timeouts": {"shutdown": 3},
+            # Never the machine's resolver: a loopback DNS server this process started.
+            "dns": {"servers": [dns_support.shared().address]},
         }, settings)
         self.plugins = list(DEFAULT_PLUGINS if plugins is None else plugins)
         self.files = dict(DEFAULT_FILES)

@@ -33,6 +33,7 @@
 #include "hooks/hook_call.hpp"
 #include "hooks/plugin.hpp"
 #include "plugins/builtin.hpp"
+#include "t/support/spawned.hpp"
 
 namespace asmtpd::test {
 
@@ -101,6 +102,8 @@ public:
         txn.reset();
         timers_.clear();
         children_.reset();   // kills and reaps whatever a test left running
+        dns_scope_.reset();
+        resolver_.reset();
         uv_run(&loop_, UV_RUN_DEFAULT);   // let close callbacks and stray work finish
         int rc = uv_loop_close(&loop_);
         CHECK_MESSAGE(rc == 0, "loop still had handles at teardown");
@@ -163,7 +166,23 @@ public:
     }
     void set_envelope_address(proto::Address a) override { rewritten_address = std::move(a); }
     void prefix_reply(std::string line) override { reply_prefix.push_back(std::move(line)); }
+    // The resolver asks dns_server (a test's DnsTestServer address); unset, a closed loopback
+    // port (every lookup fails fast), so no test ever reaches a real DNS server.
+    io::DnsScope& dns() override {
+        if (!dns_scope_) {
+            io::ResolverOptions o;
+            o.servers = {dns_server.empty() ? "127.0.0.1:" + std::to_string(free_port()) : dns_server};
+            o.timeout_ms = 1000;
+            o.attempts = 1;
+            std::string error;
+            resolver_ = io::Resolver::create(&loop_, o, error);
+            REQUIRE_MESSAGE(resolver_, error);
+            dns_scope_ = std::make_unique<io::DnsScope>(*resolver_);
+        }
+        return *dns_scope_;
+    }
 
+    std::string dns_server;                             // "127.0.0.1:PORT" before the first dns()
     std::optional<proto::Address> rewritten_address;   // last set_envelope_address()
     std::vector<std::string> reply_prefix;              // prefix_reply() lines, as given
 
@@ -177,6 +196,8 @@ private:
     std::shared_ptr<const void> alive_ = std::make_shared<int>(0);
     std::vector<std::unique_ptr<io::Timer>> timers_;
     std::unique_ptr<io::ChildRunner> children_;   // made on first use
+    std::unique_ptr<io::Resolver> resolver_;      // made on first dns()
+    std::unique_ptr<io::DnsScope> dns_scope_;
 };
 
 // Records what a HookCall resolved to.

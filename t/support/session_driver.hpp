@@ -149,10 +149,20 @@ public:
         runtime_ = smtp::load_runtime(dir_.path(), catalog_, errors);
         for (const auto& e : errors) MESSAGE(e);
         REQUIRE(runtime_);
+        // dns.servers from the yaml, else a closed loopback port: never the machine's resolver.
+        io::ResolverOptions dns;
+        dns.servers = runtime_->settings.dns.servers;
+        if (dns.servers.empty()) dns.servers = {"127.0.0.1:" + std::to_string(free_port())};
+        dns.timeout_ms = runtime_->settings.dns.timeout * 1000;
+        dns.attempts = 1;
+        std::string error;
+        resolver_ = io::Resolver::create(&loop_, dns, error);
+        REQUIRE_MESSAGE(resolver_, error);
     }
     ~SessionDriver() override {
         session_.reset();
         children_.reset();
+        resolver_.reset();
         uv_run(&loop_, UV_RUN_NOWAIT);
         uv_run(&loop_, UV_RUN_DEFAULT);
         uv_loop_close(&loop_);
@@ -210,6 +220,7 @@ public:
 
     void session_finished(smtp::Session&) override { finished = true; }
     io::ChildRunner& children() override { return *children_; }
+    io::Resolver& resolver() override { return *resolver_; }
     bool closed() const { return transport_->closed(); }
     smtp::Session& session() { return *session_; }
     const TempDir& dir() const { return dir_; }
@@ -221,6 +232,7 @@ private:
     uv_loop_t loop_;
     io::Logger logger_;
     std::optional<io::ChildRunner> children_;   // made after uv_loop_init, gone before uv_loop_close
+    std::unique_ptr<io::Resolver> resolver_;
     std::vector<hooks::CatalogEntry> catalog_;
     std::shared_ptr<const smtp::Runtime> runtime_;
     std::unique_ptr<smtp::Session> session_;

@@ -75,6 +75,7 @@ struct Env {
     std::string tmp_dir;                    // scratch, removed at exit
     io::Log log;
     proto::ConnectionInfo conn;             // filled from the options
+    std::vector<std::string> dns_servers;   // asmtpd.yaml dns.servers (empty: /etc/resolv.conf)
 };
 
 // Each returns an error message when the plugin could not be run at all (exit 1).

@@ -25,7 +25,11 @@ namespace {
 class PlugContext final : public hooks::Context {
 public:
     PlugContext(Env& env) : env_(env), config_(env.config_dir), children_(env.loop, 4) {}
-    ~PlugContext() override { timers_.clear(); }
+    ~PlugContext() override {
+        timers_.clear();
+        dns_.reset();
+        resolver_.reset();
+    }
 
     proto::ConnectionInfo& connection() override { return env_.conn; }
     hooks::Transaction* transaction() override { return txn ? &*txn : nullptr; }
@@ -41,6 +45,20 @@ public:
     }
     std::weak_ptr<const void> lifetime() const override { return alive_; }
     io::ChildRunner& children() override { return children_; }
+    io::DnsScope& dns() override {
+        if (!dns_) {
+            io::ResolverOptions o;
+            o.servers = env_.dns_servers;
+            std::string error;
+            resolver_ = io::Resolver::create(env_.loop, o, error);
+            if (!resolver_) {   // settings were validated; c-ares itself failed: the defaults
+                env_.log.error("dns: {}", error);
+                resolver_ = io::Resolver::create(env_.loop, io::ResolverOptions{}, error);
+            }
+            dns_ = std::make_unique<io::DnsScope>(*resolver_);
+        }
+        return *dns_;
+    }
     void set_envelope_address(proto::Address a) override { rewritten = std::move(a); }
     void prefix_reply(std::string line) override { prefix.push_back(std::move(line)); }
 
@@ -55,6 +73,8 @@ private:
     io::ChildRunner children_;
     std::shared_ptr<const void> alive_ = std::make_shared<int>(0);
     std::list<std::unique_ptr<io::Timer>> timers_;
+    std::unique_ptr<io::Resolver> resolver_;   // made on first dns()
+    std::unique_ptr<io::DnsScope> dns_;
 };
 
 class Sink final : public hooks::HookSink {

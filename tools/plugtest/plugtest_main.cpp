@@ -240,6 +240,7 @@ int main(int argc, char** argv) {
         if (auto me = flat.first("me"); me && !me->empty()) env.facts.hostname = *me;
     if (env.facts.hostname.empty()) env.facts.hostname = smtp::machine_hostname();
     env.facts.config_dir = env.config_dir;
+    env.dns_servers = sr.settings.dns.servers;
     env.facts.spool_dir = tmp;
     env.facts.plugin_timeout = std::chrono::milliseconds(o.timeout_ms.value_or(sr.settings.timeouts.plugin * 1000ull));
 
