@@ -25,6 +25,7 @@ std::unique_ptr<hooks::Plugin> make_queue_lmtp();
 std::unique_ptr<hooks::Plugin> make_dso();
 std::unique_ptr<hooks::Plugin> make_auth_flat_file();
 std::unique_ptr<hooks::Plugin> make_auth_checkpassword();
+std::unique_ptr<hooks::Plugin> make_sender_permitted_from();
 
 std::span<const hooks::CatalogEntry> builtin_plugins() {
     static constexpr hooks::CatalogEntry kTable[] = {
@@ -47,6 +48,7 @@ std::span<const hooks::CatalogEntry> builtin_plugins() {
         {"dso", &make_dso},
         {"auth/flat_file", &make_auth_flat_file},
         {"auth/checkpassword", &make_auth_checkpassword},
+        {"sender_permitted_from", &make_sender_permitted_from},
     };
     return kTable;
 }

@@ -210,25 +210,6 @@ Task<std::string> Checker::explanation(const HostResult& r) {
     co_return *text;
 }
 
-std::string reverse_name(std::string_view ip_text) {
-    auto ip = parse_ip(ip_text);
-    if (!ip) return {};
-    std::string dotted = dotted_ip(ip->to_string());
-    std::vector<std::string_view> parts;
-    std::string_view d = dotted;
-    for (std::size_t start = 0, i = 0; i <= d.size(); ++i) {
-        if (i < d.size() && d[i] != '.') continue;
-        parts.push_back(d.substr(start, i - start));
-        start = i + 1;
-    }
-    std::string out;
-    for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
-        out.append(*it);
-        out.push_back('.');
-    }
-    return out + (ip->is_v4() ? "in-addr.arpa" : "ip6.arpa");
-}
-
 Evaluator::Evaluator(Request r) : checker_(std::make_unique<Checker>(std::move(r))) {}
 Evaluator::~Evaluator() = default;
 

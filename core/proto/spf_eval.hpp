@@ -97,7 +97,4 @@ private:
 // Runs an evaluator to the end with a synchronous answer function (tests, fuzzing).
 Outcome evaluate(Request r, const std::function<DnsAnswer(const Query&)>& dns);
 
-// The name PTR queries ask for: "4.3.2.1.in-addr.arpa" / nibbles ".ip6.arpa".
-std::string reverse_name(std::string_view ip);
-
 }  // namespace asmtpd::proto::spf

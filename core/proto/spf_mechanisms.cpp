@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "core/proto/dns_message.hpp"
 #include "core/proto/spf_checker.hpp"
 
 namespace asmtpd::proto::spf {
@@ -85,7 +86,8 @@ Task<Match> Checker::match_mx(const Directive& d, std::string target) {
 Task<Match> Checker::validate_names() {
     if (names_) co_return Match::no();
     names_.emplace();
-    DnsAnswer ptr = co_await ask(reverse_name(ip_->to_string()), QType::PTR);
+    std::string reverse = dns_reverse_name(ip_->to_string()).value_or(std::string());
+    DnsAnswer ptr = co_await ask(reverse, QType::PTR);
     if (is_temp_error(ptr)) co_return Match::no();   // §5.5: the mechanism fails to match
     if (is_void(ptr)) {
         if (!count_void()) co_return Match::too_many_voids();

@@ -6,6 +6,8 @@
 
 #include "t/core/proto/spf_zone.hpp"
 
+#include <memory>
+
 using namespace spf_test;
 
 TEST_CASE("§2.4 MAIL FROM identity: the sender's domain is checked") {
@@ -239,7 +241,4 @@ TEST_CASE("client address: IPv4-mapped IPv6 is IPv4; a non-address is permerror"
     z.txt("example.com", {"v=spf1 ip4:192.0.2.0/24 -all"});
     CHECK(result(z, "::ffff:192.0.2.9") == Result::Pass);
     CHECK(result(z, "not-an-ip") == Result::PermError);
-    CHECK(reverse_name("192.0.2.1") == "1.2.0.192.in-addr.arpa");
-    CHECK(reverse_name("2001:db8::1") ==
-          "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa");
 }

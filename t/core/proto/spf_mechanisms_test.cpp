@@ -127,7 +127,7 @@ TEST_CASE("§5.5 ptr: a PTR error is no match; an address lookup error skips tha
 TEST_CASE("§5.5 ptr with an IPv6 client uses ip6.arpa and AAAA") {
     Zone z;
     z.txt("example.com", {"v=spf1 ptr -all"});
-    z.ptr(reverse_name("2001:db8::25"), {"mail.example.com"});
+    z.ptr(*asmtpd::proto::dns_reverse_name("2001:db8::25"), {"mail.example.com"});
     z.aaaa("mail.example.com", {"2001:db8::25"});
     CHECK(result(z, "2001:db8::25") == Result::Pass);
 }

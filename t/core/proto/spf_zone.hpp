@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/proto/dns_message.hpp"
 #include "core/proto/spf_eval.hpp"
 #include "core/proto/text.hpp"
 

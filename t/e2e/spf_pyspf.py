@@ -1,0 +1,36 @@
+#!/usr/bin/python3
+"""spf_pyspf.py - the reference side of the SPF differential test: Debian's python3-spf
+(pyspf, RFC 7208) evaluates the same (ip, helo, sender) cases against the test DNS server.
+
+Runs under /usr/bin/python3 (pyenv's python does not see python3-spf / python3-dns). Reads
+JSON from stdin: {"port": N, "receiver": NAME, "timeout": SECONDS, "cases": [{"ip", "helo",
+"sender"}]} and prints a JSON list of [result, explanation] in the same order.
+pyspf resolves through pydns (python3-dns), which takes its servers from DNS.defaults:
+spf.py calls DNS.DiscoverNameServers() (/etc/resolv.conf) at import, so the test overwrites
+defaults["server"] and defaults["port"] afterwards, and nothing leaves 127.0.0.1.
+Owner: e2e tests of issue 11 (SPF).
+"""
+
+import json
+import sys
+
+import DNS
+import spf
+
+
+def main():
+    req = json.load(sys.stdin)
+    DNS.defaults["server"] = ["127.0.0.1"]
+    DNS.defaults["port"] = int(req["port"])
+    DNS.defaults["server_rotate"] = 0
+    out = []
+    for c in req["cases"]:
+        q = spf.query(c["ip"], c["sender"], c["helo"], receiver=req["receiver"],
+                      timeout=float(req.get("timeout", 2)))
+        result, _code, explanation = q.check()
+        out.append([result, explanation])
+    json.dump(out, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
