@@ -43,11 +43,15 @@ Server::~Server() {
     for (auto& l : listeners_) l->close();
     sessions_.clear();
     retired_.clear();
-    if (resolver_) {
-        const auto& st = resolver_->stats();
-        log_.info("dns: {} lookups, {} from the cache, {} joined a question in flight, {} sent, {} past their deadline",
-                  st.lookups, st.cache_hits, st.coalesced, st.sent, st.deadlines);
-    }
+    close_resolver();
+}
+
+void Server::close_resolver() {
+    if (!resolver_) return;
+    const auto& st = resolver_->stats();
+    log_.info("dns: {} lookups, {} from the cache, {} joined a question in flight, {} sent, {} past their deadline",
+              st.lookups, st.cache_hits, st.coalesced, st.sent, st.deadlines);
+    resolver_.reset();
 }
 
 bool Server::start(std::string& error) {
@@ -198,6 +202,10 @@ void Server::maybe_exit() {
     sigterm_.stop();
     sigint_.stop();
     sighup_.stop();
+    // A question still out to a DNS server that never answers would keep the loop (and the
+    // exit) waiting for c-ares to give up on it, up to timeout x attempts; nobody waits for
+    // it any more.
+    close_resolver();
     log_.notice("all sessions done; exiting");
 }
 

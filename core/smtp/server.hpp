@@ -46,6 +46,7 @@ public:
 private:
     void on_connection(uv_stream_t* server, const ListenSpec& spec);
     void maybe_exit();
+    void close_resolver();   // logs the DNS counters, ends questions still out
 
     uv_loop_t* loop_;
     io::Logger& logger_;
@@ -65,7 +66,7 @@ private:
 
     io::ChildRunner children_;
     std::string resolver_error_;               // before resolver_: its constructor writes it
-    std::unique_ptr<io::Resolver> resolver_;   // null only when start() fails because of it
+    std::unique_ptr<io::Resolver> resolver_;   // null when start() failed on it, and once stopped
     io::Timer reaper_;
     io::Timer shutdown_timer_;
     io::SignalWatcher sigterm_, sigint_, sighup_;
