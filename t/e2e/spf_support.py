@@ -72,6 +72,7 @@ h8         IN A 203.0.113.8
 h9         IN A 203.0.113.9
 h10        IN A 203.0.113.10
 h11        IN A 203.0.113.11
+redircount IN TXT "v=spf1 a:h1.spf.test a:h2.spf.test a:h3.spf.test a:h4.spf.test a:h5.spf.test a:h6.spf.test a:h7.spf.test a:h8.spf.test a:h9.spf.test a:h10.spf.test redirect=pass.spf.test"
 voids2     IN TXT "v=spf1 a:nx1.spf.test a:nx2.spf.test ip4:192.0.2.0/24 -all"
 voids3     IN TXT "v=spf1 a:nx1.spf.test a:nx2.spf.test a:nx3.spf.test ip4:192.0.2.0/24 -all"
 exp        IN TXT "v=spf1 -all exp=explain.spf.test"

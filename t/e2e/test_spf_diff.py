@@ -59,6 +59,7 @@ CASES = [
     ("192.0.2.26", "mail.spf.test", ""),
     ("192.0.2.1", HELO, "u@ten.spf.test"),           # §4.6.4 ten lookups: fine
     ("192.0.2.1", HELO, "u@toomany.spf.test"),       # eleven: permerror
+    ("203.0.113.10", HELO, "u@redircount.spf.test"),  # the 10th lookup matches; redirect= unused
     ("192.0.2.1", HELO, "u@voids2.spf.test"),        # two void lookups: fine
     ("192.0.2.1", HELO, "u@voids3.spf.test"),        # three: permerror
     ("192.0.2.1", HELO, "u@exp.spf.test"),           # §6.2 exp=
@@ -68,6 +69,12 @@ CASES = [
 
 # Cases where the two implementations are expected to differ: (asmtpd, pyspf, why).
 DIFFERENCES = {
+    ("203.0.113.10", HELO, "u@redircount.spf.test"): (
+        "pass", "permerror",
+        "pyspf counts redirect= toward the 10 DNS-querying terms when it parses the record, so ten "
+        "a: mechanisms plus the redirect make 11 before the tenth a: is evaluated; RFC 7208 §4.6.4 "
+        "counts terms as they are evaluated, and §6.1 evaluates redirect= only when nothing "
+        "matched, so asmtpd reaches a:h10 as the tenth lookup and passes"),
     ("192.0.2.1", HELO, "u@servfail.spf.test"): (
         "temperror", "pass",
         "pydns hands pyspf a SERVFAIL answer over UDP as an empty answer (it only checks the RCODE "

@@ -95,6 +95,17 @@ TEST_CASE("§5.4 mx: the exchanges' addresses, CIDR lengths, errors") {
     CHECK(result(z, "192.0.2.1") == Result::TempError);
 }
 
+TEST_CASE("§5.4 mx with an IPv6 client: AAAA of each exchange, //cidr6") {
+    Zone z;
+    z.txt("example.com", {"v=spf1 mx//64 -all"});
+    z.mx("example.com", {"mx.example.com"});
+    z.a("mx.example.com", {"192.0.2.1"});
+    z.aaaa("mx.example.com", {"2001:db8:1::25"});
+    CHECK(result(z, "2001:db8:1::ffff") == Result::Pass);
+    CHECK(result(z, "2001:db8:2::25") == Result::Fail);
+    CHECK(z.count("mx.example.com", QType::A) == 0);
+}
+
 TEST_CASE("§5.5 ptr: only validated names match, the domain or a subdomain of it") {
     Zone z;
     z.txt("example.com", {"v=spf1 ptr -all"});
