@@ -101,7 +101,7 @@ TEST_CASE("example plugin: docs/plugins.md shows this code") {
         b = text.rfind('\n', b) + 1;
         return text.substr(a, b - a);
     };
-    const std::string root = "..";   // unit tests run in the build directory (as ../t/fixtures)
+    const std::string root = ASMTPD_SOURCE_DIR;
     std::string code = between(read(root + "/t/plugins/example_plugin_test.cpp"), "// --- docs/plugins.md example begins",
                                "// --- docs/plugins.md example ends");
     std::string doc = between(read(root + "/docs/plugins.md"), "```cpp example", "```");
