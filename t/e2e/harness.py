@@ -581,14 +581,6 @@ class Message:
     def fields(self, name):
         return [v for n, v in self.trace if n.lower() == name.lower()]
 
-    def recipients(self):
-        """Envelope recipients if the file records them (Delivered-To / X-Envelope-To)."""
-        out = []
-        for n, v in self.trace:
-            if n in ("delivered-to", "x-envelope-to"):
-                out.extend(a.strip().strip("<>") for a in v.split(","))
-        return out
-
 
 class Maildir:
     def __init__(self, path):
