@@ -20,26 +20,13 @@
 #include "core/io/listener.hpp"
 #include "core/io/spool.hpp"
 #include "core/io/stream.hpp"
+#include "t/core/io/test_loop.hpp"
 
 using namespace asmtpd;
 
 namespace {
 
-// A loop that is run until idle and closed at the end of the test.
-struct Loop {
-    uv_loop_t loop{};
-    Loop() { REQUIRE(uv_loop_init(&loop) == 0); }
-    ~Loop() {
-        uv_run(&loop, UV_RUN_DEFAULT);
-        CHECK_MESSAGE(uv_loop_close(&loop) == 0, "loop still had handles at teardown");
-    }
-    // Runs until pred() holds; false after ms of loop time without it.
-    bool run_until(const std::function<bool()>& pred, std::uint64_t ms = 10000) {
-        std::uint64_t end = uv_now(&loop) + ms;
-        while (!pred() && uv_now(&loop) < end) uv_run(&loop, UV_RUN_ONCE);
-        return pred();
-    }
-};
+using Loop = io::test::TestLoop;
 
 // The peer: greets with `greeting`, then answers each command line by its verb from `replies`
 // (default "250 ok"); after DATA's reply it collects the body up to CRLF.CRLF and answers
@@ -117,7 +104,7 @@ struct Client {
         args.insert(args.end(), extra.begin(), extra.end());
         client::ClientConfig config;
         REQUIRE_FALSE(client::parse_client_config(args, client::NextHopProtocol::Smtp, config));
-        pool = client::SmtpPool::create(&loop.loop, config, "me.test");
+        pool = client::SmtpPool::create(loop.get(), config, "me.test");
     }
     ~Client() {
         pool->shutdown();
@@ -131,7 +118,7 @@ struct Client {
         e.sender = "<s@example.test>";
         e.recipients = std::move(rcpts);
         e.header_prefix = "Received: from test\r\n";
-        e.body = io::Spool::create(&loop.loop, "/tmp", 1 << 20);
+        e.body = io::Spool::create(loop.get(), "/tmp", 1 << 20);
         e.body->append(content);
         bool finished = false;
         e.body->finish([&](bool ok) { finished = ok; });
@@ -152,7 +139,7 @@ struct Client {
 
 TEST_CASE("smtp_client: a pipelined delivery; the body is dot-stuffed after the header prefix") {
     Loop loop;
-    ScriptedPeer peer(&loop.loop);
+    ScriptedPeer peer(loop.get());
     Client c(loop, peer.hop());
     auto e = c.envelope({"<a@example.test>", "<b@example.test>"}, "Subject: x\r\n\r\n.dot line\r\nend\r\n");
     auto r = c.deliver(e);
@@ -174,7 +161,7 @@ TEST_CASE("smtp_client: a pipelined delivery; the body is dot-stuffed after the 
 
 TEST_CASE("smtp_client: a refused recipient stops the transaction before DATA (all or nothing)") {
     Loop loop;
-    ScriptedPeer peer(&loop.loop);
+    ScriptedPeer peer(loop.get());
     // Without PIPELINING the client sends one RCPT at a time, so each can get its own answer.
     peer.replies["EHLO"] = "250 peer.test\r\n";
     peer.rcpt_replies = {"550 5.1.1 no such user\r\n", "250 ok\r\n"};
@@ -196,7 +183,7 @@ TEST_CASE("smtp_client: a refused recipient stops the transaction before DATA (a
 
 TEST_CASE("smtp_client: a refused greeting stops at Greeting with the peer's reply") {
     Loop loop;
-    ScriptedPeer peer(&loop.loop);
+    ScriptedPeer peer(loop.get());
     peer.greeting = "554 5.7.1 go away\r\n";
     Client c(loop, peer.hop());
     auto r = c.deliver(c.envelope({"<a@example.test>"}, "x\r\n"));
@@ -211,7 +198,7 @@ TEST_CASE("smtp_client: a refused greeting stops at Greeting with the peer's rep
 
 TEST_CASE("smtp_client: a malformed reply is a protocol failure, nothing is sent after it") {
     Loop loop;
-    ScriptedPeer peer(&loop.loop);
+    ScriptedPeer peer(loop.get());
     peer.replies["MAIL"] = "250-ok\r\n354 mixed codes\r\n";
     Client c(loop, peer.hop());
     auto r = c.deliver(c.envelope({"<a@example.test>"}, "x\r\n"));
@@ -223,13 +210,13 @@ TEST_CASE("smtp_client: a malformed reply is a protocol failure, nothing is sent
 
 TEST_CASE("smtp_client: a next hop that never greets times out at the command timeout") {
     Loop loop;
-    ScriptedPeer peer(&loop.loop);
+    ScriptedPeer peer(loop.get());
     peer.greeting.clear();
     Client c(loop, peer.hop(), {"timeout", "0.2"});
-    auto started = uv_now(&loop.loop);
+    auto started = uv_now(loop.get());
     auto r = c.deliver(c.envelope({"<a@example.test>"}, "x\r\n"));
     REQUIRE(r);
     CHECK(r->failure == client::Failure::Timeout);
     CHECK(r->stage == client::Stage::Greeting);
-    CHECK(uv_now(&loop.loop) - started >= 200);
+    CHECK(uv_now(loop.get()) - started >= 200);
 }
