@@ -6,8 +6,8 @@ Runs under /usr/bin/python3 (pyenv's python does not see python3-spf / python3-d
 JSON from stdin: {"port": N, "receiver": NAME, "timeout": SECONDS, "cases": [{"ip", "helo",
 "sender"}]} and prints a JSON list of [result, explanation] in the same order.
 pyspf resolves through pydns (python3-dns), which takes its servers from DNS.defaults:
-spf.py calls DNS.DiscoverNameServers() (/etc/resolv.conf) at import, so the test overwrites
-defaults["server"] and defaults["port"] afterwards, and nothing leaves 127.0.0.1.
+`import DNS` fills them from /etc/resolv.conf, so this script overwrites defaults["server"]
+and defaults["port"] after the imports and before any lookup: nothing leaves 127.0.0.1.
 Owner: e2e tests of issue 11 (SPF).
 """
 
