@@ -26,6 +26,7 @@ std::unique_ptr<hooks::Plugin> make_dso();
 std::unique_ptr<hooks::Plugin> make_auth_flat_file();
 std::unique_ptr<hooks::Plugin> make_auth_checkpassword();
 std::unique_ptr<hooks::Plugin> make_sender_permitted_from();
+std::unique_ptr<hooks::Plugin> make_whitelist();
 
 std::span<const hooks::CatalogEntry> builtin_plugins() {
     static constexpr hooks::CatalogEntry kTable[] = {
@@ -49,6 +50,7 @@ std::span<const hooks::CatalogEntry> builtin_plugins() {
         {"auth/flat_file", &make_auth_flat_file},
         {"auth/checkpassword", &make_auth_checkpassword},
         {"sender_permitted_from", &make_sender_permitted_from},
+        {"whitelist", &make_whitelist},
     };
     return kTable;
 }

@@ -1,0 +1,41 @@
+// reject_policy.hpp - qpsmtpd's per-plugin `reject` / `reject_type` convention (get_reject):
+//   reject 0        log the failure, let the session go on (DECLINED)
+//   reject 1        refuse with the reject_type
+//   reject naughty  defer: the reply text is appended to the connection note "naughty" (and
+//                   the type to "naughty_reject_type") for a later plugin to act on; DECLINED
+//   reject_type     perm|hard = DENY, temp|soft = DENYSOFT, disconnect = DENY_DISCONNECT,
+//                   temp_disconnect = DENYSOFT_DISCONNECT
+// Defaults differ per plugin (helo: 1 + disconnect, fcrdns: 0 + temp, ...), so each plugin
+// passes its own. Owner: the policy plugins (dnsbl, rhsbl, fcrdns, helo, resolvable_fromhost).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/proto/plugin_args.hpp"
+#include "hooks/context.hpp"
+#include "hooks/result.hpp"
+
+namespace asmtpd::plugins {
+
+inline constexpr std::string_view kNaughtyNote = "naughty";
+inline constexpr std::string_view kNaughtyTypeNote = "naughty_reject_type";
+
+struct RejectPolicy {
+    enum class Mode { log_only, reject, naughty };
+    Mode mode = Mode::reject;
+    hooks::Result type = hooks::Result::Deny;
+
+    // Reads "reject" and "reject_type" from parsed arguments, over the given defaults.
+    // Returns an error text for a value qpsmtpd would not know.
+    std::optional<std::string> read(const proto::ArgPairs& args);
+
+    // qpsmtpd's get_reject: logs "fail[, tolerated|, NAUGHTY], <log>" and gives the verdict.
+    hooks::Verdict apply(hooks::Context& ctx, std::string_view plugin, std::string reply, std::string_view log) const;
+};
+
+// "perm", "temp", ... -> the result; nullopt for anything else.
+std::optional<hooks::Result> reject_type_from_string(std::string_view s);
+
+}  // namespace asmtpd::plugins
