@@ -27,6 +27,11 @@ std::unique_ptr<hooks::Plugin> make_auth_flat_file();
 std::unique_ptr<hooks::Plugin> make_auth_checkpassword();
 std::unique_ptr<hooks::Plugin> make_sender_permitted_from();
 std::unique_ptr<hooks::Plugin> make_whitelist();
+std::unique_ptr<hooks::Plugin> make_dnsbl();
+std::unique_ptr<hooks::Plugin> make_rhsbl();
+std::unique_ptr<hooks::Plugin> make_fcrdns();
+std::unique_ptr<hooks::Plugin> make_helo();
+std::unique_ptr<hooks::Plugin> make_resolvable_fromhost();
 
 std::span<const hooks::CatalogEntry> builtin_plugins() {
     static constexpr hooks::CatalogEntry kTable[] = {
@@ -51,6 +56,11 @@ std::span<const hooks::CatalogEntry> builtin_plugins() {
         {"auth/checkpassword", &make_auth_checkpassword},
         {"sender_permitted_from", &make_sender_permitted_from},
         {"whitelist", &make_whitelist},
+        {"dnsbl", &make_dnsbl},
+        {"rhsbl", &make_rhsbl},
+        {"fcrdns", &make_fcrdns},
+        {"helo", &make_helo},
+        {"resolvable_fromhost", &make_resolvable_fromhost},
     };
     return kTable;
 }

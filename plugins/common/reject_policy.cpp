@@ -26,6 +26,18 @@ std::optional<std::string> RejectPolicy::read(const proto::ArgPairs& args) {
     return std::nullopt;
 }
 
+std::optional<std::string> read_policy_args(const std::vector<std::string>& words,
+                                            std::initializer_list<std::string_view> keys, proto::ArgPairs& args,
+                                            RejectPolicy& policy, std::optional<std::uint64_t>& timeout_ms) {
+    if (auto e = args.parse(words, keys)) return e;
+    if (auto e = policy.read(args)) return e;
+    if (auto t = args.get("timeout")) {
+        timeout_ms = proto::parse_seconds_ms(*t);
+        if (!timeout_ms) return "timeout must be seconds, not '" + *t + "'";
+    }
+    return std::nullopt;
+}
+
 hooks::Verdict RejectPolicy::apply(hooks::Context& ctx, std::string_view plugin, std::string reply,
                                    std::string_view log) const {
     switch (mode) {

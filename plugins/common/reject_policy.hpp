@@ -9,9 +9,12 @@
 // passes its own. Owner: the policy plugins (dnsbl, rhsbl, fcrdns, helo, resolvable_fromhost).
 #pragma once
 
+#include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/proto/plugin_args.hpp"
 #include "hooks/context.hpp"
@@ -34,6 +37,13 @@ struct RejectPolicy {
     // qpsmtpd's get_reject: logs "fail[, tolerated|, NAUGHTY], <log>" and gives the verdict.
     hooks::Verdict apply(hooks::Context& ctx, std::string_view plugin, std::string reply, std::string_view log) const;
 };
+
+// The words every policy plugin takes: "reject", "reject_type" and "timeout SECONDS", among
+// `keys` (which also hold the plugin's own keys, read from `args` afterwards). policy and
+// timeout_ms keep the plugin's defaults for what is not given.
+std::optional<std::string> read_policy_args(const std::vector<std::string>& words,
+                                            std::initializer_list<std::string_view> keys, proto::ArgPairs& args,
+                                            RejectPolicy& policy, std::optional<std::uint64_t>& timeout_ms);
 
 // "perm", "temp", ... -> the result; nullopt for anything else.
 std::optional<hooks::Result> reject_type_from_string(std::string_view s);
