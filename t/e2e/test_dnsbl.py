@@ -23,6 +23,7 @@ spam.sender.test.dbl.test.     60 IN A 127.0.0.2
 badhelo.sender.test.dbl.test.  60 IN A 127.0.0.2
 refused.sender.test.dbl.test.  60 IN A 127.255.255.252
 !servfail fail.sender.test.dbl.test
+!drop slow.sender.test.dbl.test
 """
 
 DNSBL = ["dnsbl", "rcpt_ok", "queue/maildir {maildir}"]
@@ -155,6 +156,15 @@ class RhsblTest(PolicyTestCase):
         c.cmd("MAIL FROM:<>", 250)
         c.cmd("RCPT TO:<a@example.test>", 250)
         self.assertDelivered(d, 1)
+
+    def test_dns_timeout_accepts_at_the_deadline(self):
+        d = self.start_rhsbl("rhsbl timeout 1")
+        c = self.connect_as("192.0.2.30")
+        c.ehlo()
+        c.cmd("MAIL FROM:<x@slow.sender.test>", 250)
+        _, took = self.timed(lambda: c.cmd("RCPT TO:<a@example.test>", 250))
+        self.assertLess(took, 2.5)
+        self.assertIn("slow.sender.test.dbl.test: timeout", d.stderr_text())
 
     def test_helo_name_with_check_helo(self):
         self.start_rhsbl("rhsbl check_helo 1")

@@ -18,6 +18,8 @@ far.helo.test.          60 IN A   198.51.100.1
 noaddr.e2e.test.        60 IN TXT "no address"
 !servfail 10.2.0.192.in-addr.arpa
 !servfail broken.e2e.test
+!drop 12.2.0.192.in-addr.arpa
+!drop silent.e2e.test
 """
 
 TAIL = ["rcpt_ok", "queue/maildir {maildir}"]
@@ -58,6 +60,12 @@ class FcrdnsTest(PolicyTestCase):
         ok.ehlo()
         immune = self.connect_as("192.0.2.11")   # a relay client is not checked
         immune.ehlo()
+
+    def test_dns_timeout_is_temperror_at_the_deadline(self):
+        d = self.start(ZONES, ["fcrdns reject 1 timeout 1"] + TAIL)
+        _, took = self.timed(lambda: self.connect_as("192.0.2.12"))   # the PTR query is dropped
+        self.assertLess(took, 2.5, "the 1 s DNS deadline bounds the greeting")
+        self.assertIn("fcrdns: iprev temperror", d.stderr_text())
 
     def test_reject_type_temp_default(self):
         self.start(ZONES, ["fcrdns reject 1"] + TAIL)
@@ -106,6 +114,13 @@ class HeloTest(PolicyTestCase):
         self.ehlo_as("192.0.2.8", "far.helo.test", 250)      # rfc does not ask for a match
         self.ehlo_as("192.0.2.7", "broken.e2e.test", 250)    # SERVFAIL skips the test
         self.ehlo_as("192.0.2.10", "good.e2e.test", 250)     # ... for the PTR too
+
+    def test_dns_timeout_skips_the_test(self):
+        d = self.start(ZONES, ["helo policy rfc timeout 1"] + TAIL)
+        c = self.connect_as("192.0.2.7")
+        _, took = self.timed(lambda: c.cmd("EHLO silent.e2e.test", 250))
+        self.assertLess(took, 2.5, "the 1 s DNS deadline bounds the EHLO")
+        self.assertIn("helo: skip forward DNS test, timeout", d.stderr_text())
 
     def test_strict(self):
         d = self.start(ZONES, ["helo policy strict"] + TAIL)
