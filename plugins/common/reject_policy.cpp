@@ -49,7 +49,10 @@ hooks::Verdict RejectPolicy::apply(hooks::Context& ctx, std::string_view plugin,
         auto& notes = ctx.notes();
         std::string line = "(" + std::string(plugin) + ") " + reply;
         auto& naughty = notes[std::string(kNaughtyNote)];
-        naughty = naughty.empty() ? line : naughty + "\r\n" + line;
+        // A check that runs per RCPT (dnsbl, rhsbl) notes its reason once, not per recipient.
+        if (naughty.empty()) naughty = line;
+        else if (("\r\n" + naughty + "\r\n").find("\r\n" + line + "\r\n") == std::string::npos)
+            naughty += "\r\n" + line;
         notes.try_emplace(std::string(kNaughtyTypeNote), std::string(hooks::to_string(type)));
         return hooks::Verdict::declined();
     }

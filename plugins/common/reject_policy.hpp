@@ -1,7 +1,7 @@
 // reject_policy.hpp - qpsmtpd's per-plugin `reject` / `reject_type` convention (get_reject):
 //   reject 0        log the failure, let the session go on (DECLINED)
 //   reject 1        refuse with the reject_type
-//   reject naughty  defer: the reply text is appended to the connection note "naughty" (and
+//   reject naughty  defer: the reply text is appended (once) to the connection note "naughty" (and
 //                   the type to "naughty_reject_type") for a later plugin to act on; DECLINED
 //   reject_type     perm|hard = DENY, temp|soft = DENYSOFT, disconnect = DENY_DISCONNECT,
 //                   temp_disconnect = DENYSOFT_DISCONNECT

@@ -51,6 +51,7 @@ TEST_CASE("reject naughty stores the message for later") {
     REQUIRE_FALSE(read(p, {"reject", "naughty"}));
     CHECK(p.apply(ctx, "dnsbl", "listed", "in bl.example").result == hooks::Result::Declined);
     CHECK(p.apply(ctx, "helo", "bad helo", "badhelo").result == hooks::Result::Declined);
+    CHECK(p.apply(ctx, "dnsbl", "listed", "in bl.example").result == hooks::Result::Declined);   // again
     CHECK(ctx.notes_map["naughty"] == "(dnsbl) listed\r\n(helo) bad helo");
     CHECK(ctx.notes_map["naughty_reject_type"] == "DENY");
 }
