@@ -163,6 +163,16 @@ std::unique_ptr<DnsQuery> Resolver::query(std::string_view name, DnsType type, s
     return handle;
 }
 
+std::optional<DnsResult> Resolver::cached(std::string_view name, DnsType type) {
+    if (!valid_name(name)) return std::nullopt;
+    auto hit = cache_.find(DnsCache::key(name, type), uv_now(loop_));
+    if (hit) {
+        ++stats_.lookups;
+        ++stats_.cache_hits;
+    }
+    return hit;
+}
+
 void Resolver::send(Pending& p) {
     ++stats_.sent;
     ++in_flight_;

@@ -16,6 +16,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -72,6 +73,10 @@ public:
     // deadline_ms: the caller's budget (0: only c-ares' own timeout/attempts bound it).
     [[nodiscard]] std::unique_ptr<DnsQuery> query(std::string_view name, proto::DnsType type,
                                                   std::uint64_t deadline_ms, DnsCallback cb);
+
+    // The cached result for (name, type), now, without a query or a callback: the fast path for
+    // callers that can use an answer synchronously (counted as a lookup and a cache hit).
+    std::optional<proto::DnsResult> cached(std::string_view name, proto::DnsType type);
 
     const ResolverStats& stats() const { return stats_; }
     std::size_t in_flight() const { return in_flight_; }

@@ -110,11 +110,19 @@ void Session::end_of_data() {
         awaiting_ = false;
         if (!ok || !txn_) {
             finish_transaction(proto::Reply::make(451, "4.3.0", "Error: could not spool message; try again later"));
-        } else {
+            after_chain();
+            return;
+        }
+        // The Received header names the client by its checked reverse name; the lookup started
+        // at connect and is nearly always done by now (else this waits, bounded by dns.timeout).
+        awaiting_ = true;
+        with_client_name([this] {
+            if (phase_ >= Phase::Closing || !awaiting_ || !txn_) return;
+            awaiting_ = false;
             txn_->received = received_header(info_, *txn_, runtime_->facts.hostname, std::time(nullptr));
             run_data_post();
-        }
-        after_chain();
+            after_chain();
+        });
     });
 }
 

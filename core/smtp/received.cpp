@@ -31,7 +31,8 @@ std::string received_header(const proto::ConnectionInfo& info, const hooks::Tran
     }
     std::string out = fmt::format("Received: from {} ({} {})\r\n\tby {} (asmtpd) with {} id {}",
                                   clean(info.helo_host.empty() ? "unknown" : info.helo_host),
-                                  clean(info.remote_info()), clean(info.remote_literal()), clean(hostname),
+                                  clean(info.remote_host.empty() ? "unknown" : info.remote_host),
+                                  clean(info.remote_literal()), clean(hostname),
                                   proto, clean(txn.id));
     if (info.tls)
         out += fmt::format("\r\n\t(using {} with cipher {})", clean(info.tls_version), clean(info.tls_cipher));

@@ -1,6 +1,6 @@
 // received.hpp - the Received header asmtpd prepends to every message (RFC 5321 §4.4).
 //
-//   Received: from <helo> (<rdns or Unknown> [<ip>])
+//   Received: from <helo> (<forward-confirmed rDNS name, or "unknown" as Postfix writes it> [<ip>])
 //   	by <hostname> (asmtpd) with <ESMTP|SMTP>[S][A] id <txn id>
 //   	for <rcpt>; <RFC 5322 date>          ("for" only with exactly one recipient)
 // Everything that came from the client is already validated (HELO host, addresses), and is

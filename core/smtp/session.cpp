@@ -125,6 +125,7 @@ bool Session::apply_proxy_header(const proto::ProxyHeader& h) {
 }
 
 void Session::begin_dialogue() {
+    start_client_name();
     run_chain(hooks::Hook::PreConnection, {}, [this](const hooks::Verdict&, const hooks::Disposition& d) {
         if (d.action == hooks::Action::RespondClose || d.action == hooks::Action::SilentClose) {
             handle_refusal(d);

@@ -32,6 +32,7 @@
 #include "core/proto/proxy_header.hpp"
 #include "core/proto/reply.hpp"
 #include "core/proto/sasl.hpp"
+#include "core/smtp/client_name.hpp"
 #include "core/smtp/runtime.hpp"
 #include "core/smtp/session_phase.hpp"
 #include "hooks/chain.hpp"
@@ -132,6 +133,10 @@ private:
     bool auth_offered() const;
     std::string auth_mechanisms() const;
 
+    // session_dns.cpp: the client's reverse name (started at connect, awaited only where needed)
+    void start_client_name();
+    void with_client_name(std::function<void()> fn);
+
     // cmd_hello.cpp
     void cmd_helo(const proto::Command& c, bool extended);
     // cmd_envelope.cpp
@@ -216,7 +221,8 @@ private:
     io::Timer drain_timer_;
     io::Timer handshake_timer_;      // TLS handshake deadline (timeout_ is stopped while busy)
     std::list<std::unique_ptr<io::Timer>> plugin_timers_;
-    io::DnsScope dns_;               // plugins' lookups: dropped with the session
+    ClientName client_name_;         // FCrDNS of the client, started with the dialogue
+    io::DnsScope dns_;               // plugins' lookups: dropped with the session (after client_name_)
 };
 
 }  // namespace asmtpd::smtp

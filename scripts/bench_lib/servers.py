@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 
+import bench_dns
 import procs
 
 HARAKA_PLUGIN = """// benchmark-peer plugin: rDNS without a lookup, accept every RCPT, sink every message
@@ -217,6 +218,8 @@ log_level: warn
 limits:
   max_connections: 20000
   max_connections_per_ip: 20000   # every benchmark client is 127.0.0.1
+dns:
+  servers: ["{bench_dns.server(self.work).address}"]   # bench_dns.py: never the machine's resolver
 """ + ("" if not self.tls else f"""tls:
   cert: {self.tls[0]}
   key: {self.tls[1]}
