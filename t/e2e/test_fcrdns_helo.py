@@ -43,7 +43,7 @@ class FcrdnsTest(PolicyTestCase):
             c.ehlo()
             self.send_message(c)
         [m, *_] = self.assertDelivered(d, 3)
-        self.assertIn("Unknown", m.received)
+        self.assertIn("(unknown [192.0.2.8])", m.received)   # as Postfix writes it
         log = d.stderr_text()
         self.assertIn("fcrdns: iprev fail liar.e2e.test", log)
         self.assertIn("fcrdns: iprev permerror", log)
