@@ -29,7 +29,7 @@ _live = set()
 
 def _kill_live():
     for s in list(_live):
-        s.stop()
+        s.cleanup()   # stop by pid and remove its directory (the shared server's too)
 
 
 atexit.register(_kill_live)
