@@ -1,9 +1,11 @@
 // fake_context.hpp - a hooks::Context for plugin unit tests, on a real libuv loop.
 //
-// FakeContext owns its uv_loop_t (init in the constructor; run until idle, then close in the
-// destructor), a temporary config directory, and every field a plugin can see, all public
-// and settable. after() uses io::Timer like the real session, and end_session() expires
-// lifetime() and cancels pending after() callbacks, as a disconnect would.
+// FakeContext is tools/offline_context.hpp's OfflineContext (the same Context asmtpd-plugtest
+// uses: every field a plugin can see, public and settable; after() on io::Timer like the real
+// session; end_session() expires lifetime() and cancels pending after() callbacks, as a
+// disconnect would), plus what a test needs around it: its own uv_loop_t (init in the
+// constructor; run until idle, then close in the destructor), a temporary config directory,
+// a readable log, and a resolver that only ever asks the test's DNS server.
 // PluginHarness builds one plugin from the builtin catalog the way the registry does and runs
 // its handlers for one hook like a small chain, returning the Verdict that was resolved.
 // Header-only on purpose: t/support is not globbed by CMake.
@@ -33,6 +35,7 @@
 #include "hooks/hook_call.hpp"
 #include "hooks/plugin.hpp"
 #include "plugins/builtin.hpp"
+#include "tools/offline_context.hpp"
 #include "t/support/spawned.hpp"
 
 namespace asmtpd::test {
@@ -81,14 +84,34 @@ inline std::vector<std::string> list_dir(const std::string& dir) {
     return out;
 }
 
-class FakeContext final : public hooks::Context {
-public:
-    FakeContext() : config_(std::make_unique<hooks::FlatConfig>(dir_.path())) {
-        REQUIRE(uv_loop_init(&loop_) == 0);
+// What FakeContext owns and must outlive the OfflineContext part: the config directory, the
+// loop (run until idle, then closed and checked) and the log file.
+class FakeContextOwned {
+protected:
+    FakeContextOwned() {
+        REQUIRE(uv_loop_init(&own_loop_) == 0);
         log_file_ = std::tmpfile();
         REQUIRE(log_file_ != nullptr);
         logger_ = std::make_unique<io::Logger>(io::Level::Debug, log_file_);
-        log_ = io::Log(logger_.get(), 0x1234, "test");
+    }
+    ~FakeContextOwned() {
+        uv_run(&own_loop_, UV_RUN_DEFAULT);   // let close callbacks and stray work finish
+        int rc = uv_loop_close(&own_loop_);
+        CHECK_MESSAGE(rc == 0, "loop still had handles at teardown");
+        std::fclose(log_file_);
+    }
+
+    TempDir dir_;
+    uv_loop_t own_loop_{};
+    std::FILE* log_file_ = nullptr;
+    std::unique_ptr<io::Logger> logger_;
+};
+
+// tools/offline_context.hpp (the one offline Context, shared with asmtpd-plugtest) on a loop
+// of its own, with a temporary config directory and a log the test can read.
+class FakeContext final : private FakeContextOwned, public offline::OfflineContext {
+public:
+    FakeContext() : OfflineContext(&own_loop_, io::Log(logger_.get(), 0x1234, "test"), dir_.path()) {
         conn.id = 0x1234;
         conn.remote_ip = "192.0.2.10";
         conn.remote_port = 40000;
@@ -97,42 +120,17 @@ public:
         facts.hostname = "mx.example.org";
         facts.config_dir = dir_.path();
     }
-
-    ~FakeContext() override {
-        txn.reset();
-        timers_.clear();
-        children_.reset();   // kills and reaps whatever a test left running
-        dns_scope_.reset();
-        resolver_.reset();
-        uv_run(&loop_, UV_RUN_DEFAULT);   // let close callbacks and stray work finish
-        int rc = uv_loop_close(&loop_);
-        CHECK_MESSAGE(rc == 0, "loop still had handles at teardown");
-        std::fclose(log_file_);
-    }
-    FakeContext(const FakeContext&) = delete;
-    FakeContext& operator=(const FakeContext&) = delete;
-
-    // Settable state, public on purpose.
-    proto::ConnectionInfo conn;
-    std::optional<hooks::Transaction> txn;
-    hooks::Notes notes_map;
-    hooks::ServerFacts facts;
-    std::size_t unread = 0;
+    ~FakeContext() override { release(); }   // kills and reaps whatever a test left running
 
     // Config files live in a temp dir; writing one makes a new FlatConfig (it memoises).
     const TempDir& dir() const { return dir_; }
     void write_config(std::string_view name, std::string_view content) {
         dir_.write(name, content);
-        config_ = std::make_unique<hooks::FlatConfig>(dir_.path());
+        set_config_dir(dir_.path());
     }
 
     // Runs the loop until nothing is pending.
-    void run() { uv_run(&loop_, UV_RUN_DEFAULT); }
-    // What a disconnect does to a plugin: lifetime() expires and after() callbacks never run.
-    void end_session() {
-        alive_.reset();
-        timers_.clear();
-    }
+    void run() { uv_run(&own_loop_, UV_RUN_DEFAULT); }
     std::string log_text() const {
         std::fflush(log_file_);
         std::string out;
@@ -143,61 +141,20 @@ public:
         return out;
     }
 
-    // hooks::Context
-    proto::ConnectionInfo& connection() override { return conn; }
-    hooks::Transaction* transaction() override { return txn ? &*txn : nullptr; }
-    hooks::Notes& notes() override { return notes_map; }
-    const hooks::FlatConfig& config() const override { return *config_; }
-    const hooks::ServerFacts& server() const override { return facts; }
-    uv_loop_t* loop() override { return &loop_; }
-    const io::Log& log() const override { return log_; }
-    std::size_t unread_input() const override { return unread; }
-    void after(std::uint64_t ms, std::function<void()> fn) override {
-        timers_.push_back(std::make_unique<io::Timer>(&loop_));
-        std::weak_ptr<const void> alive = alive_;
-        timers_.back()->start(ms, [alive, fn = std::move(fn)] {
-            if (!alive.expired()) fn();
-        });
-    }
-    std::weak_ptr<const void> lifetime() const override { return alive_; }
-    io::ChildRunner& children() override {
-        if (!children_) children_ = std::make_unique<io::ChildRunner>(&loop_, 4);
-        return *children_;
-    }
-    void set_envelope_address(proto::Address a) override { rewritten_address = std::move(a); }
-    void prefix_reply(std::string line) override { reply_prefix.push_back(std::move(line)); }
     // The resolver asks dns_server (a test's DnsTestServer address); unset, a closed loopback
     // port (every lookup fails fast), so no test ever reaches a real DNS server.
     io::DnsScope& dns() override {
-        if (!dns_scope_) {
-            io::ResolverOptions o;
-            o.servers = {dns_server.empty() ? "127.0.0.1:" + std::to_string(free_port()) : dns_server};
-            o.timeout_ms = 1000;
-            o.attempts = 1;
-            std::string error;
-            resolver_ = io::Resolver::create(&loop_, o, error);
-            REQUIRE_MESSAGE(resolver_, error);
-            dns_scope_ = std::make_unique<io::DnsScope>(*resolver_);
+        if (dns_options.servers.empty()) {
+            dns_options.servers = {dns_server.empty() ? "127.0.0.1:" + std::to_string(free_port()) : dns_server};
+            dns_options.timeout_ms = 1000;
+            dns_options.attempts = 1;
         }
-        return *dns_scope_;
+        io::DnsScope& scope = OfflineContext::dns();
+        REQUIRE_MESSAGE(dns_error.empty(), dns_error);
+        return scope;
     }
 
-    std::string dns_server;                             // "127.0.0.1:PORT" before the first dns()
-    std::optional<proto::Address> rewritten_address;   // last set_envelope_address()
-    std::vector<std::string> reply_prefix;              // prefix_reply() lines, as given
-
-private:
-    TempDir dir_;
-    std::unique_ptr<hooks::FlatConfig> config_;
-    uv_loop_t loop_{};
-    std::FILE* log_file_ = nullptr;
-    std::unique_ptr<io::Logger> logger_;
-    io::Log log_;
-    std::shared_ptr<const void> alive_ = std::make_shared<int>(0);
-    std::vector<std::unique_ptr<io::Timer>> timers_;
-    std::unique_ptr<io::ChildRunner> children_;   // made on first use
-    std::unique_ptr<io::Resolver> resolver_;      // made on first dns()
-    std::unique_ptr<io::DnsScope> dns_scope_;
+    std::string dns_server;   // "127.0.0.1:PORT" before the first dns()
 };
 
 // Records what a HookCall resolved to.
