@@ -60,6 +60,9 @@ public:
     // file:line) or nullopt.
     virtual std::optional<std::string> init(const PluginInit&) { return std::nullopt; }
     virtual void register_hooks(Registrar& r) = 0;
+    // Local directories where this plugin stores accepted mail (a maildir). The daemon refuses
+    // MAIL with 452 4.3.1 while one of their filesystems is below limits.min_free_space.
+    virtual std::vector<std::string> storage_paths() const { return {}; }
 
     const std::string& name() const { return name_; }              // instance name
     std::chrono::milliseconds timeout() const { return timeout_; }  // per-call deadline

@@ -54,4 +54,11 @@ const Plugin* Registry::find(std::string_view instance) const {
     return nullptr;
 }
 
+std::vector<std::string> Registry::storage_paths() const {
+    std::vector<std::string> out;
+    for (const auto& p : plugins_)
+        for (auto& path : p->storage_paths()) out.push_back(std::move(path));
+    return out;
+}
+
 }  // namespace asmtpd::hooks

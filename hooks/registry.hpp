@@ -25,6 +25,8 @@ public:
     bool has(Hook h) const { return !entries(h).empty(); }
     std::size_t plugin_count() const { return plugins_.size(); }
     const Plugin* find(std::string_view instance) const;
+    // Every plugin's storage_paths(), in plugin order.
+    std::vector<std::string> storage_paths() const;
 
 private:
     std::vector<std::unique_ptr<Plugin>> plugins_;

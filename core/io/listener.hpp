@@ -1,11 +1,12 @@
-// listener.hpp - a listening TCP socket (IPv4 or IPv6) that hands each pending connection to its
-// owner's callback.
+// listener.hpp - a listening TCP socket (IPv4 or IPv6) that accepts connections and hands each
+// one, as a TcpStream, to its owner's callback.
 //
-// Rules: the uv_tcp_t lives in a heap block freed only in the close callback, so the Listener may
-// be closed or destroyed from inside its own callback. The callback must accept the connection
-// (TcpStream::accept_from), even to drop it at once: libuv stops polling a listener whose pending
-// connection was not taken. With reuseport, SO_REUSEPORT is set before bind so several workers
-// (one loop each) share a port and the kernel spreads connections between them.
+// Rules: the libuv handles live in a heap block freed only in the close callbacks, so the
+// Listener may be closed or destroyed from inside its own callback. With reuseport, SO_REUSEPORT
+// is set before bind so several workers (one loop each) share a port and the kernel spreads
+// connections between them. When the process is out of file descriptors, a reserve descriptor
+// is given up for a moment so each waiting connection gets the overload reply and a clean close
+// instead of silence.
 #pragma once
 
 #include <cstdint>
@@ -15,11 +16,13 @@
 
 #include <uv.h>
 
+#include "core/io/stream.hpp"
+
 namespace asmtpd::io {
 
 class Listener {
 public:
-    using OnConnection = std::function<void(uv_stream_t* server)>;
+    using OnConnection = std::function<void(std::unique_ptr<TcpStream> stream)>;
 
     // address: a literal IPv4 or IPv6 address ("0.0.0.0", "::", "::1"); port 0 picks a free port.
     // Null on failure, with a one-line reason in error ("bind 127.0.0.1:25: address already in use").
@@ -31,6 +34,9 @@ public:
 
     // Stops accepting; idempotent. No callback runs afterwards.
     void close();
+    // What a connection gets when it cannot be served for lack of descriptors (a full reply
+    // line with its CRLF).
+    void set_overload_reply(std::string reply);
     // The port actually bound (useful with port 0); 0 after close().
     std::uint16_t port() const;
 

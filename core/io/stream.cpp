@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include <climits>
+#include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include "core/io/sock_name.hpp"
 
@@ -68,6 +70,13 @@ namespace {
 
 using Block = TcpStream::Block;
 
+// Streams flushing towards a lingering close, for cut_lingering_closes(). Per thread because each loop runs
+// on its own thread (a worker is a process with one loop); the blocks are that loop's.
+std::unordered_set<Block*>& lingering() {
+    thread_local std::unordered_set<Block*> set;
+    return set;
+}
+
 struct WriteReq {
     uv_write_t req;
     std::string bytes;   // owned until on_write
@@ -81,6 +90,7 @@ void on_handle_closed(uv_handle_t* h) {
 
 void hard_close(Block* b) {
     if (b->closing) return;
+    lingering().erase(b);
     b->closing = true;
     b->reading = false;
     uv_timer_stop(&b->timer);
@@ -186,24 +196,6 @@ void on_write(uv_write_t* req, int status) {
 
 }  // namespace
 
-std::unique_ptr<TcpStream> TcpStream::accept_from(uv_stream_t* server) {
-    auto* b = new Block;
-    uv_tcp_init(server->loop, &b->tcp);
-    uv_timer_init(server->loop, &b->timer);
-    b->tcp.data = b;
-    b->timer.data = b;
-    b->shutdown_req.data = b;
-    if (uv_accept(server, b->stream()) != 0) {
-        b->owner = false;
-        hard_close(b);
-        return nullptr;
-    }
-    uv_tcp_nodelay(&b->tcp, 1);
-    b->peer = peer_name(&b->tcp);
-    b->local = local_name(&b->tcp);
-    return std::unique_ptr<TcpStream>(new TcpStream(b));
-}
-
 std::unique_ptr<TcpStream> TcpStream::adopt(uv_loop_t* loop, int fd) {
     auto* b = new Block;
     uv_tcp_init(loop, &b->tcp);
@@ -283,6 +275,7 @@ void TcpStream::close_after_flush() {
     Block* b = block_;
     if (b->closing || b->flushing) return;
     b->flushing = true;
+    lingering().insert(b);
     start_reading(b);   // discard input from now on, so closing does not turn into RST
     uv_timer_start(&b->timer, on_timer, b->flush_timeout_ms, 0);
     if (b->queued == 0) finish_flush(b);
@@ -298,5 +291,13 @@ std::string TcpStream::peer_ip() const { return block_->peer.ip; }
 std::uint16_t TcpStream::peer_port() const { return block_->peer.port; }
 std::string TcpStream::local_ip() const { return block_->local.ip; }
 std::uint16_t TcpStream::local_port() const { return block_->local.port; }
+
+std::size_t TcpStream::cut_lingering_closes() {
+    std::vector<Block*> cut;
+    for (Block* b : lingering())
+        if (b->queued == 0) cut.push_back(b);   // all of it is in the kernel: nothing to lose
+    for (Block* b : cut) hard_close(b);
+    return cut.size();
+}
 
 }  // namespace asmtpd::io

@@ -50,10 +50,8 @@ public:
 
 class TcpStream final : public Transport {
 public:
-    // Accepts one pending connection from a listening handle; null on failure.
-    static std::unique_ptr<TcpStream> accept_from(uv_stream_t* server);
     // Wraps a connected stream socket (TCP, or Unix-domain: libuv's stream code does not care)
-    // that the caller made, e.g. io::connect_tcp(). The stream owns fd from then on; on
+    // that the caller made (io::Listener, io::connect_tcp()). The stream owns fd from then on; on
     // failure (null) fd has been closed. Addresses are empty for a Unix-domain socket.
     static std::unique_ptr<TcpStream> adopt(uv_loop_t* loop, int fd);
     ~TcpStream() override;
@@ -70,6 +68,11 @@ public:
     // Upper bound for close_after_flush() (default 30 s): then the socket is closed anyway, so a
     // peer that never reads cannot hold a descriptor forever.
     void set_flush_timeout(std::uint64_t ms);
+    // Closes now every stream of this thread's loop that was asked to close after its flush and
+    // whose last bytes have reached the kernel: it would only wait out its lingering close (the
+    // peer's FIN, up to 2 s). For a process
+    // that is exiting: its sessions are done and nothing more can be lost. Returns how many.
+    static std::size_t cut_lingering_closes();
 
     // Textual addresses and ports of both ends (empty ip when unknown); taken at accept time, so
     // they stay valid after the peer has gone. IPv4-mapped IPv6 addresses read as IPv4.

@@ -4,6 +4,7 @@
 //
 // Never: queue a message whose DATA had a bare CR/LF (Reject policy), exceeded databytes, or
 // was cut short; run client bytes sent before 354 as commands (transaction stuffing).
+#include <algorithm>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -24,25 +25,19 @@ proto::BareLfPolicy policy_for(const Runtime& rt, const std::string& ip) {
 
 void Session::cmd_data(const proto::Command& c) {
     if (!c.args.empty()) {
-        reply(501, "5.5.4", "Syntax: DATA");
+        refuse_data(proto::Reply::make(501, "5.5.4", "Syntax: DATA"));
         return;
     }
     if (!txn_ || !txn_->sender) {
-        reply(503, "5.5.1", "Error: need MAIL command");
+        refuse_data(proto::Reply::make(503, "5.5.1", "Error: need MAIL command"));
         return;
     }
     if (txn_->recipients.empty()) {
-        reply(503, "5.5.1", "Error: need RCPT command");
+        refuse_data(proto::Reply::make(503, "5.5.1", "Error: need RCPT command"));
         return;
     }
     run_chain(hooks::Hook::Data, {}, [this](const hooks::Verdict& v, const hooks::Disposition& d) {
-        // RFC 2920: DATA ends a pipelined group; anything already sent is content sent before
-        // our 354 (or after a refusal) and must never be read as commands.
-        if (unread_input() > 0) {
-            reply(554, "5.5.0", "Error: SMTP protocol synchronization");
-            close_session("data sent before 354");
-            return;
-        }
+        if (data_sync_violated()) return;
         if (d.action != hooks::Action::Proceed) {
             // qmail keeps the transaction after a refused DATA (greylisting at [data]): the
             // client may add recipients or try DATA again.
@@ -54,6 +49,23 @@ void Session::cmd_data(const proto::Command& c) {
     });
 }
 
+// RFC 2920 §3.1: DATA ends a pipelined group, so input already behind it was sent before the
+// client could see our answer. Whether DATA is accepted or refused, those bytes are message
+// content (a client pipelining its body) and must never run as commands: a refused DATA
+// followed by "RSET / MAIL / RCPT / DATA" in the same flight would otherwise smuggle a
+// transaction out of a message body.
+bool Session::data_sync_violated() {
+    if (unread_input() == 0) return false;
+    reply(554, "5.5.0", "Error: SMTP protocol synchronization");
+    close_session("input pipelined after DATA");
+    return true;
+}
+
+void Session::refuse_data(const proto::Reply& r) {
+    if (data_sync_violated()) return;
+    reply(r);
+}
+
 void Session::begin_data() {
     const auto& s = runtime_->settings;
     proto::DataLimits limits;
@@ -62,6 +74,7 @@ void Session::begin_data() {
     limits.bare_lf = policy_for(*runtime_, info_.remote_ip);
     data_policy_ = limits.bare_lf;
     data_.emplace(limits);
+    headers_.emplace(proto::HeaderLimits{.max_bytes = s.limits.header_bytes, .max_lines = s.limits.header_lines});
     txn_->body = io::Spool::create(loop_, s.spool_dir, s.limits.memory_spool);
     txn_->body->on_drained([this, alive = std::weak_ptr<const void>(alive_)] {
         if (alive.expired()) return;
@@ -73,6 +86,43 @@ void Session::begin_data() {
         reply(421, "4.4.2", runtime_->facts.hostname + " Error: timeout exceeded");
         close_session("data timeout");
     });
+    data_started_ms_ = uv_now(loop_);
+    data_paused_ms_ = 0;
+    check_data_pace();
+}
+
+// Every read restarts the idle timer, so a client trickling a byte at a time would hold its
+// session and spool file for ever without these two: a deadline for the whole of DATA, and,
+// after a grace period, an average rate since 354. Time we paused reading ourselves (the
+// spool behind) is not held against the client.
+void Session::check_data_pace() {
+    const auto& s = runtime_->settings;
+    const std::uint64_t grace_ms = s.timeouts.data_grace * 1000ull;
+    const std::uint64_t now = uv_now(loop_);
+    const std::uint64_t total_deadline = data_started_ms_ + s.timeouts.data_total * 1000ull;
+    if (now >= total_deadline) {
+        reply(421, "4.4.2", runtime_->facts.hostname + " Error: DATA took too long");
+        close_session("data total timeout");
+        return;
+    }
+    std::uint64_t next = total_deadline;
+    const std::uint64_t rate = s.limits.data_min_rate;
+    if (rate > 0 && !reading_paused_) {
+        const std::uint64_t active_ms = now - data_started_ms_ - std::min(data_paused_ms_, now - data_started_ms_);
+        const std::uint64_t bytes = data_ ? data_->size() : 0;
+        // The client is on pace while bytes >= rate * active time (after the grace period).
+        const std::uint64_t earned_ms = std::max(grace_ms, bytes * 1000 / rate);
+        if (active_ms > earned_ms) {
+            log_.info("DATA too slow: {} bytes in {} ms (limits.data_min_rate {} B/s)", bytes, active_ms, rate);
+            reply(421, "4.4.2", runtime_->facts.hostname + " Error: DATA too slow");
+            close_session("data below minimum rate");
+            return;
+        }
+        next = std::min(next, now + std::max<std::uint64_t>(earned_ms - active_ms, 1000));
+    } else if (rate > 0) {
+        next = std::min(next, now + 1000);
+    }
+    data_deadline_.start(next - now, [this] { check_data_pace(); });
 }
 
 void Session::consume_data() {
@@ -80,14 +130,18 @@ void Session::consume_data() {
     std::size_t used = data_->feed(std::string_view(in_).substr(in_pos_), data_chunk_);
     in_pos_ += used;
     if (!data_chunk_.empty() && txn_ && txn_->body) txn_->body->append(data_chunk_);
+    if (!data_chunk_.empty() && headers_ && !headers_->ended()) headers_->feed(data_chunk_);
     if (data_->done()) end_of_data();
 }
 
 void Session::end_of_data() {
     timeout_.stop();
+    data_deadline_.stop();
     enter(Phase::Command);
     proto::DataDecoder d = *data_;
     data_.reset();
+    const bool header_too_big = headers_ && headers_->too_big();
+    headers_.reset();
     if (d.bare_line_ending() && data_policy_ == proto::BareLfPolicy::Reject) {
         reset_transaction();
         reply(554, "5.5.2", "Error: bare <CR> or <LF> in message data; message refused");
@@ -97,6 +151,11 @@ void Session::end_of_data() {
     if (d.too_big()) {
         reset_transaction();
         reply(552, "5.3.4", "Error: message too big");
+        return;
+    }
+    if (header_too_big) {
+        reset_transaction();
+        reply(552, "5.3.4", "Error: message header size exceeds limit");
         return;
     }
     if (d.line_too_long()) {

@@ -94,6 +94,14 @@ void Session::mail_after_pre(proto::PathArgs p) {
         reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
         return;
     }
+    if (auto* fs = owner_.free_space()) {
+        // RFC 1870 §6.1: a SIZE that does not fit now is a temporary failure, as is a full disk.
+        if (auto full = fs->short_of_space(runtime_->storage_paths, runtime_->min_free_space, size.value_or(0))) {
+            log_.warn("MAIL refused: {} is below limits.min_free_space", *full);
+            reply(452, "4.3.1", "Error: insufficient system storage");
+            return;
+        }
+    }
     proto::AddressRules rules;
     rules.allow_null = true;
     rules.allow_utf8 = utf8;

@@ -85,6 +85,9 @@ std::shared_ptr<const Runtime> load_runtime(const std::string& config_dir,
     rt->normalize_from = proto::CidrList::parse(rt->settings.bare_lf_normalize_from);
     for (const auto& w : rt->config->warnings()) errors.push_back(w);
     if (errors.size() != errors_before || !rt->registry) return nullptr;
+    rt->min_free_space = io::parse_space_threshold(rt->settings.limits.min_free_space).value_or(io::SpaceThreshold{});
+    rt->storage_paths.push_back(facts.spool_dir);
+    for (auto& p : rt->registry->storage_paths()) rt->storage_paths.push_back(std::move(p));
     return rt;
 }
 

@@ -29,6 +29,9 @@ struct Runtime {
     proto::CidrList normalize_from;        // bare_lf: normalize applies to these (empty: all)
     // DIR/tcp.env when it exists: per-client allow/deny and environment (tcprules format).
     std::shared_ptr<const smtp::ClientEnv> client_env;
+    // limits.min_free_space, and where it applies: the spool and every plugin's storage.
+    io::SpaceThreshold min_free_space;
+    std::vector<std::string> storage_paths;
 };
 
 // Loads DIR/asmtpd.yaml, DIR/plugins and every plugin's init(). Problems are appended to

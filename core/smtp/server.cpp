@@ -30,6 +30,7 @@ Server::Server(uv_loop_t* loop, io::Logger& logger, std::string config_dir, std:
       catalog_(catalog),
       children_(loop, runtime_->settings.limits.max_children),
       resolver_(io::Resolver::create(loop, resolver_options(runtime_->settings.dns), resolver_error_)),
+      free_space_(loop),
       reaper_(loop),
       shutdown_timer_(loop),
       sigterm_(loop),
@@ -68,11 +69,13 @@ bool Server::start(std::string& error) {
         }
         std::string err;
         auto l = io::Listener::bind(loop_, spec.address, spec.port, s.workers > 1,
-                                    [this, spec](uv_stream_t* srv) { on_connection(srv, spec); }, err);
+                                    [this, spec](std::unique_ptr<io::TcpStream> st) { on_connection(std::move(st), spec); }, err);
         if (!l) {
             error = err;
             return false;
         }
+        l->set_overload_reply(
+            proto::Reply::make(421, "4.3.2", runtime_->facts.hostname + " Error: too many open files; try again later").wire(true));
         log_.notice("listening on {}:{}", spec.address, l->port());
         listeners_.push_back(std::move(l));
     }
@@ -82,9 +85,7 @@ bool Server::start(std::string& error) {
     return true;
 }
 
-void Server::on_connection(uv_stream_t* server, const ListenSpec& spec) {
-    auto stream = io::TcpStream::accept_from(server);
-    if (!stream) return;
+void Server::on_connection(std::unique_ptr<io::TcpStream> stream, const ListenSpec& spec) {
     const auto& rt = *runtime_;
     proto::ConnectionInfo info;
     info.id = ++next_id_;
@@ -207,6 +208,9 @@ void Server::maybe_exit() {
     // it any more.
     close_resolver();
     log_.notice("all sessions done; exiting");
+    // Sessions that were told 421 already have it in the kernel: waiting out their lingering
+    // closes would only hold the exit up (by up to 2 s) for clients that keep their sockets.
+    if (auto n = io::TcpStream::cut_lingering_closes()) log_.debug("closed {} lingering connections", n);
 }
 
 }  // namespace asmtpd::smtp

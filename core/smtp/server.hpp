@@ -40,11 +40,12 @@ public:
     io::ChildRunner& children() override { return children_; }
     io::Resolver& resolver() override { return *resolver_; }
     bool auth_failed(const std::string& ip) override;
+    io::FreeSpaceMonitor* free_space() override { return &free_space_; }
     bool peer_changed(Session& s, const std::string& old_ip) override;
     std::size_t session_count() const { return sessions_.size(); }
 
 private:
-    void on_connection(uv_stream_t* server, const ListenSpec& spec);
+    void on_connection(std::unique_ptr<io::TcpStream> stream, const ListenSpec& spec);
     void maybe_exit();
     void close_resolver();   // logs the DNS counters, ends questions still out
 
@@ -67,6 +68,7 @@ private:
     io::ChildRunner children_;
     std::string resolver_error_;               // before resolver_: its constructor writes it
     std::unique_ptr<io::Resolver> resolver_;   // null when start() failed on it, and once stopped
+    io::FreeSpaceMonitor free_space_;
     io::Timer reaper_;
     io::Timer shutdown_timer_;
     io::SignalWatcher sigterm_, sigint_, sighup_;

@@ -28,6 +28,7 @@ Session::Session(uv_loop_t* loop, SessionOwner& owner, std::unique_ptr<io::Trans
       options_(options),
       timeout_(loop),
       drain_timer_(loop),
+      data_deadline_(loop),
       handshake_timer_(loop),
       dns_(owner.resolver()) {
     chain_ = hooks::ChainRunner::create(loop, runtime_->registry, *this, log_);
@@ -251,6 +252,13 @@ void Session::process_input() {
 void Session::dispatch_line(std::string_view line) {
     timeout_.stop();
     ++commands_;
+    if (line.find('\0') != std::string_view::npos) {
+        // RFC 5321 §4.5.2 allows no NUL in commands; one place refuses it for every verb and
+        // for AUTH responses, so no handler ever sees a line that C code would cut short.
+        if (auth_) auth_stop();
+        reply(501, "5.5.2", "Error: NUL character in command line");
+        return;
+    }
     if (auth_) {
         log_.debug("< (AUTH response)");
         auth_line(line);
@@ -287,8 +295,10 @@ void Session::update_reading() {
     reading_paused_ = pause;
     if (pause) {
         log_.debug("reading paused");
+        paused_since_ms_ = uv_now(loop_);
         transport_->pause_reading();
     } else {
+        if (phase_ == Phase::Data) data_paused_ms_ += uv_now(loop_) - paused_since_ms_;
         transport_->resume_reading();
     }
 }
@@ -388,6 +398,7 @@ void Session::close_session(std::string_view why) {
     chain_->cancel();
     timeout_.stop();
     handshake_timer_.stop();
+    data_deadline_.stop();
     awaiting_ = false;
     data_.reset();
     enter(Phase::Closing);

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/io/child_process.hpp"
+#include "core/io/free_space.hpp"
 #include "core/io/log.hpp"
 #include "core/io/stream.hpp"
 #include "core/io/tls.hpp"
@@ -28,6 +29,7 @@
 #include "core/proto/command.hpp"
 #include "core/proto/connection_info.hpp"
 #include "core/proto/data_decoder.hpp"
+#include "core/proto/header_meter.hpp"
 #include "core/proto/line_reader.hpp"
 #include "core/proto/proxy_header.hpp"
 #include "core/proto/reply.hpp"
@@ -58,6 +60,8 @@ public:
     // A PROXY header changed the session's client address (per-IP accounting); true when the
     // real client is over its connection limit (the session then refuses it).
     virtual bool peer_changed(Session& /*s*/, const std::string& /*old_ip*/) { return false; }
+    // The loop's view of free disk space (limits.min_free_space); null: not checked.
+    virtual io::FreeSpaceMonitor* free_space() { return nullptr; }
 };
 
 // How the listener that accepted the connection is configured.
@@ -150,7 +154,10 @@ private:
     void reset_transaction(std::string_view cause = {});
     // cmd_data.cpp
     void cmd_data(const proto::Command& c);
+    bool data_sync_violated();                      // input behind DATA: 554 and close
+    void refuse_data(const proto::Reply& r);
     void begin_data();
+    void check_data_pace();                         // timeouts.data_total, limits.data_min_rate
     void consume_data();
     void end_of_data();
     void run_data_post();
@@ -196,6 +203,10 @@ private:
     std::optional<proto::DataDecoder> data_;
     proto::BareLfPolicy data_policy_ = proto::BareLfPolicy::Reject;   // of the current DATA
     std::string data_chunk_;         // decoder output waiting to go to the spool
+    std::optional<proto::HeaderMeter> headers_;   // the current DATA's header block
+    std::uint64_t data_started_ms_ = 0;   // uv_now at 354
+    std::uint64_t data_paused_ms_ = 0;    // time reading was paused by us (spool back-pressure)
+    std::uint64_t paused_since_ms_ = 0;
     std::string out_;                // replies not yet written (pipelining batch)
     bool processing_ = false;        // inside process_input (re-entry guard)
     bool reprocess_ = false;
@@ -219,6 +230,7 @@ private:
 
     io::Timer timeout_;
     io::Timer drain_timer_;
+    io::Timer data_deadline_;        // whole-DATA deadline and minimum rate (timeout_ is per read)
     io::Timer handshake_timer_;      // TLS handshake deadline (timeout_ is stopped while busy)
     std::list<std::unique_ptr<io::Timer>> plugin_timers_;
     ClientName client_name_;         // FCrDNS of the client, started with the dialogue

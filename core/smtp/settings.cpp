@@ -196,6 +196,17 @@ private:
             {"auth_failures_per_ip", [&](const Node& n, const YamlAt& a) {
                  r_.number(n, a, 0, kMaxCount, l.auth_failures_per_ip);
              }},
+            {"header_bytes", [&](const Node& n, const YamlAt& a) { r_.number(n, a, 0, kMaxBytes, l.header_bytes); }},
+            {"header_lines", [&](const Node& n, const YamlAt& a) { r_.number(n, a, 0, kMaxCount, l.header_lines); }},
+            {"data_min_rate", [&](const Node& n, const YamlAt& a) { r_.number(n, a, 0, kMaxBytes, l.data_min_rate); }},
+            {"min_free_space", [&](const Node& n, const YamlAt& a) {
+                 std::string text;
+                 if (!r_.string(n, a, text, false)) return;
+                 if (!io::parse_space_threshold(text))
+                     return r_.error(a, "expected bytes (e.g. 67108864, 64M, 2G), a percentage (e.g. 5%) or 0, got '" +
+                                            text + "'");
+                 l.min_free_space = text;
+             }},
         });
     }
 
@@ -248,6 +259,8 @@ private:
             {"connect", secs(t.connect, 1)},
             {"command", secs(t.command, 1)},
             {"data", secs(t.data, 1)},
+            {"data_total", secs(t.data_total, 1)},
+            {"data_grace", secs(t.data_grace, 0)},
             {"plugin", secs(t.plugin, 1)},
             {"shutdown", secs(t.shutdown, 0)},
             {"tls_handshake", secs(t.tls_handshake, 1)},

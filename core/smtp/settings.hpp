@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/io/free_space.hpp"
 #include "core/io/log.hpp"
 #include "core/proto/data_decoder.hpp"
 #include "hooks/program_policy.hpp"
@@ -41,12 +42,19 @@ struct Limits {
     std::size_t max_children = 128;        // external programs (spp, qmail-queue ...) running at once
                                            // per worker; more wait in FIFO order
     std::size_t auth_failures_per_ip = 10; // failed AUTH per client IP per minute; then 421 and close
+    std::uint64_t header_bytes = 102400;   // header block octets; 552 5.3.4 after the dot; 0 = no limit
+    std::size_t header_lines = 1000;       // header block lines (folded ones count); 0 = no limit
+    std::string min_free_space = "64M";    // bytes, K/M/G/T, or N% on the spool and maildirs; "0" = off
+    std::size_t data_min_rate = 500;       // DATA octets per second averaged since 354, after
+                                           // timeouts.data_grace; 0 = off
 };
 
 struct Timeouts {  // seconds
     unsigned connect = 300;   // greeting to first command
     unsigned command = 300;
-    unsigned data = 600;
+    unsigned data = 600;       // longest silence inside DATA
+    unsigned data_total = 3600;   // the whole DATA phase, 354 to the final dot (25 MiB at ~7 KiB/s)
+    unsigned data_grace = 30;     // after 354, before limits.data_min_rate is enforced
     unsigned plugin = 30;
     unsigned shutdown = 30;   // SIGTERM: how long sessions may finish
     unsigned tls_handshake = 30;  // STARTTLS / smtps handshake

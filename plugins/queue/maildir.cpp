@@ -142,6 +142,7 @@ public:
     }
 
     void register_hooks(hooks::Registrar& r) override { r.on(hooks::Hook::Queue, &Maildir::on_queue); }
+    std::vector<std::string> storage_paths() const override { return {dir_}; }
 
 private:
     std::string unique_name() {

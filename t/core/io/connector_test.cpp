@@ -50,7 +50,7 @@ struct TcpServer {
     std::vector<std::unique_ptr<TcpStream>> accepted;
     explicit TcpServer(uv_loop_t* loop, const std::string& ip = "127.0.0.1") {
         std::string error;
-        listener = Listener::bind(loop, ip, 0, false, [this](uv_stream_t* s) { accepted.push_back(TcpStream::accept_from(s)); },
+        listener = Listener::bind(loop, ip, 0, false, [this](std::unique_ptr<TcpStream> s_stream) { accepted.push_back(std::move(s_stream)); },
                                   error);
         REQUIRE_MESSAGE(listener != nullptr, error);
     }
@@ -111,7 +111,7 @@ TEST_CASE("connect_tcp: localhost and IPv6 literals") {
     CHECK(o.stream != nullptr);
 
     std::string error;
-    auto v6 = Listener::bind(loop.get(), "::1", 0, false, [](uv_stream_t* s) { TcpStream::accept_from(s); }, error);
+    auto v6 = Listener::bind(loop.get(), "::1", 0, false, [](std::unique_ptr<TcpStream>) {}, error);
     if (!v6) {
         MESSAGE("no IPv6 loopback here: ", error);
         return;

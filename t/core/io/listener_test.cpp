@@ -21,8 +21,8 @@ namespace {
 struct Sink {
     std::vector<std::unique_ptr<TcpStream>> streams;
     Listener::OnConnection callback() {
-        return [this](uv_stream_t* server) {
-            auto s = TcpStream::accept_from(server);
+        return [this](std::unique_ptr<TcpStream> server_stream) {
+            auto s = std::move(server_stream);
             REQUIRE(s != nullptr);
             streams.push_back(std::move(s));
         };
@@ -115,9 +115,9 @@ TEST_CASE("the callback may close or destroy its own listener") {
     std::unique_ptr<TcpStream> kept;
     int calls = 0;
     std::string error;
-    l = Listener::bind(loop.get(), "127.0.0.1", 0, false, [&](uv_stream_t* server) {
+    l = Listener::bind(loop.get(), "127.0.0.1", 0, false, [&](std::unique_ptr<TcpStream> server_stream) {
         ++calls;
-        kept = TcpStream::accept_from(server);
+        kept = std::move(server_stream);
         l.reset();   // destroys the Listener, and the std::function we are running in, later
     }, error);
     REQUIRE(l != nullptr);

@@ -53,9 +53,9 @@ struct Server {
 
     explicit Server(uv_loop_t* loop, const std::string& ip = "127.0.0.1") {
         std::string error;
-        listener = Listener::bind(loop, ip, 0, false, [this](uv_stream_t* server) {
+        listener = Listener::bind(loop, ip, 0, false, [this](std::unique_ptr<TcpStream> server_stream) {
             ++connections;
-            accepted = TcpStream::accept_from(server);
+            accepted = std::move(server_stream);
         }, error);
         REQUIRE_MESSAGE(listener != nullptr, error);
     }
@@ -374,7 +374,7 @@ TEST_CASE("IPv6 loopback: addresses read back as ::1") {
     TestLoop loop;
     std::string error;
     std::unique_ptr<TcpStream> accepted;
-    auto l = Listener::bind(loop.get(), "::1", 0, false, [&](uv_stream_t* srv) { accepted = TcpStream::accept_from(srv); }, error);
+    auto l = Listener::bind(loop.get(), "::1", 0, false, [&](std::unique_ptr<TcpStream> srv_stream) { accepted = std::move(srv_stream); }, error);
     if (!l) {
         MESSAGE("no IPv6 loopback here: " << error);
         return;
@@ -391,7 +391,7 @@ TEST_CASE("IPv4 clients on a dual-stack :: listener read as plain IPv4") {
     TestLoop loop;
     std::string error;
     std::unique_ptr<TcpStream> accepted;
-    auto l = Listener::bind(loop.get(), "::", 0, false, [&](uv_stream_t* srv) { accepted = TcpStream::accept_from(srv); }, error);
+    auto l = Listener::bind(loop.get(), "::", 0, false, [&](std::unique_ptr<TcpStream> srv_stream) { accepted = std::move(srv_stream); }, error);
     if (!l) {
         MESSAGE("no IPv6 here: " << error);
         return;

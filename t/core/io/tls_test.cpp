@@ -76,8 +76,8 @@ struct TlsServer {
 
     TlsServer(TestLoop& l, std::shared_ptr<TlsContext> c) : loop(l), ctx(std::move(c)) {
         std::string error;
-        listener = Listener::bind(loop.get(), "127.0.0.1", 0, false, [this](uv_stream_t* s) {
-            auto tcp = TcpStream::accept_from(s);
+        listener = Listener::bind(loop.get(), "127.0.0.1", 0, false, [this](std::unique_ptr<TcpStream> s_stream) {
+            auto tcp = std::move(s_stream);
             REQUIRE(tcp != nullptr);
             tls = std::make_unique<TlsTransport>(loop.get(), std::move(tcp), ctx, TlsRole::Server, record(hs));
         }, error);
