@@ -429,9 +429,10 @@ TEST_CASE("lingering close: after our FIN the socket waits for the peer's, at mo
     CHECK(client->eof);
     CHECK(client->received == "221 2.0.0 Bye\r\n");
     loop.run_for(100);
-    CHECK(tcp_handles(loop.get()) == 3);   // listener, client, and the lingering server side
+    // The listener is a poll handle, not a TCP one: only the two ends of the connection count.
+    CHECK(tcp_handles(loop.get()) == 2);   // client, and the lingering server side
     client.reset();                        // the client's FIN ends the linger
-    REQUIRE(loop.run_until([&] { return tcp_handles(loop.get()) == 1; }));
+    REQUIRE(loop.run_until([&] { return tcp_handles(loop.get()) == 0; }));
 
     // A peer that never closes: the linger gives up after about 2 s.
     TestClient stubborn(loop.get(), server.port());
@@ -440,6 +441,23 @@ TEST_CASE("lingering close: after our FIN the socket waits for the peer's, at mo
     server.accepted.reset();
     REQUIRE(loop.run_until([&] { return stubborn.finished(); }));
     loop.run_for(1500);
-    CHECK(tcp_handles(loop.get()) == 3);
-    CHECK(loop.run_until([&] { return tcp_handles(loop.get()) == 2; }, 3000));
+    CHECK(tcp_handles(loop.get()) == 2);
+    CHECK(loop.run_until([&] { return tcp_handles(loop.get()) == 1; }, 3000));
+}
+
+TEST_CASE("cut_lingering_closes: an exiting process does not wait for peers that keep their sockets") {
+    TestLoop loop;
+    Server server(loop.get());
+    TestClient stubborn(loop.get(), server.port());
+    connect(loop, server, stubborn);
+    server.accepted->write("421 4.3.2 bye\r\n");
+    server.accepted->close_after_flush();
+    server.accepted.reset();
+    REQUIRE(loop.run_until([&] { return stubborn.finished(); }));
+    CHECK(stubborn.received == "421 4.3.2 bye\r\n");
+    CHECK(tcp_handles(loop.get()) == 2);
+    CHECK(TcpStream::cut_lingering_closes() == 1);
+    loop.run_for(20);
+    CHECK(tcp_handles(loop.get()) == 1);   // only the stubborn client is left
+    CHECK(TcpStream::cut_lingering_closes() == 0);
 }

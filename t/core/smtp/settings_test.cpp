@@ -427,7 +427,8 @@ TEST_CASE("load_settings: reads DIR/asmtpd.yaml and names it in errors") {
     REQUIRE(r.errors.size() == 1);
     CHECK(r.errors[0] == d.path + "/asmtpd.yaml:3: limits.nope: unknown key (known: max_connections, "
                                   "max_connections_per_ip, max_rcpts, databytes, max_errors, line_length, "
-                                  "data_line_length, pipeline_bytes, memory_spool, max_children, auth_failures_per_ip)");
+                                  "data_line_length, pipeline_bytes, memory_spool, max_children, auth_failures_per_ip, "
+                                   "header_bytes, header_lines, data_min_rate, min_free_space)");
 }
 
 TEST_CASE("load_settings: an unreadable path is an error") {
@@ -500,4 +501,29 @@ TEST_CASE("settings: spp_programs, keyed by the exact smtpplugins line") {
                       "conf/asmtpd.yaml:3: spp_programs.x.budget: unknown key"));
     CHECK(starts_with(only_error("spp_programs: [a, b]\n"), "conf/asmtpd.yaml:1: spp_programs: expected a mapping"));
     CHECK(starts_with(only_error("spp_programs:\n  x: 5\n"), "conf/asmtpd.yaml:2: spp_programs.x"));
+}
+
+TEST_CASE("settings: issue 17 limits and DATA deadlines") {
+    auto d = parse("");
+    CHECK(d.settings.limits.header_bytes == 102400);
+    CHECK(d.settings.limits.header_lines == 1000);
+    CHECK(d.settings.limits.min_free_space == "64M");
+    CHECK(d.settings.limits.data_min_rate == 500);
+    CHECK(d.settings.timeouts.data_total == 3600);
+    CHECK(d.settings.timeouts.data_grace == 30);
+
+    auto r = parse("limits:\n  header_bytes: 0\n  header_lines: 50\n  min_free_space: 5%\n  data_min_rate: 0\n"
+                   "timeouts:\n  data_total: 10\n  data_grace: 0\n");
+    REQUIRE(r.errors.empty());
+    CHECK(r.settings.limits.header_bytes == 0);
+    CHECK(r.settings.limits.header_lines == 50);
+    CHECK(r.settings.limits.min_free_space == "5%");
+    CHECK(r.settings.limits.data_min_rate == 0);
+    CHECK(r.settings.timeouts.data_total == 10);
+    CHECK(r.settings.timeouts.data_grace == 0);
+
+    std::string e = only_error("limits:\n  min_free_space: lots\n");
+    CHECK(starts_with(e, kFile + ":2: limits.min_free_space: "));
+    CHECK(e.find("'lots'") != std::string::npos);
+    CHECK(starts_with(only_error("timeouts:\n  data_total: 0\n"), kFile + ":2: timeouts.data_total: "));
 }
