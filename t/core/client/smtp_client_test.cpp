@@ -43,8 +43,8 @@ public:
 
     explicit ScriptedPeer(uv_loop_t* loop) {
         std::string error;
-        listener_ = io::Listener::bind(loop, "127.0.0.1", 0, false, [this](uv_stream_t* server) {
-            stream_ = io::TcpStream::accept_from(server);
+        listener_ = io::Listener::bind(loop, "127.0.0.1", 0, false, [this](std::unique_ptr<io::TcpStream> accepted) {
+            stream_ = std::move(accepted);
             REQUIRE(stream_);
             stream_->set_listener(this);
             if (!greeting.empty()) stream_->write(greeting);
