@@ -31,6 +31,14 @@ SMUGGLE_TAIL = (b"RSET\r\n"
                 b"From: evil@evil.example\r\nSubject: smuggled\r\n\r\nowned\r\n.\r\n")
 
 
+def open_data(c):
+    """EHLO, one sender, one recipient, and the 354."""
+    c.ehlo()
+    c.cmd("MAIL FROM:<s@example.test>", 250)
+    c.cmd("RCPT TO:<a@example.test>", 250)
+    c.cmd("DATA", 354)
+
+
 def replies_until_closed(c, first_timeout=5):
     out = []
     while True:
@@ -138,10 +146,7 @@ class SlowClientTest(E2ETestCase):
         d = self.start_daemon(settings={"timeouts": {"data": 30, "data_total": 3},
                                         "limits": {"data_min_rate": 0}})
         c = self.client(d)
-        c.ehlo()
-        c.cmd("MAIL FROM:<s@example.test>", 250)
-        c.cmd("RCPT TO:<a@example.test>", 250)
-        c.cmd("DATA", 354)
+        open_data(c)
         t0 = time.monotonic()
         got = self.trickle(c, b"Subject: slow\r\n\r\n" + b"x" * 200, every=0.25, until=15)
         waited = time.monotonic() - t0
@@ -158,10 +163,7 @@ class SlowClientTest(E2ETestCase):
         d = self.start_daemon(settings={"timeouts": {"data": 30, "data_grace": 1},
                                         "limits": {"data_min_rate": 1000}})
         c = self.client(d)
-        c.ehlo()
-        c.cmd("MAIL FROM:<s@example.test>", 250)
-        c.cmd("RCPT TO:<a@example.test>", 250)
-        c.cmd("DATA", 354)
+        open_data(c)
         t0 = time.monotonic()
         got = self.trickle(c, b"Subject: slow\r\n\r\n" + b"x" * 500, every=0.1, until=15)
         waited = time.monotonic() - t0
@@ -256,10 +258,7 @@ class HeaderLimitTest(E2ETestCase):
     def test_one_header_folded_over_a_megabyte(self):
         d = self.start_daemon()
         c = self.client(d)
-        c.ehlo()
-        c.cmd("MAIL FROM:<s@example.test>", 250)
-        c.cmd("RCPT TO:<a@example.test>", 250)
-        c.cmd("DATA", 354)
+        open_data(c)
         fold = b"".join(b" part%06d xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n" % i
                         for i in range(16000))
         c.send(b"Subject: big\r\nX-Big: start\r\n" + fold + b"\r\nbody\r\n.\r\n")
@@ -272,10 +271,7 @@ class HeaderLimitTest(E2ETestCase):
     def test_too_many_header_lines(self):
         d = self.start_daemon(settings={"limits": {"header_lines": 50}})
         c = self.client(d)
-        c.ehlo()
-        c.cmd("MAIL FROM:<s@example.test>", 250)
-        c.cmd("RCPT TO:<a@example.test>", 250)
-        c.cmd("DATA", 354)
+        open_data(c)
         c.send(b"".join(b"X-H%d: v\r\n" % i for i in range(60)) + b"\r\nbody\r\n.\r\n")
         c.expect(552, "5.3.4")
         self.assertDelivered(d, 0)
