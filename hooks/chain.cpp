@@ -6,13 +6,14 @@
 
 namespace asmtpd::hooks {
 
-std::shared_ptr<ChainRunner> ChainRunner::create(uv_loop_t* loop, std::shared_ptr<const Registry> registry,
+std::shared_ptr<ChainRunner> ChainRunner::create(const io::Reactor& reactor, std::shared_ptr<const Registry> registry,
                                                  Context& ctx, io::Log log) {
-    return std::shared_ptr<ChainRunner>(new ChainRunner(loop, std::move(registry), ctx, std::move(log)));
+    return std::shared_ptr<ChainRunner>(new ChainRunner(reactor, std::move(registry), ctx, std::move(log)));
 }
 
-ChainRunner::ChainRunner(uv_loop_t* loop, std::shared_ptr<const Registry> registry, Context& ctx, io::Log log)
-    : loop_(loop), registry_(std::move(registry)), ctx_(ctx), log_(std::move(log)), deadline_(loop) {}
+ChainRunner::ChainRunner(const io::Reactor& reactor, std::shared_ptr<const Registry> registry, Context& ctx,
+                         io::Log log)
+    : registry_(std::move(registry)), ctx_(ctx), log_(std::move(log)), deadline_(reactor.timer()) {}
 
 ChainRunner::~ChainRunner() = default;
 
@@ -24,7 +25,14 @@ void ChainRunner::run(Hook hook, HookArgs args, Done done) {
         done({Result::DenySoft, "internal error", {}}, nullptr);
         return;
     }
+    if (args.index() != args_index(hook)) {
+        // The session passed another hook's arguments: a bug no handler should have to survive.
+        log_.error("hook {} started with the wrong argument type", hook_name(hook));
+        done({Result::DenySoft, "internal error", {}}, nullptr);
+        return;
+    }
     running_ = true;
+    rewrite_.reset();
     hook_ = hook;
     args_ = std::move(args);
     done_ = std::move(done);
@@ -67,16 +75,13 @@ void ChainRunner::advance() {
             have_sync_ = false;
             Verdict v = std::move(sync_verdict_);
             log_.debug("{} [{}] -> {}", hook_name(hook_), entry.plugin->name(), to_string(v.result));
-            if (v.result == Result::Declined) {
-                ++index_;
-                continue;
-            }
+            if (next_plugin(v)) continue;
             finish(std::move(v), entry.plugin);
             return;
         }
         // The plugin answers later: arm its deadline and return to the loop.
         const Plugin* plugin = entry.plugin;
-        deadline_.start(static_cast<std::uint64_t>(plugin->timeout().count()), [this, token, plugin] {
+        deadline_->start(static_cast<std::uint64_t>(plugin->timeout().count()), [this, token, plugin] {
             if (!running_ || token_ != token) return;
             log_.warn("plugin timeout: [{}] did not answer {} within {} ms", plugin->name(),
                       hook_name(hook_), plugin->timeout().count());
@@ -97,16 +102,22 @@ void ChainRunner::hook_resolved(std::uint64_t token, Verdict v) {
         sync_verdict_ = std::move(v);
         return;
     }
-    deadline_.stop();
+    deadline_->stop();
     const Plugin* plugin = registry_->entries(hook_)[index_].plugin;
     log_.debug("{} [{}] -> {} (async)", hook_name(hook_), plugin->name(), to_string(v.result));
-    if (v.result == Result::Declined) {
-        ++index_;
+    if (next_plugin(v)) {
         advance();
         return;
     }
     auto keep = shared_from_this();
     finish(std::move(v), plugin);
+}
+
+bool ChainRunner::next_plugin(Verdict& v) {
+    if (v.result != Result::Declined) return false;
+    if (v.address) rewrite_ = std::move(v.address);
+    ++index_;
+    return true;
 }
 
 void ChainRunner::hook_double_resolve(std::uint64_t token) {
@@ -116,22 +127,23 @@ void ChainRunner::hook_double_resolve(std::uint64_t token) {
 void ChainRunner::finish(Verdict v, const Plugin* by) {
     running_ = false;
     token_ = 0;
-    deadline_.stop();
+    deadline_->stop();
     Hook hook = hook_;
-    if (by && !hook_result_ignored(hook)) {
-        HookArgs side;
-        side.plugin = by->name();
-        side.prior = v;
-        side.subject = hook;
-        notify(is_deny(v.result) ? Hook::Deny : Hook::Ok, side);
-    }
+    if (!v.address && rewrite_) v.address = std::move(rewrite_);
+    rewrite_.reset();
+    if (by && !hook_result_ignored(hook))
+        notify(is_deny(v.result) ? Hook::Deny : Hook::Ok, OutcomeArgs{hook, by->name(), v});
     Done done = std::move(done_);
     done_ = nullptr;
-    args_ = HookArgs{};
+    args_ = NoArgs{};
     if (done) done(std::move(v), by);
 }
 
 void ChainRunner::notify(Hook hook, const HookArgs& args) {
+    if (args.index() != args_index(hook)) {
+        log_.error("hook {} notified with the wrong argument type", hook_name(hook));
+        return;
+    }
     for (const HookEntry& entry : registry_->entries(hook)) {
         try {
             entry.handler(ctx_, args, HookCall());
@@ -147,7 +159,7 @@ void ChainRunner::cancel() {
     running_ = false;
     token_ = 0;
     have_sync_ = false;
-    deadline_.stop();
+    deadline_->stop();
     done_ = nullptr;
 }
 

@@ -9,6 +9,8 @@
 // - After a chain ends, the deny (any DENY*) or ok side hooks are notified; their results are
 //   ignored. notify() runs ignored-result hooks (reset_transaction, disconnect, ...): every
 //   handler is called in order with a detached HookCall.
+// - An address rewrite (Verdict::address) on a DECLINED answer is carried to the chain's final
+//   verdict unless that verdict brings its own: the last rewrite wins.
 // - The Done callback runs from the resolving stack; it may start the next chain.
 #pragma once
 
@@ -16,9 +18,8 @@
 #include <functional>
 #include <memory>
 
-#include <uv.h>
-
 #include "core/io/log.hpp"
+#include "core/io/reactor.hpp"
 #include "core/io/timer.hpp"
 #include "hooks/plugin.hpp"
 #include "hooks/registry.hpp"
@@ -29,7 +30,7 @@ class ChainRunner final : public HookSink, public std::enable_shared_from_this<C
 public:
     using Done = std::function<void(Verdict verdict, const Plugin* by)>;
 
-    static std::shared_ptr<ChainRunner> create(uv_loop_t* loop, std::shared_ptr<const Registry> registry,
+    static std::shared_ptr<ChainRunner> create(const io::Reactor& reactor, std::shared_ptr<const Registry> registry,
                                                Context& ctx, io::Log log);
     ~ChainRunner() override;
 
@@ -45,15 +46,15 @@ public:
     bool hook_wanted(std::uint64_t token) const override { return running_ && token != 0 && token == token_; }
 
 private:
-    ChainRunner(uv_loop_t* loop, std::shared_ptr<const Registry> registry, Context& ctx, io::Log log);
+    ChainRunner(const io::Reactor& reactor, std::shared_ptr<const Registry> registry, Context& ctx, io::Log log);
     void advance();                 // the loop over handlers
     void finish(Verdict v, const Plugin* by);
+    bool next_plugin(Verdict& v);   // a DECLINED answer: keep its rewrite, move on
 
-    uv_loop_t* loop_;
     std::shared_ptr<const Registry> registry_;
     Context& ctx_;
     io::Log log_;
-    io::Timer deadline_;
+    std::unique_ptr<io::Timer> deadline_;
 
     bool running_ = false;
     Hook hook_ = Hook::Count_;
@@ -65,6 +66,7 @@ private:
     bool in_call_ = false;          // inside a handler invocation (synchronous resolve)
     bool have_sync_ = false;        // a synchronous verdict is waiting for advance()
     Verdict sync_verdict_;
+    std::optional<proto::Address> rewrite_;   // from a DECLINED answer, for the final verdict
 };
 
 }  // namespace asmtpd::hooks

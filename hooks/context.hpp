@@ -14,10 +14,9 @@
 #include <optional>
 #include <string>
 
-#include <uv.h>
-
 #include "core/io/child_process.hpp"
 #include "core/io/log.hpp"
+#include "core/io/reactor.hpp"
 #include "core/io/resolver.hpp"
 #include "core/proto/connection_info.hpp"
 #include "hooks/flat_config.hpp"
@@ -49,7 +48,8 @@ public:
     virtual Notes& notes() = 0;                       // connection notes
     virtual const FlatConfig& config() const = 0;
     virtual const ServerFacts& server() const = 0;
-    virtual uv_loop_t* loop() = 0;
+    // The worker loop: timers, the thread pool, the clock, per-loop state keyed by its address.
+    virtual const io::Reactor& reactor() const = 0;
     virtual const io::Log& log() const = 0;           // tagged with the session id
 
     // Bytes the client sent that the session has not acted on (early talkers, pipelining).
@@ -64,9 +64,6 @@ public:
     // pending when the session ends are dropped. Give every query a deadline below the plugin
     // timeout. See core/io/resolver.hpp.
     virtual io::DnsScope& dns() = 0;
-    // During a mail or rcpt chain: the address to store instead of the one parsed (qmail-spp's
-    // "C" command). Later plugins of the chain still see the original in HookArgs.
-    virtual void set_envelope_address(proto::Address a) = 0;
     // Adds a line in front of the next reply to the client (qmail-spp's "P"). A leading
     // "NNN-" or "NNN " is dropped: the reply's own code frames every line, so the client always
     // gets exactly one well-formed reply.

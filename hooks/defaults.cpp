@@ -17,7 +17,7 @@ namespace {
 
 // Hooks that share one set of rows.
 enum class Group : std::uint8_t {
-    PreConnection, Connect, Hello, AddressPre, Mail, Rcpt, RcptPost, Data, DataPost, QueuePre, Queue,
+    PreConnection, Connect, Hello, AddressPre, Mail, Rcpt, RcptPost, Data, HeadersEnd, DataPost, QueuePre, Queue,
     Unrecognized, Vrfy, Noop, Help, Quit, Auth, AuthPost, Bookkeeping,
     Count_
 };
@@ -36,6 +36,10 @@ constexpr std::array<Group, kHookCount> kGroupOf = [] {
     set(Hook::Rcpt, Group::Rcpt);
     set(Hook::RcptPost, Group::RcptPost);
     set(Hook::Data, Group::Data);
+    set(Hook::DataHeadersEnd, Group::HeadersEnd);
+    // Unlike qpsmtpd (which ignores its results), a refusal at data_post_headers refuses the
+    // message as data_post does: a DKIM or DMARC plugin fails closed where it decides.
+    set(Hook::DataPostHeaders, Group::DataPost);
     set(Hook::DataPost, Group::DataPost);
     set(Hook::QueuePre, Group::QueuePre);
     set(Hook::Queue, Group::Queue);
@@ -141,6 +145,15 @@ constexpr Row kRows[] = {
     {G::Data, kDenyDisc, A::RespondClose, 554, "5.7.1", "Message denied"},
     {G::Data, kSoftDisc, A::RespondClose, 421, "4.7.1", "Message temporarily denied"},
     {G::Data, kDone, A::Silent, 354, "", ""},
+
+    // data_headers_end: the client is still sending. The _DISCONNECT results answer and close
+    // at once (qpsmtpd); DENY and DENYSOFT are kept and answer the final dot (the session
+    // refuses the message then), where qpsmtpd would ignore them.
+    {G::HeadersEnd, kDecl | kOk | kDone, A::Proceed, 250, "2.0.0", ""},
+    {G::HeadersEnd, kDeny, A::Respond, 554, "5.7.1", "Message denied"},
+    {G::HeadersEnd, kSoft, A::Respond, 451, "4.7.1", "Message temporarily denied"},
+    {G::HeadersEnd, kDenyDisc, A::RespondClose, 554, "5.7.1", "Message denied"},
+    {G::HeadersEnd, kSoftDisc, A::RespondClose, 421, "4.7.1", "Message temporarily denied"},
 
     {G::DataPost, kDecl | kOk, A::Proceed, 250, "2.0.0", ""},
     {G::DataPost, kDeny, A::Respond, 552, "5.7.1", "Message denied"},

@@ -12,7 +12,7 @@ namespace {
 constexpr std::array<std::string_view, kHookCount> kNames = {
     "pre_connection", "connect", "helo", "ehlo",
     "mail_pre", "mail", "rcpt_pre", "rcpt", "rcpt_post",
-    "data", "data_post", "queue_pre", "queue", "queue_post",
+    "data", "data_headers_end", "data_post_headers", "data_post", "queue_pre", "queue", "queue_post",
     "reset_transaction", "quit", "disconnect", "post_connection",
     "unrecognized_command", "vrfy", "noop", "help",
     "auth", "auth_plain", "auth_login", "auth_cram_md5", "auth_post",

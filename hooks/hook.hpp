@@ -5,6 +5,9 @@
 //              transaction's recipients include it); a refusal takes it out again.
 //   auth_post  the auth chain accepted the credentials and SMTPAUTHUSER/SMTPAUTHMETHOD are set;
 //              DECLINED/OK give 235, a refusal leaves the session unauthenticated.
+// The data hooks run in qpsmtpd's order: data (before 354), data_headers_end (the blank line
+// that ends the header block, while the client still streams), data_post_headers (after the
+// final dot: authentication results, before the Received line is prepended), data_post.
 #pragma once
 
 #include <cstddef>
@@ -16,7 +19,7 @@ namespace asmtpd::hooks {
 enum class Hook {
     PreConnection, Connect, Helo, Ehlo,
     MailPre, Mail, RcptPre, Rcpt, RcptPost,
-    Data, DataPost, QueuePre, Queue, QueuePost,
+    Data, DataHeadersEnd, DataPostHeaders, DataPost, QueuePre, Queue, QueuePost,
     ResetTransaction, Quit, Disconnect, PostConnection,
     UnrecognizedCommand, Vrfy, Noop, Help,
     Auth, AuthPlain, AuthLogin, AuthCramMd5, AuthPost,

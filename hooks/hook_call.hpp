@@ -1,10 +1,12 @@
 // hook_call.hpp - the one-shot continuation a handler resolves with its Verdict.
 //
-// Rules: move-only. resolve() may be called at once (inside the handler) or later from any
-// loop callback. A second resolve() is logged and ignored. A resolve after the chain moved on
-// (deadline, RSET, disconnect) is dropped silently: the call carries the chain's token. A
-// HookCall destroyed without being resolved resolves to DENYSOFT "internal plugin error" and
-// logs a bug, so a forgotten continuation never hangs a session.
+// Rules: copies share one answer, so a HookCall can be captured by value in any callback
+// (std::function included) with no make_shared around it. resolve() may be called at once
+// (inside the handler) or later from any loop callback, through any copy. A second resolve()
+// is logged and ignored. A resolve after the chain moved on (deadline, RSET, disconnect) is
+// dropped silently: the call carries the chain's token. When the last copy goes away without
+// an answer, the call resolves to DENYSOFT "internal plugin error" and logs a bug, so a
+// forgotten continuation never hangs a session.
 #pragma once
 
 #include <cstdint>
@@ -29,29 +31,32 @@ class HookCall {
 public:
     HookCall() = default;   // detached: resolving does nothing (used for ignored-result hooks)
     HookCall(std::weak_ptr<HookSink> sink, std::uint64_t token)
-        : sink_(std::move(sink)), token_(token), resolved_(false) {}
-    HookCall(HookCall&& o) noexcept { *this = std::move(o); }
-    HookCall& operator=(HookCall&& o) noexcept;
-    HookCall(const HookCall&) = delete;
-    HookCall& operator=(const HookCall&) = delete;
-    ~HookCall();
+        : state_(std::make_shared<State>(std::move(sink), token)) {}
 
-    void resolve(Verdict v);
+    // const: a copy captured in a callback resolves the shared answer (the handle never changes).
+    void resolve(Verdict v) const;
     // Shorthands
-    void declined() { resolve(Verdict::declined()); }
-    void ok(std::string text = {}) { resolve(Verdict::ok(std::move(text))); }
-    void deny(std::string text = {}) { resolve(Verdict::deny(std::move(text))); }
-    void deny_soft(std::string text = {}) { resolve(Verdict::deny_soft(std::move(text))); }
+    void declined() const { resolve(Verdict::declined()); }
+    void ok(std::string text = {}) const { resolve(Verdict::ok(std::move(text))); }
+    void deny(std::string text = {}) const { resolve(Verdict::deny(std::move(text))); }
+    void deny_soft(std::string text = {}) const { resolve(Verdict::deny_soft(std::move(text))); }
+    void done() const { resolve(Verdict::done()); }
 
-    bool resolved() const { return resolved_; }
+    bool resolved() const { return !state_ || state_->resolved; }
     // True while the chain that made this call still waits for it.
     bool wanted() const;
 
 private:
-    std::weak_ptr<HookSink> sink_;
-    std::uint64_t token_ = 0;
-    bool resolved_ = true;   // a default-constructed call needs no answer
-    friend class ChainRunner;
+    struct State {
+        State(std::weak_ptr<HookSink> s, std::uint64_t t) : sink(std::move(s)), token(t) {}
+        State(const State&) = delete;
+        State& operator=(const State&) = delete;
+        ~State();
+        std::weak_ptr<HookSink> sink;
+        std::uint64_t token = 0;
+        bool resolved = false;
+    };
+    std::shared_ptr<State> state_;   // null: detached
 };
 
 }  // namespace asmtpd::hooks

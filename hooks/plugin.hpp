@@ -12,36 +12,13 @@
 #include <string>
 #include <vector>
 
-#include "core/proto/address.hpp"
-#include "core/proto/command.hpp"
 #include "core/proto/plugin_list.hpp"
 #include "hooks/context.hpp"
 #include "hooks/hook.hpp"
+#include "hooks/hook_args.hpp"
 #include "hooks/hook_call.hpp"
 
 namespace asmtpd::hooks {
-
-// The arguments of one hook call. Which fields are set depends on the hook:
-//   helo/ehlo: text = host.  mail_pre/rcpt_pre: text = raw path, params.
-//   mail/rcpt: address, params.  vrfy/help/noop: text = argument.
-//   unrecognized_command: verb, text = arguments.  deny/ok: plugin + prior (the verdict).
-//   reset_transaction: verb = "RSET" when the client sent RSET (it then runs even when no
-//   transaction was open), else empty.
-//   queue_post: prior = the queue chain's verdict.  pre_connection/connect: nothing.
-struct HookArgs {
-    std::string text;
-    std::string verb;
-    std::optional<proto::Address> address;
-    std::vector<proto::EsmtpParam> params;
-    std::string plugin;
-    std::optional<Verdict> prior;
-    // auth, auth_plain, auth_login, auth_cram_md5: verb = mechanism ("PLAIN", "LOGIN",
-    // "CRAM-MD5"), text = user (authcid), secret = password (PLAIN/LOGIN) or the client's hex
-    // HMAC-MD5 digest (CRAM-MD5), ticket = the CRAM-MD5 challenge as sent (decoded), else empty.
-    std::string secret;
-    std::string ticket;
-    Hook subject = Hook::Count_;     // deny/ok: the hook whose result this is
-};
 
 using Handler = std::function<void(Context&, const HookArgs&, HookCall)>;
 
@@ -87,14 +64,28 @@ struct HookEntry {
 class Registrar {
 public:
     Registrar(Plugin& p, std::vector<HookEntry>* table) : plugin_(p), table_(table) {}
-    void on(Hook h, Handler fn) { table_[static_cast<std::size_t>(h)].push_back({&plugin_, std::move(fn)}); }
-    template <class P>
-    void on(Hook h, void (P::*fn)(Context&, const HookArgs&, HookCall)) {
+
+    // Typed registration: the handler takes hook H's own argument struct (hook_args.hpp).
+    //   r.on<Hook::Mail>(&MyPlugin::on_mail);   void on_mail(Context&, const AddressArgs&, HookCall)
+    //   r.on<Hook::Connect>([](Context&, const NoArgs&, HookCall call) { call.declined(); });
+    template <Hook H, class P>
+    void on(void (P::*fn)(Context&, const ArgsOf<H>&, HookCall)) {
         P* self = static_cast<P*>(&plugin_);
-        on(h, [self, fn](Context& c, const HookArgs& a, HookCall call) { (self->*fn)(c, a, std::move(call)); });
+        on<H>([self, fn](Context& c, const ArgsOf<H>& a, HookCall call) { (self->*fn)(c, a, std::move(call)); });
     }
+    template <Hook H, class F>
+    void on(F fn) {
+        add(H, [fn = std::move(fn)](Context& c, const HookArgs& a, HookCall call) {
+            fn(c, std::get<ArgsOf<H>>(a), std::move(call));
+        });
+    }
+    // For plugins that serve many hooks through one handler (spp, dso): the handler gets the
+    // variant and reads the alternative args_index(h) names.
+    void on_any(Hook h, Handler fn) { add(h, std::move(fn)); }
 
 private:
+    void add(Hook h, Handler fn) { table_[static_cast<std::size_t>(h)].push_back({&plugin_, std::move(fn)}); }
+
     Plugin& plugin_;
     std::vector<HookEntry>* table_;   // kHookCount lists
 };

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/proto/address.hpp"
 #include "core/proto/reply.hpp"
 
 namespace asmtpd::hooks {
@@ -31,6 +32,11 @@ struct Verdict {
     std::string text;
     // A full reply overriding code and text; its class is corrected to fit the result.
     std::optional<proto::Reply> reply;
+    // mail_pre, rcpt_pre, mail, rcpt, rcpt_post: the address to store instead of the client's
+    // (qmail-spp's "C", a RELAYCLIENT suffix, an alias). A DECLINED verdict carrying one lets
+    // the chain go on, later plugins still see the client's address in their arguments, and the
+    // last rewrite of the chain wins. At mail_pre/rcpt_pre it replaces the path before parsing.
+    std::optional<proto::Address> address = std::nullopt;
     // qmail-spp semantics (plugins/spp) that the defaults table alone cannot express:
     bool verbatim = false;          // send `reply` as given: no enhanced status code is added
     bool close_silently = false;    // close the connection without any reply (spp "D")
@@ -50,6 +56,11 @@ struct Verdict {
         return {Result::DenySoftDisconnect, std::move(text), {}};
     }
     static Verdict done() { return {Result::Done, {}, {}}; }
+    static Verdict rewrite(proto::Address a) {
+        Verdict v;
+        v.address = std::move(a);
+        return v;
+    }
 };
 
 }  // namespace asmtpd::hooks

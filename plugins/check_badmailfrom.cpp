@@ -41,17 +41,17 @@ public:
     }
 
     void register_hooks(hooks::Registrar& r) override {
-        r.on(hooks::Hook::Mail, &CheckBadmailfrom::on_mail);
-        if (at_rcpt_) r.on(hooks::Hook::RcptPre, &CheckBadmailfrom::on_rcpt_pre);
+        r.on<hooks::Hook::Mail>(&CheckBadmailfrom::on_mail);
+        if (at_rcpt_) r.on<hooks::Hook::RcptPre>(&CheckBadmailfrom::on_rcpt_pre);
     }
 
 private:
     std::string note_key() const { return name() + ".badmailfrom"; }
 
-    void on_mail(hooks::Context& ctx, const hooks::HookArgs& args, hooks::HookCall call) {
-        const auto* hit = args.address ? list_.match(*args.address) : nullptr;
+    void on_mail(hooks::Context& ctx, const hooks::AddressArgs& args, hooks::HookCall call) {
+        const auto* hit = list_.match(args.address);
         if (!hit) return call.declined();
-        ctx.log().info("sender {} matches badmailfrom '{}'", args.address->format(), hit->pattern);
+        ctx.log().info("sender {} matches badmailfrom '{}'", args.address.format(), hit->pattern);
         if (at_rcpt_) {
             if (auto* t = ctx.transaction()) t->notes[note_key()] = hit->pattern;
             return call.declined();
@@ -59,7 +59,7 @@ private:
         call.deny(hit->message.empty() ? "Your envelope sender is in my badmailfrom list" : hit->message);
     }
 
-    void on_rcpt_pre(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
+    void on_rcpt_pre(hooks::Context& ctx, const hooks::PathArgs&, hooks::HookCall call) {
         const auto* t = ctx.transaction();
         if (!t || !t->notes.count(note_key())) return call.declined();
         hooks::Verdict v = hooks::Verdict::deny();

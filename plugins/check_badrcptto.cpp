@@ -29,14 +29,14 @@ public:
     }
 
     void register_hooks(hooks::Registrar& r) override {
-        r.on(hooks::Hook::Rcpt, &CheckBadrcptto::on_rcpt);
+        r.on<hooks::Hook::Rcpt>(&CheckBadrcptto::on_rcpt);
     }
 
 private:
-    void on_rcpt(hooks::Context& ctx, const hooks::HookArgs& args, hooks::HookCall call) {
-        const auto* hit = args.address ? list_.match(*args.address) : nullptr;
+    void on_rcpt(hooks::Context& ctx, const hooks::AddressArgs& args, hooks::HookCall call) {
+        const auto* hit = list_.match(args.address);
         if (!hit) return call.declined();
-        ctx.log().info("recipient {} matches badrcptto '{}'", args.address->format(), hit->pattern);
+        ctx.log().info("recipient {} matches badrcptto '{}'", args.address.format(), hit->pattern);
         call.deny(hit->message.empty() ? "Recipient address rejected" : hit->message);
     }
 

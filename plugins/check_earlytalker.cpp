@@ -47,23 +47,22 @@ public:
     }
 
     void register_hooks(hooks::Registrar& r) override {
-        r.on(hooks::Hook::Connect, &CheckEarlytalker::on_connect);
+        r.on<hooks::Hook::Connect>(&CheckEarlytalker::on_connect);
     }
 
 private:
-    void on_connect(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
+    void on_connect(hooks::Context& ctx, const hooks::NoArgs&, hooks::HookCall call) {
         // std::function must be copyable; the HookCall is not, so the timer shares it.
-        auto pending = std::make_shared<hooks::HookCall>(std::move(call));
         bool deny = deny_;
         hooks::Context* c = &ctx;   // valid inside the callback: after() never fires past the session
-        ctx.after(wait_ms_, [c, pending, deny] {
+        ctx.after(wait_ms_, [c, call, deny] {
             std::size_t early = c->unread_input();
-            if (early == 0) return pending->declined();
+            if (early == 0) return call.declined();
             c->notes()["earlytalker"] = "1";
             c->log().info("{} talked before the greeting ({} bytes){}", c->connection().remote_ip, early,
                           deny ? "" : ", logged only");
-            if (!deny) return pending->declined();
-            pending->deny("Talking before the greeting");
+            if (!deny) return call.declined();
+            call.deny("Talking before the greeting");
         });
     }
 

@@ -35,11 +35,11 @@ public:
     }
 
     void register_hooks(hooks::Registrar& r) override {
-        r.on(hooks::Hook::UnrecognizedCommand, &CountUnrecognizedCommands::on_unrecognized);
+        r.on<hooks::Hook::UnrecognizedCommand>(&CountUnrecognizedCommands::on_unrecognized);
     }
 
 private:
-    void on_unrecognized(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
+    void on_unrecognized(hooks::Context& ctx, const hooks::CommandArgs&, hooks::HookCall call) {
         auto& note = ctx.notes()[key_];
         std::uint64_t count = proto::parse_count(note).value_or(0) + 1;
         note = std::to_string(count);

@@ -63,8 +63,8 @@ public:
     }
 
     void register_hooks(hooks::Registrar& r) override {
-        r.on(hooks::Hook::Connect, &Dnsbl::on_connect);
-        r.on(hooks::Hook::Rcpt, &Dnsbl::on_rcpt);
+        r.on<hooks::Hook::Connect>(&Dnsbl::on_connect);
+        r.on<hooks::Hook::Rcpt>(&Dnsbl::on_rcpt);
     }
 
 private:
@@ -88,7 +88,7 @@ private:
         return q;
     }
 
-    void on_connect(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
+    void on_connect(hooks::Context& ctx, const hooks::NoArgs&, hooks::HookCall call) {
         if (auto why = skip_reason(ctx); !why.empty()) {
             if (!zones_.empty()) ctx.log().info("dnsbl: skip, {}", why);
             return call.declined();
@@ -98,9 +98,9 @@ private:
         call.declined();
     }
 
-    void on_rcpt(hooks::Context& ctx, const hooks::HookArgs& args, hooks::HookCall call) {
-        if (args.address && (proto::iequals(args.address->local, "postmaster") ||
-                             proto::iequals(args.address->local, "abuse")))
+    void on_rcpt(hooks::Context& ctx, const hooks::AddressArgs& args, hooks::HookCall call) {
+        if ((proto::iequals(args.address.local, "postmaster") ||
+                             proto::iequals(args.address.local, "abuse")))
             return call.declined();
         const auto& c = ctx.connection();
         auto rbl = proto::rblsmtpd_setting(c.env);
@@ -117,10 +117,9 @@ private:
         if (!skip_reason(ctx).empty()) return call.declined();
         if (auto it = ctx.notes().find(kResultNote); it != ctx.notes().end()) return decide(ctx, std::move(call));
         auto* c_ptr = &ctx;
-        auto shared = std::make_shared<hooks::HookCall>(std::move(call));
-        dns_lookup_all(ctx.dns(), questions(c.remote_ip), deadline(), [this, c_ptr, shared](auto results) {
+        dns_lookup_all(ctx.dns(), questions(c.remote_ip), deadline(), [this, c_ptr, call](auto results) {
             record(*c_ptr, results);
-            decide(*c_ptr, std::move(*shared));
+            decide(*c_ptr, call);
         });
     }
 

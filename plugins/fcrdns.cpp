@@ -48,10 +48,10 @@ public:
         return std::nullopt;
     }
 
-    void register_hooks(hooks::Registrar& r) override { r.on(hooks::Hook::Connect, &Fcrdns::on_connect); }
+    void register_hooks(hooks::Registrar& r) override { r.on<hooks::Hook::Connect>(&Fcrdns::on_connect); }
 
 private:
-    void on_connect(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
+    void on_connect(hooks::Context& ctx, const hooks::NoArgs&, hooks::HookCall call) {
         if (auto why = immunity(ctx); !why.empty()) {
             ctx.log().info("fcrdns: skip, {}", why);
             return call.declined();
@@ -65,10 +65,9 @@ private:
             return call.declined();
         }
         auto* c = &ctx;
-        auto shared = std::make_shared<hooks::HookCall>(std::move(call));
         auto started = Clock::now();
         dns_lookup_all(ctx.dns(), {{*ptr_name, proto::DnsType::ptr}}, deadline(),
-                       [this, c, shared, started](auto results) { on_ptr(*c, std::move(*shared), results.front(), started); });
+                       [this, c, call, started](auto results) { on_ptr(*c, call, results.front(), started); });
     }
 
     void on_ptr(hooks::Context& ctx, hooks::HookCall call, const proto::DnsResult& ptr, Clock::time_point started) {
@@ -87,18 +86,17 @@ private:
         auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
         auto left = deadline() > static_cast<std::uint64_t>(spent) ? deadline() - spent : 1;
         auto* c = &ctx;
-        auto shared = std::make_shared<hooks::HookCall>(std::move(call));
-        dns_lookup_all(ctx.dns(), std::move(q), left, [this, c, shared, names, ip](auto results) {
+        dns_lookup_all(ctx.dns(), std::move(q), left, [this, c, call, names, ip](auto results) {
             auto me = proto::parse_ip(ip);
             bool failed = false;
             for (std::size_t i = 0; i < results.size(); ++i) {
                 failed = failed || dns_failed(results[i]);
                 for (const auto& rec : results[i].records)
-                    if (proto::parse_ip(rec.value) == me) return finish(*c, std::move(*shared), "pass", names[i / 2], "");
+                    if (proto::parse_ip(rec.value) == me) return finish(*c, call, "pass", names[i / 2], "");
             }
             // RFC 8601 §2.7.3: an unanswered forward query is a temporary error, not a mismatch.
-            if (failed) return finish(*c, std::move(*shared), "temperror", names.front(), "forward lookup failed");
-            finish(*c, std::move(*shared), "fail", names.front(), "no PTR name resolves back to " + ip);
+            if (failed) return finish(*c, call, "temperror", names.front(), "forward lookup failed");
+            finish(*c, call, "fail", names.front(), "no PTR name resolves back to " + ip);
         });
     }
 

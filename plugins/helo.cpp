@@ -57,21 +57,21 @@ public:
     }
 
     void register_hooks(hooks::Registrar& r) override {
-        r.on(hooks::Hook::Helo, &Helo::on_helo);
-        r.on(hooks::Hook::Ehlo, &Helo::on_helo);
-        r.on(hooks::Hook::DataPost, &Helo::on_data_post);
+        r.on<hooks::Hook::Helo>(&Helo::on_helo);
+        r.on<hooks::Hook::Ehlo>(&Helo::on_helo);
+        r.on<hooks::Hook::DataPost>(&Helo::on_data_post);
     }
 
 private:
-    void on_helo(hooks::Context& ctx, const hooks::HookArgs& args, hooks::HookCall call) {
-        if (args.text.empty()) return call.declined();
+    void on_helo(hooks::Context& ctx, const hooks::HeloArgs& args, hooks::HookCall call) {
+        if (args.host.empty()) return call.declined();
         if (auto why = immunity(ctx); !why.empty()) {
             ctx.log().info("helo: skip, {}", why);
             return call.declined();
         }
         const auto& c = ctx.connection();
         proto::HeloFacts f;
-        f.host = args.text;
+        f.host = args.host;
         f.remote_ip = c.remote_ip;
         f.remote_is_local = is_loopback_client(c.remote_ip);
         f.me = ctx.server().hostname;
@@ -81,18 +81,17 @@ private:
         if (policy_ == proto::HeloPolicy::lenient) return call.declined();
 
         std::vector<DnsQuestion> q;
-        bool is_name = proto::helo_is_name(args.text);
+        bool is_name = proto::helo_is_name(args.host);
         if (is_name) {
-            q.push_back({args.text, proto::DnsType::a});
-            q.push_back({args.text, proto::DnsType::aaaa});
+            q.push_back({args.host, proto::DnsType::a});
+            q.push_back({args.host, proto::DnsType::aaaa});
         }
         q.push_back({proto::dns_reverse_name(c.remote_ip).value_or(""), proto::DnsType::ptr});
         auto* cp = &ctx;
-        auto shared = std::make_shared<hooks::HookCall>(std::move(call));
-        dns_lookup_all(ctx.dns(), std::move(q), deadline(), [this, cp, shared, is_name, host = args.text](auto r) {
+        dns_lookup_all(ctx.dns(), std::move(q), deadline(), [this, cp, call, is_name, host = args.host](auto r) {
             auto fail = dns_checks(*cp, host, is_name, r);
-            if (!fail) return shared->declined();
-            shared->resolve(policy_reject_.apply(*cp, name(), fail->reply, fail->log));
+            if (!fail) return call.declined();
+            call.resolve(policy_reject_.apply(*cp, name(), fail->reply, fail->log));
         });
     }
 
@@ -129,7 +128,7 @@ private:
         return std::nullopt;
     }
 
-    void on_data_post(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
+    void on_data_post(hooks::Context& ctx, const hooks::NoArgs&, hooks::HookCall call) {
         const auto& host = ctx.connection().helo_host;
         if (auto* t = ctx.transaction(); t && !host.empty()) t->added_headers.push_back("X-HELO: " + host);
         call.declined();

@@ -69,7 +69,7 @@ public:
     }
 
     void register_hooks(hooks::Registrar& r) override {
-        r.on(hooks::Hook::PreConnection, &HostsAllow::on_pre_connection);
+        r.on<hooks::Hook::PreConnection>(&HostsAllow::on_pre_connection);
     }
 
 private:
@@ -79,7 +79,7 @@ private:
         std::string message;
     };
 
-    void on_pre_connection(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
+    void on_pre_connection(hooks::Context& ctx, const hooks::NoArgs&, hooks::HookCall call) {
         const auto& conn = ctx.connection();
         for (const auto& rule : rules_) {
             if (!rule.net.contains(conn.remote_ip)) continue;

@@ -37,13 +37,12 @@ public:
         return std::nullopt;
     }
 
-    void register_hooks(hooks::Registrar& r) override { r.on(hooks::Hook::Rcpt, &RcptOk::on_rcpt); }
+    void register_hooks(hooks::Registrar& r) override { r.on<hooks::Hook::Rcpt>(&RcptOk::on_rcpt); }
 
 private:
-    void on_rcpt(hooks::Context& ctx, const hooks::HookArgs& args, hooks::HookCall call) {
+    void on_rcpt(hooks::Context& ctx, const hooks::AddressArgs& args, hooks::HookCall call) {
         if (ctx.connection().relay_client) return call.ok();
-        if (!args.address) return call.declined();   // not a rcpt call: leave it to others
-        const auto& a = *args.address;
+        const auto& a = args.address;
         if (a.domain.empty()) {
             if (proto::iequals(a.local, "postmaster") || proto::iequals(a.local, "abuse")) return call.ok();
             return refuse(call);

@@ -45,12 +45,12 @@ public:
     }
 
     void register_hooks(hooks::Registrar& r) override {
-        r.on(hooks::Hook::Connect, &Relay::on_connect);
-        if (only_) r.on(hooks::Hook::Rcpt, &Relay::on_rcpt);
+        r.on<hooks::Hook::Connect>(&Relay::on_connect);
+        if (only_) r.on<hooks::Hook::Rcpt>(&Relay::on_rcpt);
     }
 
 private:
-    void on_connect(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
+    void on_connect(hooks::Context& ctx, const hooks::NoArgs&, hooks::HookCall call) {
         auto& conn = ctx.connection();
         plugins::note_relay_client(conn, ctx.notes());   // the RELAYCLIENT suffix, as the session started
         if (conn.env.count("RELAYCLIENT") || allow_.matches(conn.remote_ip)) conn.relay_client = true;
@@ -59,7 +59,7 @@ private:
         call.declined();
     }
 
-    void on_rcpt(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
+    void on_rcpt(hooks::Context& ctx, const hooks::AddressArgs&, hooks::HookCall call) {
         if (ctx.connection().relay_client) return call.declined();
         call.deny("Relaying denied");
     }

@@ -66,30 +66,29 @@ public:
         return std::nullopt;
     }
 
-    void register_hooks(hooks::Registrar& r) override { r.on(hooks::Hook::Mail, &ResolvableFromhost::on_mail); }
+    void register_hooks(hooks::Registrar& r) override { r.on<hooks::Hook::Mail>(&ResolvableFromhost::on_mail); }
 
 private:
-    void on_mail(hooks::Context& ctx, const hooks::HookArgs& args, hooks::HookCall call) {
-        if (!args.address || args.address->is_null()) return call.declined();
-        std::string domain = args.address->domain_lower();
+    void on_mail(hooks::Context& ctx, const hooks::AddressArgs& args, hooks::HookCall call) {
+        if (args.address.is_null()) return call.declined();
+        std::string domain = args.address.domain_lower();
         if (domain.empty() || domain.front() == '[') return call.declined();
         if (auto why = immunity(ctx); !why.empty()) return call.declined();
         auto* c = &ctx;
-        auto shared = std::make_shared<hooks::HookCall>(std::move(call));
         auto started = Clock::now();
         dns_lookup_all(ctx.dns(), {{domain, proto::DnsType::mx}}, deadline(),
-                       [this, c, shared, domain, started](auto r) { on_mx(*c, shared, domain, r.front(), started); });
+                       [this, c, call, domain, started](auto r) { on_mx(*c, call, domain, r.front(), started); });
     }
 
-    void on_mx(hooks::Context& ctx, std::shared_ptr<hooks::HookCall> call, const std::string& domain,
+    void on_mx(hooks::Context& ctx, hooks::HookCall call, const std::string& domain,
                const proto::DnsResult& mx, Clock::time_point started) {
-        if (dns_failed(mx)) return finish(ctx, *call, domain, temp(domain, dns_outcome(mx)));
+        if (dns_failed(mx)) return finish(ctx, call, domain, temp(domain, dns_outcome(mx)));
         if (mx.status == proto::DnsStatus::nxdomain)
-            return finish(ctx, *call, domain, {"nxdomain", 550, "5.1.8", "Sender domain " + domain + " does not exist"});
+            return finish(ctx, call, domain, {"nxdomain", 550, "5.1.8", "Sender domain " + domain + " does not exist"});
         std::vector<std::string> hosts;
         for (const auto& rec : mx.records) {
             if (rec.value.empty() || rec.value == ".")   // RFC 7505 §3: "0 ." says no mail at all
-                return finish(ctx, *call, domain,
+                return finish(ctx, call, domain,
                               {"nullmx", 550, "5.7.27", "Sender domain " + domain + " does not accept mail (null MX)"});
             if (hosts.size() < kMaxMxHosts) hosts.push_back(rec.value);
         }
@@ -103,7 +102,7 @@ private:
             std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
         auto* c = &ctx;
         dns_lookup_all(ctx.dns(), std::move(q), deadline() > spent ? deadline() - spent : 1,
-                       [this, c, call, domain](auto r) { finish(*c, *call, domain, judge(domain, r)); });
+                       [this, c, call, domain](auto r) { finish(*c, call, domain, judge(domain, r)); });
     }
 
     Outcome judge(const std::string& domain, const std::vector<proto::DnsResult>& r) const {
@@ -124,7 +123,7 @@ private:
         return {"temperror " + why, 451, "4.4.3", "Temporary failure in DNS lookup of " + domain};
     }
 
-    void finish(hooks::Context& ctx, hooks::HookCall& call, const std::string& domain, const Outcome& o) {
+    void finish(hooks::Context& ctx, const hooks::HookCall& call, const std::string& domain, const Outcome& o) {
         if (auto* t = ctx.transaction()) t->notes["resolvable_fromhost"] = o.note;
         if (o.code == 0) {
             ctx.log().info("resolvable_fromhost: pass, {}", domain);

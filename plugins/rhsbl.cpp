@@ -61,8 +61,8 @@ public:
     }
 
     void register_hooks(hooks::Registrar& r) override {
-        r.on(hooks::Hook::Mail, &Rhsbl::on_mail);
-        r.on(hooks::Hook::Rcpt, &Rhsbl::on_rcpt);
+        r.on<hooks::Hook::Mail>(&Rhsbl::on_mail);
+        r.on<hooks::Hook::Rcpt>(&Rhsbl::on_rcpt);
     }
 
 private:
@@ -85,19 +85,19 @@ private:
         return q;
     }
 
-    void on_mail(hooks::Context& ctx, const hooks::HookArgs& args, hooks::HookCall call) {
+    void on_mail(hooks::Context& ctx, const hooks::AddressArgs& args, hooks::HookCall call) {
         // The transaction's sender is set only after the mail chain: look at the argument.
-        if (is_immune(ctx) || !args.address || args.address->is_null() || zones_.empty()) return call.declined();
+        if (is_immune(ctx) || args.address.is_null() || zones_.empty()) return call.declined();
         std::vector<DnsQuestion> q;
         for (const auto& z : zones_)
-            if (auto n = proto::rhsbl_query_name(args.address->domain_lower(), z.zone)) q.push_back({*n, proto::DnsType::a});
+            if (auto n = proto::rhsbl_query_name(args.address.domain_lower(), z.zone)) q.push_back({*n, proto::DnsType::a});
         dns_lookup_all(ctx.dns(), std::move(q), deadline(), [](auto) {});   // warms the cache
         call.declined();
     }
 
-    void on_rcpt(hooks::Context& ctx, const hooks::HookArgs& args, hooks::HookCall call) {
-        if (args.address && (proto::iequals(args.address->local, "postmaster") ||
-                             proto::iequals(args.address->local, "abuse")))
+    void on_rcpt(hooks::Context& ctx, const hooks::AddressArgs& args, hooks::HookCall call) {
+        if ((proto::iequals(args.address.local, "postmaster") ||
+                             proto::iequals(args.address.local, "abuse")))
             return call.declined();
         if (auto why = immunity(ctx); !why.empty()) return call.declined();
         auto* t = ctx.transaction();
@@ -106,10 +106,9 @@ private:
         auto list = lookups(ctx);
         if (list.empty()) return call.declined();
         auto* c = &ctx;
-        auto shared = std::make_shared<hooks::HookCall>(std::move(call));
-        dns_lookup_all(ctx.dns(), questions(list), deadline(), [this, c, shared, list](auto results) {
+        dns_lookup_all(ctx.dns(), questions(list), deadline(), [this, c, call, list](auto results) {
             record(*c, list, results);
-            decide(*c, std::move(*shared));
+            decide(*c, call);
         });
     }
 

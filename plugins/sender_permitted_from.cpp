@@ -108,27 +108,26 @@ public:
         return std::nullopt;
     }
 
-    void register_hooks(hooks::Registrar& r) override { r.on(hooks::Hook::Mail, &SenderPermittedFrom::on_mail); }
+    void register_hooks(hooks::Registrar& r) override { r.on<hooks::Hook::Mail>(&SenderPermittedFrom::on_mail); }
 
 private:
-    void on_mail(hooks::Context& ctx, const hooks::HookArgs& args, hooks::HookCall call) {
+    void on_mail(hooks::Context& ctx, const hooks::AddressArgs& args, hooks::HookCall call) {
         if (auto why = immunity(ctx); !why.empty()) {
             ctx.log().info("skip, immune ({})", why);
             return call.declined();
         }
-        if (!args.address) return call.declined();
         const auto& conn = ctx.connection();
         spf::Request req;
         req.identity = spf::Identity::MailFrom;
         req.ip = conn.remote_ip;
-        req.sender = args.address->is_null() ? std::string() : args.address->local + "@" + args.address->domain;
+        req.sender = args.address.is_null() ? std::string() : args.address.local + "@" + args.address.domain;
         req.helo = conn.helo_host;
         req.receiver = ctx.server().hostname;
         req.now = static_cast<std::int64_t>(std::time(nullptr));
         auto run = std::make_shared<Run>(std::move(req), std::move(call), ctx);
         run->alive = ctx.lifetime();
         run->deadline = Clock::now() + budget_;
-        run->envelope_from = args.address->bare();
+        run->envelope_from = args.address.bare();
         run->reject = reject_;
         advance(run, run->evaluator.start());
     }

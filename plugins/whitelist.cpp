@@ -64,15 +64,15 @@ public:
     }
 
     void register_hooks(hooks::Registrar& r) override {
-        r.on(hooks::Hook::Connect, &Whitelist::on_connect);
-        r.on(hooks::Hook::Helo, &Whitelist::on_helo);
-        r.on(hooks::Hook::Ehlo, &Whitelist::on_helo);
-        r.on(hooks::Hook::Mail, &Whitelist::on_mail);
-        r.on(hooks::Hook::Rcpt, &Whitelist::on_rcpt);
+        r.on<hooks::Hook::Connect>(&Whitelist::on_connect);
+        r.on<hooks::Hook::Helo>(&Whitelist::on_helo);
+        r.on<hooks::Hook::Ehlo>(&Whitelist::on_helo);
+        r.on<hooks::Hook::Mail>(&Whitelist::on_mail);
+        r.on<hooks::Hook::Rcpt>(&Whitelist::on_rcpt);
     }
 
 private:
-    void on_connect(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
+    void on_connect(hooks::Context& ctx, const hooks::NoArgs&, hooks::HookCall call) {
         const auto& c = ctx.connection();
         if (c.env.count("WHITELISTCLIENT")) {
             ctx.notes()["whitelistclient"] = "1";
@@ -85,31 +85,31 @@ private:
         call.ok();
     }
 
-    void on_helo(hooks::Context& ctx, const hooks::HookArgs& args, hooks::HookCall call) {
-        std::string helo = proto::to_lower(args.text);
+    void on_helo(hooks::Context& ctx, const hooks::HeloArgs& args, hooks::HookCall call) {
+        std::string helo = proto::to_lower(args.host);
         for (const auto& h : helos_) {
             if (h != helo) continue;
             ctx.notes()["whitelisthelo"] = "1";
-            ctx.log().info("whitelist: helo host {} in whitelisthelo", args.text);
+            ctx.log().info("whitelist: helo host {} in whitelisthelo", args.host);
             return call.ok();
         }
         call.declined();
     }
 
-    void on_mail(hooks::Context& ctx, const hooks::HookArgs& args, hooks::HookCall call) {
+    void on_mail(hooks::Context& ctx, const hooks::AddressArgs& args, hooks::HookCall call) {
         auto* t = ctx.transaction();
-        if (!t || !args.address || !listed(senders_, *args.address)) return call.declined();
+        if (!t || !listed(senders_, args.address)) return call.declined();
         t->notes[std::string(kWhitelistSenderNote)] = "1";
-        ctx.log().info("whitelist: envelope sender {} in whitelistsenders", args.address->format());
+        ctx.log().info("whitelist: envelope sender {} in whitelistsenders", args.address.format());
         call.ok();
     }
 
-    void on_rcpt(hooks::Context& ctx, const hooks::HookArgs& args, hooks::HookCall call) {
+    void on_rcpt(hooks::Context& ctx, const hooks::AddressArgs& args, hooks::HookCall call) {
         auto* t = ctx.transaction();
-        if (!t || !args.address || !listed(rcpts_, *args.address)) return call.declined();
+        if (!t || !listed(rcpts_, args.address)) return call.declined();
         auto& count = t->notes["whitelistrcpt"];
         count = std::to_string((count.empty() ? 0 : std::stoul(count)) + 1);
-        ctx.log().info("whitelist: recipient {} in whitelistrcpt", args.address->format());
+        ctx.log().info("whitelist: recipient {} in whitelistrcpt", args.address.format());
         call.ok();
     }
 

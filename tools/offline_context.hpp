@@ -30,7 +30,7 @@ namespace asmtpd::offline {
 class OfflineContext : public hooks::Context {
 public:
     OfflineContext(uv_loop_t* loop, io::Log log, const std::string& config_dir)
-        : loop_(loop), log_(std::move(log)), config_(std::make_unique<hooks::FlatConfig>(config_dir)) {
+        : loop_(loop), reactor_(loop), log_(std::move(log)), config_(std::make_unique<hooks::FlatConfig>(config_dir)) {
         facts.config_dir = config_dir;
     }
     ~OfflineContext() override { release(); }
@@ -45,7 +45,6 @@ public:
     std::size_t unread = 0;
     io::ResolverOptions dns_options;                    // read at the first dns()
     std::string dns_error;                              // why the resolver could not be made
-    std::optional<proto::Address> rewritten_address;   // last set_envelope_address()
     std::vector<std::string> reply_prefix;              // prefix_reply() lines, as given
 
     // A new FlatConfig for dir (it memoises what it read).
@@ -69,7 +68,7 @@ public:
     hooks::Notes& notes() override { return notes_map; }
     const hooks::FlatConfig& config() const override { return *config_; }
     const hooks::ServerFacts& server() const override { return facts; }
-    uv_loop_t* loop() override { return loop_; }
+    const io::Reactor& reactor() const override { return reactor_; }
     const io::Log& log() const override { return log_; }
     std::size_t unread_input() const override { return unread; }
     void after(std::uint64_t ms, std::function<void()> fn) override {
@@ -84,7 +83,6 @@ public:
         if (!children_) children_ = std::make_unique<io::ChildRunner>(loop_, 4);
         return *children_;
     }
-    void set_envelope_address(proto::Address a) override { rewritten_address = std::move(a); }
     void prefix_reply(std::string line) override { reply_prefix.push_back(std::move(line)); }
     // A resolver made from dns_options; if c-ares refuses them, one with the defaults (and
     // dns_error says why), so a plugin always gets answers or failures, never a crash.
@@ -106,6 +104,7 @@ protected:
 
 private:
     uv_loop_t* loop_;
+    io::Reactor reactor_;
     io::Log log_;
     std::unique_ptr<hooks::FlatConfig> config_;
     std::shared_ptr<const void> alive_ = std::make_shared<int>(0);

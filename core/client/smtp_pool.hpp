@@ -23,6 +23,7 @@
 
 #include <uv.h>
 
+#include "core/io/reactor.hpp"
 #include "core/io/log.hpp"
 #include "core/io/signals.hpp"
 #include "core/io/timer.hpp"
@@ -34,6 +35,9 @@ namespace asmtpd::client {
 class SmtpPool final : public ConnectionOwner, public std::enable_shared_from_this<SmtpPool> {
 public:
     static std::shared_ptr<SmtpPool> create(uv_loop_t* loop, ClientConfig config, std::string helo_name);
+    static std::shared_ptr<SmtpPool> create(const io::Reactor& reactor, ClientConfig config, std::string helo_name) {
+        return create(reactor.native(), std::move(config), std::move(helo_name));
+    }
     ~SmtpPool() override;
     SmtpPool(const SmtpPool&) = delete;
     SmtpPool& operator=(const SmtpPool&) = delete;

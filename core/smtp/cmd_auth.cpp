@@ -194,11 +194,7 @@ void Session::auth_line(std::string_view line) {
 }
 
 void Session::auth_decide(proto::SaslMechanism mech, std::string user, std::string secret, std::string ticket) {
-    hooks::HookArgs args;
-    args.verb = std::string(proto::to_string(mech));
-    args.text = user;
-    args.secret = std::move(secret);
-    args.ticket = std::move(ticket);
+    hooks::AuthArgs args{std::string(proto::to_string(mech)), user, std::move(secret), std::move(ticket)};
     auto decide = [this, mech, user](const hooks::Verdict&, const hooks::Disposition& d) {
         if (d.action == hooks::Action::Proceed) {
             // The credentials are good. qmail's spp_auth sets SMTPAUTHMETHOD (qmail's table:
@@ -207,10 +203,7 @@ void Session::auth_decide(proto::SaslMechanism mech, std::string user, std::stri
             for (auto& ch : method) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
             info_.env["SMTPAUTHUSER"] = user;
             info_.env["SMTPAUTHMETHOD"] = method;
-            hooks::HookArgs post;
-            post.verb = std::string(proto::to_string(mech));
-            post.text = user;
-            run_chain(hooks::Hook::AuthPost, std::move(post),
+            run_chain(hooks::Hook::AuthPost, hooks::AuthArgs{std::string(proto::to_string(mech)), user, {}, {}},
                       [this, mech, user, method](const hooks::Verdict&, const hooks::Disposition& pd) {
                           if (pd.action != hooks::Action::Proceed) {
                               // SPP.md [D]: a refused AUTH leaves nothing a later plugin could
@@ -244,7 +237,7 @@ void Session::auth_decide(proto::SaslMechanism mech, std::string user, std::stri
         handle_refusal(d);
     };
     const hooks::Hook specific = hook_for(mech);
-    hooks::HookArgs generic_args = args;
+    hooks::AuthArgs generic_args = args;
     run_chain(specific, std::move(args),
               [this, decide, generic_args = std::move(generic_args)](const hooks::Verdict& v,
                                                                      const hooks::Disposition& d) mutable {

@@ -36,7 +36,7 @@ void Session::cmd_data(const proto::Command& c) {
         refuse_data(proto::Reply::make(503, "5.5.1", "Error: need RCPT command"));
         return;
     }
-    run_chain(hooks::Hook::Data, {}, [this](const hooks::Verdict& v, const hooks::Disposition& d) {
+    run_chain(hooks::Hook::Data, hooks::NoArgs{}, [this](const hooks::Verdict& v, const hooks::Disposition& d) {
         if (data_sync_violated()) return;
         if (d.action != hooks::Action::Proceed) {
             // qmail keeps the transaction after a refused DATA (greylisting at [data]): the
@@ -186,7 +186,7 @@ void Session::end_of_data() {
 }
 
 void Session::run_data_post() {
-    run_chain(hooks::Hook::DataPost, {}, [this](const hooks::Verdict&, const hooks::Disposition& d) {
+    run_chain(hooks::Hook::DataPost, hooks::NoArgs{}, [this](const hooks::Verdict&, const hooks::Disposition& d) {
         if (d.action != hooks::Action::Proceed) {
             reset_transaction();
             handle_refusal(d);
@@ -197,16 +197,14 @@ void Session::run_data_post() {
 }
 
 void Session::run_queue() {
-    run_chain(hooks::Hook::QueuePre, {}, [this](const hooks::Verdict&, const hooks::Disposition& d) {
+    run_chain(hooks::Hook::QueuePre, hooks::NoArgs{}, [this](const hooks::Verdict&, const hooks::Disposition& d) {
         if (d.action != hooks::Action::Proceed) {
             reset_transaction();
             handle_refusal(d);
             return;
         }
-        run_chain(hooks::Hook::Queue, {}, [this](const hooks::Verdict& v, const hooks::Disposition& d2) {
-            hooks::HookArgs post;
-            post.prior = v;
-            chain_->notify(hooks::Hook::QueuePost, post);
+        run_chain(hooks::Hook::Queue, hooks::NoArgs{}, [this](const hooks::Verdict& v, const hooks::Disposition& d2) {
+            chain_->notify(hooks::Hook::QueuePost, hooks::OutcomeArgs{hooks::Hook::Queue, {}, v});
             if (d2.action == hooks::Action::Proceed) {
                 std::string text = v.text.empty() ? fmt::format("Queued as {}", txn_ ? txn_->id : "") : v.text;
                 log_.info("queued: {} ({} bytes, {} recipients)", text, txn_ ? txn_->message_size() : 0,

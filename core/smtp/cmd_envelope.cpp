@@ -42,13 +42,10 @@ void Session::cmd_mail(const proto::Command& c) {
         reply(parsed.error());
         return;
     }
-    hooks::HookArgs args;
-    args.text = parsed->path;
-    args.params = parsed->params;
-    run_chain(hooks::Hook::MailPre, std::move(args),
+    run_chain(hooks::Hook::MailPre, hooks::PathArgs{parsed->path, parsed->params},
               [this, p = std::move(*parsed)](const hooks::Verdict& v, const hooks::Disposition& d) mutable {
                   if (handle_refusal(d)) return;
-                  if (v.result == hooks::Result::Ok && !v.text.empty()) p.path = v.text;
+                  rewrite_path(v, p);
                   mail_after_pre(std::move(p));
               });
 }
@@ -114,24 +111,26 @@ void Session::mail_after_pre(proto::PathArgs p) {
     txn_->number = ++txn_count_;
     txn_->id = fmt::format("{:016x}.{}", info_.id, txn_->number);
     txn_->mail_params = p.params;
-    hooks::HookArgs args;
-    args.address = *addr;
-    args.params = p.params;
-    rewrite_.reset();
-    run_chain(hooks::Hook::Mail, std::move(args),
-              [this, original = *addr](const hooks::Verdict&, const hooks::Disposition& d) {
+    run_chain(hooks::Hook::Mail, hooks::AddressArgs{*addr, p.params},
+              [this, original = *addr](const hooks::Verdict& v, const hooks::Disposition& d) {
                   if (d.action != hooks::Action::Proceed) {
                       reset_transaction();
                       handle_refusal(d);
                       return;
                   }
                   if (!txn_) return;
-                  proto::Address a = rewrite_.value_or(original);
-                  rewrite_.reset();
+                  proto::Address a = v.address.value_or(original);
                   txn_->sender = a;
                   log_.info("mail from {}", a.format());
                   reply(250, "2.1.0", fmt::format("{}, sender OK", a.format()));
               });
+}
+
+// mail_pre / rcpt_pre: qpsmtpd's OK with "<new@path>" as text, or a parsed address in the
+// verdict, replaces the path the client wrote before it is parsed.
+void Session::rewrite_path(const hooks::Verdict& v, proto::PathArgs& p) {
+    if (v.address) p.path = v.address->format();
+    else if (v.result == hooks::Result::Ok && !v.text.empty()) p.path = v.text;
 }
 
 void Session::cmd_rcpt(const proto::Command& c) {
@@ -148,13 +147,10 @@ void Session::cmd_rcpt(const proto::Command& c) {
         reply(452, "4.5.3", "Error: too many recipients");
         return;
     }
-    hooks::HookArgs args;
-    args.text = parsed->path;
-    args.params = parsed->params;
-    run_chain(hooks::Hook::RcptPre, std::move(args),
+    run_chain(hooks::Hook::RcptPre, hooks::PathArgs{parsed->path, parsed->params},
               [this, p = std::move(*parsed)](const hooks::Verdict& v, const hooks::Disposition& d) mutable {
                   if (handle_refusal(d)) return;
-                  if (v.result == hooks::Result::Ok && !v.text.empty()) p.path = v.text;
+                  rewrite_path(v, p);
                   rcpt_after_pre(std::move(p));
               });
 }
@@ -177,14 +173,9 @@ void Session::rcpt_after_pre(proto::PathArgs p) {
         reply(addr.error());
         return;
     }
-    hooks::HookArgs args;
-    args.address = *addr;
-    args.params = p.params;
-    rewrite_.reset();
-    run_chain(hooks::Hook::Rcpt, std::move(args),
-              [this, original = *addr](const hooks::Verdict&, const hooks::Disposition& d) {
-                  proto::Address a = rewrite_.value_or(original);
-                  rewrite_.reset();
+    run_chain(hooks::Hook::Rcpt, hooks::AddressArgs{*addr, p.params},
+              [this, original = *addr](const hooks::Verdict& v, const hooks::Disposition& d) {
+                  proto::Address a = v.address.value_or(original);
                   if (handle_refusal(d)) return;
                   if (!txn_) return;
                   // qmail-smtpd: a relay client's RELAYCLIENT value is appended to the
@@ -207,14 +198,10 @@ void Session::rcpt_after_pre(proto::PathArgs p) {
                   // The recipient is in the envelope already, so the transaction counts it (as
                   // qmail-spp's [pass] wants SMTPRCPTCOUNT). A rcpt_post refusal takes it out
                   // again: the client gets one reply and the envelope always matches it.
-                  hooks::HookArgs post;
-                  post.address = a;
-                  rewrite_.reset();
-                  run_chain(hooks::Hook::RcptPost, std::move(post),
-                            [this, accept, count = txn_->recipients.size()](const hooks::Verdict&,
+                  run_chain(hooks::Hook::RcptPost, hooks::AddressArgs{a, {}},
+                            [this, accept, count = txn_->recipients.size()](const hooks::Verdict& pv,
                                                                              const hooks::Disposition& pd) {
-                                std::optional<proto::Address> changed = std::move(rewrite_);
-                                rewrite_.reset();
+                                const std::optional<proto::Address>& changed = pv.address;
                                 // One command at a time: only a misbehaving plugin (through
                                 // Context::transaction()) can have changed the envelope meanwhile.
                                 if (!txn_ || txn_->recipients.size() != count) {
@@ -228,7 +215,7 @@ void Session::rcpt_after_pre(proto::PathArgs p) {
                                     handle_refusal(pd);
                                     return;
                                 }
-                                if (changed) txn_->recipients.back() = std::move(*changed);
+                                if (changed) txn_->recipients.back() = *changed;
                                 accept(txn_->recipients.back());
                             });
               });
@@ -246,9 +233,7 @@ void Session::cmd_rset(const proto::Command& c) {
 void Session::reset_transaction(std::string_view cause) {
     data_.reset();
     if (!txn_ && cause.empty()) return;
-    hooks::HookArgs args;
-    args.verb = std::string(cause);
-    chain_->notify(hooks::Hook::ResetTransaction, args);
+    chain_->notify(hooks::Hook::ResetTransaction, hooks::ResetArgs{cause == "RSET"});
     txn_.reset();
 }
 

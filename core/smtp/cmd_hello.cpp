@@ -32,9 +32,7 @@ void Session::cmd_helo(const proto::Command& c, bool extended) {
         return;
     }
     reset_transaction();
-    hooks::HookArgs args;
-    args.text = std::string(host);
-    run_chain(extended ? hooks::Hook::Ehlo : hooks::Hook::Helo, std::move(args),
+    run_chain(extended ? hooks::Hook::Ehlo : hooks::Hook::Helo, hooks::HeloArgs{std::string(host)},
               [this, extended, host = std::string(host)](const hooks::Verdict& v, const hooks::Disposition& d) {
                   if (handle_refusal(d)) return;
                   info_.hello = extended ? proto::Hello::Ehlo : proto::Hello::Helo;

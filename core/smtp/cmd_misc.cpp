@@ -5,7 +5,7 @@
 namespace asmtpd::smtp {
 
 void Session::cmd_quit(const proto::Command&) {
-    run_chain(hooks::Hook::Quit, {}, [this](const hooks::Verdict&, const hooks::Disposition& d) {
+    run_chain(hooks::Hook::Quit, hooks::NoArgs{}, [this](const hooks::Verdict&, const hooks::Disposition& d) {
         if (d.action == hooks::Action::RespondClose) {
             proto::Reply r = d.reply;
             if (r.code == 221 && r.lines.size() == 1 && r.lines[0] == "closing connection")
@@ -19,9 +19,7 @@ void Session::cmd_quit(const proto::Command&) {
 }
 
 void Session::cmd_noop(const proto::Command& c) {
-    hooks::HookArgs args;
-    args.text = c.args;
-    run_chain(hooks::Hook::Noop, std::move(args),
+    run_chain(hooks::Hook::Noop, hooks::ArgumentArgs{c.args},
               [this](const hooks::Verdict&, const hooks::Disposition& d) { handle_refusal(d); });
 }
 
@@ -30,24 +28,17 @@ void Session::cmd_vrfy(const proto::Command& c) {
         reply(501, "5.5.4", "Syntax: VRFY address");
         return;
     }
-    hooks::HookArgs args;
-    args.text = c.args;
-    run_chain(hooks::Hook::Vrfy, std::move(args),
+    run_chain(hooks::Hook::Vrfy, hooks::ArgumentArgs{c.args},
               [this](const hooks::Verdict&, const hooks::Disposition& d) { handle_refusal(d); });
 }
 
 void Session::cmd_help(const proto::Command& c) {
-    hooks::HookArgs args;
-    args.text = c.args;
-    run_chain(hooks::Hook::Help, std::move(args),
+    run_chain(hooks::Hook::Help, hooks::ArgumentArgs{c.args},
               [this](const hooks::Verdict&, const hooks::Disposition& d) { handle_refusal(d); });
 }
 
 void Session::cmd_unrecognized(const proto::Command& c) {
-    hooks::HookArgs args;
-    args.verb = c.verb;
-    args.text = c.args;
-    run_chain(hooks::Hook::UnrecognizedCommand, std::move(args),
+    run_chain(hooks::Hook::UnrecognizedCommand, hooks::CommandArgs{c.verb, c.args},
               [this](const hooks::Verdict&, const hooks::Disposition& d) { handle_refusal(d); });
 }
 

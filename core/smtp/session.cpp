@@ -19,6 +19,7 @@ Session::Session(uv_loop_t* loop, SessionOwner& owner, std::unique_ptr<io::Trans
                  proto::ConnectionInfo info, std::shared_ptr<const Runtime> runtime, const io::Logger& logger,
                  SessionOptions options)
     : loop_(loop),
+      reactor_(loop),
       owner_(owner),
       transport_(std::move(transport)),
       info_(std::move(info)),
@@ -31,7 +32,7 @@ Session::Session(uv_loop_t* loop, SessionOwner& owner, std::unique_ptr<io::Trans
       data_deadline_(loop),
       handshake_timer_(loop),
       dns_(owner.resolver()) {
-    chain_ = hooks::ChainRunner::create(loop, runtime_->registry, *this, log_);
+    chain_ = hooks::ChainRunner::create(reactor_, runtime_->registry, *this, log_);
     transport_->set_listener(this);
 }
 
@@ -127,12 +128,12 @@ bool Session::apply_proxy_header(const proto::ProxyHeader& h) {
 
 void Session::begin_dialogue() {
     start_client_name();
-    run_chain(hooks::Hook::PreConnection, {}, [this](const hooks::Verdict&, const hooks::Disposition& d) {
+    run_chain(hooks::Hook::PreConnection, hooks::NoArgs{}, [this](const hooks::Verdict&, const hooks::Disposition& d) {
         if (d.action == hooks::Action::RespondClose || d.action == hooks::Action::SilentClose) {
             handle_refusal(d);
             return;
         }
-        run_chain(hooks::Hook::Connect, {}, [this](const hooks::Verdict&, const hooks::Disposition& d2) {
+        run_chain(hooks::Hook::Connect, hooks::NoArgs{}, [this](const hooks::Verdict&, const hooks::Disposition& d2) {
             if (d2.action == hooks::Action::Silent) {
                 enter(Phase::Command);   // DONE: the plugin greeted (or chose not to)
                 return;
@@ -403,11 +404,11 @@ void Session::close_session(std::string_view why) {
     data_.reset();
     enter(Phase::Closing);
     if (txn_) {
-        chain_->notify(hooks::Hook::ResetTransaction, {});
+        chain_->notify(hooks::Hook::ResetTransaction, hooks::ResetArgs{});
         txn_.reset();
     }
-    chain_->notify(hooks::Hook::Disconnect, {});
-    chain_->notify(hooks::Hook::PostConnection, {});
+    chain_->notify(hooks::Hook::Disconnect, hooks::NoArgs{});
+    chain_->notify(hooks::Hook::PostConnection, hooks::NoArgs{});
     plugin_timers_.clear();
     flush();
     transport_->pause_reading();

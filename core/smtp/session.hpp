@@ -23,6 +23,7 @@
 #include "core/io/child_process.hpp"
 #include "core/io/free_space.hpp"
 #include "core/io/log.hpp"
+#include "core/io/reactor.hpp"
 #include "core/io/stream.hpp"
 #include "core/io/tls.hpp"
 #include "core/io/timer.hpp"
@@ -100,14 +101,13 @@ public:
     hooks::Notes& notes() override { return notes_; }
     const hooks::FlatConfig& config() const override { return *runtime_->config; }
     const hooks::ServerFacts& server() const override { return runtime_->facts; }
-    uv_loop_t* loop() override { return loop_; }
+    const io::Reactor& reactor() const override { return reactor_; }
     const io::Log& log() const override { return log_; }
     std::size_t unread_input() const override { return in_.size() - in_pos_; }
     void after(std::uint64_t ms, std::function<void()> fn) override;
     std::weak_ptr<const void> lifetime() const override { return alive_; }
     io::ChildRunner& children() override { return owner_.children(); }
     io::DnsScope& dns() override { return dns_; }
-    void set_envelope_address(proto::Address a) override { rewrite_ = std::move(a); }
     void prefix_reply(std::string line) override;
 
 private:
@@ -148,6 +148,7 @@ private:
     void mail_after_pre(proto::PathArgs args);
     void cmd_rcpt(const proto::Command& c);
     void rcpt_after_pre(proto::PathArgs args);
+    static void rewrite_path(const hooks::Verdict& v, proto::PathArgs& p);
     void cmd_rset(const proto::Command& c);
     // cause "RSET": the client asked; reset_transaction then runs even with no transaction open
     // (qmail-spp clears its buffers on every RSET).
@@ -183,6 +184,7 @@ private:
     friend struct CommandTable;
 
     uv_loop_t* loop_;
+    io::Reactor reactor_;
     SessionOwner& owner_;
     std::unique_ptr<io::Transport> transport_;
     proto::ConnectionInfo info_;
@@ -224,7 +226,6 @@ private:
         std::string challenge;       // CRAM-MD5
     };
     std::optional<AuthExchange> auth_;   // an AUTH exchange waits for the client's next line
-    std::optional<proto::Address> rewrite_;    // set_envelope_address() during mail/rcpt chains
     std::vector<std::string> reply_prefix_;    // prefix_reply() lines for the next reply
     bool finished_reported_ = false;
 

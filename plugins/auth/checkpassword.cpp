@@ -111,22 +111,22 @@ public:
     }
 
     void register_hooks(hooks::Registrar& r) override {
-        r.on(hooks::Hook::AuthPlain, &Checkpassword::on_auth);
-        r.on(hooks::Hook::AuthLogin, &Checkpassword::on_auth);
-        r.on(hooks::Hook::AuthCramMd5, &Checkpassword::on_cram);
+        r.on<hooks::Hook::AuthPlain>(&Checkpassword::on_auth);
+        r.on<hooks::Hook::AuthLogin>(&Checkpassword::on_auth);
+        r.on<hooks::Hook::AuthCramMd5>(&Checkpassword::on_cram);
     }
 
 private:
-    void on_auth(hooks::Context& ctx, const hooks::HookArgs& a, hooks::HookCall call) {
-        check(ctx, a.verb.empty() ? "AUTH" : a.verb, a.text, a.secret, {}, std::move(call));
+    void on_auth(hooks::Context& ctx, const hooks::AuthArgs& a, hooks::HookCall call) {
+        check(ctx, a.mechanism.empty() ? "AUTH" : a.mechanism, a.user, a.secret, {}, std::move(call));
     }
-    void on_cram(hooks::Context& ctx, const hooks::HookArgs& a, hooks::HookCall call) {
+    void on_cram(hooks::Context& ctx, const hooks::AuthArgs& a, hooks::HookCall call) {
         // Without a challenge the digest would be checked as a plain password: never.
         if (a.ticket.empty()) {
-            ctx.log().error("auth/checkpassword: CRAM-MD5 for '{}' without a challenge", shown(a.text));
+            ctx.log().error("auth/checkpassword: CRAM-MD5 for '{}' without a challenge", shown(a.user));
             return call.deny();
         }
-        check(ctx, "CRAM-MD5", a.text, a.secret, a.ticket, std::move(call));
+        check(ctx, "CRAM-MD5", a.user, a.secret, a.ticket, std::move(call));
     }
 
     void check(hooks::Context& ctx, std::string mech, const std::string& user, const std::string& secret,

@@ -57,7 +57,7 @@
 #include <vector>
 
 #include "core/io/crypto.hpp"
-#include "core/io/work.hpp"
+#include "core/io/reactor.hpp"
 #include "hooks/plugin.hpp"
 #include "core/proto/plugin_args.hpp"
 
@@ -162,7 +162,7 @@ enum class Kind { Real, Unknown, NoPassword };
 
 // One password check; lives until its pool job has finished.
 struct Check {
-    uv_loop_t* loop = nullptr;
+    std::optional<io::Reactor> reactor;
     hooks::HookCall call;
     io::Log log;
     std::string user, mech;
@@ -215,8 +215,7 @@ void pump(const std::shared_ptr<CryptQueue>& q);
 
 void start(const std::shared_ptr<CryptQueue>& q, std::shared_ptr<Check> c) {
     ++q->running;
-    uv_loop_t* loop = c->loop;
-    io::run_in_pool(loop, [c] { c->run(); }, [q, c] {
+    c->reactor->run_in_pool([c] { c->run(); }, [q, c] {
         --q->running;
         c->finish();
         pump(q);
@@ -264,27 +263,27 @@ public:
     }
 
     void register_hooks(hooks::Registrar& r) override {
-        r.on(hooks::Hook::AuthPlain, &FlatFile::on_password);
-        r.on(hooks::Hook::AuthLogin, &FlatFile::on_password);
-        r.on(hooks::Hook::AuthCramMd5, &FlatFile::on_cram);
+        r.on<hooks::Hook::AuthPlain>(&FlatFile::on_password);
+        r.on<hooks::Hook::AuthLogin>(&FlatFile::on_password);
+        r.on<hooks::Hook::AuthCramMd5>(&FlatFile::on_cram);
     }
 
 private:
-    void on_password(hooks::Context& ctx, const hooks::HookArgs& a, hooks::HookCall call) {
+    void on_password(hooks::Context& ctx, const hooks::AuthArgs& a, hooks::HookCall call) {
         auto c = std::make_shared<Check>();
-        c->loop = ctx.loop();
+        c->reactor = ctx.reactor();
         c->call = std::move(call);
         c->log = ctx.log();
-        c->user = a.text;
-        c->mech = a.verb.empty() ? "AUTH" : a.verb;
+        c->user = a.user;
+        c->mech = a.mechanism.empty() ? "AUTH" : a.mechanism;
         // A NUL would end the C string early and let "right\0anything" pass; an overlong
         // password only buys the client CPU time. Both are checked (for equal timing), never OK.
         c->password_usable = a.secret.size() <= kMaxPassword && a.secret.find('\0') == std::string::npos;
         c->password = a.secret.substr(0, kMaxPassword);
-        auto it = table_->users.find(a.text);
+        auto it = table_->users.find(a.user);
         if (it == table_->users.end() || it->second.no_password()) {
             c->kind = it == table_->users.end() ? Kind::Unknown : Kind::NoPassword;
-            c->hash = table_->decoys[pick(a.text, table_->decoys.size())];
+            c->hash = table_->decoys[pick(a.user, table_->decoys.size())];
         } else {
             c->kind = Kind::Real;
             c->hash = it->second.hash;
@@ -293,22 +292,22 @@ private:
         pump(queue_);
     }
 
-    void on_cram(hooks::Context& ctx, const hooks::HookArgs& a, hooks::HookCall call) {
-        auto it = table_->users.find(a.text);
+    void on_cram(hooks::Context& ctx, const hooks::AuthArgs& a, hooks::HookCall call) {
+        auto it = table_->users.find(a.user);
         const bool known = it != table_->users.end() && !it->second.cram.empty();
         // Same HMAC work either way; the answer for the unknown case is thrown away.
         const bool matched = io::cram_md5_verify(known ? std::string_view(it->second.cram) : std::string_view("decoy"),
                                                  a.ticket, a.secret);
         if (!known) {
-            ctx.log().info("auth/flat_file: CRAM-MD5 for '{}': no secret here, declined", shown(a.text));
+            ctx.log().info("auth/flat_file: CRAM-MD5 for '{}': no secret here, declined", shown(a.user));
             return call.declined();
         }
         if (matched && !it->second.disabled()) {
-            ctx.log().info("auth/flat_file: CRAM-MD5 accepted for '{}'", shown(a.text));
+            ctx.log().info("auth/flat_file: CRAM-MD5 accepted for '{}'", shown(a.user));
             return call.ok();
         }
         ctx.log().notice("auth/flat_file: CRAM-MD5 {} for '{}'", matched ? "refused (disabled)" : "wrong digest",
-                         shown(a.text));
+                         shown(a.user));
         call.deny();
     }
 

@@ -104,7 +104,7 @@ void dispatch(const std::shared_ptr<Shared>& sh, hooks::Context& ctx, hooks::Hoo
     }
     std::weak_ptr<Pending> wp = p;
     auto gate = sh->gate;
-    p->timer = std::make_unique<io::Timer>(ctx.loop());
+    p->timer = ctx.reactor().timer();
     p->timer->start(sh->timeout_ms, [wp, gate, ms = sh->timeout_ms] {
         auto p = wp.lock();
         if (!p || p->settled) return;
@@ -122,7 +122,7 @@ void dispatch(const std::shared_ptr<Shared>& sh, hooks::Context& ctx, hooks::Hoo
     });
 
     Gate::Entry e;
-    e.loop = ctx.loop();
+    e.reactor = ctx.reactor();
     e.work = [state = p->state, alive = p->alive, work = std::move(work)] {
         int expected = kQueued;
         if (alive.expired() || !state->compare_exchange_strong(expected, kRunning)) return;
@@ -209,7 +209,7 @@ public:
 
     void register_hooks(hooks::Registrar& r) override {
         auto on = [&](hooks::Hook h) {
-            r.on(h, [this, h](hooks::Context& c, const hooks::HookArgs& a, hooks::HookCall call) {
+            r.on_any(h, [this, h](hooks::Context& c, const hooks::HookArgs& a, hooks::HookCall call) {
                 handle(h, c, a, std::move(call));
             });
         };

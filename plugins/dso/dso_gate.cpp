@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/io/work.hpp"
+#include "core/io/reactor.hpp"
 
 namespace asmtpd::plugins::dso {
 
@@ -56,7 +56,7 @@ bool Gate::submit(Entry e) {
 
 void Gate::start(Entry e) {
     auto self = shared_from_this();
-    io::run_in_pool(e.loop, std::move(e.work), [self, after = std::move(e.after)] {
+    e.reactor->run_in_pool(std::move(e.work), [self, after = std::move(e.after)] {
         if (after) after();
         self->finished();
     });

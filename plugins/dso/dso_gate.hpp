@@ -17,14 +17,16 @@
 #include <memory>
 #include <mutex>
 
-#include <uv.h>
+#include <optional>
+
+#include "core/io/reactor.hpp"
 
 namespace asmtpd::plugins::dso {
 
 class Gate : public std::enable_shared_from_this<Gate> {
 public:
     struct Entry {
-        uv_loop_t* loop = nullptr;
+        std::optional<io::Reactor> reactor;
         std::function<void()> work;    // pool thread
         std::function<void()> after;   // loop thread, once work has returned
         std::function<void()> busy;    // loop thread, instead of both: the gate wedged first

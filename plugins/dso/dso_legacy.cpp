@@ -22,17 +22,18 @@ LegacyJob LegacyJob::capture(hooks::Context& ctx, hooks::Hook hook, const hooks:
     const auto& c = ctx.connection();
     const hooks::Transaction* txn = ctx.transaction();
     LegacyJob j;
+    const auto* path = std::get_if<hooks::AddressArgs>(&args);
     switch (hook) {
         case hooks::Hook::Mail:
             j.fn = Fn::Mail;
             j.a = c.remote_ip;
-            j.b = args.address ? args.address->bare() : std::string();
+            j.b = path ? path->address.bare() : std::string();
             break;
         case hooks::Hook::Rcpt:
             j.fn = Fn::Rcpt;
             j.a = c.remote_ip;
             j.b = txn && txn->sender ? txn->sender->bare() : std::string();
-            j.c = args.address ? args.address->bare() : std::string();
+            j.c = path ? path->address.bare() : std::string();
             break;
         default: {
             j.fn = Fn::Data;

@@ -263,13 +263,15 @@ void NativeJob::capture(hooks::Context& ctx, hooks::Hook hook, const hooks::Hook
     info.local_ip = keep(c.local_ip);
     info.local_port = c.local_port;
     info.remote_host = keep(c.remote_host);
-    info.helo = keep(helo ? args.text : c.helo_host);
-    if (hook == hooks::Hook::Mail && args.address) info.sender = keep(args.address->bare());
+    const auto* hello = std::get_if<hooks::HeloArgs>(&args);
+    const auto* path = std::get_if<hooks::AddressArgs>(&args);
+    info.helo = keep(hello ? hello->host : c.helo_host);
+    if (hook == hooks::Hook::Mail && path) info.sender = keep(path->address.bare());
     else if (txn && txn->sender) info.sender = keep(txn->sender->bare());
     const bool relay = c.relay_client || c.env.count("RELAYCLIENT") > 0;
-    if (hook == hooks::Hook::Rcpt && args.address) {
-        info.rcpt = keep(args.address->bare());
-        const auto& d = args.address->domain;
+    if (hook == hooks::Hook::Rcpt && path) {
+        info.rcpt = keep(path->address.bare());
+        const auto& d = path->address.domain;
         if (d.empty() || relay || rcpthosts.local_domain(d)) info.flags |= ASMTPD_SESSION_RCPTHOSTS_OK;
     }
     info.rcpt_count_all = count_all;
@@ -359,7 +361,7 @@ NativeOutcome native_verdict(hooks::Hook hook, int rc, const CallEffects& fx) {
 }
 
 void apply_effects(hooks::Context& ctx, const io::Log& log, hooks::Hook hook, CallEffects& fx,
-                   const hooks::Verdict& v) {
+                   hooks::Verdict& v) {
     for (auto& [level, text] : fx.logs) log.log(level, "{}", text);
     auto& env = ctx.connection().env;
     for (auto& [name, value] : fx.env) {
@@ -369,7 +371,7 @@ void apply_effects(hooks::Context& ctx, const io::Log& log, hooks::Hook hook, Ca
     if (hooks::Transaction* txn = ctx.transaction())
         for (auto& h : fx.headers) txn->added_headers.push_back(std::move(h));
     if (fx.address && (hook == hooks::Hook::Mail || hook == hooks::Hook::Rcpt) && !hooks::is_deny(v.result))
-        ctx.set_envelope_address(std::move(*fx.address));
+        v.address = std::move(*fx.address);
     for (auto& p : fx.prefix) ctx.prefix_reply(std::move(p));
 }
 

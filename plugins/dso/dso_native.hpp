@@ -121,6 +121,6 @@ NativeOutcome native_verdict(hooks::Hook hook, int rc, const CallEffects& fx);
 
 // Loop thread, after the call: logs, environment, headers, address (unless refused), prefix.
 void apply_effects(hooks::Context& ctx, const io::Log& log, hooks::Hook hook, CallEffects& fx,
-                   const hooks::Verdict& v);
+                   hooks::Verdict& v);
 
 }  // namespace asmtpd::plugins::dso

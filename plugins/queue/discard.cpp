@@ -27,10 +27,10 @@ public:
         return std::nullopt;
     }
 
-    void register_hooks(hooks::Registrar& r) override { r.on(hooks::Hook::Queue, &Discard::on_queue); }
+    void register_hooks(hooks::Registrar& r) override { r.on<hooks::Hook::Queue>(&Discard::on_queue); }
 
 private:
-    void on_queue(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
+    void on_queue(hooks::Context& ctx, const hooks::NoArgs&, hooks::HookCall call) {
         const auto* txn = ctx.transaction();
         ctx.log().notice("queue/discard: message {} thrown away", txn ? txn->id : std::string("?"));
         call.ok("Discarded");

@@ -45,10 +45,10 @@ PoolSet::~PoolSet() {
     for (auto& [loop, pool] : pools_) pool->shutdown();
 }
 
-std::shared_ptr<client::SmtpPool> PoolSet::for_loop(uv_loop_t* loop) {
+std::shared_ptr<client::SmtpPool> PoolSet::for_loop(const io::Reactor& reactor) {
     std::lock_guard<std::mutex> lock(mu_);
-    auto& slot = pools_[loop];
-    if (!slot) slot = client::SmtpPool::create(loop, config_, helo_name_);
+    auto& slot = pools_[reactor.loop_id()];
+    if (!slot) slot = client::SmtpPool::create(reactor, config_, helo_name_);
     return slot;
 }
 
@@ -62,20 +62,19 @@ void forward_message(hooks::Context& ctx, hooks::HookCall call, PoolSet& pools, 
         call.resolve(soft_failure("local error"));
         return;
     }
-    auto pending = std::make_shared<hooks::HookCall>(std::move(call));
     const std::string hop = pools.config().hop.describe();
-    auto wanted = [pending] { return pending->wanted(); };
+    auto wanted = [call] { return call.wanted(); };
     client::Envelope brief = *env;   // the completion needs the envelope, not the message
     brief.header_prefix.clear();
     brief.body.reset();
-    auto done = [pending, log, tag, hop, decide = std::move(decide), env_copy = std::move(brief)](client::DeliveryReport r) {
+    auto done = [call, log, tag, hop, decide = std::move(decide), env_copy = std::move(brief)](client::DeliveryReport r) {
         hooks::Verdict v = decide(r, env_copy);
         if (v.result == hooks::Result::Ok) log.info("{}: {} handed to {}: {}", tag, env_copy.id, hop, describe(r));
         else log.warn("{}: {} not accepted by {}: {} -> {}", tag, env_copy.id, hop, describe(r),
                       v.reply ? v.reply->summary() : v.text);
-        pending->resolve(std::move(v));
+        call.resolve(std::move(v));
     };
-    pools.for_loop(ctx.loop())->deliver(std::move(*env), log, std::move(wanted), std::move(done));
+    pools.for_loop(ctx.reactor())->deliver(std::move(*env), log, std::move(wanted), std::move(done));
 }
 
 }  // namespace asmtpd::plugins

@@ -15,7 +15,6 @@
 #include <optional>
 #include <string>
 
-#include <uv.h>
 
 #include "hooks/context.hpp"
 #include "hooks/hook_call.hpp"
@@ -39,14 +38,14 @@ public:
     PoolSet(const PoolSet&) = delete;
     PoolSet& operator=(const PoolSet&) = delete;
 
-    std::shared_ptr<client::SmtpPool> for_loop(uv_loop_t* loop);
+    std::shared_ptr<client::SmtpPool> for_loop(const io::Reactor& reactor);
     const client::ClientConfig& config() const { return config_; }
 
 private:
     client::ClientConfig config_;
     std::string helo_name_;
     std::mutex mu_;
-    std::map<uv_loop_t*, std::shared_ptr<client::SmtpPool>> pools_;
+    std::map<const void*, std::shared_ptr<client::SmtpPool>> pools_;   // by Reactor::loop_id()
 };
 
 using Decide = std::function<hooks::Verdict(const client::DeliveryReport&, const client::Envelope&)>;

@@ -41,7 +41,7 @@ public:
         return std::nullopt;
     }
 
-    void register_hooks(hooks::Registrar& r) override { r.on(hooks::Hook::Queue, &Lmtp::on_queue); }
+    void register_hooks(hooks::Registrar& r) override { r.on<hooks::Hook::Queue>(&Lmtp::on_queue); }
 
 private:
     static hooks::Verdict decide(const client::DeliveryReport& r, const client::Envelope& env, const io::Log& log) {
@@ -61,7 +61,7 @@ private:
         return plugins::soft_failure("delivery failed for some recipients");
     }
 
-    void on_queue(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
+    void on_queue(hooks::Context& ctx, const hooks::NoArgs&, hooks::HookCall call) {
         io::Log log = ctx.log();
         plugins::forward_message(ctx, std::move(call), *pools_, name(),
                                [log](const client::DeliveryReport& r, const client::Envelope& env) {

@@ -28,7 +28,7 @@
 #include <system_error>
 #include <vector>
 
-#include "core/io/work.hpp"
+#include "core/io/reactor.hpp"
 #include "hooks/plugin.hpp"
 
 namespace asmtpd::plugins {
@@ -141,7 +141,7 @@ public:
         return std::nullopt;
     }
 
-    void register_hooks(hooks::Registrar& r) override { r.on(hooks::Hook::Queue, &Maildir::on_queue); }
+    void register_hooks(hooks::Registrar& r) override { r.on<hooks::Hook::Queue>(&Maildir::on_queue); }
     std::vector<std::string> storage_paths() const override { return {dir_}; }
 
 private:
@@ -152,7 +152,7 @@ private:
                std::to_string(counter_.fetch_add(1) + 1) + "." + host_;
     }
 
-    void on_queue(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
+    void on_queue(hooks::Context& ctx, const hooks::NoArgs&, hooks::HookCall call) {
         const hooks::Transaction* txn = ctx.transaction();
         if (!txn || !txn->body || txn->body->failed()) {
             ctx.log().error("queue/maildir: no message body to deliver");
@@ -163,17 +163,16 @@ private:
         job->name = unique_name();
         job->prefix = txn->header_prefix();
         job->body = txn->body;
-        auto pending = std::make_shared<hooks::HookCall>(std::move(call));
         io::Log log = ctx.log();
-        io::run_in_pool(
-            ctx.loop(), [job] { job->error = deliver(*job); },
-            [job, pending, log] {
+        ctx.reactor().run_in_pool(
+            [job] { job->error = deliver(*job); },
+            [job, call, log] {
                 if (!job->error.empty()) {
                     log.error("queue/maildir: {}", job->error);
-                    return pending->deny_soft("Queue write failed");
+                    return call.deny_soft("Queue write failed");
                 }
                 log.info("queue/maildir: delivered {}", job->name);
-                pending->ok("Queued as " + job->name);
+                call.ok("Queued as " + job->name);
             });
     }
 

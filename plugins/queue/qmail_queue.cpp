@@ -167,10 +167,10 @@ public:
         return std::nullopt;
     }
 
-    void register_hooks(hooks::Registrar& r) override { r.on(hooks::Hook::Queue, &QmailQueue::on_queue); }
+    void register_hooks(hooks::Registrar& r) override { r.on<hooks::Hook::Queue>(&QmailQueue::on_queue); }
 
 private:
-    void on_queue(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
+    void on_queue(hooks::Context& ctx, const hooks::NoArgs&, hooks::HookCall call) {
         const hooks::Transaction* txn = ctx.transaction();
         if (!txn || !txn->body || txn->body->failed()) {
             ctx.log().error("queue/qmail-queue: no message body to queue");

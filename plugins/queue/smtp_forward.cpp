@@ -56,10 +56,10 @@ public:
         return std::nullopt;
     }
 
-    void register_hooks(hooks::Registrar& r) override { r.on(hooks::Hook::Queue, &SmtpForward::on_queue); }
+    void register_hooks(hooks::Registrar& r) override { r.on<hooks::Hook::Queue>(&SmtpForward::on_queue); }
 
 private:
-    void on_queue(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
+    void on_queue(hooks::Context& ctx, const hooks::NoArgs&, hooks::HookCall call) {
         plugins::forward_message(ctx, std::move(call), *pools_, name(), &decide);
     }
 

@@ -169,17 +169,17 @@ public:
     }
 
     void register_hooks(hooks::Registrar& r) override {
-        r.on(hooks::Hook::Connect, &Spp::on_connect);
-        r.on(hooks::Hook::Helo, &Spp::on_helo);
-        r.on(hooks::Hook::Ehlo, &Spp::on_helo);
-        r.on(hooks::Hook::Mail, &Spp::on_mail);
-        r.on(hooks::Hook::Rcpt, &Spp::on_rcpt);
-        r.on(hooks::Hook::RcptPost, &Spp::on_pass);
-        r.on(hooks::Hook::AuthPost, &Spp::on_auth);
-        r.on(hooks::Hook::Data, &Spp::on_data);
-        r.on(hooks::Hook::DataPost, &Spp::on_data_post);
-        r.on(hooks::Hook::ResetTransaction, &Spp::on_reset);
-        r.on(hooks::Hook::Disconnect, &Spp::on_disconnect);
+        r.on<hooks::Hook::Connect>(&Spp::on_connect);
+        r.on<hooks::Hook::Helo>(&Spp::on_helo);
+        r.on<hooks::Hook::Ehlo>(&Spp::on_helo);
+        r.on<hooks::Hook::Mail>(&Spp::on_mail);
+        r.on<hooks::Hook::Rcpt>(&Spp::on_rcpt);
+        r.on<hooks::Hook::RcptPost>(&Spp::on_pass);
+        r.on<hooks::Hook::AuthPost>(&Spp::on_auth);
+        r.on<hooks::Hook::Data>(&Spp::on_data);
+        r.on<hooks::Hook::DataPost>(&Spp::on_data_post);
+        r.on<hooks::Hook::ResetTransaction>(&Spp::on_reset);
+        r.on<hooks::Hook::Disconnect>(&Spp::on_disconnect);
     }
 
 private:
@@ -236,7 +236,7 @@ private:
 
     // ---- hooks ---------------------------------------------------------------------
 
-    void on_connect(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
+    void on_connect(hooks::Context& ctx, const hooks::NoArgs&, hooks::HookCall call) {
         // qmail reads RELAYCLIENT (its recipient suffix) before any program can "S" it.
         plugins::note_relay_client(ctx.connection(), ctx.notes());
         auto& env = ctx.connection().env;
@@ -252,17 +252,16 @@ private:
         if (auto it = env.find("SPPCONFFILE"); it != env.end() && !it->second.empty()) path = resolve(home_, it->second);
         hooks::Context* cp = &ctx;
         std::weak_ptr<const void> alive = ctx.lifetime();
-        auto box = std::make_shared<hooks::HookCall>(std::move(call));
-        cache_.load(ctx.loop(), path, [this, cp, alive, conn, path, box](LoadOutcome o) {
+        cache_.load(ctx.reactor(), path, [this, cp, alive, conn, path, call](LoadOutcome o) {
             if (alive.expired()) return;   // the session (and so this plugin's runtime) may be gone
             hooks::Context& c = *cp;
             if (!o.config) {
                 if (o.missing && missing_disable_) {
                     c.log().info("spp: {} does not exist: spp is off (missing disable)", path);
-                    return box->declined();
+                    return call.declined();
                 }
                 c.log().error("spp: cannot read {}: {}: 421 unable to read controls", path, o.error);
-                return box->resolve(unreadable_verdict());
+                return call.resolve(unreadable_verdict());
             }
             if (o.reloaded) {
                 c.log().notice("spp: loaded {} ({} program(s) that run)", path, o.config->runnable());
@@ -274,40 +273,40 @@ private:
             add_tcpserver_vars(c.connection(), hostname_, env);
             conn->relay_at_connect = env.count("RELAYCLIENT") > 0 || c.connection().relay_client;
             export_relay(c, *conn);
-            run_section(c, conn, Section::Connection, std::move(*box));
+            run_section(c, conn, Section::Connection, call);
         });
     }
 
-    void on_helo(hooks::Context& ctx, const hooks::HookArgs& args, hooks::HookCall call) {
+    void on_helo(hooks::Context& ctx, const hooks::HeloArgs& args, hooks::HookCall call) {
         auto conn = find(ctx);
         if (!conn || !conn->active) return call.declined();
         export_relay(ctx, *conn);
-        set_helo_vars(ctx.connection().env, args.text);
+        set_helo_vars(ctx.connection().env, args.host);
         if (conn->state.disabled) return call.declined();
         run_section(ctx, conn, Section::Helo, std::move(call));
     }
 
-    void on_mail(hooks::Context& ctx, const hooks::HookArgs& args, hooks::HookCall call) {
+    void on_mail(hooks::Context& ctx, const hooks::AddressArgs& args, hooks::HookCall call) {
         auto conn = find(ctx);
-        if (!conn || !conn->active || !args.address) return call.declined();
+        if (!conn || !conn->active) return call.declined();
         export_relay(ctx, *conn);
         if (auto v = deferred_verdict(Section::Mail, conn->state)) return call.resolve(std::move(*v));
         if (conn->state.disabled) return call.declined();
-        set_mail_address(ctx.connection().env, *args.address);
+        set_mail_address(ctx.connection().env, args.address);
         run_section(ctx, conn, Section::Mail, std::move(call));
     }
 
-    void on_rcpt(hooks::Context& ctx, const hooks::HookArgs& args, hooks::HookCall call) {
+    void on_rcpt(hooks::Context& ctx, const hooks::AddressArgs& args, hooks::HookCall call) {
         auto conn = find(ctx);
         hooks::Transaction* txn = ctx.transaction();
-        if (!conn || !conn->active || !args.address || !txn) return call.declined();
+        if (!conn || !conn->active || !txn) return call.declined();
         export_relay(ctx, *conn);
         if (auto v = deferred_verdict(Section::Rcpt, conn->state)) return call.resolve(std::move(*v));
         // COUNTALL: RCPTs that reached the plugin stage in this transaction, this one included.
         std::string& all = txn->notes[name() + ".rcptcountall"];
         std::size_t seen = static_cast<std::size_t>(proto::parse_count(all).value_or(0)) + 1;
         all = std::to_string(seen);
-        const auto& a = *args.address;
+        const auto& a = args.address;
         bool hosts_ok = a.domain.empty() || rcpthosts_.local_domain(a.domain) || conn->relay_at_connect ||
                         ctx.connection().relay_client;
         set_rcpt_counters(ctx.connection().env, txn->recipients.size(), seen, hosts_ok);
@@ -318,29 +317,29 @@ private:
 
     // [pass]: the recipient is in the envelope; only sessions that use the fork extension see
     // the counter move, so a plain qmail-spp 0.42 set-up keeps its [data] environment.
-    void on_pass(hooks::Context& ctx, const hooks::HookArgs& args, hooks::HookCall call) {
+    void on_pass(hooks::Context& ctx, const hooks::AddressArgs& args, hooks::HookCall call) {
         auto conn = find(ctx);
         hooks::Transaction* txn = ctx.transaction();
-        if (!conn || !conn->active || !args.address || !txn) return call.declined();
+        if (!conn || !conn->active || !txn) return call.declined();
         if (conn->config->programs(Section::Pass).empty()) return call.declined();
         export_relay(ctx, *conn);
-        set_pass_vars(ctx.connection().env, *args.address, txn->recipients.size());
+        set_pass_vars(ctx.connection().env, args.address, txn->recipients.size());
         if (conn->state.disabled) return call.declined();
         run_section(ctx, conn, Section::Pass, std::move(call));
     }
 
     // [auth]: H lines join the buffer like any other section's, so they reach the first
     // message of the session only (SPP.md "Scope of H").
-    void on_auth(hooks::Context& ctx, const hooks::HookArgs& args, hooks::HookCall call) {
+    void on_auth(hooks::Context& ctx, const hooks::AuthArgs& args, hooks::HookCall call) {
         auto conn = find(ctx);
         if (!conn || !conn->active) return call.declined();
         export_relay(ctx, *conn);
-        set_auth_vars(ctx.connection().env, args.verb, args.text);
+        set_auth_vars(ctx.connection().env, args.mechanism, args.user);
         if (conn->state.disabled) return call.declined();
         run_section(ctx, conn, Section::Auth, std::move(call));
     }
 
-    void on_data(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
+    void on_data(hooks::Context& ctx, const hooks::NoArgs&, hooks::HookCall call) {
         auto conn = find(ctx);
         if (!conn || !conn->active) return call.declined();
         export_relay(ctx, *conn);
@@ -360,7 +359,7 @@ private:
         run_section(ctx, conn, Section::Data, std::move(call), {}, std::move(pass));
     }
 
-    void on_data_post(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
+    void on_data_post(hooks::Context& ctx, const hooks::NoArgs&, hooks::HookCall call) {
         auto conn = find(ctx);
         hooks::Transaction* txn = ctx.transaction();
         if (!conn || !conn->active || !txn || conn->state.disabled) return call.declined();
@@ -375,15 +374,15 @@ private:
                     std::move(add));
     }
 
-    void on_reset(hooks::Context& ctx, const hooks::HookArgs& args, hooks::HookCall call) {
+    void on_reset(hooks::Context& ctx, const hooks::ResetArgs& args, hooks::HookCall call) {
         // Only the client's RSET clears qmail-spp's buffers; a refused MAIL, a new HELO or
         // the end of a queued message do not (SPP.md §4 "Scope of H").
-        if (args.verb == "RSET")
+        if (args.client_rset)
             if (auto conn = find(ctx)) conn->state.clear_buffers();
         call.declined();
     }
 
-    void on_disconnect(hooks::Context& ctx, const hooks::HookArgs&, hooks::HookCall call) {
+    void on_disconnect(hooks::Context& ctx, const hooks::NoArgs&, hooks::HookCall call) {
         std::shared_ptr<Conn> conn;
         {
             std::lock_guard<std::mutex> g(conns_m_);
@@ -409,24 +408,23 @@ private:
         hooks::Context* cp = &ctx;
         std::weak_ptr<const void> alive = ctx.lifetime();
         std::weak_ptr<Conn> weak_conn = conn;
-        auto box = std::make_shared<hooks::HookCall>(std::move(call));
         conn->run = ChainRun::start(
             ctx.children(), s == Section::Data ? data_opts_ : opts_, s, conn->config, ctx.connection().env, conn->state, alive, ctx.log(),
-            std::move(input), [this, cp, alive, weak_conn, s, box, after = std::move(after)](ChainResult r) {
+            std::move(input), [this, cp, alive, weak_conn, s, call, after = std::move(after)](ChainResult r) {
                 auto c = weak_conn.lock();
                 if (alive.expired() || !c) return;
-                complete(*cp, *c, s, r, *box, after);
+                complete(*cp, *c, s, r, call, after);
             });
     }
 
-    void complete(hooks::Context& ctx, Conn& conn, Section s, const ChainResult& r, hooks::HookCall& call,
+    void complete(hooks::Context& ctx, Conn& conn, Section s, const ChainResult& r, hooks::HookCall call,
                   const After& after) {
         if (conn.state.disabled) ctx.notes()[name() + ".disabled"] = "1";
         VerdictPlan plan = plan_verdict(s, r);
         if ((s == Section::Mail || s == Section::Rcpt || s == Section::Pass) && r.address &&
             !hooks::is_deny(plan.verdict.result)) {
             auto rules = s == Section::Mail ? proto::sender_rules(true) : proto::recipient_rules(true);
-            if (auto a = proto::parse_path("<" + *r.address + ">", rules)) ctx.set_envelope_address(*a);
+            if (auto a = proto::parse_path("<" + *r.address + ">", rules)) plan.verdict.address = *a;
         }
         for (auto& p : plan.prefix) ctx.prefix_reply(std::move(p));
         if (after) after(ctx, conn, plan.verdict);

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/io/work.hpp"
+#include "core/io/reactor.hpp"
 
 namespace asmtpd::plugins::spp {
 
@@ -50,7 +50,7 @@ void ConfigCache::seed(const std::string& path, const FileRead& read, std::share
     state_->entries[path] = Entry{std::move(config), read.key, Clock::now()};
 }
 
-void ConfigCache::load(uv_loop_t* loop, const std::string& path, Then then) {
+void ConfigCache::load(const io::Reactor& reactor, const std::string& path, Then then) {
     auto state = state_;
     {
         std::unique_lock<std::mutex> g(state->m);
@@ -63,8 +63,8 @@ void ConfigCache::load(uv_loop_t* loop, const std::string& path, Then then) {
         }
     }
     auto job = std::make_shared<FileRead>();
-    io::run_in_pool(
-        loop, [job, path] { *job = read_config_file(path); },
+    reactor.run_in_pool(
+        [job, path] { *job = read_config_file(path); },
         [state, job, path, then = std::move(then)] {
             LoadOutcome o;
             {

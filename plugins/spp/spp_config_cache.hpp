@@ -18,7 +18,7 @@
 #include <mutex>
 #include <string>
 
-#include <uv.h>
+#include "core/io/reactor.hpp"
 
 #include "plugins/spp/spp_config.hpp"
 
@@ -53,7 +53,7 @@ public:
     using Then = std::function<void(LoadOutcome)>;
     // `then` runs on the loop thread: at once when the path was checked less than a second
     // ago, else once the pool job is back.
-    void load(uv_loop_t* loop, const std::string& path, Then then);
+    void load(const io::Reactor& reactor, const std::string& path, Then then);
     // Start-up: a file already read (so the first connection does not wait).
     void seed(const std::string& path, const FileRead& read, std::shared_ptr<const SppConfig> config);
 

@@ -28,6 +28,7 @@ class LimitsTest(E2ETestCase):
         d = self.start_daemon()
         c = self.client(d, timeout=30)
         c.ehlo()
+        base = d.vm_hwm_kb()
         sender = c.send_in_thread(b"X" * (10 * 1024 * 1024))
         sender.join(60)
         self.assertFalse(sender.is_alive(), "sending 10 MB without LF did not finish")
@@ -54,7 +55,9 @@ class LimitsTest(E2ETestCase):
             self.assertTrue(all(r.code == 500 for r in replies[:-1]), [r.raw for r in replies])
         else:
             self.assertClosed(c)
-        self.assertLess(d.vm_hwm_kb(), 100 * 1024)
+        # A 10 MB line must not be held: what it adds to the daemon's peak stays well under it.
+        grown = d.vm_hwm_kb() - base
+        self.assertLess(grown, 8 * 1024, f"peak RSS grew {grown} KiB (from {base} KiB)")
         c2 = self.client(d)
         c2.ehlo()
 

@@ -36,26 +36,28 @@ public:
     void register_hooks(Registrar& r) override {
         if (args_[0] == "many") {
             for (int i = 0; i < std::stoi(args_[1]); ++i)
-                r.on(Hook::Rcpt, [](Context&, const HookArgs&, HookCall c) { c.declined(); });
+                r.on<Hook::Rcpt>([](Context&, const AddressArgs&, HookCall c) { c.declined(); });
             return;
         }
-        r.on(Hook::Rcpt, &Scripted::on_rcpt);
+        r.on<Hook::Rcpt>(&Scripted::on_rcpt);
         for (const auto& a : args_)
             if (a == "watch") {
-                r.on(Hook::Deny, &Scripted::on_side);
-                r.on(Hook::Ok, &Scripted::on_side);
-                r.on(Hook::ResetTransaction, &Scripted::on_side);
+                r.on<Hook::Deny>(&Scripted::on_side);
+                r.on<Hook::Ok>(&Scripted::on_side);
+                r.on<Hook::ResetTransaction>(&Scripted::on_reset);
             }
     }
 
     std::vector<HookCall> kept;   // "never"
-    std::vector<HookArgs> side;   // what the side hooks saw
+    std::vector<OutcomeArgs> side;   // what the deny/ok side hooks saw
+    std::vector<std::string> seen;   // local parts of the rcpt arguments
 
 private:
     void record(Context& ctx, Hook h) { ctx.notes()["order"] += name() + ":" + std::string(hook_name(h)) + " "; }
 
-    void on_rcpt(Context& ctx, const HookArgs&, HookCall call) {
+    void on_rcpt(Context& ctx, const AddressArgs& a, HookCall call) {
         record(ctx, Hook::Rcpt);
+        seen.push_back(a.address.local);
         const std::string& what = args_[0];
         if (what == "decline") return call.declined();
         if (what == "ok") return call.ok("fine");
@@ -67,23 +69,29 @@ private:
             return call.ok("second");
         }
         if (what == "drop") return;
+        if (what == "rewrite" || what == "rewrite-ok") {   // rewrite ADDR: the address in the verdict
+            Verdict v = what == "rewrite" ? Verdict::declined() : Verdict::ok();
+            v.address = proto::Address{args_[1], "example.test"};
+            return call.resolve(std::move(v));
+        }
         if (what == "never") {
             kept.push_back(std::move(call));
             return;
         }
         if (what == "later") {
             auto answer = args_[2];
-            ctx.after(std::stoul(args_[1]), [answer, c = std::make_shared<HookCall>(std::move(call))] {
-                if (answer == "ok") c->ok("later");
-                else if (answer == "deny") c->deny("later");
-                else c->declined();
+            ctx.after(std::stoul(args_[1]), [answer, call] {   // a copy shares the one answer
+                if (answer == "ok") call.ok("later");
+                else if (answer == "deny") call.deny("later");
+                else call.declined();
             });
         }
     }
-    void on_side(Context& ctx, const HookArgs& a, HookCall) {
-        record(ctx, a.subject == Hook::Count_ ? Hook::ResetTransaction : (a.prior && is_deny(a.prior->result) ? Hook::Deny : Hook::Ok));
+    void on_side(Context& ctx, const OutcomeArgs& a, HookCall) {
+        record(ctx, is_deny(a.verdict.result) ? Hook::Deny : Hook::Ok);
         side.push_back(a);
     }
+    void on_reset(Context& ctx, const ResetArgs&, HookCall) { record(ctx, Hook::ResetTransaction); }
 
     std::vector<std::string> args_;
 };
@@ -120,7 +128,7 @@ struct Fixture {
         std::vector<std::string> errors;
         registry = Registry::build(list, kCatalog, ctx.config(), ctx.facts, errors);
         REQUIRE(errors.empty());
-        chain = ChainRunner::create(ctx.loop(), registry, ctx, ctx.log());
+        chain = ChainRunner::create(ctx.reactor(), registry, ctx, ctx.log());
     }
     ~Fixture() { chain.reset(); }
 
@@ -128,8 +136,13 @@ struct Fixture {
         return const_cast<Scripted&>(static_cast<const Scripted&>(*registry->find(instance)));
     }
     std::shared_ptr<Outcome> start(Hook h = Hook::Rcpt) {
+        HookArgs args = default_args(h);
+        if (auto* a = std::get_if<AddressArgs>(&args)) a->address = proto::Address{"client", "example.test"};
+        return start(h, std::move(args));
+    }
+    std::shared_ptr<Outcome> start(Hook h, HookArgs args) {
         auto out = std::make_shared<Outcome>();
-        chain->run(h, HookArgs{}, [out](Verdict v, const Plugin* by) {
+        chain->run(h, std::move(args), [out](Verdict v, const Plugin* by) {
             ++out->calls;
             out->verdict = std::move(v);
             out->by = by ? by->name() : "";
@@ -170,8 +183,7 @@ TEST_CASE("chain: OK and DONE notify the ok side hook with the plugin, the verdi
     REQUIRE(side.size() == 1);
     CHECK(side[0].plugin == "o");
     CHECK(side[0].subject == Hook::Rcpt);
-    REQUIRE(side[0].prior);
-    CHECK(side[0].prior->text == "fine");
+    CHECK(side[0].verdict.text == "fine");
 
     Fixture g(Script{{"w", "decline", "watch"}, {"d", "done"}});
     CHECK(g.start()->verdict.result == Result::Done);
@@ -194,13 +206,13 @@ TEST_CASE("chain: an asynchronous answer continues the chain from the loop") {
 TEST_CASE("chain: a plugin that does not answer in time gives DENYSOFT plugin timeout; its late answer is dropped") {
     Fixture f(Script{{"slow", "never"}, {"next", "ok"}});
     auto out = f.start();
-    auto started = uv_now(f.ctx.loop());
+    auto started = f.ctx.reactor().now_ms();
     f.ctx.run();
     CHECK(out->calls == 1);
     CHECK(out->verdict.result == Result::DenySoft);
     CHECK(out->verdict.text == "plugin timeout");
     CHECK(out->by == "slow");
-    CHECK(uv_now(f.ctx.loop()) - started >= 50);
+    CHECK(f.ctx.reactor().now_ms() - started >= 50);
     CHECK(f.order() == "slow:rcpt ");
     auto& kept = f.plugin("slow").kept;
     REQUIRE(kept.size() == 1);
@@ -264,7 +276,7 @@ TEST_CASE("chain: a second run while one is pending answers DENYSOFT and leaves 
 
 TEST_CASE("chain: notify() calls every handler of an ignored-result hook") {
     Fixture f(Script{{"a", "decline", "watch"}, {"b", "decline", "watch"}});
-    f.chain->notify(Hook::ResetTransaction, HookArgs{});
+    f.chain->notify(Hook::ResetTransaction, ResetArgs{});
     CHECK(f.order() == "a:reset_transaction b:reset_transaction ");
 }
 
@@ -273,4 +285,38 @@ TEST_CASE("chain: 200000 synchronous DECLINED handlers run in constant stack") {
     auto out = f.start();
     CHECK(out->calls == 1);
     CHECK(out->by == "o");
+}
+
+TEST_CASE("chain: a rewrite on DECLINED reaches the final verdict; later plugins still see the client's address") {
+    Fixture f(Script{{"a", "rewrite", "first"}, {"b", "decline"}});
+    auto out = f.start();
+    CHECK(out->verdict.result == Result::Declined);
+    REQUIRE(out->verdict.address);
+    CHECK(out->verdict.address->local == "first");
+    CHECK(f.plugin("b").seen == std::vector<std::string>{"client"});
+}
+
+TEST_CASE("chain: the last rewrite wins, and an answer's own rewrite beats earlier ones") {
+    Fixture f(Script{{"a", "rewrite", "first"}, {"b", "rewrite", "second"}, {"c", "ok"}});
+    auto out = f.start();
+    CHECK(out->verdict.result == Result::Ok);
+    REQUIRE(out->verdict.address);
+    CHECK(out->verdict.address->local == "second");
+
+    Fixture g(Script{{"a", "rewrite", "first"}, {"b", "rewrite-ok", "own"}});
+    auto own = g.start();
+    REQUIRE(own->verdict.address);
+    CHECK(own->verdict.address->local == "own");
+
+    Fixture h(Script{{"o", "ok"}});   // nothing rewritten: no address, and none left over
+    CHECK_FALSE(h.start()->verdict.address);
+}
+
+TEST_CASE("chain: a hook started with another hook's arguments is refused before any handler runs") {
+    Fixture f(Script{{"a", "ok"}});
+    auto out = f.start(Hook::Rcpt, HeloArgs{"client.example"});
+    CHECK(out->calls == 1);
+    CHECK(out->verdict.result == Result::DenySoft);
+    CHECK(f.order().empty());
+    CHECK(f.ctx.log_text().find("hook rcpt started with the wrong argument type") != std::string::npos);
 }

@@ -104,6 +104,14 @@ std::map<Hook, Rows> expected_table() {
                           {A::RespondClose, 552, "5.7.1", nullptr},
                           {A::RespondClose, 421, "4.7.1", nullptr},
                           {A::Silent, 0, nullptr, nullptr}}};
+    t[Hook::DataPostHeaders] = t[Hook::DataPost];   // refusals count there too (qpsmtpd ignores them)
+    t[Hook::DataHeadersEnd] = {{proceed_any,
+                                proceed_any,
+                                {A::Respond, 554, "5.7.1", "Message denied"},
+                                {A::Respond, 451, "4.7.1", "Message temporarily denied"},
+                                {A::RespondClose, 554, "5.7.1", "Message denied"},
+                                {A::RespondClose, 421, "4.7.1", "Message temporarily denied"},
+                                proceed_any}};
 
     t[Hook::QueuePre] = {{proceed_any,
                           proceed_any,

@@ -1,6 +1,7 @@
 // hook_call_test.cpp - the one-shot continuation: exactly once, late answers, safe default.
 #include <doctest/doctest.h>
 
+#include <functional>
 #include <memory>
 
 #include "hooks/hook_call.hpp"
@@ -69,4 +70,32 @@ TEST_CASE("a default-constructed (detached) call needs no answer") {
     CHECK(call.resolved());
     CHECK(!call.wanted());
     call.ok();
+}
+
+TEST_CASE("copies share one answer: any copy resolves it, the others then see it resolved") {
+    auto sink = std::make_shared<Sink>();
+    HookCall a(sink, 7);
+    HookCall b = a;
+    std::function<void()> later = [b] { b.ok("from the copy"); };   // storable in std::function
+    CHECK_FALSE(a.resolved());
+    later();
+    CHECK(sink->resolves == 1);
+    CHECK(sink->last.text == "from the copy");
+    CHECK(a.resolved());
+    CHECK_FALSE(a.wanted());
+    a.deny("too late");
+    CHECK(sink->resolves == 1);
+    CHECK(sink->doubles == 1);
+}
+
+TEST_CASE("the safe default fires once, when the last copy goes, not when the first does") {
+    auto sink = std::make_shared<Sink>();
+    auto a = std::make_unique<HookCall>(sink, 7);
+    {
+        HookCall b = *a;
+    }
+    CHECK(sink->resolves == 0);
+    a.reset();
+    CHECK(sink->resolves == 1);
+    CHECK(sink->last.result == Result::DenySoft);
 }

@@ -70,12 +70,14 @@ TEST_CASE("hook_from_name accepts qpsmtpd's dashed spellings") {
     CHECK(hook_from_name("rcpt-pre") == Hook::RcptPre);
     CHECK(hook_from_name("rcpt-post") == Hook::RcptPost);
     CHECK(hook_from_name("auth-post") == Hook::AuthPost);
+    CHECK(hook_from_name("data_headers_end") == Hook::DataHeadersEnd);
+    CHECK(hook_from_name("data-post-headers") == Hook::DataPostHeaders);
 }
 
 TEST_CASE("hook_from_name refuses anything else") {
     for (const char* bad : {"", "Connect", "RCPT", "pre connection", "pre__connection", "preconnection",
                             "rcpt ", " rcpt", "rcpt_parse", "config", "user_config", "post-fork",
-                            "data_headers_end", "auth-", "invalid", "Count_", "ok\n", "auth_post ",
+                            "data_headers", "auth-", "invalid", "Count_", "ok\n", "auth_post ",
                             "Auth_Post", "authpost", "rcpt_posts", "pass"}) {
         CAPTURE(std::string(bad));
         CHECK_FALSE(hook_from_name(bad));

@@ -26,11 +26,11 @@ public:
         return std::nullopt;
     }
     void register_hooks(Registrar& r) override {
-        r.on(Hook::Rcpt, &Recorder::on_rcpt);
+        r.on<Hook::Rcpt>(&Recorder::on_rcpt);
         for (const auto& a : args_)
-            if (a == "helo") r.on(Hook::Helo, [](Context&, const HookArgs&, HookCall c) { c.declined(); });
+            if (a == "helo") r.on<Hook::Helo>([](Context&, const HeloArgs&, HookCall c) { c.declined(); });
     }
-    void on_rcpt(Context&, const HookArgs&, HookCall call) { call.declined(); }
+    void on_rcpt(Context&, const AddressArgs&, HookCall call) { call.declined(); }
 
     std::vector<std::string> args_;
     std::string config_dir_;

@@ -11,9 +11,7 @@ using test::result_name;
 namespace {
 
 std::optional<hooks::Verdict> unknown(PluginHarness& p) {
-    hooks::HookArgs a;
-    a.verb = "FOO";
-    return p.call(hooks::Hook::UnrecognizedCommand, a);
+    return p.call(hooks::Hook::UnrecognizedCommand, hooks::CommandArgs{"FOO", ""});
 }
 
 }  // namespace

@@ -29,16 +29,14 @@ public:
         }
         return std::nullopt;
     }
-    void register_hooks(hooks::Registrar& r) override { r.on(hooks::Hook::Rcpt, &SlowDomain::on_rcpt); }
+    void register_hooks(hooks::Registrar& r) override { r.on<hooks::Hook::Rcpt>(&SlowDomain::on_rcpt); }
 
 private:
-    void on_rcpt(hooks::Context& ctx, const hooks::HookArgs& a, hooks::HookCall call) {
-        if (!a.address || proto::to_lower(a.address->domain) != domain_) return call.declined();
+    void on_rcpt(hooks::Context& ctx, const hooks::AddressArgs& a, hooks::HookCall call) {
+        if (proto::to_lower(a.address.domain) != domain_) return call.declined();
         ctx.log().info("holding a recipient at {} for {} ms", domain_, pause_ms_);
         // after() never runs once the session is gone; the HookCall travels with the timer.
-        ctx.after(pause_ms_, [call = std::make_shared<hooks::HookCall>(std::move(call))] {
-            call->deny_soft("Try again later");
-        });
+        ctx.after(pause_ms_, [call] { call.deny_soft("Try again later"); });
     }
     std::string domain_;
     std::uint64_t pause_ms_ = 1000;

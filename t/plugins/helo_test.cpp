@@ -11,9 +11,7 @@ using test::result_name;
 
 namespace {
 std::optional<hooks::Verdict> ehlo(PluginHarness& p, const std::string& host) {
-    hooks::HookArgs a;
-    a.text = host;
-    return p.call(hooks::Hook::Ehlo, a);
+    return p.call(hooks::Hook::Ehlo, hooks::HeloArgs{host});
 }
 }  // namespace
 

@@ -80,12 +80,10 @@ TEST_CASE("rcpt_ok: bare postmaster and abuse, nothing else without a domain") {
     CHECK(std::string(result_name(p.rcpt("postmaster", "elsewhere.test"))) == "DENY");
 }
 
-TEST_CASE("rcpt_ok: arguments are refused, a call without address declines") {
+TEST_CASE("rcpt_ok: arguments are refused") {
     FakeContext ctx;
     PluginHarness bad(ctx, "rcpt_ok", {"extra"});
     CHECK(bad.init_error);
-    PluginHarness p(ctx, "rcpt_ok");
-    CHECK(std::string(result_name(p.call(hooks::Hook::Rcpt))) == "DECLINED");
 }
 
 TEST_CASE("rcpt_ok qmail: qmail-smtpd's exact 553 text, no enhanced code added") {

@@ -14,9 +14,7 @@ using test::PluginHarness;
 
 namespace {
 hooks::HookArgs mail_from(std::string local, std::string domain) {
-    hooks::HookArgs a;
-    a.address = proto::Address{std::move(local), std::move(domain)};
-    return a;
+    return hooks::AddressArgs{proto::Address{std::move(local), std::move(domain)}, {}};
 }
 void client(FakeContext& ctx) {
     ctx.conn.remote_ip = "192.0.2.1";

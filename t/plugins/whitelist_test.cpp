@@ -57,12 +57,11 @@ TEST_CASE("whitelist: whitelisthelo answers OK at helo/ehlo but gives no immunit
     FakeContext ctx;
     ctx.write_config("whitelisthelo", "Trusted.Example\n");
     PluginHarness p(ctx, "whitelist");
-    hooks::HookArgs a;
-    a.text = "trusted.EXAMPLE";
+    hooks::HeloArgs a{"trusted.EXAMPLE"};
     CHECK(std::string(result_name(p.call(hooks::Hook::Ehlo, a))) == "OK");
     CHECK(ctx.notes_map["whitelisthelo"] == "1");
     CHECK_FALSE(plugins::is_immune(ctx));
-    a.text = "other.example";
+    a.host = "other.example";
     CHECK(std::string(result_name(p.call(hooks::Hook::Helo, a))) == "DECLINED");
 }
 

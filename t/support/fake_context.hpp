@@ -131,6 +131,8 @@ public:
 
     // Runs the loop until nothing is pending.
     void run() { uv_run(&own_loop_, UV_RUN_DEFAULT); }
+    // The test's own loop, for tests that drive libuv directly (plugins get reactor()).
+    uv_loop_t* loop() { return &own_loop_; }
     std::string log_text() const {
         std::fflush(log_file_);
         std::string out;
@@ -206,7 +208,8 @@ public:
 
     // Calls the hook's handlers in order until one answers something other than DECLINED,
     // running the loop while a handler is pending. nullopt if a handler never resolved.
-    std::optional<hooks::Verdict> call(hooks::Hook h, const hooks::HookArgs& args = {}) {
+    std::optional<hooks::Verdict> call(hooks::Hook h) { return call(h, hooks::default_args(h)); }
+    std::optional<hooks::Verdict> call(hooks::Hook h, const hooks::HookArgs& args) {
         hooks::Verdict last = hooks::Verdict::declined();
         for (auto& entry : table_[static_cast<std::size_t>(h)]) {
             auto sink = start(entry, args);
@@ -221,7 +224,8 @@ public:
     }
 
     // Starts the hook's only handler without running the loop; the sink shows when it resolves.
-    std::shared_ptr<VerdictSink> start(hooks::Hook h, const hooks::HookArgs& args = {}) {
+    std::shared_ptr<VerdictSink> start(hooks::Hook h) { return start(h, hooks::default_args(h)); }
+    std::shared_ptr<VerdictSink> start(hooks::Hook h, const hooks::HookArgs& args) {
         auto& list = table_[static_cast<std::size_t>(h)];
         REQUIRE(list.size() == 1);
         return start(list.front(), args);
@@ -234,9 +238,7 @@ public:
         return call(hooks::Hook::Rcpt, address_args(local, domain));
     }
     static hooks::HookArgs address_args(std::string_view local, std::string_view domain) {
-        hooks::HookArgs a;
-        a.address = proto::Address{std::string(local), std::string(domain)};
-        return a;
+        return hooks::AddressArgs{proto::Address{std::string(local), std::string(domain)}, {}};
     }
 
 private:

@@ -11,7 +11,7 @@
 //   test/twice  HOOK RESULT               resolve twice
 //   test/record HOOK                      DECLINED, and append "hook:text" to a shared log note
 //   test/prefix HOOK text                 prefix_reply(text), DECLINED
-//   test/rewrite HOOK <addr>              set_envelope_address(addr), DECLINED
+//   test/rewrite HOOK <addr>              DECLINED with Verdict::address = addr
 #pragma once
 
 #include <doctest/doctest.h>
@@ -81,7 +81,7 @@ public:
         return std::nullopt;
     }
     void register_hooks(hooks::Registrar& r) override {
-        r.on(hook_, [this](hooks::Context& ctx, const hooks::HookArgs& args, hooks::HookCall call) {
+        r.on_any(hook_, [this](hooks::Context& ctx, const hooks::HookArgs& args, hooks::HookCall call) {
             handle(ctx, args, std::move(call));
         });
     }
@@ -94,8 +94,7 @@ private:
             call.resolve(v);
             call.resolve(hooks::Verdict::deny("second"));
         } else if (kind_ == "later") {
-            auto shared = std::make_shared<hooks::HookCall>(std::move(call));
-            ctx.after(ms_, [shared, v] { shared->resolve(v); });
+            ctx.after(ms_, [call, v] { call.resolve(v); });
         } else if (kind_ == "never") {
             kept_.push_back(std::move(call));
         } else if (kind_ == "drop") {
@@ -107,13 +106,24 @@ private:
             call.declined();
         } else if (kind_ == "rewrite") {
             auto a = proto::parse_path(text_, proto::AddressRules{});
-            if (a) ctx.set_envelope_address(*a);
-            call.declined();
+            hooks::Verdict v;
+            if (a) v.address = *a;
+            call.resolve(std::move(v));
         } else if (kind_ == "record") {
-            ctx.notes()["record"] += std::string(hooks::hook_name(hook_)) + ":" +
-                                     (args.address ? args.address->format() : args.text) + ";";
+            ctx.notes()["record"] += std::string(hooks::hook_name(hook_)) + ":" + describe(args) + ";";
             call.declined();
         }
+    }
+    // What test/record writes for one call: the address, else the text argument.
+    static std::string describe(const hooks::HookArgs& args) {
+        if (const auto* a = std::get_if<hooks::AddressArgs>(&args)) return a->address.format();
+        if (const auto* h = std::get_if<hooks::HeloArgs>(&args)) return h->host;
+        if (const auto* p = std::get_if<hooks::PathArgs>(&args)) return p->path;
+        if (const auto* x = std::get_if<hooks::ArgumentArgs>(&args)) return x->argument;
+        if (const auto* c = std::get_if<hooks::CommandArgs>(&args)) return c->arguments;
+        if (const auto* r = std::get_if<hooks::ResetArgs>(&args)) return r->client_rset ? "RSET" : "";
+        if (const auto* u = std::get_if<hooks::AuthArgs>(&args)) return u->user;
+        return {};
     }
     std::string kind_;
     hooks::Hook hook_ = hooks::Hook::Count_;

@@ -83,7 +83,6 @@ std::optional<std::string> run_dso(const Options& o, Env& env, Report& r) {
         Step st;
         st.label = std::move(label);
         auto before = ctx.conn.env;
-        ctx.rewritten_address.reset();
         ctx.reply_prefix.clear();
         for (const auto& entry : entries) {
             auto sink = std::make_shared<Sink>();
@@ -95,10 +94,10 @@ std::optional<std::string> run_dso(const Options& o, Env& env, Report& r) {
                 break;
             }
             st.verdict = *sink->verdict;
+            if (st.verdict.address) st.address = st.verdict.address;   // the last rewrite wins, as in a chain
             if (st.verdict.result != hooks::Result::Declined) break;
         }
         st.prefix = ctx.reply_prefix;
-        if (ctx.rewritten_address) st.address = ctx.rewritten_address;
         st.env_changes = env_diff(before, ctx.conn.env);
         r.steps.push_back(std::move(st));
         return r.steps.back().verdict;
@@ -107,26 +106,23 @@ std::optional<std::string> run_dso(const Options& o, Env& env, Report& r) {
     if (entries.empty())
         r.notes.push_back("the plugin has no function for the " + std::string(hook_label(o.hook)) +
                           " hook: it is never called there (DECLINED)");
-    hooks::HookArgs args;
     switch (o.hook) {
         case hooks::Hook::Helo:
         case hooks::Hook::Ehlo:
-            args.text = o.helo;
-            call(args, "");
+            call(hooks::HeloArgs{o.helo}, "");
             break;
         case hooks::Hook::Mail:
-            args.address = o.from;
-            call(args, "");
+            call(hooks::AddressArgs{o.from, {}}, "");
             break;
         case hooks::Hook::Rcpt:
             for (const auto& a : o.rcpts) {
-                args.address = a;
-                hooks::Verdict v = call(args, "rcpt " + a.format());
-                if (hooks::disconnects(v.result) || v.close_silently) break;
-                if (!hooks::is_deny(v.result)) ctx.txn->recipients.push_back(ctx.rewritten_address.value_or(a));
+                call(hooks::AddressArgs{a, {}}, "rcpt " + a.format());
+                const Step& st = r.steps.back();
+                if (hooks::disconnects(st.verdict.result) || st.verdict.close_silently) break;
+                if (!hooks::is_deny(st.verdict.result)) ctx.txn->recipients.push_back(st.address.value_or(a));
             }
             break;
-        default: call(args, ""); break;
+        default: call(hooks::default_args(o.hook), ""); break;
     }
     if (ctx.txn)
         for (std::size_t i = headers_before; i < ctx.txn->added_headers.size(); ++i)

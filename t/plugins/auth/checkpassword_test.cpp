@@ -34,12 +34,7 @@ const std::string kChallenge = "<1896.697170952@postoffice.reston.mci.net>";
 const std::string kDigest = "b913a602c7eda7a495b4e6e7334d3890";
 
 hooks::HookArgs creds(std::string mech, std::string user, std::string secret, std::string ticket = {}) {
-    hooks::HookArgs a;
-    a.verb = std::move(mech);
-    a.text = std::move(user);
-    a.secret = std::move(secret);
-    a.ticket = std::move(ticket);
-    return a;
+    return hooks::AuthArgs{std::move(mech), std::move(user), std::move(secret), std::move(ticket)};
 }
 std::optional<hooks::Verdict> plain(PluginHarness& p, std::string user, std::string pw) {
     return p.call(Hook::AuthPlain, creds("PLAIN", std::move(user), std::move(pw)));

@@ -38,12 +38,7 @@ std::string make_hash(const char* prefix, const std::string& password) {
 }
 
 hooks::HookArgs creds(std::string mech, std::string user, std::string secret, std::string ticket = {}) {
-    hooks::HookArgs a;
-    a.verb = std::move(mech);
-    a.text = std::move(user);
-    a.secret = std::move(secret);
-    a.ticket = std::move(ticket);
-    return a;
+    return hooks::AuthArgs{std::move(mech), std::move(user), std::move(secret), std::move(ticket)};
 }
 
 std::optional<hooks::Verdict> plain(PluginHarness& p, std::string user, std::string pw) {

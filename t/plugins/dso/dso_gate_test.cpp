@@ -36,7 +36,7 @@ TEST_CASE("dso gate: limit 1 runs entries one at a time, in submission order") {
     std::vector<int> order, after_order;
     for (int i = 0; i < 5; ++i) {
         Gate::Entry e;
-        e.loop = &l.loop;
+        e.reactor = asmtpd::io::Reactor(&l.loop);
         e.work = [&, i] {
             int now = ++inside;
             int seen = most.load();
@@ -69,7 +69,7 @@ TEST_CASE("dso gate: limit 3 lets three run at once, never four") {
     std::atomic<int> inside{0}, most{0};
     for (int i = 0; i < 8; ++i) {
         Gate::Entry e;
-        e.loop = &l.loop;
+        e.reactor = asmtpd::io::Reactor(&l.loop);
         e.work = [&] {
             int now = ++inside;
             int seen = most.load();
@@ -93,7 +93,7 @@ TEST_CASE("dso gate: a stuck call wedges a limit-1 gate; queued entries get busy
     bool first_after = false;
     int busy = 0, second_after = 0;
     Gate::Entry stuck;
-    stuck.loop = &l.loop;
+    stuck.reactor = asmtpd::io::Reactor(&l.loop);
     stuck.work = [&] {
         while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
     };
@@ -104,7 +104,7 @@ TEST_CASE("dso gate: a stuck call wedges a limit-1 gate; queued entries get busy
     REQUIRE(gate->submit(std::move(stuck)));
     for (int i = 0; i < 2; ++i) {
         Gate::Entry e;
-        e.loop = &l.loop;
+        e.reactor = asmtpd::io::Reactor(&l.loop);
         e.work = [] {};
         e.after = [&] { ++second_after; };
         e.busy = [&] { ++busy; };
@@ -118,7 +118,7 @@ TEST_CASE("dso gate: a stuck call wedges a limit-1 gate; queued entries get busy
     CHECK(gate->queued() == 0);
     CHECK(gate->abandoned_total() == 1);
     Gate::Entry refused;
-    refused.loop = &l.loop;
+    refused.reactor = asmtpd::io::Reactor(&l.loop);
     refused.work = [] {};
     CHECK_FALSE(gate->submit(std::move(refused)));
     release = true;
@@ -128,7 +128,7 @@ TEST_CASE("dso gate: a stuck call wedges a limit-1 gate; queued entries get busy
     CHECK_FALSE(gate->wedged());
     CHECK(gate->running() == 0);
     Gate::Entry again;
-    again.loop = &l.loop;
+    again.reactor = asmtpd::io::Reactor(&l.loop);
     again.work = [] {};
     again.after = [&] { ++second_after; };
     CHECK(gate->submit(std::move(again)));

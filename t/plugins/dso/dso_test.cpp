@@ -38,9 +38,7 @@ hooks::HookArgs addr(const std::string& local, const std::string& domain = "exam
 }
 
 hooks::HookArgs helo(const std::string& h) {
-    hooks::HookArgs a;
-    a.text = h;
-    return a;
+    return hooks::HeloArgs{h};
 }
 
 // Runs the loop without blocking until pred() or the time is up.
@@ -404,9 +402,10 @@ TEST_CASE("dso native: host API effects reach the session after the call") {
     FakeContext ctx;
     PluginHarness h(ctx, "dso", {fixture("native_probe")});
     ctx.txn.emplace();
-    CHECK(std::string(result_name(h.call(hooks::Hook::Mail, addr("change")))) == "DECLINED");
-    REQUIRE(ctx.rewritten_address);
-    CHECK(ctx.rewritten_address->format() == "<changed@example.test>");
+    auto changed = h.call(hooks::Hook::Mail, addr("change"));
+    CHECK(std::string(result_name(changed)) == "DECLINED");
+    REQUIRE(changed->address);
+    CHECK(changed->address->format() == "<changed@example.test>");
     CHECK(std::string(result_name(h.call(hooks::Hook::Mail, addr("header")))) == "DECLINED");
     CHECK(ctx.txn->added_headers == std::vector<std::string>{"X-Native: mail"});
     ctx.conn.env["UNSETME"] = "x";
@@ -415,13 +414,13 @@ TEST_CASE("dso native: host API effects reach the session after the call") {
     CHECK(ctx.conn.env.count("UNSETME") == 0);
 
     open_txn(ctx);
-    ctx.rewritten_address.reset();
-    h.call(hooks::Hook::Rcpt, addr("change"));
-    REQUIRE(ctx.rewritten_address);
-    CHECK(ctx.rewritten_address->format() == "<new@example.test>");
-    ctx.rewritten_address.reset();
-    CHECK(std::string(result_name(h.call(hooks::Hook::Rcpt, addr("changereject")))) == "DENY");
-    CHECK_FALSE(ctx.rewritten_address);   // a refused command keeps no address change
+    auto moved = h.call(hooks::Hook::Rcpt, addr("change"));
+    REQUIRE(moved);
+    REQUIRE(moved->address);
+    CHECK(moved->address->format() == "<new@example.test>");
+    auto refused = h.call(hooks::Hook::Rcpt, addr("changereject"));
+    CHECK(std::string(result_name(refused)) == "DENY");
+    CHECK_FALSE(refused->address);   // a refused command keeps no address change
     h.call(hooks::Hook::Rcpt, addr("prefix"));
     CHECK(ctx.reply_prefix == std::vector<std::string>{"250-note one"});
 }

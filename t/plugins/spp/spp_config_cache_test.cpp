@@ -15,7 +15,7 @@ using namespace asmtpd::plugins::spp;
 namespace {
 LoadOutcome load(asmtpd::test::FakeContext& ctx, ConfigCache& cache, const std::string& path) {
     std::optional<LoadOutcome> got;
-    cache.load(ctx.loop(), path, [&](LoadOutcome o) { got = std::move(o); });
+    cache.load(ctx.reactor(), path, [&](LoadOutcome o) { got = std::move(o); });
     if (!got) ctx.run();
     REQUIRE(got);
     return *got;
@@ -87,7 +87,7 @@ TEST_CASE("spp config cache: seed makes the first load synchronous") {
     CHECK(read.text == "[rcpt]\n/r\n");
     cache.seed(path, read, std::make_shared<const SppConfig>(parse_spp_config(read.text)));
     bool called = false;
-    cache.load(ctx.loop(), path, [&](LoadOutcome o) {
+    cache.load(ctx.reactor(), path, [&](LoadOutcome o) {
         called = true;
         CHECK(o.config);
     });

@@ -52,9 +52,7 @@ bool spin(FakeContext& ctx, P pred, int ms = 5000) {
 }
 
 hooks::HookArgs helo(const std::string& h) {
-    hooks::HookArgs a;
-    a.text = h;
-    return a;
+    return hooks::HeloArgs{h};
 }
 
 }  // namespace
@@ -124,10 +122,11 @@ TEST_CASE("spp: S, U and C change what later programs and the envelope see") {
     p.call(hooks::Hook::Connect);
     ctx.txn.emplace();
     CHECK(std::string(result_name(p.mail("a", "example.org"))) == "DECLINED");
-    CHECK(std::string(result_name(p.rcpt("old", "example.org"))) == "DECLINED");
+    auto moved = p.rcpt("old", "example.org");
+    CHECK(std::string(result_name(moved)) == "DECLINED");
     CHECK(slurp(log) == "foo=bar map=unset to=new@example.org\n");
-    REQUIRE(ctx.rewritten_address);
-    CHECK(ctx.rewritten_address->format() == "<new@example.org>");
+    REQUIRE(moved->address);
+    CHECK(moved->address->format() == "<new@example.org>");
     CHECK(ctx.conn.env.at("foo") == "bar");
     CHECK_FALSE(ctx.conn.env.count("FROMMAP"));
 }
@@ -168,9 +167,7 @@ TEST_CASE("spp: H lines go right after Received when DATA passes; L errors are d
     // Only the client's RSET clears the queue.
     p.call(hooks::Hook::ResetTransaction);
     CHECK(std::string(result_name(p.rcpt("b", "example.org"))) == "DENY");
-    hooks::HookArgs rset;
-    rset.verb = "RSET";
-    p.call(hooks::Hook::ResetTransaction, rset);
+    p.call(hooks::Hook::ResetTransaction, hooks::ResetArgs{true});
     ctx.txn.emplace();
     CHECK(std::string(result_name(p.rcpt("b", "example.org"))) == "DECLINED");
     ctx.txn->added_headers.push_back("X-Other: plugin");
@@ -391,10 +388,7 @@ TEST_CASE("spp: arguments") {
 
 namespace {
 hooks::HookArgs auth_args(const std::string& mech, const std::string& user) {
-    hooks::HookArgs a;
-    a.verb = mech;
-    a.text = user;
-    return a;
+    return hooks::AuthArgs{mech, user, {}, {}};
 }
 }  // namespace
 
@@ -467,15 +461,16 @@ TEST_CASE("spp: [pass] runs at rcpt_post with the recipient counted; C changes t
     auto accept = [&](const std::string& local) {   // what the session does: store, then rcpt_post
         auto args = PluginHarness::address_args(local, "example.org");
         REQUIRE(std::string(result_name(p.call(hooks::Hook::Rcpt, args))) == "DECLINED");
-        ctx.txn->recipients.push_back(*args.address);
-        ctx.rewritten_address.reset();
+        ctx.txn->recipients.push_back(std::get<hooks::AddressArgs>(args).address);
         return p.call(hooks::Hook::RcptPost, args);
     };
-    CHECK(std::string(result_name(accept("one"))) == "DECLINED");
-    CHECK_FALSE(ctx.rewritten_address);
-    CHECK(std::string(result_name(accept("moved"))) == "DECLINED");
-    REQUIRE(ctx.rewritten_address);
-    CHECK(ctx.rewritten_address->format() == "<other@example.org>");
+    auto one = accept("one");
+    CHECK(std::string(result_name(one)) == "DECLINED");
+    CHECK_FALSE(one->address);
+    auto moved = accept("moved");
+    CHECK(std::string(result_name(moved)) == "DECLINED");
+    REQUIRE(moved->address);
+    CHECK(moved->address->format() == "<other@example.org>");
     auto late = accept("late");
     CHECK(std::string(result_name(late)) == "DENYSOFT");
     CHECK(wire(hooks::Hook::RcptPost, late) == "450 4.7.1 not now\r\n");
@@ -492,7 +487,7 @@ TEST_CASE("spp: without [pass] programs rcpt_post changes nothing (qmail-spp 0.4
     ctx.txn.emplace();
     auto args = PluginHarness::address_args("a", "example.org");
     p.call(hooks::Hook::Rcpt, args);
-    ctx.txn->recipients.push_back(*args.address);
+    ctx.txn->recipients.push_back(std::get<hooks::AddressArgs>(args).address);
     CHECK(std::string(result_name(p.call(hooks::Hook::RcptPost, args))) == "DECLINED");
     CHECK(ctx.conn.env.at("SMTPRCPTCOUNT") == "0");   // as [rcpt] left it
 }
