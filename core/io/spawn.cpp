@@ -1,204 +1,234 @@
-// spawn.cpp - clone(CLONE_VM | CLONE_VFORK) + execve, the child side done with raw system calls.
+// spawn.cpp - spawn_program over posix_spawn, and through asmtpd-exec when the child needs
+// rlimits or another uid/gid (see spawn.hpp for why).
 //
-// Why not fork(): its cost is proportional to the parent's page tables (measured: the spp path
-// ran at 0.44 x a tiny uv_spawn loop). Why not posix_spawn(): it cannot set rlimits or drop to
-// another uid, which spp plugins need (SPP.md 5.2.1).
-// Must never: in the child, call a libc function that takes a lock, allocates, or is intercepted
-// by the sanitizers (only syscall() and errno are used), or let a server signal handler run (all
-// signals stay blocked until every disposition is back to SIG_DFL, right before execve).
-// Ownership: the stack is one mapping per thread, reused; CLONE_VFORK guarantees that only one
-// child uses it at a time (the parent thread sleeps until execve or exit).
+// Must never: let a source fd of the table be overwritten before it was copied (sources that
+// sit inside the child's table are moved above it first); leave a server signal handler or mask
+// in the child (POSIX_SPAWN_SETSIGDEF with every signal, POSIX_SPAWN_SETSIGMASK empty); leave a
+// server fd open in the child (addclosefrom_np above the table); return a pid whose program was
+// never exec'd (the helper's status pipe is read to EOF first); leave a failed helper unreaped.
+// Ownership: every fd opened here is closed before return; the pid is the caller's to reap.
 #include "core/io/spawn.hpp"
 
 #include <fcntl.h>
-#include <sched.h>
+#include <limits.h>
 #include <signal.h>
-#include <sys/mman.h>
-#include <sys/resource.h>
+#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/io/exec_helper.hpp"
 
 namespace asmtpd::io {
 
 namespace {
 
-constexpr std::size_t kStackSize = 256 * 1024;   // generous: sanitizer builds use bigger frames
-constexpr long kKernelSigsetBytes = 8;           // _NSIG / 8 on every Linux we build for
-constexpr int kMaxSignal = 64;
+namespace eh = exec_helper;
 
-struct ChildArgs {
-    const SpawnPlan* plan;
-    int devnull;
-    int error;
-    const char* stage;
+class FileActions {
+public:
+    FileActions() { ::posix_spawn_file_actions_init(&actions_); }
+    ~FileActions() { ::posix_spawn_file_actions_destroy(&actions_); }
+    FileActions(const FileActions&) = delete;
+    FileActions& operator=(const FileActions&) = delete;
+    posix_spawn_file_actions_t* get() { return &actions_; }
+
+private:
+    posix_spawn_file_actions_t actions_;
 };
 
-struct StackDeleter {
-    void operator()(void* p) const { ::munmap(p, kStackSize); }
+class Attributes {
+public:
+    explicit Attributes(bool new_session) {
+        ::posix_spawnattr_init(&attr_);
+        sigset_t none, all;
+        ::sigemptyset(&none);
+        // Every signal back to SIG_DFL, including what the server ignores (SIGPIPE). Not
+        // sigfillset(): it leaves out glibc's internal signals (32, 33), which glibc 2.36's
+        // posix_spawn then sets to SIG_IGN in the child, and SIG_IGN survives execve.
+        std::memset(&all, 0xff, sizeof all);
+        ::posix_spawnattr_setsigmask(&attr_, &none);
+        ::posix_spawnattr_setsigdefault(&attr_, &all);
+        short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+        if (new_session) flags |= POSIX_SPAWN_SETSID;
+        ::posix_spawnattr_setflags(&attr_, flags);
+    }
+    ~Attributes() { ::posix_spawnattr_destroy(&attr_); }
+    Attributes(const Attributes&) = delete;
+    Attributes& operator=(const Attributes&) = delete;
+    const posix_spawnattr_t* get() const { return &attr_; }
+
+private:
+    posix_spawnattr_t attr_;
 };
 
-void* thread_stack() {
-    thread_local std::unique_ptr<void, StackDeleter> stack;
-    if (!stack) {
-        void* p = ::mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-        if (p == MAP_FAILED) return nullptr;
-        stack.reset(p);
-    }
-    return stack.get();
-}
-
-// The child. Every call is a raw system call: errno is written (it is the sleeping parent
-// thread's, which reads the result from `args` instead), nothing else of the parent's memory.
-__attribute__((no_sanitize_address, no_sanitize("undefined"), noinline))
-int child_main(void* raw) {
-    auto* args = static_cast<ChildArgs*>(raw);
-    const SpawnPlan& plan = *args->plan;
-    auto fail = [&](const char* stage) {
-        args->error = errno;
-        args->stage = stage;
-        ::syscall(SYS_exit, 127);
-        return 127;
-    };
-
-    // A zeroed kernel sigaction is SIG_DFL with no flags, whatever the architecture's layout.
-    unsigned long zero_action[8] = {};
-    for (int sig = 1; sig <= kMaxSignal; ++sig) {
-        if (sig == SIGKILL || sig == SIGSTOP) continue;
-        ::syscall(SYS_rt_sigaction, sig, zero_action, nullptr, kKernelSigsetBytes);
-    }
-    if (plan.new_session && ::syscall(SYS_setsid) < 0) return fail("setsid");
-    if (plan.limits.cpu_seconds != 0) {
-        rlimit rl{plan.limits.cpu_seconds, plan.limits.cpu_seconds};
-        if (::syscall(SYS_prlimit64, 0, RLIMIT_CPU, &rl, nullptr) < 0) return fail("setrlimit(RLIMIT_CPU)");
-    }
-    if (plan.limits.as_bytes != 0) {
-        rlimit rl{plan.limits.as_bytes, plan.limits.as_bytes};
-        if (::syscall(SYS_prlimit64, 0, RLIMIT_AS, &rl, nullptr) < 0) return fail("setrlimit(RLIMIT_AS)");
-    }
-    if (plan.credentials) {
-        gid_t groups[1] = {plan.credentials->gid};
-        if (::syscall(SYS_setgroups, 1, groups) < 0) return fail("setgroups");
-        if (::syscall(SYS_setgid, plan.credentials->gid) < 0) return fail("setgid");
-        if (::syscall(SYS_setuid, plan.credentials->uid) < 0) return fail("setuid");
-    }
-    if (plan.cwd && ::syscall(SYS_chdir, plan.cwd) < 0) return fail("chdir");
-
-    // The parent moved every source fd above the table (spawn_program), so dup3 never meets
-    // a source it has already overwritten.
-    const int n = static_cast<int>(plan.fds.size());
-    for (int fd = 0; fd < n; ++fd) {
-        int src = plan.fds[static_cast<std::size_t>(fd)];
-        if (src < 0 && fd <= 2) src = args->devnull;
-        if (src < 0) {
-            ::syscall(SYS_close, fd);
-            continue;
+// The parent fds handed to the child, with every source below the table's size replaced by a
+// close-on-exec copy above it; the copies are closed on destruction.
+class SourceFds {
+public:
+    ~SourceFds() { close_copies(); }
+    int prepare(std::vector<int> fds) {
+        fds_ = std::move(fds);
+        const int size = static_cast<int>(fds_.size());
+        for (int& src : fds_) {
+            if (src < 0 || src >= size) continue;
+            int copy = ::fcntl(src, F_DUPFD_CLOEXEC, size);
+            if (copy < 0) return errno;
+            copies_.push_back(copy);
+            src = copy;
         }
-        if (::syscall(SYS_dup3, src, fd, 0) < 0) return fail("dup3");
+        return 0;
     }
-    if (::syscall(SYS_close_range, n, ~0U, 0) < 0) {
-        // Kernels before 5.9: every server fd is close-on-exec already (spawn_program).
+    const std::vector<int>& fds() const { return fds_; }
+    void close_copies() {
+        for (int fd : copies_) ::close(fd);
+        copies_.clear();
     }
 
-    unsigned long empty_mask[1] = {0};
-    ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, empty_mask, nullptr, kKernelSigsetBytes);
-    ::syscall(SYS_execve, plan.path, plan.argv, plan.envp);
-    return fail("execve");
+private:
+    std::vector<int> fds_;
+    std::vector<int> copies_;
+};
+
+int add_fd_table(posix_spawn_file_actions_t* actions, const std::vector<int>& fds) {
+    const int size = static_cast<int>(fds.size());
+    for (int fd = 0; fd < size; ++fd) {
+        const int src = fds[static_cast<std::size_t>(fd)];
+        int rc;
+        if (src >= 0) rc = ::posix_spawn_file_actions_adddup2(actions, src, fd);
+        else if (fd <= 2) rc = ::posix_spawn_file_actions_addopen(actions, fd, "/dev/null", O_RDWR, 0);
+        else rc = ::posix_spawn_file_actions_addclose(actions, fd);   // not open: not an error
+        if (rc != 0) return rc;
+    }
+    return ::posix_spawn_file_actions_addclosefrom_np(actions, size);
 }
 
-bool close_range_works() {
-    static const bool works = [] {
-        // Probe with an fd range that is certainly empty.
-        return ::syscall(SYS_close_range, ~0U - 1, ~0U, 0) == 0 || errno != ENOSYS;
+// posix_spawn reports only an errno: name the step that most likely gave it.
+const char* failed_stage(const SpawnPlan& plan, int error) {
+    if (plan.cwd) {
+        struct stat st {};
+        if (::stat(plan.cwd, &st) != 0 || !S_ISDIR(st.st_mode) || ::access(plan.cwd, X_OK) != 0) return "chdir";
+    }
+    if (error == EBADF || error == EMFILE || error == ENFILE) return "fd table";
+    return "execve";
+}
+
+// asmtpd-exec next to our own executable (the daemon's, or a test binary's, in a build dir).
+const std::string& helper_path() {
+    static const std::string path = [] {
+        char buf[PATH_MAX];
+        ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+        if (n <= 0) return std::string();
+        std::string self(buf, static_cast<std::size_t>(n));
+        return self.substr(0, self.rfind('/') + 1) + eh::kProgramName;
     }();
-    return works;
+    return path;
 }
 
-void mark_all_cloexec() {
-    for (int fd = 3; fd < 65536; ++fd) {
-        int flags = ::fcntl(fd, F_GETFD);
-        if (flags >= 0 && !(flags & FD_CLOEXEC)) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+SpawnResult failure(int error, const char* stage) {
+    SpawnResult out;
+    out.error = error;
+    out.stage = stage;
+    return out;
+}
+
+SpawnResult spawn_direct(const SpawnPlan& plan) {
+    SourceFds sources;
+    if (int err = sources.prepare(plan.fds)) return failure(err, "dup");
+    FileActions actions;
+    // chdir first: a relative path, and nothing else, is taken from the new directory.
+    int rc = plan.cwd ? ::posix_spawn_file_actions_addchdir_np(actions.get(), plan.cwd) : 0;
+    if (rc == 0) rc = add_fd_table(actions.get(), sources.fds());
+    if (rc != 0) return failure(rc, "file actions");
+    Attributes attr(plan.new_session);
+    pid_t pid = -1;
+    rc = ::posix_spawn(&pid, plan.path, actions.get(), attr.get(), plan.argv, plan.envp);
+    if (rc != 0) return failure(rc, failed_stage(plan, rc));   // glibc reaped the child already
+    SpawnResult out;
+    out.pid = pid;
+    return out;
+}
+
+// The helper gets the table plus the status pipe's write end as its last fd; the program it
+// exec's sees the table alone (the status fd is close-on-exec by then).
+SpawnResult spawn_with_helper(const SpawnPlan& plan) {
+    const std::string& helper = helper_path();
+    if (helper.empty()) return failure(ENOENT, eh::kProgramName);
+    int status[2];
+    if (::pipe2(status, O_CLOEXEC) != 0) return failure(errno, "pipe");
+    std::vector<int> table = plan.fds;
+    const int status_fd = static_cast<int>(table.size());
+    table.push_back(status[1]);
+
+    SourceFds sources;
+    const char* stage = "dup";
+    int err = sources.prepare(std::move(table));
+    FileActions actions;
+    if (err == 0) {
+        stage = "file actions";
+        err = add_fd_table(actions.get(), sources.fds());
     }
+
+    const SpawnCredentials* cred = plan.credentials;
+    std::string args[] = {
+        std::to_string(status_fd),
+        cred ? std::to_string(cred->uid) : "-",
+        cred ? std::to_string(cred->gid) : "-",
+        std::to_string(plan.limits.cpu_seconds),
+        std::to_string(plan.limits.as_bytes),
+        plan.cwd ? plan.cwd : "",
+        plan.path,
+    };
+    std::vector<char*> argv{const_cast<char*>(eh::kProgramName)};
+    for (auto& a : args) argv.push_back(a.data());
+    for (char* const* a = plan.argv; *a; ++a) argv.push_back(*a);
+    argv.push_back(nullptr);
+
+    pid_t pid = -1;
+    if (err == 0) {
+        Attributes attr(plan.new_session);
+        stage = eh::kProgramName;
+        err = ::posix_spawn(&pid, helper.c_str(), actions.get(), attr.get(), argv.data(), plan.envp);
+    }
+    sources.close_copies();
+    ::close(status[1]);   // from here on only the helper holds the write end
+    if (err != 0) {
+        ::close(status[0]);
+        return failure(err, err == EBADF || err == EMFILE ? "fd table" : stage);
+    }
+
+    // EOF: the program was exec'd. A report: the helper is exiting, collect it now.
+    eh::Report report{};
+    ssize_t n;
+    do {
+        n = ::read(status[0], &report, sizeof report);
+    } while (n < 0 && errno == EINTR);
+    ::close(status[0]);
+    if (n != static_cast<ssize_t>(sizeof report)) {
+        SpawnResult out;
+        out.pid = pid;
+        return out;
+    }
+    int wstatus = 0;
+    while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+    }
+    return failure(report.error != 0 ? report.error : EINVAL, eh::stage_name(report.stage));
+}
+
+bool needs_helper(const SpawnPlan& plan) {
+    return plan.credentials != nullptr || plan.limits.cpu_seconds != 0 || plan.limits.as_bytes != 0;
 }
 
 }  // namespace
 
 SpawnResult spawn_program(const SpawnPlan& plan) {
-    SpawnResult out;
-    if (!plan.path || !plan.argv || !plan.envp || plan.fds.size() < 3) {
-        out.error = EINVAL;
-        out.stage = "plan";
-        return out;
-    }
-    void* stack = thread_stack();
-    if (!stack) {
-        out.error = ENOMEM;
-        out.stage = "stack";
-        return out;
-    }
-    if (!close_range_works()) mark_all_cloexec();
-
-    // Sources that sit inside the child's fd table are moved above it first.
-    SpawnPlan moved = plan;
-    const int n = static_cast<int>(plan.fds.size());
-    std::vector<int> temporaries;
-    for (auto& src : moved.fds) {
-        if (src < 0 || src >= n) continue;
-        int copy = ::fcntl(src, F_DUPFD_CLOEXEC, n);
-        if (copy < 0) {
-            out.error = errno;
-            out.stage = "dup";
-            for (int t : temporaries) ::close(t);
-            return out;
-        }
-        temporaries.push_back(copy);
-        src = copy;
-    }
-    int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (devnull >= 0 && devnull < n) {
-        int copy = ::fcntl(devnull, F_DUPFD_CLOEXEC, n);
-        ::close(devnull);
-        devnull = copy;
-    }
-    if (devnull < 0) {
-        out.error = errno;
-        out.stage = "open /dev/null";
-        for (int t : temporaries) ::close(t);
-        return out;
-    }
-
-    ChildArgs args{&moved, devnull, 0, ""};
-    sigset_t all, old;
-    ::sigfillset(&all);
-    ::pthread_sigmask(SIG_SETMASK, &all, &old);
-    char* top = static_cast<char*>(stack) + kStackSize;
-    pid_t pid = ::clone(child_main, top, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
-    const int clone_errno = errno;
-    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    ::close(devnull);
-    for (int t : temporaries) ::close(t);
-
-    if (pid < 0) {
-        out.error = clone_errno;
-        out.stage = "clone";
-        return out;
-    }
-    if (args.error != 0) {
-        // The child has already exited (CLONE_VFORK returned): collect it now.
-        int status = 0;
-        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-        }
-        out.error = args.error;
-        out.stage = args.stage;
-        return out;
-    }
-    out.pid = pid;
-    return out;
+    if (!plan.path || !plan.argv || !plan.envp || plan.fds.size() < 3) return failure(EINVAL, "plan");
+    return needs_helper(plan) ? spawn_with_helper(plan) : spawn_direct(plan);
 }
 
 std::string resolve_program(const std::string& name, const std::string& path_list) {

@@ -2,13 +2,18 @@
 //
 // fork() copies the page tables of the whole daemon (libuv 1.44's uv_spawn does exactly that), so
 // its cost grows with the server's memory and it dominated the spp path. spawn_program() uses
-// clone(CLONE_VM | CLONE_VFORK) on a small private stack instead, like posix_spawn, but it can
-// also do what posix_spawn cannot: new session, rlimits, and a different uid/gid.
+// glibc's posix_spawn, which runs the child on a small stack with clone(CLONE_VM | CLONE_VFORK):
+// the fd table is file actions (dup2, /dev/null, closefrom), the new session POSIX_SPAWN_SETSID,
+// the clean signal state SETSIGDEF + SETSIGMASK, the cwd addchdir_np. posix_spawn cannot lower
+// rlimits or switch uid/gid: a plan that asks for either posix_spawns the small asmtpd-exec
+// helper (tools/exec/, installed next to the daemon) instead, which applies them and execve()s
+// the program; spawn_program waits until it did (core/io/exec_helper.hpp), so a program that
+// cannot be run is a failed spawn either way, never an exit status to decode.
 //
-// Must never: call into libc, allocate, or touch shared state from the child (it runs on the
-// parent's memory until execve); leave a signal handler of the server armed in the child; leave a
-// child that failed before execve unreaped. Reaping a started child is the caller's job, by pid.
-// Everything the child needs (resolved path, argv, envp, fd table) is prepared by the caller.
+// Must never: leave a signal handler, the signal mask or an fd of the server to the child; return
+// a pid for a program that was not exec'd; leave a child that failed before execve unreaped.
+// Reaping a started child is the caller's job, by pid. The caller resolves the path (no PATH
+// search here) and builds argv and envp; spawn_program blocks until the child has exec'd.
 #pragma once
 
 #include <sys/types.h>
@@ -38,6 +43,7 @@ struct SpawnPlan {
     // /dev/null instead (a program must not find its stdout closed and reuse fd 1 for a file).
     std::vector<int> fds;
     bool new_session = true;             // setsid(): the child leads its own process group
+    // Either of these runs the child through asmtpd-exec (setgroups/setgid/setuid need root).
     const SpawnCredentials* credentials = nullptr;   // null: keep ours
     SpawnLimits limits;
 };
@@ -45,7 +51,9 @@ struct SpawnPlan {
 struct SpawnResult {
     pid_t pid = -1;        // > 0: running (the caller reaps it)
     int error = 0;         // errno when pid <= 0 (ENOENT, EACCES, EPERM, EAGAIN ...)
-    const char* stage = "";   // which step failed in the child ("execve", "chdir", "setuid" ...)
+    // Which step failed ("execve", "chdir", "setuid", "asmtpd-exec" ...). Without the helper,
+    // posix_spawn gives only the errno: "chdir" when cwd is not enterable, else "execve".
+    const char* stage = "";
 };
 
 SpawnResult spawn_program(const SpawnPlan& plan);

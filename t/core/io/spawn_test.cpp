@@ -1,7 +1,8 @@
 // spawn_test.cpp - tests core/io/spawn.cpp with real programs: what the child starts with (fd
-// table, signal dispositions and mask, session, cwd, environment), sources that collide with
-// target fds, failures reported with the step that failed, PATH resolution, and, when the test
-// runs as root, another uid/gid and rlimits.
+// table, signal dispositions and mask, session, cwd, environment), both straight from
+// posix_spawn and through the asmtpd-exec helper (rlimits, and as root another uid/gid), sources
+// that collide with target fds, failures reported with the step that failed and nothing left to
+// reap, PATH resolution.
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -69,6 +70,9 @@ TEST_CASE("spawn: exit status, argv and exactly the given environment") {
 }
 
 TEST_CASE("spawn: the child owns a new session, has no server fds, default signals, empty mask") {
+    SpawnPlan plan;
+    SUBCASE("posix_spawn") {}
+    SUBCASE("through asmtpd-exec") { plan.limits.cpu_seconds = 100; }
     // Make the parent's state as hostile as the daemon's: SIGPIPE ignored, a SIGUSR1 handler,
     // SIGUSR2 blocked, and a stray fd without close-on-exec.
     struct sigaction ign {}, old_pipe {}, handler {}, old_usr1 {};
@@ -84,7 +88,8 @@ TEST_CASE("spawn: the child owns a new session, has no server fds, default signa
     REQUIRE(stray >= 0);
 
     auto r = run_sh("cat /proc/self/status; echo; echo FDS $(ls /proc/$$/fd | tr '\\n' ' '); "
-                    "echo SID $(cut -d' ' -f6 /proc/$$/stat) PID $$");
+                    "echo SID $(cut -d' ' -f6 /proc/$$/stat) PID $$; ulimit -t",
+                    plan);
     ::close(stray);
     ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
     ::sigaction(SIGPIPE, &old_pipe, nullptr);
@@ -105,6 +110,8 @@ TEST_CASE("spawn: the child owns a new session, has no server fds, default signa
     pid = pid.substr(0, pid.find('\n'));
     CHECK(sid == pid);
     CHECK(sid == std::to_string(r.start.pid));
+    CHECK(r.out.substr(r.out.rfind('\n', r.out.size() - 2) + 1) ==
+          (plan.limits.cpu_seconds ? "100\n" : "unlimited\n"));
 }
 
 TEST_CASE("spawn: unused stdio is /dev/null, fds above are closed, sources may collide with targets") {
@@ -112,9 +119,14 @@ TEST_CASE("spawn: unused stdio is /dev/null, fds above are closed, sources may c
     int extra[2];
     REQUIRE(::pipe2(extra, O_CLOEXEC) == 0);
     SpawnPlan plan;
+    SUBCASE("posix_spawn") {}
+    SUBCASE("through asmtpd-exec (its status fd is 7, gone before the program runs)") {
+        plan.limits.as_bytes = 1ull << 40;
+    }
     plan.fds = {-1, -1, -1, extra[1], 0, -1, -1};
     auto r = run_sh("echo via3 >&3; readlink /proc/$$/fd/0; readlink /proc/$$/fd/2; "
-                    "[ -e /proc/$$/fd/5 ] && echo fd5-open; [ -e /proc/$$/fd/4 ] && echo fd4-open; exit 0",
+                    "[ -e /proc/$$/fd/5 ] && echo fd5-open; [ -e /proc/$$/fd/4 ] && echo fd4-open; "
+                    "[ -e /proc/$$/fd/7 ] && echo fd7-open; exit 0",
                     plan);
     ::close(extra[1]);
     char buf[64] = {};
@@ -125,6 +137,7 @@ TEST_CASE("spawn: unused stdio is /dev/null, fds above are closed, sources may c
     CHECK(r.out.find("/dev/null\n/dev/null\n") != std::string::npos);
     CHECK(r.out.find("fd5-open") == std::string::npos);
     CHECK(r.out.find("fd4-open") != std::string::npos);
+    CHECK(r.out.find("fd7-open") == std::string::npos);
 }
 
 TEST_CASE("spawn: failures name the step and leave nothing to reap") {
@@ -153,6 +166,45 @@ TEST_CASE("spawn: failures name the step and leave nothing to reap") {
     CHECK(r.error == EINVAL);
     errno = 0;
     CHECK(::waitpid(-1, nullptr, WNOHANG) <= 0);   // no child of ours is waiting to be reaped
+}
+
+TEST_CASE("spawn: through asmtpd-exec, failures name the step and leave nothing to reap") {
+    std::string prog = "/nonexistent/prog";
+    char* argv[] = {prog.data(), nullptr};
+    char* envp[] = {nullptr};
+    SpawnPlan plan;
+    plan.path = prog.c_str();
+    plan.argv = argv;
+    plan.envp = envp;
+    plan.fds = {-1, -1, -1};
+    plan.limits.cpu_seconds = 5;
+    auto r = spawn_program(plan);
+    CHECK(r.pid <= 0);
+    CHECK(r.error == ENOENT);
+    CHECK(std::string(r.stage) == "execve");
+
+    plan.path = "/bin/true";
+    plan.cwd = "/nonexistent-dir";
+    r = spawn_program(plan);
+    CHECK(r.pid <= 0);
+    CHECK(r.error == ENOENT);
+    CHECK(std::string(r.stage) == "chdir");
+
+    if (::geteuid() == 0) {
+        // A directory root may enter but nobody may not: the cwd is entered as the new user.
+        char dir[] = "/tmp/spawn-test-XXXXXX";
+        REQUIRE(::mkdtemp(dir) != nullptr);   // mode 0700
+        SpawnCredentials nobody{65534, 65534};
+        plan.credentials = &nobody;
+        plan.cwd = dir;
+        r = spawn_program(plan);
+        ::rmdir(dir);
+        CHECK(r.pid <= 0);
+        CHECK(r.error == EACCES);
+        CHECK(std::string(r.stage) == "chdir");
+    }
+    errno = 0;
+    CHECK(::waitpid(-1, nullptr, WNOHANG) <= 0);
 }
 
 TEST_CASE("spawn: cwd is applied before a relative program path") {
