@@ -194,7 +194,7 @@ int ChildHandle::State::spawn() {
     drop_child_ends();
     if (err != 0) {
         close_pipes();
-        exited = true;   // nothing to reap: spawn_program collected a child that failed early
+        exited = true;   // nothing to reap: spawn_program collected a child that failed before exec
         result.error = uv_error_text(err);
         if (started.stage && *started.stage) result.error += std::string(" (") + started.stage + ")";
         return err;

@@ -2,8 +2,8 @@
 // checkpassword. Nothing here blocks and nothing here knows SMTP.
 //
 // Rules:
-// - Children are started with spawn_program (clone+execve, no fork of the server) in a new
-//   process group (setsid), optionally under another uid/gid and with rlimits, with an explicit
+// - Children are started with spawn_program (posix_spawn, no fork of the server; the asmtpd-exec
+//   helper for another uid/gid or rlimits) in a new process group (setsid), with an explicit
 //   environment (never the server's environ), stdin from /dev/null unless input is given, stdout
 //   and stderr on pipes, every other fd closed except the extra pipes asked for.
 // - Every child is reaped by pid on SIGCHLD (never waitpid(-1)); every path (normal end, timeout,
