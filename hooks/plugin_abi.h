@@ -126,8 +126,9 @@
  *   on_data_end     after the final dot, before queueing: the whole message through `body`
  *                   (the Received line and added headers, then the content, CRLF line ends,
  *                   dot-unstuffed). A rejection means nothing is queued.
- *   on_auth         reserved: this host version never calls it (no post-authentication hook
- *                   yet). Leave it NULL.
+ *   on_auth         AUTH: the credentials were accepted by the auth plugins (s->auth_user is the
+ *                   user, s->hook is "auth"), before 235. REJECT refuses the login (default
+ *                   535 5.7.8) and the session stays unauthenticated (qmail-spp's [auth]).
  *   destroy         called once when the host is done with the plugin (configuration reload or
  *                   shutdown, never while a call is running in it); may be NULL.
  *
@@ -333,7 +334,7 @@ typedef struct asmtpd_plugin_v1 {
     asmtpd_hook_fn_v1 on_data_start;
     int (*on_data_end)(void *self, asmtpd_call *call, const asmtpd_session_info_v1 *s,
                        const asmtpd_body_reader_v1 *body);
-    asmtpd_hook_fn_v1 on_auth;     /* reserved, see section 5 */
+    asmtpd_hook_fn_v1 on_auth;     /* after accepted credentials, see section 5 */
     void (*destroy)(void *self);
 } asmtpd_plugin_v1;
 

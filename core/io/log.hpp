@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,19 +35,30 @@ private:
     std::FILE* out_;
 };
 
+// Sees every line a Log writes (the session's `logging` hook). Called on the thread that
+// logs; an implementation that is not thread-safe must check the thread itself.
+class LogTap {
+public:
+    virtual ~LogTap() = default;
+    virtual void line(Level l, std::string_view tag, std::string_view msg) const = 0;
+};
+
 class Log {
 public:
     Log() = default;
-    Log(const Logger* logger, std::uint64_t sid, std::string tag = {})
-        : logger_(logger), sid_(sid), tag_(std::move(tag)) {}
+    Log(const Logger* logger, std::uint64_t sid, std::string tag = {}, std::shared_ptr<const LogTap> tap = {})
+        : logger_(logger), sid_(sid), tag_(std::move(tag)), tap_(std::move(tap)) {}
 
-    Log with_tag(std::string tag) const { return Log(logger_, sid_, std::move(tag)); }
+    Log with_tag(std::string tag) const { return Log(logger_, sid_, std::move(tag), tap_); }
     std::uint64_t sid() const { return sid_; }
     bool enabled(Level l) const { return logger_ && logger_->enabled(l); }
 
     template <class... A>
     void log(Level l, fmt::format_string<A...> f, A&&... a) const {
-        if (enabled(l)) logger_->write(l, sid_, tag_, fmt::format(f, std::forward<A>(a)...));
+        if (!enabled(l)) return;
+        std::string msg = fmt::format(f, std::forward<A>(a)...);
+        logger_->write(l, sid_, tag_, msg);
+        if (tap_) tap_->line(l, tag_, msg);
     }
     template <class... A> void error(fmt::format_string<A...> f, A&&... a) const { log(Level::Error, f, std::forward<A>(a)...); }
     template <class... A> void warn(fmt::format_string<A...> f, A&&... a) const { log(Level::Warn, f, std::forward<A>(a)...); }
@@ -58,6 +70,7 @@ private:
     const Logger* logger_ = nullptr;
     std::uint64_t sid_ = 0;
     std::string tag_;
+    std::shared_ptr<const LogTap> tap_;
 };
 
 }  // namespace asmtpd::io

@@ -75,6 +75,9 @@ void Session::begin_data() {
     data_policy_ = limits.bare_lf;
     data_.emplace(limits);
     headers_.emplace(proto::HeaderLimits{.max_bytes = s.limits.header_bytes, .max_lines = s.limits.header_lines});
+    headers_end_ran_ = false;
+    data_end_waits_ = false;
+    headers_end_refusal_.reset();
     txn_->body = io::Spool::create(loop_, s.spool_dir, s.limits.memory_spool);
     txn_->body->on_drained([this, alive = std::weak_ptr<const void>(alive_)] {
         if (alive.expired()) return;
@@ -130,11 +133,47 @@ void Session::consume_data() {
     std::size_t used = data_->feed(std::string_view(in_).substr(in_pos_), data_chunk_);
     in_pos_ += used;
     if (!data_chunk_.empty() && txn_ && txn_->body) txn_->body->append(data_chunk_);
-    if (!data_chunk_.empty() && headers_ && !headers_->ended()) headers_->feed(data_chunk_);
-    if (data_->done()) end_of_data();
+    if (!data_chunk_.empty() && headers_ && !headers_->ended()) {
+        headers_->feed(data_chunk_);
+        if (headers_->ended() && !headers_end_ran_) run_headers_end();
+    }
+    if (phase_ != Phase::Data || !data_) return;   // data_headers_end closed the session
+    if (data_->done()) {
+        if (chain_->busy()) data_end_waits_ = true;   // data_headers_end still deciding
+        else end_of_data();
+    }
+}
+
+// qpsmtpd's data_headers_end: the header block is complete and the client still sends the
+// body. A _DISCONNECT answer ends the session now; DENY/DENYSOFT are kept for the final dot,
+// since a reply in the middle of DATA would be read as message content by the client.
+void Session::run_headers_end() {
+    headers_end_ran_ = true;
+    if (!runtime_->registry->has(hooks::Hook::DataHeadersEnd)) return;
+    run_chain(hooks::Hook::DataHeadersEnd, hooks::NoArgs{},
+              [this](const hooks::Verdict&, const hooks::Disposition& d) {
+                  if (d.action == hooks::Action::RespondClose || d.action == hooks::Action::SilentClose) {
+                      reset_transaction();
+                      handle_refusal(d);
+                      return;
+                  }
+                  if (d.action == hooks::Action::Respond) headers_end_refusal_ = d.reply;
+                  if (data_end_waits_) {
+                      data_end_waits_ = false;
+                      end_of_data();
+                  }
+              });
 }
 
 void Session::end_of_data() {
+    if (!headers_end_ran_) {   // no blank line: the header block ends with the data (qpsmtpd)
+        run_headers_end();
+        if (phase_ != Phase::Data) return;
+        if (chain_->busy()) {
+            data_end_waits_ = true;
+            return;
+        }
+    }
     timeout_.stop();
     data_deadline_.stop();
     enter(Phase::Command);
@@ -163,6 +202,13 @@ void Session::end_of_data() {
         reply(500, "5.5.2", "Error: message line too long");
         return;
     }
+    if (headers_end_refusal_) {
+        proto::Reply r = std::move(*headers_end_refusal_);
+        headers_end_refusal_.reset();
+        reset_transaction();
+        reply(r);
+        return;
+    }
     awaiting_ = true;
     txn_->body->finish([this, alive = std::weak_ptr<const void>(alive_)](bool ok) {
         if (alive.expired() || phase_ >= Phase::Closing || !awaiting_) return;
@@ -178,11 +224,42 @@ void Session::end_of_data() {
         with_client_name([this] {
             if (phase_ >= Phase::Closing || !awaiting_ || !txn_) return;
             awaiting_ = false;
-            txn_->received = received_header(info_, *txn_, runtime_->facts.hostname, std::time(nullptr));
-            run_data_post();
+            run_data_post_headers();
             after_chain();
         });
     });
+}
+
+// qpsmtpd's order after the dot: data_post_headers (authentication results: SPF, DKIM, DMARC
+// add their headers), then the Received line (received_line may replace it), then data_post.
+void Session::run_data_post_headers() {
+    run_chain(hooks::Hook::DataPostHeaders, hooks::NoArgs{}, [this](const hooks::Verdict&, const hooks::Disposition& d) {
+        if (d.action != hooks::Action::Proceed) {
+            reset_transaction();
+            handle_refusal(d);
+            return;
+        }
+        run_received_line();
+    });
+}
+
+void Session::run_received_line() {
+    if (!txn_) return;
+    std::string standard = received_header(info_, *txn_, runtime_->facts.hostname, std::time(nullptr));
+    if (!runtime_->registry->has(hooks::Hook::ReceivedLine)) {
+        txn_->received = std::move(standard);
+        run_data_post();
+        return;
+    }
+    hooks::ReceivedArgs args{received_protocol(info_), info_.auth_user.empty() ? "" : "(" + info_.auth_user + ")",
+                             info_.tls ? info_.tls_version + " " + info_.tls_cipher : "", standard};
+    run_chain(hooks::Hook::ReceivedLine, std::move(args),
+              [this, standard](const hooks::Verdict& v, const hooks::Disposition&) {
+                  if (!txn_) return;
+                  const bool replaced = v.result == hooks::Result::Ok && !v.text.empty();
+                  txn_->received = replaced ? received_from_plugin(v.text) : standard;
+                  run_data_post();
+              });
 }
 
 void Session::run_data_post() {

@@ -22,13 +22,39 @@ std::string rfc5322_date(std::time_t now) {
     return std::string(buf, n);
 }
 
-std::string received_header(const proto::ConnectionInfo& info, const hooks::Transaction& txn,
-                            const std::string& hostname, std::time_t now) {
+std::string received_protocol(const proto::ConnectionInfo& info) {
     std::string proto = info.hello == proto::Hello::Ehlo ? "ESMTP" : "SMTP";
     if (info.hello == proto::Hello::Ehlo) {
         if (info.tls) proto += "S";
         if (!info.auth_user.empty()) proto += "A";
     }
+    return proto;
+}
+
+std::string received_from_plugin(std::string_view text) {
+    std::string out = "Received: ";
+    std::size_t start = 0;
+    bool first = true;
+    while (start <= text.size()) {
+        std::size_t nl = text.find('\n', start);
+        std::string_view line = text.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+        while (!line.empty() && (line.front() == ' ' || line.front() == '\t' || line.front() == '\r')) line.remove_prefix(1);
+        while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r')) line.remove_suffix(1);
+        if (!line.empty()) {
+            if (!first) out += "\r\n\t";
+            out += clean(line);
+            first = false;
+        }
+        if (nl == std::string_view::npos) break;
+        start = nl + 1;
+    }
+    out += "\r\n";
+    return out;
+}
+
+std::string received_header(const proto::ConnectionInfo& info, const hooks::Transaction& txn,
+                            const std::string& hostname, std::time_t now) {
+    const std::string proto = received_protocol(info);
     std::string out = fmt::format("Received: from {} ({} {})\r\n\tby {} (asmtpd) with {} id {}",
                                   clean(info.helo_host.empty() ? "unknown" : info.helo_host),
                                   clean(info.remote_host.empty() ? "unknown" : info.remote_host),

@@ -9,6 +9,7 @@
 
 #include <ctime>
 #include <string>
+#include <string_view>
 
 #include "core/proto/connection_info.hpp"
 #include "hooks/transaction.hpp"
@@ -17,6 +18,13 @@ namespace asmtpd::smtp {
 
 std::string received_header(const proto::ConnectionInfo& info, const hooks::Transaction& txn,
                             const std::string& hostname, std::time_t now);
+
+// RFC 3848's "with" value: SMTP, ESMTP, ESMTPS, ESMTPA, ESMTPSA.
+std::string received_protocol(const proto::ConnectionInfo& info);
+
+// A received_line plugin's text as a "Received: ...\r\n" header: its lines ('\n') are folded
+// with CRLF + tab and control characters are replaced, so a plugin cannot inject a header.
+std::string received_from_plugin(std::string_view text);
 
 // "Sun, 22 Nov 2026 00:16:18 +0000" in local time with its offset.
 std::string rfc5322_date(std::time_t now);

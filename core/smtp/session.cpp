@@ -1,6 +1,7 @@
 // session.cpp - the per-connection machine: input framing, phases, the reply choke point,
 // timeouts, back-pressure and the one way out (close_session). Commands are in cmd_*.cpp.
 #include "core/smtp/session.hpp"
+#include "core/smtp/logging_tap.hpp"
 
 #include <cctype>
 
@@ -33,6 +34,8 @@ Session::Session(uv_loop_t* loop, SessionOwner& owner, std::unique_ptr<io::Trans
       handshake_timer_(loop),
       dns_(owner.resolver()) {
     chain_ = hooks::ChainRunner::create(reactor_, runtime_->registry, *this, log_);
+    if (runtime_->registry->has(hooks::Hook::Logging))
+        log_ = io::Log(&logger, info_.id, {}, std::make_shared<LoggingTap>(chain_));
     transport_->set_listener(this);
 }
 

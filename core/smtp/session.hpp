@@ -161,6 +161,9 @@ private:
     void check_data_pace();                         // timeouts.data_total, limits.data_min_rate
     void consume_data();
     void end_of_data();
+    void run_headers_end();                         // data_headers_end, while the client streams
+    void run_data_post_headers();
+    void run_received_line();
     void run_data_post();
     void run_queue();
     void finish_transaction(const proto::Reply& r);
@@ -206,6 +209,9 @@ private:
     proto::BareLfPolicy data_policy_ = proto::BareLfPolicy::Reject;   // of the current DATA
     std::string data_chunk_;         // decoder output waiting to go to the spool
     std::optional<proto::HeaderMeter> headers_;   // the current DATA's header block
+    bool headers_end_ran_ = false;                 // data_headers_end ran for this DATA
+    bool data_end_waits_ = false;                  // the final dot came while it was running
+    std::optional<proto::Reply> headers_end_refusal_;   // its DENY/DENYSOFT, sent at the dot
     std::uint64_t data_started_ms_ = 0;   // uv_now at 354
     std::uint64_t data_paused_ms_ = 0;    // time reading was paused by us (spool back-pressure)
     std::uint64_t paused_since_ms_ = 0;

@@ -230,6 +230,7 @@ public:
         if (n.on_rcpt) on(hooks::Hook::Rcpt);
         if (n.on_data_start) on(hooks::Hook::Data);
         if (n.on_data_end) on(hooks::Hook::DataPost);
+        if (n.on_auth) on(hooks::Hook::AuthPost);
     }
 
 private:

@@ -110,9 +110,8 @@ std::optional<std::string> Library::load_native(void* entry, const LoadOptions& 
     std::memcpy(&native_, out, sizeof native_);
     call_destroy_ = true;
     const auto& n = native_;
-    if (!n.on_connect && !n.on_helo && !n.on_mail && !n.on_rcpt && !n.on_data_start && !n.on_data_end)
+    if (!n.on_connect && !n.on_helo && !n.on_mail && !n.on_rcpt && !n.on_data_start && !n.on_data_end && !n.on_auth)
         return std::string("the plugin sets no hook");
-    if (n.on_auth) warnings_.push_back("on_auth is set but this host version never calls it");
     if (n.flags & ~(ASMTPD_PLUGIN_THREAD_SAFE | ASMTPD_PLUGIN_MAY_BLOCK))
         warnings_.push_back(fmt::format("unknown plugin flags 0x{:x} ignored", n.flags));
     if (out->abi_minor > ASMTPD_ABI_MINOR)

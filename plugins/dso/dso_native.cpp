@@ -257,7 +257,7 @@ void NativeJob::capture(hooks::Context& ctx, hooks::Hook hook, const hooks::Hook
     info.abi_major = ASMTPD_ABI_MAJOR;
     info.abi_minor = ASMTPD_ABI_MINOR;
     info.session_id = c.id;
-    info.hook = keep(helo ? "helo" : std::string(hooks::hook_name(hook)));
+    info.hook = keep(helo ? "helo" : hook == hooks::Hook::AuthPost ? "auth" : std::string(hooks::hook_name(hook)));
     info.remote_ip = keep(c.remote_ip);
     info.remote_port = c.remote_port;
     info.local_ip = keep(c.local_ip);
@@ -280,6 +280,10 @@ void NativeJob::capture(hooks::Context& ctx, hooks::Hook hook, const hooks::Hook
     if (!c.auth_user.empty()) info.flags |= ASMTPD_SESSION_AUTH;
     if (hook == hooks::Hook::Ehlo || (!helo && c.hello == proto::Hello::Ehlo)) info.flags |= ASMTPD_SESSION_ESMTP;
     info.auth_user = keep(c.auth_user);
+    if (const auto* auth = std::get_if<hooks::AuthArgs>(&args)) {   // on_auth: not yet in the session
+        info.auth_user = keep(auth->user);
+        info.flags |= ASMTPD_SESSION_AUTH;
+    }
     info.auth_method = keep(c.auth_method);
     info.server_name = keep(ctx.server().hostname);
     if (txn) {
@@ -312,6 +316,7 @@ void NativeJob::run(const asmtpd_plugin_v1& p) {
         case hooks::Hook::Mail: fn = p.on_mail; break;
         case hooks::Hook::Rcpt: fn = p.on_rcpt; break;
         case hooks::Hook::Data: fn = p.on_data_start; break;
+        case hooks::Hook::AuthPost: fn = p.on_auth; break;
         default: break;
     }
     try {

@@ -12,10 +12,13 @@
 //   test/record HOOK                      DECLINED, and append "hook:text" to a shared log note
 //   test/prefix HOOK text                 prefix_reply(text), DECLINED
 //   test/rewrite HOOK <addr>              DECLINED with Verdict::address = addr
+//   test/received HOOK                    DECLINED, and store the transaction's Received block
+//                                         in the connection note "received"
 #pragma once
 
 #include <doctest/doctest.h>
 
+#include <cstdio>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -109,6 +112,9 @@ private:
             hooks::Verdict v;
             if (a) v.address = *a;
             call.resolve(std::move(v));
+        } else if (kind_ == "received") {
+            if (auto* t = ctx.transaction()) ctx.notes()["received"] = t->received;
+            call.declined();
         } else if (kind_ == "record") {
             ctx.notes()["record"] += std::string(hooks::hook_name(hook_)) + ":" + describe(args) + ";";
             call.declined();
@@ -123,6 +129,8 @@ private:
         if (const auto* c = std::get_if<hooks::CommandArgs>(&args)) return c->arguments;
         if (const auto* r = std::get_if<hooks::ResetArgs>(&args)) return r->client_rset ? "RSET" : "";
         if (const auto* u = std::get_if<hooks::AuthArgs>(&args)) return u->user;
+        if (const auto* r = std::get_if<hooks::ReceivedArgs>(&args)) return r->protocol;
+        if (const auto* l = std::get_if<hooks::LogArgs>(&args)) return l->message;
         return {};
     }
     std::string kind_;
@@ -138,7 +146,7 @@ inline std::unique_ptr<hooks::Plugin> make_script_plugin() { return std::make_un
 // Builtins plus the test/* plugins.
 inline std::vector<hooks::CatalogEntry> test_catalog() {
     std::vector<hooks::CatalogEntry> c(plugins::builtin_plugins().begin(), plugins::builtin_plugins().end());
-    for (const char* n : {"test/answer", "test/later", "test/never", "test/drop", "test/throw", "test/twice", "test/record", "test/prefix", "test/rewrite"})
+    for (const char* n : {"test/answer", "test/later", "test/never", "test/drop", "test/throw", "test/twice", "test/record", "test/prefix", "test/rewrite", "test/received"})
         c.push_back({n, &make_script_plugin});
     return c;
 }
@@ -176,6 +184,24 @@ public:
         uv_run(&loop_, UV_RUN_NOWAIT);
         uv_run(&loop_, UV_RUN_DEFAULT);
         uv_loop_close(&loop_);
+    }
+
+    // Before connect(): log at `level` into a temporary file (log_text() reads it), so tests of
+    // the logging hook see info lines without writing them to the test's stderr.
+    void capture_log(io::Level level) {
+        log_file_.reset(std::tmpfile());
+        REQUIRE(log_file_);
+        logger_ = io::Logger(level, log_file_.get());
+    }
+    std::string log_text() {
+        if (!log_file_) return {};
+        std::fflush(log_file_.get());
+        std::rewind(log_file_.get());
+        std::string out;
+        char buf[4096];
+        std::size_t n;
+        while ((n = std::fread(buf, 1, sizeof buf, log_file_.get())) > 0) out.append(buf, n);
+        return out;
     }
 
     // Connects and runs until the greeting (or refusal) is written.
@@ -240,6 +266,10 @@ public:
 private:
     TempDir dir_;
     uv_loop_t loop_;
+    struct FileCloser {
+        void operator()(std::FILE* f) const { std::fclose(f); }
+    };
+    std::unique_ptr<std::FILE, FileCloser> log_file_;   // declared before logger_: outlives it
     io::Logger logger_;
     std::optional<io::ChildRunner> children_;   // made after uv_loop_init, gone before uv_loop_close
     std::unique_ptr<io::Resolver> resolver_;
