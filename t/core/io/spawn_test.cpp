@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/io/exec_helper.hpp"
 #include "core/io/spawn.hpp"
 
 using namespace asmtpd::io;
@@ -237,5 +238,41 @@ TEST_CASE("spawn: rlimits and, as root, another uid and gid") {
         CHECK(r.out.find("\n65534\n65534\n65534\n") != std::string::npos);
     } else {
         MESSAGE("not root: uid/gid switch not exercised");
+    }
+}
+
+TEST_CASE("asmtpd-exec refuses a malformed command line instead of running the program") {
+    // The helper sits next to the test binary, as it does next to the daemon.
+    char self[4096];
+    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    REQUIRE(n > 0);
+    std::string helper(self, static_cast<std::size_t>(n));
+    helper = helper.substr(0, helper.rfind('/') + 1) + "asmtpd-exec";
+    for (const char* uid : {"x", "-1x", "65534"}) {   // "65534" with gid "-": half a switch
+        CAPTURE(uid);
+        int status_pipe[2];
+        REQUIRE(::pipe2(status_pipe, O_CLOEXEC) == 0);
+        std::vector<std::string> args = {helper, "3", uid, "-", "0", "0", "", "/bin/sh", "sh", "-c", "echo ran >&2"};
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        char* envp[] = {nullptr};
+        SpawnPlan plan;
+        plan.path = helper.c_str();
+        plan.argv = argv.data();
+        plan.envp = envp;
+        plan.fds = {-1, -1, -1, status_pipe[1]};
+        auto r = spawn_program(plan);
+        ::close(status_pipe[1]);
+        REQUIRE(r.pid > 0);
+        int report[2] = {0, 0};
+        CHECK(::read(status_pipe[0], report, sizeof report) == static_cast<ssize_t>(sizeof report));
+        ::close(status_pipe[0]);
+        CHECK(report[0] == exec_helper::kUsage);
+        CHECK(report[1] == EINVAL);
+        int status = 0;
+        REQUIRE(::waitpid(r.pid, &status, 0) == r.pid);
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 127);
     }
 }
