@@ -1,12 +1,13 @@
 // next_hop.cpp - parsing of "host[:port] key value ..." for the SMTP/LMTP queue plugins.
 //
 // Must never: accept a value that would make a delivery wait forever (zero timeouts, zero
-// connections) or a host that needs DNS. Pure: no I/O, no logging.
+// connections) or a host name DNS could never answer for. Pure: no I/O, no logging.
 #include "core/client/next_hop.hpp"
 
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "core/proto/plugin_args.hpp"
 
@@ -27,8 +28,30 @@ constexpr std::size_t kMaxConnections = 10000;
 
 }  // namespace
 
+bool valid_host_name(std::string_view name) {
+    if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+    if (name.empty() || name.size() > 253) return false;
+    std::size_t label = 0;
+    for (std::size_t i = 0; i <= name.size(); ++i) {
+        if (i == name.size() || name[i] == '.') {
+            if (label == 0 || label > 63 || name[i - 1] == '-' || name[i - label] == '-') return false;
+            label = 0;
+            continue;
+        }
+        const char c = name[i];
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+        ++label;
+    }
+    return true;
+}
+
+bool NextHop::needs_dns() const {
+    return !unix_socket && !mx && host != "localhost" && !ipv4(host) && !ipv6(host);
+}
+
 std::string NextHop::describe() const {
     if (unix_socket) return "unix:" + path;
+    if (mx) return "mx:" + std::to_string(port);
     if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
     return host + ":" + std::to_string(port);
 }
@@ -91,8 +114,8 @@ std::optional<NextHop> parse_next_hop(std::string_view text, std::uint16_t defau
         }
         hop.port = static_cast<std::uint16_t>(*n);
     }
-    if (hop.host != "localhost" && !ipv4(hop.host) && !ipv6(hop.host)) {
-        error = "next hop '" + hop.host + "' is not an IP address or localhost (host names need DNS, which queue plugins do not do yet)";
+    if (hop.host != "localhost" && !ipv4(hop.host) && !ipv6(hop.host) && !valid_host_name(hop.host)) {
+        error = "next hop '" + hop.host + "' is neither an IP address nor a host name";
         return std::nullopt;
     }
     return hop;
@@ -104,15 +127,26 @@ std::optional<std::string> parse_client_config(const std::vector<std::string>& a
     out.protocol = protocol;
     if (args.empty()) return std::string("missing next hop (host[:port] or /path/to/socket)");
     std::string error;
-    auto hop = parse_next_hop(args[0], protocol == NextHopProtocol::Lmtp ? 24 : 25, error);
-    if (!hop) return error;
-    out.hop = *hop;
+    if (args[0] == "mx") {
+        if (protocol != NextHopProtocol::Smtp) return std::string("\"mx\" is for queue/smtp_forward only");
+        out.hop.mx = true;
+    } else {
+        auto hop = parse_next_hop(args[0], protocol == NextHopProtocol::Lmtp ? 24 : 25, error);
+        if (!hop) return error;
+        out.hop = *hop;
+    }
 
     proto::ArgPairs pairs;
     std::vector<std::string> rest(args.begin() + 1, args.end());
     if (auto err = pairs.parse(rest, {"max_connections", "timeout", "connect_timeout", "data_timeout", "idle_timeout",
-                                      "total_timeout"}))
+                                      "total_timeout", "dns_timeout", "port"}))
         return err;
+    if (auto v = pairs.get("port")) {
+        if (!out.hop.mx) return std::string("port is for \"mx\" only (write host:port)");
+        auto n = proto::parse_count(*v);
+        if (!n || *n == 0 || *n > 65535) return "bad port '" + *v + "' (1..65535)";
+        out.hop.port = static_cast<std::uint16_t>(*n);
+    }
     ClientLimits& l = out.limits;
     if (auto v = pairs.get("max_connections")) {
         auto n = proto::parse_count(*v);
@@ -126,7 +160,7 @@ std::optional<std::string> parse_client_config(const std::vector<std::string>& a
     };
     for (Timeout t : {Timeout{"timeout", &l.command_ms}, Timeout{"connect_timeout", &l.connect_ms},
                       Timeout{"data_timeout", &l.data_end_ms}, Timeout{"idle_timeout", &l.idle_ms},
-                      Timeout{"total_timeout", &l.total_ms}}) {
+                      Timeout{"total_timeout", &l.total_ms}, Timeout{"dns_timeout", &out.dns_ms}}) {
         auto v = pairs.get(t.key);
         if (!v) continue;
         auto ms = proto::parse_seconds_ms(*v);
@@ -135,6 +169,7 @@ std::optional<std::string> parse_client_config(const std::vector<std::string>& a
     }
     if (l.total_ms < l.connect_ms + l.command_ms)
         return "total_timeout must be at least connect_timeout + timeout";
+    if (out.dns_ms >= l.total_ms) return std::string("dns_timeout must be below total_timeout");
     return std::nullopt;
 }
 

@@ -2,8 +2,9 @@
 // of the next hop and the client's limits, parsed from the plugin's arguments.
 //
 // Shared by queue/smtp_forward and queue/lmtp (plugins never include each other). Pure
-// parsing: no I/O. Host names are IP literals or "localhost" only (io/connector.hpp has no
-// resolver yet); a name that would need DNS fails start-up instead of failing every message.
+// parsing: no I/O. A host is an IP literal, "localhost" (127.0.0.1, no DNS) or a DNS name,
+// resolved per delivery (core/client/route_lookup.hpp); the word "mx" (SMTP only) means "the
+// MX hosts of each recipient domain" (RFC 5321 §5.1).
 #pragma once
 
 #include <cstddef>
@@ -19,12 +20,19 @@ enum class NextHopProtocol { Smtp, Lmtp };
 
 struct NextHop {
     bool unix_socket = false;
-    std::string host;          // IP literal without brackets, or "localhost"
+    bool mx = false;           // "mx": the recipient domains' MX hosts (port: `port N`)
+    std::string host;          // IP literal without brackets, "localhost", or a DNS name
     std::uint16_t port = 25;
     std::string path;          // Unix-domain socket (unix_socket)
 
-    std::string describe() const;   // "127.0.0.1:25", "[::1]:24", "unix:/run/lmtp"
+    // A name the resolver must turn into addresses (not a literal, not localhost, not mx).
+    bool needs_dns() const;
+    std::string describe() const;   // "127.0.0.1:25", "[::1]:24", "unix:/run/lmtp", "mx:25"
 };
+
+// A host name as DNS could hold it (RFC 1123 labels: letters, digits, '-', '_' tolerated,
+// 1..63 octets each, 253 in all; one final dot allowed).
+bool valid_host_name(std::string_view name);
 
 // "host", "host:port", "[v6]:port", "v6" (no port), or an absolute path "/run/lmtp".
 // Error text on failure.
@@ -43,11 +51,14 @@ struct ClientConfig {
     NextHop hop;
     NextHopProtocol protocol = NextHopProtocol::Smtp;
     ClientLimits limits;
+    std::uint64_t dns_ms = 5000;          // budget of one route's DNS lookups (dns_timeout)
 };
 
-// args = the plugin's words: the next hop first, then "key value" pairs:
+// args = the plugin's words: the next hop first (or "mx", SMTP only), then "key value" pairs:
 //   max_connections N   timeout S (command_ms)   connect_timeout S   data_timeout S
-//   idle_timeout S      total_timeout S
+//   idle_timeout S      total_timeout S          dns_timeout S (default 5)
+//   port N              (mx only: the MX hosts' port, default 25; for tests and odd setups)
+// max_connections counts per worker loop and per next-hop address.
 // S are seconds, fractions allowed. total_timeout must leave the client time: it defaults to
 // 540 s (RFC 5321 §4.5.3.2.6 gives a client 10 minutes for the final reply) and may not be
 // shorter than connect + command timeouts. Returns an error message or nullopt.

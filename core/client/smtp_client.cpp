@@ -28,6 +28,18 @@ std::string seconds(std::uint64_t ms) {
     return ms % 1000 == 0 ? fmt::format("{} s", ms / 1000) : fmt::format("{:.3f} s", ms / 1000.0);
 }
 
+// The host name a greeting or an EHLO reply names: its first word.
+bool names_host(const proto::Reply& r, const std::string& host) {
+    if (r.lines.empty() || host.empty()) return false;
+    const std::string& first = r.lines.front();
+    std::string word = first.substr(0, first.find(' '));
+    if (!word.empty() && word.back() == '.') word.pop_back();
+    if (word.size() != host.size()) return false;
+    return std::equal(word.begin(), word.end(), host.begin(), [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+    });
+}
+
 std::string upper_word(const std::string& line) {
     std::string w = line.substr(0, line.find(' '));
     for (char& c : w) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -44,6 +56,7 @@ std::string_view to_string(Failure f) {
         case Failure::Closed: return "next hop closed the connection";
         case Failure::Protocol: return "next hop protocol error";
         case Failure::Local: return "local error";
+        case Failure::Loop: return "mail loops back to me";
     }
     return "?";
 }
@@ -226,6 +239,16 @@ void ClientConnection::on_setup_reply(Wait w, proto::Reply r) {
         rep.refusal = std::move(r);
         owner_.connection_failed(*this, std::move(rep));
     };
+    // SMTP only: an LMTP server on this machine may well carry our own name.
+    if (!lmtp && (w == Wait::Greeting || w == Wait::Ehlo || w == Wait::Helo) && r.klass() == 2 &&
+        names_host(r, helo_name_)) {
+        report_ = DeliveryReport{};
+        report_.stage = w == Wait::Greeting ? Stage::Greeting : Stage::Hello;
+        report_.refusal = r;
+        fail(Failure::Loop, fmt::format("next hop {} greets as {}, our own host name: mail loops back to me",
+                                        config_.hop.describe(), helo_name_));
+        return;
+    }
     switch (w) {
         case Wait::Greeting:
             if (r.code != 220) return setup_failed(Stage::Greeting);

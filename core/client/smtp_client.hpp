@@ -55,7 +55,9 @@ std::string_view to_string(Stage s);
 
 // Why a delivery failed locally, for the client-facing reason (details go to the log only:
 // they name internal addresses).
-enum class Failure { None, Connect, Timeout, Closed, Protocol, Local };
+// Loop: the next hop greeted us (or answered EHLO) with our own host name: the mail would come
+// back to us (RFC 5321 §5.1, last paragraphs; Postfix "mail for ... loops back to myself").
+enum class Failure { None, Connect, Timeout, Closed, Protocol, Local, Loop };
 std::string_view to_string(Failure f);
 
 struct DeliveryReport {

@@ -46,7 +46,7 @@ std::size_t SmtpPool::idle_connections() const {
 }
 
 void SmtpPool::deliver(Envelope envelope, io::Log log, std::function<bool()> wanted,
-                       std::function<void(DeliveryReport)> done) {
+                       std::function<void(DeliveryReport)> done, std::uint64_t total_ms) {
     auto self = shared_from_this();
     auto p = std::make_shared<Pending>();
     p->job = std::make_shared<DeliveryJob>(DeliveryJob{std::move(envelope), std::move(log), std::move(wanted), std::move(done)});
@@ -54,7 +54,7 @@ void SmtpPool::deliver(Envelope envelope, io::Log log, std::function<bool()> wan
     p->deadline = std::make_unique<io::Timer>(loop_);
     std::weak_ptr<Pending> wp = p;
     std::weak_ptr<SmtpPool> weak = self;
-    p->deadline->start(config_.limits.total_ms, [wp, weak] {
+    p->deadline->start(total_ms ? total_ms : config_.limits.total_ms, [wp, weak] {
         auto me = weak.lock();
         auto pending = wp.lock();
         if (me && pending) me->expire(pending);

@@ -42,7 +42,12 @@ public:
     SmtpPool(const SmtpPool&) = delete;
     SmtpPool& operator=(const SmtpPool&) = delete;
 
-    void deliver(Envelope envelope, io::Log log, std::function<bool()> wanted, std::function<void(DeliveryReport)> done);
+    // total_ms: this job's deadline (0: the configured total_timeout), for a caller that
+    // spends one budget over several next hops.
+    void deliver(Envelope envelope, io::Log log, std::function<bool()> wanted, std::function<void(DeliveryReport)> done,
+                 std::uint64_t total_ms = 0);
+    // Nothing open, waiting or running: dropping the pool loses nothing.
+    bool unused() const { return conns_.empty() && queue_.empty() && running_.empty(); }
     // Closes idle connections and stops reusing the others (reload, stop). Deliveries go on.
     void shutdown();
 

@@ -33,6 +33,12 @@ hooks::Verdict pass_refusal(const proto::Reply& r) {
 }
 
 std::optional<hooks::Verdict> verdict_before_final(const client::DeliveryReport& r) {
+    if (r.failure == client::Failure::Loop) {
+        // RFC 3463 X.4.6 "routing loop detected"; temporary, as Postfix defers it: the
+        // configuration (or the DNS) is wrong, and fixing it must not need a resend.
+        const std::string text = "Mail loops back to me (the next hop has my host name)";
+        return hooks::Verdict{hooks::Result::DenySoft, text, proto::Reply::make(451, "4.4.6", text)};
+    }
     if (r.failure != client::Failure::None || !r.error.empty()) {
         std::string why(client::to_string(r.failure == client::Failure::None ? client::Failure::Local : r.failure));
         if (r.refusal) why += " (" + r.refusal->summary() + ")";
@@ -66,6 +72,33 @@ std::optional<hooks::Verdict> verdict_before_final(const client::DeliveryReport&
             return std::nullopt;
     }
     return soft_failure("internal error");
+}
+
+hooks::Verdict route_failure(const client::Route& route, std::string_view domain) {
+    using S = client::Route::Status;
+    const std::string d(domain);
+    auto verdict = [](hooks::Result res, int code, const char* esc, std::string text) {
+        return hooks::Verdict{res, text, proto::Reply::make(code, esc, text)};
+    };
+    if (!d.empty() && route.status == S::NullMx)
+        return verdict(hooks::Result::Deny, 556, "5.1.10", "Recipient domain " + d + " does not accept mail (null MX)");
+    if (!d.empty() && route.status == S::NoRoute)
+        return verdict(hooks::Result::Deny, 550, "5.4.4", "Unable to route mail to " + d + ": " + route.why);
+    return verdict(hooks::Result::DenySoft, 451, "4.4.3",
+                   "Temporary failure in DNS lookup of " + (d.empty() ? std::string("the next hop") : d));
+}
+
+hooks::Verdict combine_domains(const std::vector<DomainVerdict>& tried, std::size_t total, const std::string& id) {
+    if (tried.empty()) return soft_failure("internal error");
+    const auto failed = std::find_if(tried.begin(), tried.end(),
+                                     [](const DomainVerdict& d) { return d.verdict.result != hooks::Result::Ok; });
+    if (failed == tried.end()) {
+        if (tried.size() < total) return soft_failure("internal error");   // never OK for an untried domain
+        if (tried.size() == 1) return tried.front().verdict;
+        return hooks::Verdict::ok(fmt::format("Queued as {} ({} recipient domains)", id, tried.size()));
+    }
+    if (failed == tried.begin()) return failed->verdict;
+    return soft_failure("not delivered for recipient domain " + failed->domain);
 }
 
 std::string describe(const client::DeliveryReport& r) {

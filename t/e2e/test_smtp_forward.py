@@ -29,13 +29,13 @@ FIXTURE = HERE.parent / "fixtures" / "lmtp_server.py"
 SMTP_SINK = "/usr/sbin/smtp-sink"
 
 
-def _wait_port(port, proc, timeout=10.0):
+def _wait_port(port, proc, timeout=10.0, host="127.0.0.1"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError(f"peer exited with {proc.returncode} during start-up")
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            socket.create_connection((host, port), timeout=0.5).close()
             return
         except OSError:
             time.sleep(0.02)
@@ -43,23 +43,24 @@ def _wait_port(port, proc, timeout=10.0):
 
 
 class SmtpSink:
-    """smtp-sink on 127.0.0.1:port (a fresh free port unless given), dumping to a temp dir."""
+    """smtp-sink on host:port (127.0.0.1 and a fresh free port unless given), dumping to a temp dir."""
 
-    def __init__(self, *options, port=None):
+    def __init__(self, *options, port=None, host="127.0.0.1"):
         self.dir = Path(tempfile.mkdtemp(prefix="asmtpd-sink-"))
         os.chmod(self.dir, 0o777)          # smtp-sink drops to nobody when run as root
         self.port = port or free_port()
         argv = [SMTP_SINK]
         if os.geteuid() == 0:
             argv += ["-u", "nobody"]
-        argv += ["-d", str(self.dir / "dump.")] + list(options) + [f"127.0.0.1:{self.port}", "64"]
+        self.host = host
+        argv += ["-d", str(self.dir / "dump.")] + list(options) + [f"{host}:{self.port}", "64"]
         self.err = open(self.dir / "stderr.log", "wb")
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.err, stderr=self.err)
-        _wait_port(self.port, self.proc)
+        _wait_port(self.port, self.proc, host=host)
 
     @property
     def hop(self):
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     def kill(self):
         if self.proc.poll() is None:
@@ -301,11 +302,11 @@ class SmtpForwardTest(E2ETestCase):
         from harness import run_asmtpd
         with tempfile.TemporaryDirectory() as tmp:
             Path(tmp, "asmtpd.yaml").write_text("hostname: mx.e2e.test\nlisten:\n  - address: 127.0.0.1\n    port: 2525\n")
-            Path(tmp, "plugins").write_text("rcpt_ok\nqueue/smtp_forward relay.example.net:25\n")
+            Path(tmp, "plugins").write_text("rcpt_ok\nqueue/smtp_forward relay..example.net:25\n")
             Path(tmp, "rcpthosts").write_text("example.test\n")
             p = run_asmtpd(["--config", tmp, "--check"])
             self.assertNotEqual(p.returncode, 0)
-            self.assertIn(b"DNS", p.stderr)
+            self.assertIn(b"neither an IP address nor a host name", p.stderr)
 
     # ------------------------------------------------------------------ LMTP
 
