@@ -31,6 +31,11 @@ constexpr std::size_t kMaxConnections = 10000;
 bool valid_host_name(std::string_view name) {
     if (!name.empty() && name.back() == '.') name.remove_suffix(1);
     if (name.empty() || name.size() > 253) return false;
+    // An all-numeric last label is a mistyped IPv4 address ("256.0.0.1", "1.2.3"), never a
+    // name (RFC 3696 §2: no top-level domain is all-numeric).
+    const std::string_view last = name.substr(name.rfind('.') == std::string_view::npos ? 0 : name.rfind('.') + 1);
+    if (std::all_of(last.begin(), last.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+        return false;
     std::size_t label = 0;
     for (std::size_t i = 0; i <= name.size(); ++i) {
         if (i == name.size() || name[i] == '.') {
@@ -169,7 +174,9 @@ std::optional<std::string> parse_client_config(const std::vector<std::string>& a
     }
     if (l.total_ms < l.connect_ms + l.command_ms)
         return "total_timeout must be at least connect_timeout + timeout";
-    if (out.dns_ms >= l.total_ms) return std::string("dns_timeout must be below total_timeout");
+    // DNS must leave the delivery time: its budget is part of total_timeout.
+    if (!pairs.get("dns_timeout")) out.dns_ms = std::min(out.dns_ms, l.total_ms / 2);
+    else if (out.dns_ms >= l.total_ms) return std::string("dns_timeout must be below total_timeout");
     return std::nullopt;
 }
 

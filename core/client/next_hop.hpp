@@ -31,7 +31,8 @@ struct NextHop {
 };
 
 // A host name as DNS could hold it (RFC 1123 labels: letters, digits, '-', '_' tolerated,
-// 1..63 octets each, 253 in all; one final dot allowed).
+// 1..63 octets each, no '-' at either end, 253 in all; one final dot allowed; the last label
+// not all digits).
 bool valid_host_name(std::string_view name);
 
 // "host", "host:port", "[v6]:port", "v6" (no port), or an absolute path "/run/lmtp".

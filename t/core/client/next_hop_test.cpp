@@ -1,5 +1,5 @@
-// next_hop_test.cpp - tests core/client/next_hop.cpp: next-hop addresses (IPv4, IPv6, localhost, Unix
-// paths, ports) and the client's key/value arguments, including every refusal.
+// next_hop_test.cpp - tests core/client/next_hop.cpp: next-hop addresses (IPv4, IPv6, localhost, host
+// names, "mx", Unix paths, ports) and the client's key/value arguments, including every refusal.
 #include "core/client/next_hop.hpp"
 
 #include <doctest/doctest.h>
@@ -59,20 +59,63 @@ TEST_CASE("parse_next_hop: accepted forms") {
     CHECK(h->unix_socket);
     CHECK(h->path == "/run/dovecot/lmtp");
     CHECK(h->describe() == "unix:/run/dovecot/lmtp");
+    CHECK_FALSE(h->needs_dns());
+
+    h = hop("Relay.Example.NET:587");
+    REQUIRE(h);
+    CHECK(h->host == "Relay.Example.NET");
+    CHECK(h->port == 587);
+    CHECK(h->needs_dns());
+    h = hop("relay_1.example.net.");   // '_' tolerated, one final dot
+    REQUIRE(h);
+    CHECK(h->needs_dns());
+    CHECK_FALSE(hop("localhost")->needs_dns());
+    CHECK_FALSE(hop("192.0.2.7")->needs_dns());
 }
 
 TEST_CASE("parse_next_hop: refused forms") {
-    for (const char* bad : {"", "mx.example.org", "mx.example.org:25", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
+    for (const char* bad : {"", "mx..example.org", "mx.example.org:0", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
                             "127.0.0.1:25x", "127.0.0.1:-1", "[::1", "[::1]x", "[::1]:", "[127.0.0.1]:25", "256.0.0.1",
-                            "1.2.3", ":25", "run/lmtp", "[]:25"}) {
+                            "1.2.3", ":25", "run/lmtp", "[]:25", "-mx.example.org", "mx-.example.org", "mx example.org",
+                            "mx.exa$mple.org", ".example.org", "example.org..", "a@b.example"}) {
         INFO(bad);
         CHECK_FALSE(hop(bad));
     }
     CHECK_FALSE(hop("/" + std::string(107, 'x')));   // sun_path holds 107 octets plus NUL
     CHECK(hop("/" + std::string(106, 'x')));
+    CHECK_FALSE(hop(std::string(64, 'a') + ".example"));   // a label of 64 octets
+    CHECK(hop(std::string(63, 'a') + ".example"));
+    std::string long_name;
+    while (long_name.size() < 250) long_name += "abcdefghi.";
+    CHECK(hop(long_name + "org"));                          // 253 octets
+    CHECK_FALSE(hop(long_name + "orgs"));                   // 254
     std::string error;
-    CHECK_FALSE(parse_next_hop("relay.example.net", 25, error));
-    CHECK(error.find("DNS") != std::string::npos);
+    CHECK_FALSE(parse_next_hop("relay..example.net", 25, error));
+    CHECK(error.find("neither an IP address nor a host name") != std::string::npos);
+}
+
+TEST_CASE("parse_client_config: mx, port and dns_timeout") {
+    ClientConfig c;
+    REQUIRE_FALSE(parse_client_config({"mx"}, NextHopProtocol::Smtp, c));
+    CHECK(c.hop.mx);
+    CHECK(c.hop.port == 25);
+    CHECK(c.dns_ms == 5000);
+    CHECK_FALSE(c.hop.needs_dns());
+    CHECK(c.hop.describe() == "mx:25");
+    REQUIRE_FALSE(parse_client_config({"mx", "port", "2525", "dns_timeout", "1.5"}, NextHopProtocol::Smtp, c));
+    CHECK(c.hop.port == 2525);
+    CHECK(c.dns_ms == 1500);
+    REQUIRE_FALSE(parse_client_config({"relay.example.net", "dns_timeout", "2"}, NextHopProtocol::Lmtp, c));
+    CHECK(c.hop.port == 24);
+    CHECK(c.dns_ms == 2000);
+
+    CHECK(config_error({"mx"}, NextHopProtocol::Lmtp).find("queue/smtp_forward only") != std::string::npos);
+    CHECK(config_error({"127.0.0.1", "port", "26"}).find("\"mx\" only") != std::string::npos);
+    CHECK_FALSE(config_error({"mx", "port", "0"}).empty());
+    CHECK_FALSE(config_error({"mx", "port", "65536"}).empty());
+    CHECK_FALSE(config_error({"mx", "dns_timeout", "0"}).empty());
+    // DNS must leave the delivery time: its budget is part of total_timeout.
+    CHECK_FALSE(config_error({"mx", "dns_timeout", "100", "total_timeout", "100"}).empty());
 }
 
 TEST_CASE("parse_client_config: defaults and every key") {
@@ -101,7 +144,8 @@ TEST_CASE("parse_client_config: defaults and every key") {
 
 TEST_CASE("parse_client_config: refusals") {
     CHECK(config_error({}).find("missing next hop") != std::string::npos);
-    CHECK_FALSE(config_error({"example.org"}).empty());
+    CHECK(config_error({"example.org"}).empty());     // a host name: resolved per delivery
+    CHECK_FALSE(config_error({"example..org"}).empty());
     CHECK_FALSE(config_error({"127.0.0.1", "max_connections"}).empty());           // no value
     CHECK_FALSE(config_error({"127.0.0.1", "max_connections", "0"}).empty());
     CHECK_FALSE(config_error({"127.0.0.1", "max_connections", "10001"}).empty());

@@ -147,3 +147,78 @@ TEST_CASE("describe: everything a log reader needs") {
     CHECK(s.find("rcpt [250 2.1.5 a; 250 2.1.5 b]") != std::string::npos);
     CHECK(s.find("may hold a copy") != std::string::npos);
 }
+
+TEST_CASE("verdict_before_final: a next hop with our own host name is 451 4.4.6, never a bounce") {
+    DeliveryReport d = at(Stage::Greeting);
+    d.failure = Failure::Loop;
+    d.error = "next hop 127.0.0.5:25 greets as mx.example, our own host name";
+    auto v = verdict_before_final(d);
+    REQUIRE(v);
+    CHECK(v->result == Result::DenySoft);
+    REQUIRE(v->reply);
+    CHECK(v->reply->code == 451);
+    CHECK(v->reply->esc == "4.4.6");
+    CHECK(v->text.find("loops back to me") != std::string::npos);
+    CHECK(v->text.find("127.0.0.5") == std::string::npos);
+}
+
+TEST_CASE("route_failure: null MX 556 5.1.10, no route 550 5.4.4, DNS trouble 451 4.4.3") {
+    Route route;
+    route.status = Route::Status::NullMx;
+    auto v = route_failure(route, "nullmx.example");
+    CHECK(v.result == Result::Deny);
+    CHECK(v.reply->code == 556);
+    CHECK(v.reply->esc == "5.1.10");
+    CHECK(v.text == "Recipient domain nullmx.example does not accept mail (null MX)");
+    route.status = Route::Status::NoRoute;
+    route.why = "domain does not exist (NXDOMAIN)";
+    v = route_failure(route, "ghost.example");
+    CHECK(v.result == Result::Deny);
+    CHECK(v.reply->code == 550);
+    CHECK(v.reply->esc == "5.4.4");
+    CHECK(v.text == "Unable to route mail to ghost.example: domain does not exist (NXDOMAIN)");
+    route.status = Route::Status::TempFail;
+    v = route_failure(route, "broken.example");
+    CHECK(v.result == Result::DenySoft);
+    CHECK(v.reply->code == 451);
+    CHECK(v.reply->esc == "4.4.3");
+    CHECK(v.text == "Temporary failure in DNS lookup of broken.example");
+    // The configured next hop: always temporary, and its name stays internal.
+    for (auto s : {Route::Status::NoRoute, Route::Status::TempFail, Route::Status::NullMx}) {
+        route.status = s;
+        v = route_failure(route, "");
+        CHECK(v.result == Result::DenySoft);
+        CHECK(v.reply->esc == "4.4.3");
+        CHECK(v.text == "Temporary failure in DNS lookup of the next hop");
+    }
+}
+
+TEST_CASE("combine_domains: OK only when every domain took it; 5xx only when nothing was delivered") {
+    const Verdict ok1 = Verdict::ok("Queued as X (250 2.0.0 Ok: queued as A)");
+    const Verdict ok2 = Verdict::ok("Queued as X (250 2.0.0 Ok: queued as B)");
+    const Verdict refused = pass_refusal(r(550, "5.1.1", "No such user"));
+    const Verdict later = soft_failure("next hop said 450 4.2.0 try later");
+
+    auto v = combine_domains({{"a.example", ok1}}, 1, "X");
+    CHECK(v.result == Result::Ok);
+    CHECK(v.text == ok1.text);   // a single domain keeps the next hop's words
+    v = combine_domains({{"a.example", ok1}, {"b.example", ok2}}, 2, "X");
+    CHECK(v.result == Result::Ok);
+    CHECK(v.text == "Queued as X (2 recipient domains)");
+    // Never OK while a domain was not tried.
+    check_soft(combine_domains({{"a.example", ok1}}, 2, "X"));
+    check_soft(combine_domains({}, 1, "X"));
+
+    // Nothing delivered: the first domain's own answer, 5xx included.
+    v = combine_domains({{"a.example", refused}}, 2, "X");
+    CHECK(v.result == Result::Deny);
+    CHECK(v.reply->code == 550);
+    v = combine_domains({{"a.example", later}}, 2, "X");
+    CHECK(v.result == Result::DenySoft);
+
+    // Delivered to a.example, refused by b.example: 451, never the 5xx.
+    v = combine_domains({{"a.example", ok1}, {"b.example", refused}}, 2, "X");
+    check_soft(v);
+    CHECK(v.text.find("b.example") != std::string::npos);
+    check_soft(combine_domains({{"a.example", ok1}, {"b.example", later}}, 3, "X"));
+}

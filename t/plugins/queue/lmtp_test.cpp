@@ -41,7 +41,9 @@ void check_soft(const std::optional<hooks::Verdict>& v) {
 TEST_CASE("queue/lmtp: arguments") {
     FakeContext ctx;
     CHECK(PluginHarness(ctx, "queue/lmtp").init_error);
-    CHECK(PluginHarness(ctx, "queue/lmtp", {"lmtp.example.org:24"}).init_error);
+    CHECK(PluginHarness(ctx, "queue/lmtp", {"lmtp..example.org:24"}).init_error);
+    CHECK(PluginHarness(ctx, "queue/lmtp", {"mx"}).init_error);   // MX routing is SMTP's
+    CHECK_FALSE(PluginHarness(ctx, "queue/lmtp", {"lmtp.example.org:24"}).init_error);
     CHECK(PluginHarness(ctx, "queue/lmtp", {"/" + std::string(120, 's')}).init_error);
     CHECK(PluginHarness(ctx, "queue/lmtp", {"/run/lmtp", "max_connections", "x"}).init_error);
     CHECK_FALSE(PluginHarness(ctx, "queue/lmtp", {"/run/dovecot/lmtp"}).init_error);
