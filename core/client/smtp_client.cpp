@@ -28,18 +28,6 @@ std::string seconds(std::uint64_t ms) {
     return ms % 1000 == 0 ? fmt::format("{} s", ms / 1000) : fmt::format("{:.3f} s", ms / 1000.0);
 }
 
-// The host name a greeting or an EHLO reply names: its first word.
-bool names_host(const proto::Reply& r, const std::string& host) {
-    if (r.lines.empty() || host.empty()) return false;
-    const std::string& first = r.lines.front();
-    std::string word = first.substr(0, first.find(' '));
-    if (!word.empty() && word.back() == '.') word.pop_back();
-    if (word.size() != host.size()) return false;
-    return std::equal(word.begin(), word.end(), host.begin(), [](char a, char b) {
-        return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-    });
-}
-
 std::string upper_word(const std::string& line) {
     std::string w = line.substr(0, line.find(' '));
     for (char& c : w) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -47,34 +35,6 @@ std::string upper_word(const std::string& line) {
 }
 
 }  // namespace
-
-std::string_view to_string(Failure f) {
-    switch (f) {
-        case Failure::None: return "none";
-        case Failure::Connect: return "next hop unreachable";
-        case Failure::Timeout: return "next hop timed out";
-        case Failure::Closed: return "next hop closed the connection";
-        case Failure::Protocol: return "next hop protocol error";
-        case Failure::Local: return "local error";
-        case Failure::Loop: return "mail loops back to me";
-    }
-    return "?";
-}
-
-std::string_view to_string(Stage s) {
-    switch (s) {
-        case Stage::Connect: return "connect";
-        case Stage::Greeting: return "greeting";
-        case Stage::Hello: return "EHLO";
-        case Stage::Mail: return "MAIL";
-        case Stage::Rcpt: return "RCPT";
-        case Stage::Data: return "DATA";
-        case Stage::Body: return "message transfer";
-        case Stage::DataEnd: return "final dot";
-        case Stage::Done: return "done";
-    }
-    return "?";
-}
 
 ClientConnection::ClientConnection(uv_loop_t* loop, const ClientConfig& config, std::string helo_name,
                                    ConnectionOwner& owner, io::Log log, std::uint64_t id)
@@ -241,7 +201,7 @@ void ClientConnection::on_setup_reply(Wait w, proto::Reply r) {
     };
     // SMTP only: an LMTP server on this machine may well carry our own name.
     if (!lmtp && (w == Wait::Greeting || w == Wait::Ehlo || w == Wait::Helo) && r.klass() == 2 &&
-        names_host(r, helo_name_)) {
+        reply_names_host(r, helo_name_)) {
         report_ = DeliveryReport{};
         report_.stage = w == Wait::Greeting ? Stage::Greeting : Stage::Hello;
         report_.refusal = r;

@@ -60,6 +60,10 @@ std::string_view to_string(Stage s);
 enum class Failure { None, Connect, Timeout, Closed, Protocol, Local, Loop };
 std::string_view to_string(Failure f);
 
+// The first word of a greeting or an EHLO/HELO reply (the next hop's name, one final dot
+// ignored) equals host, ASCII case-insensitively: the loop check behind Failure::Loop.
+bool reply_names_host(const proto::Reply& r, std::string_view host);
+
 struct DeliveryReport {
     Stage stage = Stage::Connect;
     Failure failure = Failure::None;   // set with error

@@ -3,8 +3,10 @@
 // SYNOPSIS
 //   queue/lmtp HOST[:PORT] | /path/to/socket  [max_connections N] [timeout S]
 //              [connect_timeout S] [data_timeout S] [idle_timeout S] [total_timeout S]
-//   HOST as for queue/smtp_forward (IP literal or localhost); PORT defaults to 24. A path
-//   starting with "/" is a Unix-domain socket. Timeouts and the pool as queue/smtp_forward.
+//   HOST as for queue/smtp_forward (IP literal, localhost, or a host name resolved per
+//   delivery, addresses tried in order; DNS failure or no address: 451 4.4.3); PORT defaults
+//   to 24. A path starting with "/" is a Unix-domain socket. Timeouts (dns_timeout too) and
+//   the pool as queue/smtp_forward; no "mx".
 // CONFIG
 //   none (LHLO uses asmtpd.yaml's hostname)
 // HOOKS

@@ -1,30 +1,45 @@
 // NAME
-//   queue/smtp_forward - hand accepted mail to the next hop over SMTP before saying 250.
+//   queue/smtp_forward - hand accepted mail to the next hop over SMTP before saying 250: a
+//   configured relay, or each recipient domain's MX hosts.
 // SYNOPSIS
-//   queue/smtp_forward HOST[:PORT] [max_connections N] [timeout S] [connect_timeout S]
-//                      [data_timeout S] [idle_timeout S] [total_timeout S]
-//   HOST is an IP literal ("192.0.2.7", "[2001:db8::7]:2525") or localhost: there is no DNS
-//   resolver on the loop yet, so a name fails start-up. PORT defaults to 25. Defaults:
-//   max_connections 20 per worker, timeout 60 (greeting, each command reply, each body
-//   write), connect_timeout 10, data_timeout 300 (reply to the final dot), idle_timeout 30,
-//   total_timeout 540 (the whole hand-off, under RFC 5321's 10-minute client wait).
+//   queue/smtp_forward HOST[:PORT] | mx  [max_connections N] [timeout S] [connect_timeout S]
+//                      [data_timeout S] [idle_timeout S] [total_timeout S] [dns_timeout S]
+//                      [port N]
+//   HOST is an IP literal ("192.0.2.7", "[2001:db8::7]:2525"), localhost, or a host name,
+//   resolved per delivery (A, then AAAA; cached by TTL) and tried address by address. "mx"
+//   routes each recipient domain by DNS (RFC 5321 §5.1); `port N` (mx only, default 25) is the
+//   MX hosts' port. PORT defaults to 25. Defaults: max_connections 20 per worker and address,
+//   timeout 60 (greeting, each command reply, each body write), connect_timeout 10,
+//   data_timeout 300 (reply to the final dot), idle_timeout 30, total_timeout 540 (the whole
+//   hand-off, DNS included, under RFC 5321's 10-minute client wait), dns_timeout 5.
 // CONFIG
-//   none (EHLO uses asmtpd.yaml's hostname)
+//   none (EHLO uses asmtpd.yaml's hostname; DNS uses its dns: section)
 // HOOKS
 //   queue: the message goes out on a pooled connection (RSET between messages, PIPELINING
-//   when offered, SIZE=, dot-stuffed from the spool). Our client gets:
+//   when offered, SIZE=, dot-stuffed from the spool). A next-hop address that refuses the
+//   connection, times out connecting, or refuses the greeting or EHLO is skipped for the next
+//   one (nothing of the message went out). Our client gets:
 //   - 250 "Queued as <id> (<next hop's reply>)" only when the next hop answered the final
-//     dot with 2xx (P1: its 2xx is its promise to keep the message);
+//     dot with 2xx (P1: its 2xx is its promise to keep the message); in mx mode only when
+//     every recipient domain's next hop did;
 //   - the next hop's own 5xx (code, enhanced code or 5.0.0, text) when it refused MAIL, DATA
-//     or the message, or refused every recipient with 5xx;
+//     or the message, or refused every recipient with 5xx (mx: only when no domain had taken
+//     the message before);
+//   - mx: 556 5.1.10 for a null-MX domain (RFC 7505), 550 5.4.4 for a domain that does not
+//     exist or has neither MX nor address; nothing is sent to any domain then;
+//   - 451 4.4.3 when DNS fails (SERVFAIL, timeout; for HOST also no address); nothing sent;
+//   - 451 4.4.6 "Mail loops back to me" when the next hop greets with our own host name;
 //   - 451 4.3.0 otherwise: any 4xx, a refused recipient next to accepted ones (our client has
 //     a 250 for each recipient already, and a 5xx would bounce the accepted ones too, so the
-//     whole message is retried later), a greeting/EHLO refusal, timeout, refused or lost
-//     connection, malformed reply (P2).
-//   If the connection fails after the dot went out, the next hop may have kept the message
-//   and our client will send it again: a duplicate, which RFC 5321 §6.1 accepts; a loss, never.
-// Rules: plugin state is configuration only; connections live in per-loop pools
-// (core/client/smtp_pool.hpp) that outlive a reload until their deliveries end.
+//     whole message is retried later), a domain failing after another took the message, a
+//     greeting/EHLO refusal at the last address, timeout, refused or lost connection,
+//     malformed reply (P2).
+//   DUPLICATES: if the connection fails after the dot went out, or a later recipient domain
+//   fails after an earlier one took the message, those next hops hold a copy and our client
+//   will send it again (logged); RFC 5321 §6.1 accepts a duplicate, a loss never.
+// Rules: plugin state is configuration only; connections live in per-loop, per-address pools
+// (core/client/smtp_pool.hpp) that outlive a reload until their deliveries end. Routing is
+// plugins/queue/forward_queue.cpp over core/client/route_lookup.hpp.
 #include <memory>
 #include <string>
 
