@@ -167,7 +167,9 @@ private:
         for (const auto* want : {&kTemp, &kPermanent}) {
             for (const auto& g : groups_) {
                 if (std::find(want->begin(), want->end(), g.route.status) == want->end()) continue;
-                hooks::Verdict v = route_failure(g.route, g.domain);
+                // In mx mode an empty domain is a recipient without one ("<postmaster>").
+                const bool mx = pools_->config.hop.mx;
+                hooks::Verdict v = route_failure(g.route, mx && g.domain.empty() ? "(no domain)" : g.domain);
                 log_.warn("{}: {} no route{}{}: {} -> {}", tag_, id_, g.domain.empty() ? "" : " to ", g.domain,
                           g.route.why, v.reply ? v.reply->summary() : v.text);
                 return resolve(std::move(v));
