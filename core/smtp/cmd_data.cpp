@@ -45,7 +45,7 @@ void Session::cmd_data(const proto::Command& c) {
             handle_refusal(d);
             return;
         }
-        begin_data();
+        begin_data(d.reply);
     });
 }
 
@@ -66,7 +66,7 @@ void Session::refuse_data(const proto::Reply& r) {
     reply(r);
 }
 
-void Session::begin_data() {
+void Session::begin_data(const proto::Reply& go_ahead) {
     const auto& s = runtime_->settings;
     proto::DataLimits limits;
     limits.max_bytes = s.limits.databytes > 0 ? s.limits.databytes : UINT64_MAX;
@@ -84,7 +84,7 @@ void Session::begin_data() {
         update_reading();
     });
     enter(Phase::Data);
-    reply(354, "", "End data with <CR><LF>.<CR><LF>");
+    reply(go_ahead);
     timeout_.start(s.timeouts.data * 1000ull, [this] {
         reply(421, "4.4.2", runtime_->facts.hostname + " Error: timeout exceeded");
         close_session("data timeout");
@@ -153,8 +153,7 @@ void Session::run_headers_end() {
     run_chain(hooks::Hook::DataHeadersEnd, hooks::NoArgs{},
               [this](const hooks::Verdict&, const hooks::Disposition& d) {
                   if (d.action == hooks::Action::RespondClose || d.action == hooks::Action::SilentClose) {
-                      reset_transaction();
-                      handle_refusal(d);
+                      refuse_transaction(d);
                       return;
                   }
                   if (d.action == hooks::Action::Respond) headers_end_refusal_ = d.reply;
@@ -209,10 +208,10 @@ void Session::end_of_data() {
         reply(r);
         return;
     }
-    awaiting_ = true;
+    waiting_for_ = Wait::Spool;
     txn_->body->finish([this, alive = std::weak_ptr<const void>(alive_)](bool ok) {
-        if (alive.expired() || phase_ >= Phase::Closing || !awaiting_) return;
-        awaiting_ = false;
+        if (alive.expired() || phase_ >= Phase::Closing || waiting_for_ != Wait::Spool) return;
+        waiting_for_ = Wait::Nothing;
         if (!ok || !txn_) {
             finish_transaction(proto::Reply::make(451, "4.3.0", "Error: could not spool message; try again later"));
             after_chain();
@@ -220,10 +219,10 @@ void Session::end_of_data() {
         }
         // The Received header names the client by its checked reverse name; the lookup started
         // at connect and is nearly always done by now (else this waits, bounded by dns.timeout).
-        awaiting_ = true;
+        waiting_for_ = Wait::ClientName;
         with_client_name([this] {
-            if (phase_ >= Phase::Closing || !awaiting_ || !txn_) return;
-            awaiting_ = false;
+            if (phase_ >= Phase::Closing || waiting_for_ != Wait::ClientName || !txn_) return;
+            waiting_for_ = Wait::Nothing;
             run_data_post_headers();
             after_chain();
         });
@@ -235,8 +234,7 @@ void Session::end_of_data() {
 void Session::run_data_post_headers() {
     run_chain(hooks::Hook::DataPostHeaders, hooks::NoArgs{}, [this](const hooks::Verdict&, const hooks::Disposition& d) {
         if (d.action != hooks::Action::Proceed) {
-            reset_transaction();
-            handle_refusal(d);
+            refuse_transaction(d);
             return;
         }
         run_received_line();
@@ -265,8 +263,7 @@ void Session::run_received_line() {
 void Session::run_data_post() {
     run_chain(hooks::Hook::DataPost, hooks::NoArgs{}, [this](const hooks::Verdict&, const hooks::Disposition& d) {
         if (d.action != hooks::Action::Proceed) {
-            reset_transaction();
-            handle_refusal(d);
+            refuse_transaction(d);
             return;
         }
         run_queue();
@@ -276,21 +273,21 @@ void Session::run_data_post() {
 void Session::run_queue() {
     run_chain(hooks::Hook::QueuePre, hooks::NoArgs{}, [this](const hooks::Verdict&, const hooks::Disposition& d) {
         if (d.action != hooks::Action::Proceed) {
-            reset_transaction();
-            handle_refusal(d);
+            refuse_transaction(d);
             return;
         }
         run_chain(hooks::Hook::Queue, hooks::NoArgs{}, [this](const hooks::Verdict& v, const hooks::Disposition& d2) {
             chain_->notify(hooks::Hook::QueuePost, hooks::OutcomeArgs{hooks::Hook::Queue, {}, v});
             if (d2.action == hooks::Action::Proceed) {
-                std::string text = v.text.empty() ? fmt::format("Queued as {}", txn_ ? txn_->id : "") : v.text;
-                log_.info("queued: {} ({} bytes, {} recipients)", text, txn_ ? txn_->message_size() : 0,
+                // The queue row's 250 2.0.0; its text names our id when the backend gave none.
+                proto::Reply queued = d2.reply;
+                if (v.text.empty() && !v.reply) queued.lines = {fmt::format("Queued as {}", txn_ ? txn_->id : "")};
+                log_.info("queued: {} ({} bytes, {} recipients)", queued.summary(), txn_ ? txn_->message_size() : 0,
                           txn_ ? txn_->recipients.size() : 0);
-                finish_transaction(proto::Reply::make(250, "2.0.0", text));
+                finish_transaction(queued);
                 return;
             }
-            reset_transaction();
-            handle_refusal(d2);
+            refuse_transaction(d2);
         });
     });
 }

@@ -114,8 +114,7 @@ void Session::mail_after_pre(proto::PathArgs p) {
     run_chain(hooks::Hook::Mail, hooks::AddressArgs{*addr, p.params},
               [this, original = *addr](const hooks::Verdict& v, const hooks::Disposition& d) {
                   if (d.action != hooks::Action::Proceed) {
-                      reset_transaction();
-                      handle_refusal(d);
+                      refuse_transaction(d);
                       return;
                   }
                   if (!txn_) return;

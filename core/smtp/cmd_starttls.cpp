@@ -38,7 +38,7 @@ void Session::start_tls(bool implicit) {
         close_session("smtps listener without a TLS context");
         return;
     }
-    awaiting_ = true;   // nothing is read as a command until the handshake is over
+    waiting_for_ = Wait::TlsHandshake;   // nothing is read as a command until the handshake is over
     auto tls = std::make_unique<io::TlsTransport>(
         loop_, std::move(transport_), runtime_->tls, io::TlsRole::Server,
         [this, implicit, alive = std::weak_ptr<const void>(alive_)](bool ok, std::string error) {
@@ -57,7 +57,7 @@ void Session::start_tls(bool implicit) {
 void Session::tls_ready(bool ok, const std::string& error, bool implicit) {
     if (phase_ >= Phase::Closing) return;
     handshake_timer_.stop();
-    awaiting_ = false;
+    waiting_for_ = Wait::Nothing;
     if (!ok) {
         log_.notice("TLS handshake failed: {}", error);
         close_session("TLS handshake failed");

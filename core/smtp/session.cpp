@@ -383,6 +383,11 @@ bool Session::handle_refusal(const hooks::Disposition& d) {
     return true;
 }
 
+void Session::refuse_transaction(const hooks::Disposition& d) {
+    reset_transaction();
+    handle_refusal(d);
+}
+
 void Session::after(std::uint64_t ms, std::function<void()> fn) {
     if (phase_ >= Phase::Closing) return;
     plugin_timers_.push_back(std::make_unique<io::Timer>(loop_));
@@ -403,7 +408,7 @@ void Session::close_session(std::string_view why) {
     timeout_.stop();
     handshake_timer_.stop();
     data_deadline_.stop();
-    awaiting_ = false;
+    waiting_for_ = Wait::Nothing;
     data_.reset();
     enter(Phase::Closing);
     if (txn_) {

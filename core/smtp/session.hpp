@@ -124,11 +124,13 @@ private:
                    std::function<void(const hooks::Verdict&, const hooks::Disposition&)> then);
     // Sends a Respond* disposition; true when the caller should stop (reply sent or closing).
     bool handle_refusal(const hooks::Disposition& d);
+    // A refusal that ends the transaction (mail, data, data_post, queue ...): both, in that order.
+    void refuse_transaction(const hooks::Disposition& d);
     void arm_timeout();
     void update_reading();
     void greet();
     void finish_now();
-    bool busy() const { return chain_->busy() || awaiting_; }
+    bool busy() const { return chain_->busy() || waiting_for_ != Wait::Nothing; }
     void begin_dialogue();                          // pre_connection, connect, greeting
     void consume_proxy_header();
     bool apply_proxy_header(const proto::ProxyHeader& h);   // false: the session was closed
@@ -157,7 +159,7 @@ private:
     void cmd_data(const proto::Command& c);
     bool data_sync_violated();                      // input behind DATA: 554 and close
     void refuse_data(const proto::Reply& r);
-    void begin_data();
+    void begin_data(const proto::Reply& go_ahead);   // the data hook's 354
     void check_data_pace();                         // timeouts.data_total, limits.data_min_rate
     void consume_data();
     void end_of_data();
@@ -220,7 +222,9 @@ private:
     bool reprocess_ = false;
     bool reading_paused_ = false;
     bool eof_ = false;               // client closed its side
-    bool awaiting_ = false;          // waiting for the spool to finish writing (like a chain)
+    // Like a running chain, each of these holds input back until it is over.
+    enum class Wait { Nothing, Spool, ClientName, TlsHandshake };
+    Wait waiting_for_ = Wait::Nothing;
     std::uint64_t commands_ = 0;     // command lines dispatched
     SessionOptions options_;
     bool proxy_pending_ = false;     // waiting for the PROXY header (nothing else is read)
