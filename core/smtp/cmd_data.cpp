@@ -23,19 +23,7 @@ proto::BareLfPolicy policy_for(const Runtime& rt, const std::string& ip) {
 }
 }  // namespace
 
-void Session::cmd_data(const proto::Command& c) {
-    if (!c.args.empty()) {
-        refuse_data(proto::Reply::make(501, "5.5.4", "Syntax: DATA"));
-        return;
-    }
-    if (!txn_ || !txn_->sender) {
-        refuse_data(proto::Reply::make(503, "5.5.1", "Error: need MAIL command"));
-        return;
-    }
-    if (txn_->recipients.empty()) {
-        refuse_data(proto::Reply::make(503, "5.5.1", "Error: need RCPT command"));
-        return;
-    }
+void Session::cmd_data(const proto::Command&) {
     run_chain(hooks::Hook::Data, hooks::NoArgs{}, [this](const hooks::Verdict& v, const hooks::Disposition& d) {
         if (data_sync_violated()) return;
         if (d.action != hooks::Action::Proceed) {

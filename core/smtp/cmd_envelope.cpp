@@ -25,18 +25,6 @@ bool all_digits(std::string_view s) {
 }  // namespace
 
 void Session::cmd_mail(const proto::Command& c) {
-    if (info_.hello == proto::Hello::None) {
-        reply(503, "5.5.1", "Error: send HELO/EHLO first");
-        return;
-    }
-    if (txn_ && txn_->sender) {
-        reply(503, "5.5.1", "Error: nested MAIL command");
-        return;
-    }
-    if (options_.mode == ListenMode::Submission && info_.auth_user.empty()) {
-        reply(530, "5.7.0", "Authentication required");
-        return;
-    }
     auto parsed = proto::parse_mail_args(c.args);
     if (!parsed) {
         reply(parsed.error());
@@ -133,10 +121,6 @@ void Session::rewrite_path(const hooks::Verdict& v, proto::PathArgs& p) {
 }
 
 void Session::cmd_rcpt(const proto::Command& c) {
-    if (!txn_ || !txn_->sender) {
-        reply(503, "5.5.1", "Error: need MAIL command");
-        return;
-    }
     auto parsed = proto::parse_rcpt_args(c.args);
     if (!parsed) {
         reply(parsed.error());
@@ -220,11 +204,7 @@ void Session::rcpt_after_pre(proto::PathArgs p) {
               });
 }
 
-void Session::cmd_rset(const proto::Command& c) {
-    if (!c.args.empty()) {
-        reply(501, "5.5.4", "Syntax: RSET");
-        return;
-    }
+void Session::cmd_rset(const proto::Command&) {
     reset_transaction("RSET");
     reply(250, "2.0.0", "OK");
 }
