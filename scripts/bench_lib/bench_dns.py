@@ -4,7 +4,11 @@
 # t/e2e/dns_server.py through the tests' own t/e2e/dns_support.py (Debian's /usr/bin/python3
 # with python3-dnslib, an ephemeral 127.0.0.1 port, stopped by its pid at exit), started once
 # per run. The zones give the benchmark client 127.0.0.1 a forward-confirmed name, as a
-# well-run sending host has. Owner: tooling (scripts/bench_lib/).
+# well-run sending host has. Load (i) (dns_chain.py) adds a public-looking client, 198.18.0.7
+# (RFC 2544's benchmarking range; reached through a PROXY header) with a forward-confirmed name
+# that is also its HELO name, an SPF record allowing it for the sender domain, and two DNSBL
+# zones that do not list it (NXDOMAIN with a SOA, so answers are cached as RFC 2308 says).
+# Owner: tooling (scripts/bench_lib/).
 import atexit
 import os
 import sys
@@ -20,7 +24,27 @@ client        A 127.0.0.1
 $ORIGIN 127.in-addr.arpa.
 @        3600 SOA ns.bench.test. hostmaster.bench.test. 1 3600 600 86400 300
 1.0.0         PTR client.bench.test.
+$ORIGIN example.com.
+@        3600 SOA ns hostmaster 1 3600 600 86400 3600
+@             TXT "v=spf1 ip4:198.18.0.0/15 -all"
+mta           A 198.18.0.7
+mta           TXT "v=spf1 a -all"
+$ORIGIN 0.18.198.in-addr.arpa.
+@        3600 SOA ns.example.com. hostmaster.example.com. 1 3600 600 86400 3600
+7             PTR mta.example.com.
+$ORIGIN dnsbl-one.example.net.
+@        3600 SOA ns hostmaster 1 3600 600 86400 3600
+2.0.0.127     A 127.0.0.2
+$ORIGIN dnsbl-two.example.net.
+@        3600 SOA ns hostmaster 1 3600 600 86400 3600
+2.0.0.127     A 127.0.0.2
 """
+
+# load (i): the client the DNS policy chain sees, its name (PTR, A, HELO) and the sender domain
+CHAIN_CLIENT = "198.18.0.7"
+CHAIN_HELO = "mta.example.com"
+CHAIN_SENDER = "bench@example.com"
+DNSBL_ZONES = ("dnsbl-one.example.net", "dnsbl-two.example.net")
 
 _server = None
 

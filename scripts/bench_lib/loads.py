@@ -20,6 +20,7 @@ KB, MB = 1024, 1024 * 1024
 CLASSIC = ("asmtpd", "asmtpd-2w", "smtp-sink", "haraka", "haraka-2w", "qpsmtpd")
 FORWARD = ("asmtpd-fwd", "smtp-sink")                  # issue 4: the chain and its ceiling
 TLS = ("asmtpd-tls", "haraka-tls", "haraka-tls-2w")    # issue 5
+CHAIN = ("asmtpd-dns", "asmtpd-proxy", "haraka-dns", "haraka-dns-2w")   # issue 11 (dns_chain.py)
 
 # id -> spec; msgs/conns are the full sizes, --quick divides them by 20. `servers`: who takes
 # part (then narrowed by --servers). Ids are one letter, or a letter and a variant letter;
@@ -46,6 +47,8 @@ LOADS = {
               title="(h) STARTTLS + 1 KB msg, conn/msg, conc 50"),
     "hh": dict(kind="tls", mode="handshake", msgs=3000, size=0, sessions=50, servers=TLS,
                title="(hh) STARTTLS handshake only, conc 50 (msgs/s = handshakes/s)"),
+    "i": dict(kind="smtp", msgs=20000, size=KB, sessions=50, reuse=False, servers=CHAIN,
+              title="(i) load b + DNS policy chain (fcrdns, helo, dnsbl x2, SPF) via PROXY"),
 }
 
 
@@ -81,9 +84,17 @@ def smtp_source_argv(port, msgs, size, sessions, reuse):
 
 
 def run_smtp(server, msgs, size, sessions, reuse, timeout=900):
-    """One smtp-source run. Returns a result dict; result['ok'] False means do not use it."""
-    argv = smtp_source_argv(server.port, msgs, size, sessions, reuse)
+    """One smtp-source run (or the server's own client: load_argv). Returns a result dict;
+    result['ok'] False means do not use it. A server with a `dns` (load i) also gets the DNS
+    server's queries and CPU during the run."""
+    if hasattr(server, "load_argv"):
+        argv = server.load_argv(msgs, size, sessions, reuse)
+    else:
+        argv = smtp_source_argv(server.port, msgs, size, sessions, reuse)
     pids = server.pids()
+    dns = getattr(server, "dns", None)
+    dq0 = dns.queries() if dns else None
+    dcpu0 = procs.cpu_seconds([dns.proc.pid]) if dns else None
     sink = getattr(server, "downstream", None)
     d0 = sink.delivered() if sink is not None else None
     s0 = sink.delivered("sess") if sink is not None else None
@@ -104,6 +115,10 @@ def run_smtp(server, msgs, size, sessions, reuse, timeout=900):
     cpu1 = procs.cpu_seconds(server.pids())
     ok = p.returncode == 0 and "fatal" not in out and "warning" not in out
     extra = {}
+    if dns:
+        q = dns.queries() - dq0
+        extra = {"dns_queries": q, "dns_queries_per_msg": round(q / msgs, 3),
+                 "dns_server_cpu_s": round(procs.cpu_seconds([dns.proc.pid]) - dcpu0, 2)}
     sink = getattr(server, "downstream", None)
     if sink is not None:
         # every 250 must have reached the next hop: smtp-source counts none it did not get

@@ -18,6 +18,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import dns_chain           # noqa: E402
 import loads as L          # noqa: E402
 import procs               # noqa: E402
 import report              # noqa: E402
@@ -116,6 +117,8 @@ def measure(servers, spec, args, logdir, load):
     finally:
         for server in live:
             server.stop()
+            if getattr(server, "final_stats", None):   # asmtpd-dns: its resolver's counters
+                entries[server.name]["resolver"] = server.final_stats
     keys = IDLE_KEYS if spec["kind"] == "idle" else report.SMTP_METRICS
     for entry in entries.values():
         runs = entry.get("runs", [])
@@ -166,11 +169,12 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--haraka-dir", required=True)
     ap.add_argument("--spawn-loop", required=True)
+    ap.add_argument("--proxy-source", required=True, help="load (i)'s client (proxy_source.c)")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--reps", type=int, default=None)
     ap.add_argument("--loads", default="all", help="e.g. g,h or abcdef or ge,hh (a letter takes its variants)")
     ap.add_argument("--servers", default="asmtpd,asmtpd-2w,smtp-sink,haraka,haraka-2w,qpsmtpd,"
-                    "asmtpd-fwd,asmtpd-tls,haraka-tls,haraka-tls-2w")
+                    "asmtpd-fwd,asmtpd-tls,haraka-tls,haraka-tls-2w,asmtpd-dns,asmtpd-proxy,haraka-dns,haraka-dns-2w")
     ap.add_argument("--tls-procs", type=int, default=1, help="TLS client processes for loads h/hh")
     ap.add_argument("--port-base", type=int, default=25710)
     ap.add_argument("--hold", type=float, default=3.0)
@@ -199,13 +203,19 @@ def main():
         "asmtpd-tls": lambda: S.Asmtpd(work, pb + 9, args.asmtpd, name="asmtpd-tls", tls=S.tls_pair(work)[:2]),
         "haraka-tls": lambda: S.HarakaTls(work, pb + 10, args.haraka_dir, 0, S.tls_pair(work)),
         "haraka-tls-2w": lambda: S.HarakaTls(work, pb + 11, args.haraka_dir, 2, S.tls_pair(work)),
+        "asmtpd-dns": lambda: dns_chain.AsmtpdChain(work, pb + 12, args.asmtpd),
+        "asmtpd-proxy": lambda: dns_chain.AsmtpdChain(work, pb + 13, args.asmtpd, chain=False),
+        "haraka-dns": lambda: dns_chain.HarakaChain(work, pb + 14, args.haraka_dir, 0),
+        "haraka-dns-2w": lambda: dns_chain.HarakaChain(work, pb + 15, args.haraka_dir, 2),
     }
+    dns_chain.ChainClient.proxy_source = args.proxy_source
     unknown = [n for n in wanted if n not in all_servers]
     if unknown:
         ap.error(f"unknown server(s) {unknown}; known: {','.join(all_servers)}")
     skipped = {}
     if not S.have_haraka(args.haraka_dir):
-        skipped.update({n: "Haraka not installed" for n in ("haraka", "haraka-2w", "haraka-tls", "haraka-tls-2w")})
+        skipped.update({n: "Haraka not installed" for n in ("haraka", "haraka-2w", "haraka-tls", "haraka-tls-2w",
+                                                           "haraka-dns", "haraka-dns-2w")})
     if not S.have_qpsmtpd():
         skipped["qpsmtpd"] = "qpsmtpd not installed"
 
@@ -261,7 +271,7 @@ def main():
         here = [x for x in here if x.only_loads is None or load in x.only_loads]
         entry["servers"].update(measure(here, spec, args, logdir, load))
         entry["servers"] = {n: entry["servers"][n] for n in wanted if n in entry["servers"]}
-        entry["ratios"] = report.ratios(load, entry)
+        entry["ratios"] = report.ratios(load, entry, results["loads"])
 
     net1 = procs.net_packets_off_loopback()
     results["meta"].update({

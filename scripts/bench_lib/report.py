@@ -9,7 +9,9 @@ import subprocess
 
 SMTP_METRICS = ("msgs_per_s", "mb_per_s", "cpu_s", "cpu_us_per_msg", "peak_mem_kb", "client_cpu_s",
                 # forwarding (g*) and STARTTLS (h*) loads only
-                "delivered", "downstream_cpu_s", "downstream_sessions", "handshakes_per_s", "client_cores", "hs_p50_ms", "hs_p99_ms")
+                "delivered", "downstream_cpu_s", "downstream_sessions", "handshakes_per_s", "client_cores", "hs_p50_ms", "hs_p99_ms",
+                # the DNS policy chain (i) only
+                "dns_queries_per_msg", "dns_server_cpu_s")
 
 
 def _f(v, nd=1):
@@ -30,10 +32,13 @@ def haraka_best(servers, metric="msgs_per_s", names=("haraka", "haraka-2w")):
     return best
 
 
-def ratios(load, entry):
+def ratios(load, entry, loads=None):
+    """The load's ratios; `loads` (every load of the run) lets (i) compare with (b)."""
     s = entry["servers"]
     a = s.get("asmtpd", {}).get("median")
     out = {}
+    if load == "i":
+        return chain_ratios(entry, loads or {})
     if load.startswith("g"):
         return forward_ratios(entry)
     if load.startswith("h"):
@@ -90,6 +95,31 @@ def tls_ratios(entry):
     return out
 
 
+def chain_ratios(entry, loads):
+    """Issue 11: the DNS policy chain against load (b) of the same run (smtp-source, no chain),
+    against the same PROXY client without the chain, and against Haraka on the same chain."""
+    s, out = entry["servers"], {}
+    a = s.get("asmtpd-dns", {}).get("median")
+    if not a:
+        return out
+    b = loads.get("b", {}).get("servers", {}).get("asmtpd", {}).get("median")
+    if b and b.get("msgs_per_s"):
+        out["asmtpd-dns/asmtpd (b)"] = round(a["msgs_per_s"] / b["msgs_per_s"], 3)
+    base = s.get("asmtpd-proxy", {}).get("median")
+    if base and base.get("msgs_per_s"):
+        out["asmtpd-dns/asmtpd-proxy"] = round(a["msgs_per_s"] / base["msgs_per_s"], 3)
+    hb = haraka_best(s, names=("haraka-dns", "haraka-dns-2w"))
+    if hb:
+        out["asmtpd-dns/Haraka-dns"] = round(a["msgs_per_s"] / hb[1]["msgs_per_s"], 3)
+        out["Haraka used"] = hb[0]
+        if hb[1].get("cpu_us_per_msg") and a.get("cpu_us_per_msg"):
+            out["Haraka/asmtpd server CPU per msg"] = round(hb[1]["cpu_us_per_msg"] / a["cpu_us_per_msg"], 2)
+    r = s["asmtpd-dns"].get("resolver")
+    if r:
+        out["asmtpd-dns resolver cache hit rate"] = r["cache_hit_rate"]
+    return out
+
+
 def targets(results):
     """Issue 6's targets, each as (text, measured, pass) - pass None when it could not be measured."""
     L = results["loads"]
@@ -126,6 +156,11 @@ def targets(results):
     # issue 4: "a 100 MB message costs the daemon no more than a few hundred KiB"
     v = L.get("gc", {}).get("ratios", {}).get("asmtpd-fwd peak growth KiB per msg in flight")
     rows.append(("(gc) issue 4: KiB per 1 MB msg in flight <= 512", v, None if v is None else v <= 512))
+    # issue 11: the DNS policy chain
+    r = L.get("i", {}).get("ratios", {})
+    for key, want in (("asmtpd-dns/asmtpd (b)", 0.7), ("asmtpd-dns/Haraka-dns", 3.0)):
+        v = r.get(key)
+        rows.append((f"(i) issue 11: {key} >= {want}", v, None if v is None else v >= want))
     # only the loads this run measured (a run of some loads says nothing of the others)
     return [r for r in rows if r[0][1:r[0].index(")")] in L]
 
@@ -150,6 +185,13 @@ def print_table(results, out):
                 if entry["kind"] == "tls":
                     note = (f"{_f(m.get('handshakes_per_s'))} handshakes/s, handshake p50 {_f(m.get('hs_p50_ms'), 1)}"
                             f" p99 {_f(m.get('hs_p99_ms'), 1)} ms, client {_f(m.get('client_cores'), 2)} cores; " + note)
+                elif m.get("dns_queries_per_msg") is not None:
+                    r = s.get("resolver")
+                    note = (f"DNS server: {_f(m['dns_queries_per_msg'], 3)} queries/msg, its CPU"
+                            f" {_f(m.get('dns_server_cpu_s'), 2)} s"
+                            + (f"; resolver: {r['lookups']} lookups, {r['cache_hits']} cached"
+                               f" ({_f(100 * (r['cache_hit_rate'] or 0), 2)}%), {r['sent']} sent" if r else "")
+                            + "; " + note)
                 elif m.get("delivered") is not None:
                     note = (f"next hop took {m['delivered']:.0f}/run over {_f(m.get('downstream_sessions'), 0)} conns,"
                             f" smtp-sink CPU {_f(m.get('downstream_cpu_s'), 2)} s;"
@@ -173,7 +215,7 @@ def write_chart(results, png, datadir):
     if not gp:
         return "gnuplot not installed"
     order = ["asmtpd", "asmtpd-2w", "asmtpd-fwd", "asmtpd-tls", "smtp-sink", "haraka", "haraka-2w", "haraka-tls",
-             "haraka-tls-2w", "qpsmtpd", "uv_spawn raw"]
+             "haraka-tls-2w", "qpsmtpd", "uv_spawn raw", "asmtpd-dns", "asmtpd-proxy", "haraka-dns", "haraka-dns-2w"]
     servers = []
     for entry in results["loads"].values():
         for name, s in entry["servers"].items():
@@ -204,13 +246,14 @@ def write_chart(results, png, datadir):
 
     d = datadir
     panels = [   # (file, loads, metric, scale, title, log y)
-        ("msgs.dat", "a b e f", "msgs_per_s", 1.0, "messages/s (1 KB loads; f: spawns/s for the raw loop)", False),
+        ("msgs.dat", "a b e f i", "msgs_per_s", 1.0,
+         "messages/s (1 KB loads; f: spawns/s for the raw loop; i: DNS policy chain)", False),
         ("mbs.dat", "c gc", "mb_per_s", 1.0, "MB/s, 1 MB messages (c; gc: forwarded)", False),
         ("fwd.dat", "g ge", "msgs_per_s", 1.0, "messages/s forwarded by asmtpd to smtp-sink vs smtp-sink alone", False),
         ("tls.dat", "h hh", "msgs_per_s", 1.0, "STARTTLS sessions/s (h: with a 1 KB message; hh: handshake only)", False),
-        ("mem.dat", "a b c d e f g ge gc h hh", "peak_mem_kb", 1 / 1024,
+        ("mem.dat", "a b c d e f g ge gc h hh i", "peak_mem_kb", 1 / 1024,
          "peak memory, MB (RSS; PSS when multi-process), log y", True),
-        ("cpu.dat", "a b c e f g ge gc h hh", "cpu_us_per_msg", 1.0, "server CPU per message (h: per session), us, log y", True),
+        ("cpu.dat", "a b c e f g ge gc h hh i", "cpu_us_per_msg", 1.0, "server CPU per message (h: per session), us, log y", True),
     ]
     body = []
     for fname, loads, metric, scale, title, logy in panels:
@@ -253,7 +296,7 @@ def main(argv):
     # ratios and targets from the stored medians with today's rules (the file is not rewritten)
     for load, entry in results["loads"].items():
         if load != "f" and "kind" in entry:
-            entry["ratios"] = ratios(load, entry)
+            entry["ratios"] = ratios(load, entry, results["loads"])
     view = dict(results, targets=targets(results))
     print_table(view, sys.stdout)
     png = os.path.splitext(path)[0] + ".png"

@@ -122,6 +122,10 @@ class Server:
     def note(self):
         return ""
 
+    def ready(self):
+        """The server answers: a 220 banner on its port."""
+        return banner_ok(self.port)
+
     # --- common
     def start(self, log_path, ready_timeout=60):
         if not port_free(self.port):
@@ -135,7 +139,7 @@ class Server:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.proc.returncode} at start-up:\n" + self.log_tail())
-            if banner_ok(self.port) and len(self.pids()) >= self.min_procs:
+            if self.ready() and len(self.pids()) >= self.min_procs:
                 time.sleep(0.3)
                 self.pids()
                 return
