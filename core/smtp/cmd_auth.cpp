@@ -197,19 +197,15 @@ void Session::auth_decide(proto::SaslMechanism mech, std::string user, std::stri
     hooks::AuthArgs args{std::string(proto::to_string(mech)), user, std::move(secret), std::move(ticket)};
     auto decide = [this, mech, user](const hooks::Verdict&, const hooks::Disposition& d) {
         if (d.action == hooks::Action::Proceed) {
-            // The credentials are good. qmail's spp_auth sets SMTPAUTHMETHOD (qmail's table:
-            // login, plain, cram-md5) and SMTPAUTHUSER, then runs [auth]: the auth_post hook.
+            // The credentials are good: auth_post (qmail-spp's [auth]) may still refuse them.
+            // The qmail environment of a login (SMTPAUTHUSER ...) is the spp plugin's and the
+            // child environment's business (plugins/), built from auth_user/auth_method.
             std::string method(proto::to_string(mech));
             for (auto& ch : method) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-            info_.env["SMTPAUTHUSER"] = user;
-            info_.env["SMTPAUTHMETHOD"] = method;
             run_chain(hooks::Hook::AuthPost, hooks::AuthArgs{std::string(proto::to_string(mech)), user, {}, {}},
                       [this, mech, user, method](const hooks::Verdict&, const hooks::Disposition& pd) {
                           if (pd.action != hooks::Action::Proceed) {
-                              // SPP.md [D]: a refused AUTH leaves nothing a later plugin could
-                              // take for a login. Not counted as a failure: the password was right.
-                              info_.env.erase("SMTPAUTHUSER");
-                              info_.env.erase("SMTPAUTHMETHOD");
+                              // Not counted as a failure: the password was right.
                               log_.notice("AUTH {} for {} from {} refused at auth_post", proto::to_string(mech), user,
                                           info_.remote_ip);
                               handle_refusal(pd);
@@ -218,10 +214,7 @@ void Session::auth_decide(proto::SaslMechanism mech, std::string user, std::stri
                           info_.auth_user = user;
                           info_.auth_method = method;
                           info_.relay_client = true;
-                          // What qmail's AUTH patches give later programs (spp, qmail-queue), and
-                          // relayclient = "": no RELAYCLIENT suffix from now on.
-                          info_.env["RELAYCLIENT"] = "";
-                          info_.env["TCPREMOTEINFO"] = user;
+                          // relayclient = "": no RELAYCLIENT suffix from now on (qmail's AUTH).
                           plugins::note_relay_client_auth(notes_);
                           log_.info("AUTH {} succeeded for {}", proto::to_string(mech), user);
                           reply(235, "2.7.0", "Authentication successful");

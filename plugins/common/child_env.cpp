@@ -46,6 +46,17 @@ std::vector<std::string> tcpserver_environment(const proto::ConnectionInfo& c, c
     if (!c.remote_host.empty()) env["TCPREMOTEHOST"] = c.remote_host;
     if (c.relay_client) env["RELAYCLIENT"] = "";
     for (const auto& [k, v] : c.env) env[k] = v;
+    // qmail's AUTH patches: a login gives programs its user, method and relaying; without one,
+    // nothing in the environment may pass for a login.
+    if (!c.auth_user.empty()) {
+        env["SMTPAUTHUSER"] = c.auth_user;
+        env["SMTPAUTHMETHOD"] = c.auth_method;
+        env["TCPREMOTEINFO"] = c.auth_user;
+        env["RELAYCLIENT"] = "";
+    } else {
+        env.erase("SMTPAUTHUSER");
+        env.erase("SMTPAUTHMETHOD");
+    }
     for (const auto& [k, v] : extra) env[k] = v;
     std::vector<std::string> out;
     out.reserve(env.size());

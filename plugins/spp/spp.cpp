@@ -84,6 +84,8 @@ struct Conn {
     SppState state;
     bool relay_at_connect = false;             // qmail reads RELAYCLIENT once, at connect
     bool relay_exported = false;
+    bool auth_exported = false;    // the session's login is in the environment
+    bool auth_vars_set = false;    // SMTPAUTHUSER/METHOD are there (for [auth], or exported)
     std::shared_ptr<ChainRun> run;             // the command in progress
 };
 
@@ -229,9 +231,29 @@ private:
     }
 
     void export_relay(hooks::Context& ctx, Conn& c) {
+        export_auth(ctx, c);
         if (c.relay_exported || !ctx.connection().relay_client) return;
         ctx.connection().env.emplace("RELAYCLIENT", "");
         c.relay_exported = true;
+    }
+
+    // What qmail's AUTH patches give programs once a login succeeded: SMTPAUTHUSER,
+    // SMTPAUTHMETHOD, TCPREMOTEINFO = the user, and RELAYCLIENT = "" (no recipient suffix).
+    // A login refused after [auth] set its variables leaves nothing behind (SPP.md [D]).
+    void export_auth(hooks::Context& ctx, Conn& c) {
+        auto& conn = ctx.connection();
+        if (!conn.auth_user.empty()) {
+            if (c.auth_exported) return;
+            set_auth_vars(conn.env, conn.auth_method, conn.auth_user);
+            conn.env["TCPREMOTEINFO"] = conn.auth_user;
+            conn.env["RELAYCLIENT"] = "";
+            c.auth_exported = c.auth_vars_set = c.relay_exported = true;
+            return;
+        }
+        if (!c.auth_vars_set) return;
+        conn.env.erase("SMTPAUTHUSER");
+        conn.env.erase("SMTPAUTHMETHOD");
+        c.auth_vars_set = false;
     }
 
     // ---- hooks ---------------------------------------------------------------------
@@ -335,6 +357,7 @@ private:
         if (!conn || !conn->active) return call.declined();
         export_relay(ctx, *conn);
         set_auth_vars(ctx.connection().env, args.mechanism, args.user);
+        conn->auth_vars_set = true;
         if (conn->state.disabled) return call.declined();
         run_section(ctx, conn, Section::Auth, std::move(call));
     }
