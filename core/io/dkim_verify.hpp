@@ -1,0 +1,63 @@
+// dkim_verify.hpp - one DKIM signature's verdict from its parts (RFC 6376 §6.1), and a
+// whole-message verifier built on it for messages held in memory (tests, plugtest).
+//
+// The dkim plugin streams: it splits the header (proto::dkim::split_header_block), parses
+// each DKIM-Signature, feeds the body to one BodyCanonicalizer + Sha256 per distinct
+// (body canon, l=), fetches each key through the resolver, then calls judge_signature()
+// with what it gathered. verify_message() does the same on a complete message with a
+// synchronous key lookup, so both paths share the verdict rules:
+//   permerror  signature or key record malformed, key unusable (revoked, wrong type, h=,
+//              t=s, too short), no key record, rsa-sha1, header block malformed;
+//   temperror  the key lookup failed temporarily (DNS timeout, SERVFAIL);
+//   fail       x= in the past, body shorter than l=, body hash mismatch, bad signature;
+//   pass       otherwise.
+// Results are spelled as RFC 8601 does (to_string). No I/O besides the caller's lookup.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/proto/dkim_key.hpp"
+#include "core/proto/dkim_signature.hpp"
+
+namespace asmtpd::io::dkim {
+
+enum class Verdict { Pass, Fail, TempError, PermError };
+std::string_view to_string(Verdict v);   // "pass" "fail" "temperror" "permerror"
+
+struct SignatureResult {
+    Verdict verdict = Verdict::PermError;
+    std::string reason;   // empty on pass; otherwise why, for logs and Authentication-Results
+    std::optional<proto::dkim::Signature> signature;   // set when the field parsed
+    bool testing = false;   // the key had t=y
+};
+
+// What the key lookup found for "selector._domainkey.domain".
+struct KeyAnswer {
+    enum class Status { Found, NotFound, TempFail } status = Status::NotFound;
+    std::string txt;   // the TXT record's strings concatenated (Found)
+};
+
+// What the body side produced for one signature's (c= body, l=).
+struct BodyDigest {
+    std::string hash;                     // SHA-256 of the (limited) canonical body
+    std::uint64_t canonical_length = 0;   // the whole canonical body, uncapped
+};
+
+// The verdict for `sig`, given its canonical header data (signed_header_data), the body
+// digest and the key lookup's answer; `now` is seconds since the epoch.
+SignatureResult judge_signature(const proto::dkim::Signature& sig, std::string_view header_data,
+                                const BodyDigest& body, const KeyAnswer& key, std::uint64_t now);
+
+using KeyLookup = std::function<KeyAnswer(const std::string& query_name)>;
+
+// Every DKIM-Signature of `message` (header, empty line, body; CRLF lines), top first.
+// A message without any gives an empty vector; a malformed header block gives one
+// permerror result without a signature (nothing in it can be trusted to verify).
+std::vector<SignatureResult> verify_message(std::string_view message, const KeyLookup& lookup, std::uint64_t now);
+
+}  // namespace asmtpd::io::dkim
