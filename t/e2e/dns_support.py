@@ -36,8 +36,10 @@ atexit.register(_kill_live)
 
 
 class DnsServer:
-    def __init__(self, zones=""):
+    def __init__(self, zones="", stats_interval=0.0):
+        """stats_interval > 0: queries() may lag by that many seconds (dns_server.py --stats-interval)."""
         self.dir = Path(tempfile.mkdtemp(prefix="asmtpd-dns-"))
+        self.stats_interval = stats_interval
         self.proc = None
         self.port = None
         self.write_zones(zones)
@@ -49,7 +51,8 @@ class DnsServer:
 
     def start(self):
         self._log = open(self.dir / "server.log", "wb")
-        self.proc = subprocess.Popen([PYTHON, str(HERE / "dns_server.py"), "--dir", str(self.dir)],
+        self.proc = subprocess.Popen([PYTHON, str(HERE / "dns_server.py"), "--dir", str(self.dir),
+                                      "--stats-interval", str(self.stats_interval)],
                                      stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log)
         _live.add(self)
         deadline = time.monotonic() + START_TIMEOUT
