@@ -77,6 +77,7 @@ class ChainClient:
 
     def load_argv(self, msgs, size, sessions, reuse):
         assert not reuse, "proxy_source opens a connection per message"
+        self.msgs_sent = getattr(self, "msgs_sent", 0) + msgs   # warm-up and runs alike
         return [self.proxy_source, "-s", str(sessions), "-m", str(msgs), "-l", str(size),
                 "-p", bench_dns.CHAIN_CLIENT, "-H", bench_dns.CHAIN_HELO, "-f", bench_dns.CHAIN_SENDER,
                 "-t", "rcpt@" + S.RCPT_DOMAIN, f"127.0.0.1:{self.port}"]
@@ -135,8 +136,10 @@ dns:
         if not hits:
             return None
         lookups, cached, joined, sent, late = (int(x) for x in hits[-1])
+        msgs = getattr(self, "msgs_sent", 0)
         return {"lookups": lookups, "cache_hits": cached, "coalesced": joined, "sent": sent, "deadlines": late,
-                "cache_hit_rate": round(cached / lookups, 4) if lookups else None,
+                "cache_hit_rate": round(cached / lookups, 4) if lookups else None, "msgs": msgs,
+                "lookups_per_msg": round(lookups / msgs, 2) if msgs else None,
                 "note": "asmtpd's resolver over the server's life (warm-up + every run), from its exit log line"}
 
     def note(self):

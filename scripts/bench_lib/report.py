@@ -117,6 +117,11 @@ def chain_ratios(entry, loads):
     r = s["asmtpd-dns"].get("resolver")
     if r:
         out["asmtpd-dns resolver cache hit rate"] = r["cache_hit_rate"]
+        out["asmtpd-dns resolver lookups/msg"] = r.get("lookups_per_msg")
+    for name, srv in s.items():
+        q = (srv.get("median") or {}).get("dns_queries_per_msg")
+        if q is not None and name != "asmtpd-proxy":
+            out[f"{name} DNS queries/msg"] = q
     return out
 
 
@@ -189,8 +194,9 @@ def print_table(results, out):
                     r = s.get("resolver")
                     note = (f"DNS server: {_f(m['dns_queries_per_msg'], 3)} queries/msg, its CPU"
                             f" {_f(m.get('dns_server_cpu_s'), 2)} s"
-                            + (f"; resolver: {r['lookups']} lookups, {r['cache_hits']} cached"
-                               f" ({_f(100 * (r['cache_hit_rate'] or 0), 2)}%), {r['sent']} sent" if r else "")
+                            + (f"; resolver: {r['lookups']} lookups ({_f(r.get('lookups_per_msg'), 2)}/msg),"
+                               f" {r['cache_hits']} cached ({_f(100 * (r['cache_hit_rate'] or 0), 2)}%),"
+                               f" {r['sent']} sent" if r else "")
                             + "; " + note)
                 elif m.get("delivered") is not None:
                     note = (f"next hop took {m['delivered']:.0f}/run over {_f(m.get('downstream_sessions'), 0)} conns,"
