@@ -245,7 +245,7 @@ def write_chart(results, png, datadir):
         return cols
 
     palette = ["#9400d3", "#c71585", "#e07b00", "#4b0082", "#009e73", "#56b4e9", "#0072b2", "#f0e442",
-               "#d4b000", "#7f7f7f", "#a0522d"]
+               "#d4b000", "#7f7f7f", "#a0522d", "#e41a1c", "#ff7f00", "#377eb8", "#984ea3"]
 
     def color(srv):   # one colour per server in every panel
         return palette[(order.index(srv) if srv in order else len(order) + servers.index(srv)) % len(palette)]
