@@ -19,9 +19,9 @@
 #include "core/io/reactor.hpp"
 #include "core/io/resolver.hpp"
 #include "core/proto/connection_info.hpp"
+#include "core/proto/setting_tree.hpp"
 #include "hooks/flat_config.hpp"
 #include "hooks/notes.hpp"
-#include "hooks/program_policy.hpp"
 #include "hooks/transaction.hpp"
 
 namespace asmtpd::hooks {
@@ -35,7 +35,8 @@ struct ServerFacts {
     std::uint64_t databytes = 26214400;
     std::size_t max_rcpts = 100;
     std::size_t max_connections_per_ip = 50;
-    std::map<std::string, ProgramPolicy> spp_programs;   // by the exact program line
+    // asmtpd.yaml sections owned by plugins, by key (CatalogEntry::settings_key).
+    std::map<std::string, proto::SettingNode> plugin_settings;
 };
 
 class Context {

@@ -28,6 +28,9 @@ struct PluginInit {
     const proto::PluginLine& line;   // name, instance, args, file:line
     const FlatConfig& config;
     const ServerFacts& server;
+    // The plugin's own asmtpd.yaml section (its catalog entry's settings_key), null when the
+    // file has none. Errors about it should name its place: SettingNode::error().
+    const proto::SettingNode* settings = nullptr;
 };
 
 class Plugin {
@@ -94,6 +97,9 @@ using PluginFactory = std::unique_ptr<Plugin> (*)();
 struct CatalogEntry {
     const char* name;          // as written in config/plugins ("queue/maildir")
     PluginFactory make;
+    // A top-level asmtpd.yaml key this plugin owns (spp: "spp_programs"): the daemon accepts it
+    // and hands its value to init() as PluginInit::settings. Null: none.
+    const char* settings_key = nullptr;
 };
 
 }  // namespace asmtpd::hooks

@@ -37,7 +37,11 @@ std::unique_ptr<Registry> Registry::build(const proto::PluginList& list,
             continue;
         }
         plugin->set_identity(instance, server.plugin_timeout);
-        if (auto err = plugin->init(PluginInit{line, config, server})) {
+        const proto::SettingNode* settings = nullptr;
+        if (entry->settings_key)
+            if (auto it = server.plugin_settings.find(entry->settings_key); it != server.plugin_settings.end())
+                settings = &it->second;
+        if (auto err = plugin->init(PluginInit{line, config, server, settings})) {
             errors.push_back(line.where() + ": plugin '" + instance + "': " + *err);
             continue;
         }

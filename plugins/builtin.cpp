@@ -47,7 +47,7 @@ std::span<const hooks::CatalogEntry> builtin_plugins() {
         {"earlytalker", &make_check_earlytalker},
         {"queue/maildir", &make_queue_maildir},
         {"queue/discard", &make_queue_discard},
-        {"spp", &make_spp},
+        {"spp", &make_spp, "spp_programs"},
         {"queue/qmail-queue", &make_queue_qmail_queue},
         {"queue/smtp_forward", &make_queue_smtp_forward},
         {"queue/lmtp", &make_queue_lmtp},

@@ -17,7 +17,10 @@ std::shared_ptr<const Runtime> load_runtime(const std::string& config_dir,
                                             std::vector<std::string>& errors) {
     const std::size_t errors_before = errors.size();
     auto rt = std::make_shared<Runtime>();
-    SettingsResult sr = load_settings(config_dir);
+    std::vector<std::string> plugin_keys;   // asmtpd.yaml sections the plugins own
+    for (const auto& e : catalog)
+        if (e.settings_key) plugin_keys.emplace_back(e.settings_key);
+    SettingsResult sr = load_settings(config_dir, plugin_keys);
     errors.insert(errors.end(), sr.errors.begin(), sr.errors.end());
     rt->settings = std::move(sr.settings);
     rt->config = std::make_unique<hooks::FlatConfig>(config_dir);
@@ -35,7 +38,7 @@ std::shared_ptr<const Runtime> load_runtime(const std::string& config_dir,
     facts.databytes = rt->settings.limits.databytes;
     facts.max_rcpts = rt->settings.limits.max_rcpts;
     facts.max_connections_per_ip = rt->settings.limits.max_connections_per_ip;
-    facts.spp_programs = rt->settings.spp_programs;
+    facts.plugin_settings = rt->settings.plugin_sections;
 
     std::error_code ec;
     fs::create_directories(facts.spool_dir, ec);

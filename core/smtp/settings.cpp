@@ -73,13 +73,13 @@ class SettingsParser {
 public:
     SettingsParser(const std::string& file, std::vector<std::string>& errors) : r_(file, errors) {}
 
-    void top(const Node& root, Settings& s) {
+    void top(const Node& root, Settings& s, const std::vector<std::string>& plugin_keys) {
         YamlAt at{"", R::line_of(root, 1)};
         if (root.IsDefined() && !root.IsNull() && !root.IsMap()) {
             r_.error(at, "the file must be a mapping of settings (key: value), got " + R::describe(root));
             return;
         }
-        r_.mapping(root, at, {
+        std::vector<R::Field> fields{
             {"hostname", [&](const Node& v, const YamlAt& a) {
                  std::string h;
                  if (!r_.string(v, a, h, true)) return;
@@ -112,9 +112,13 @@ public:
                  r_.string_list(v, a, s.trusted_proxies, check_cidr);
              }},
             {"tls_before_auth", [&](const Node& v, const YamlAt& a) { r_.boolean(v, a, s.tls_before_auth); }},
-            {"spp_programs", [&](const Node& v, const YamlAt& a) { spp_programs(v, a, s.spp_programs); }},
             {"dns", [&](const Node& v, const YamlAt& a) { dns(v, a, s.dns); }},
-        });
+        };
+        for (const auto& key : plugin_keys)
+            fields.push_back({key, [&s, &key, this](const Node& v, const YamlAt& a) {
+                                  s.plugin_sections[key] = r_.tree(v, a);
+                              }});
+        r_.mapping(root, at, fields);
         cross_checks(s);
     }
 
@@ -210,33 +214,6 @@ private:
         });
     }
 
-    // Keys are whole smtpplugins lines (":/usr/bin/rblspp -r zen"), so they cannot be a fixed
-    // field list: every key is taken, each value must be a mapping of known fields.
-    void spp_programs(const Node& v, const YamlAt& at, std::map<std::string, hooks::ProgramPolicy>& out) {
-        if (v.IsNull()) return;
-        if (!v.IsMap()) return r_.error(at, "expected a mapping of program lines to {timeout, on_timeout}, got " + R::describe(v));
-        for (const auto& kv : v) {
-            const int line = R::line_of(kv.first, at.line);
-            std::string key;
-            if (!kv.first.IsScalar() || (key = kv.first.Scalar()).empty()) {
-                r_.error(R::child(at, "?", line), "a program line (as written in smtpplugins) is needed as the key");
-                continue;
-            }
-            YamlAt here = R::child(at, key, line);
-            hooks::ProgramPolicy p;
-            unsigned secs = 0;
-            bool ok = r_.mapping(kv.second, here, {
-                {"timeout", [&](const Node& n, const YamlAt& a) {
-                     if (r_.number(n, a, 1, kMaxSeconds, secs)) p.timeout = std::chrono::seconds(secs);
-                 }},
-                {"on_timeout", [&](const Node& n, const YamlAt& a) {
-                     r_.choice<bool>(n, a, {{"fail", false}, {"continue", true}}, p.continue_on_timeout);
-                 }},
-            });
-            if (ok) out[key] = p;
-        }
-    }
-
     void dns(const Node& v, const YamlAt& at, DnsSettings& d) {
         r_.mapping(v, at, {
             {"servers", [&](const Node& n, const YamlAt& a) {
@@ -311,7 +288,8 @@ private:
 
 }  // namespace
 
-SettingsResult parse_settings(std::string_view yaml_text, const std::string& file) {
+SettingsResult parse_settings(std::string_view yaml_text, const std::string& file,
+                              const std::vector<std::string>& plugin_keys) {
     SettingsResult r;
     Node root;
     try {
@@ -327,13 +305,13 @@ SettingsResult parse_settings(std::string_view yaml_text, const std::string& fil
     }
     if (r.errors.empty()) {
         SettingsParser p(file, r.errors);
-        p.top(root, r.settings);
+        p.top(root, r.settings, plugin_keys);
     }
     if (r.settings.hostname.empty()) r.settings.hostname = machine_hostname();
     return r;
 }
 
-SettingsResult load_settings(const std::string& config_dir) {
+SettingsResult load_settings(const std::string& config_dir, const std::vector<std::string>& plugin_keys) {
     const std::string file = config_dir + "/asmtpd.yaml";
     auto fail = [&](const std::string& why) {
         SettingsResult r;
@@ -356,7 +334,7 @@ SettingsResult load_settings(const std::string& config_dir) {
     std::stringstream ss;
     ss << in.rdbuf();
     if (in.bad()) return fail(std::strerror(errno));
-    return parse_settings(ss.str(), file);
+    return parse_settings(ss.str(), file, plugin_keys);
 }
 
 std::string machine_hostname() {

@@ -16,7 +16,7 @@
 #include "core/io/free_space.hpp"
 #include "core/io/log.hpp"
 #include "core/proto/data_decoder.hpp"
-#include "hooks/program_policy.hpp"
+#include "core/proto/setting_tree.hpp"
 
 namespace asmtpd::smtp {
 
@@ -93,8 +93,9 @@ struct Settings {
     TlsSettings tls;
     std::vector<std::string> trusted_proxies;   // CIDRs allowed to send a PROXY header
     bool tls_before_auth = true;           // offer AUTH only inside TLS (qpsmtpd's tls_before_auth)
-    // spp_programs: {"<exact smtpplugins line>": {timeout: SECS, on_timeout: fail|continue}}
-    std::map<std::string, hooks::ProgramPolicy> spp_programs;
+    // The sections plugins own (CatalogEntry::settings_key, e.g. spp's spp_programs), by key,
+    // as value trees the plugin validates in its init().
+    std::map<std::string, proto::SettingNode> plugin_sections;
     DnsSettings dns;
 };
 
@@ -104,9 +105,10 @@ struct SettingsResult {
 };
 
 // Parses YAML text (file is used in messages only).
-SettingsResult parse_settings(std::string_view yaml_text, const std::string& file);
+SettingsResult parse_settings(std::string_view yaml_text, const std::string& file,
+                              const std::vector<std::string>& plugin_keys = {});
 // Reads DIR/asmtpd.yaml; a missing file gives the defaults (and no error).
-SettingsResult load_settings(const std::string& config_dir);
+SettingsResult load_settings(const std::string& config_dir, const std::vector<std::string>& plugin_keys = {});
 
 // The machine's host name (gethostname), for the hostname default.
 std::string machine_hostname();

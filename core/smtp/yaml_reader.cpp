@@ -95,6 +95,40 @@ bool YamlReader::mapping(const YAML::Node& n, const YamlAt& at, std::span<const 
     return true;
 }
 
+proto::SettingNode YamlReader::tree(const YAML::Node& n, const YamlAt& at) {
+    proto::SettingNode out;
+    out.file = file_;
+    out.line = at.line;
+    out.path = at.path;
+    if (!n.IsDefined() || n.IsNull()) return out;
+    if (n.IsScalar()) {
+        out.kind = proto::SettingNode::Kind::Scalar;
+        out.scalar = n.Scalar();
+    } else if (n.IsSequence()) {
+        out.kind = proto::SettingNode::Kind::List;
+        std::size_t i = 0;
+        for (const auto& item : n) {
+            out.items.push_back(tree(item, element(at, i, line_of(item, at.line))));
+            ++i;
+        }
+    } else if (n.IsMap()) {
+        out.kind = proto::SettingNode::Kind::Map;
+        for (auto it = n.begin(); it != n.end(); ++it) {
+            const YAML::Node key = it->first;
+            const YAML::Node value = it->second;
+            const int key_line = line_of(key, at.line);
+            if (!key.IsScalar()) {
+                error({at.path, key_line}, "keys must be plain names, got " + describe(key));
+                continue;
+            }
+            YamlAt here = child(at, key.Scalar(), key_line);
+            out.entries.emplace_back(key.Scalar(), tree(value, {here.path, line_of(value, key_line)}));
+            out.entries.back().second.line = key_line;   // messages about an entry name its key's line
+        }
+    }
+    return out;
+}
+
 bool YamlReader::scalar_text(const YAML::Node& n, const YamlAt& at, std::string& out) {
     if (!n.IsDefined() || !n.IsScalar()) {
         error(at, "expected a single value, got " + describe(n));

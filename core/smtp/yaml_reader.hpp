@@ -18,6 +18,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "core/proto/setting_tree.hpp"
+
 namespace asmtpd::smtp {
 
 // Where a value sits: its key path for messages and the best line known for it.
@@ -84,6 +86,9 @@ public:
     // (message on failure, empty string when fine) and reported with its own line.
     bool string_list(const YAML::Node& n, const YamlAt& at, std::vector<std::string>& out,
                      const std::function<std::string(const std::string&)>& valid);
+    // Any subtree as a plain value tree with its places (a plugin's own section); non-scalar
+    // mapping keys are reported.
+    proto::SettingNode tree(const YAML::Node& n, const YamlAt& at);
 
 private:
     bool scalar_text(const YAML::Node& n, const YamlAt& at, std::string& out);

@@ -155,7 +155,8 @@ public:
                                    ::getegid(), sandbox))
             return e;
         o.run_as = sandbox.run_as;
-        o.policies = in.server.spp_programs;
+        if (in.settings)
+            if (auto e = parse_program_policies(*in.settings, o.policies)) return *e;
         o.child_limits = sandbox.limits;
         o.server_env = ServerEnv::capture();
         opts_ = std::make_shared<const ChainOptions>(o);

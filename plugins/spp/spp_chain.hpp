@@ -28,7 +28,7 @@
 #include "core/io/child_process.hpp"
 #include "core/io/log.hpp"
 #include "core/io/spool.hpp"
-#include "hooks/program_policy.hpp"
+#include "plugins/spp/spp_program_policy.hpp"
 #include "plugins/spp/spp_config.hpp"
 #include "plugins/spp/spp_env.hpp"
 #include "plugins/spp/spp_output.hpp"
@@ -45,7 +45,7 @@ struct ChainOptions {
     std::size_t stderr_run_limit = 16384;  // bytes of stderr logged per run
     std::optional<io::SpawnCredentials> run_as;   // spp_sandbox.hpp
     // asmtpd.yaml spp_programs, by the exact program line: timeout and fail-open overrides.
-    std::map<std::string, hooks::ProgramPolicy> policies;
+    std::map<std::string, ProgramPolicy> policies;
     io::SpawnLimits child_limits;
 };
 
@@ -96,7 +96,7 @@ private:
 
     std::size_t next_ = 0;                 // index of the next program
     const ProgramLine* current_ = nullptr;
-    const hooks::ProgramPolicy* policy_ = nullptr;   // spp_programs entry of current_, if any
+    const ProgramPolicy* policy_ = nullptr;   // spp_programs entry of current_, if any
     bool budget_bound_ = false;                      // current_'s timeout is the command budget's
     io::ChildHandle child_;
     std::chrono::steady_clock::time_point deadline_;
