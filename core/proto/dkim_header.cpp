@@ -16,6 +16,15 @@ std::string_view trim_wsp_end(std::string_view s) {
     return s;
 }
 
+// RFC 5322 ftext: printable ASCII except ':' (the colon is where the name was cut).
+bool is_field_name(std::string_view name) {
+    if (name.empty()) return false;
+    for (char c : name) {
+        if (c < 0x21 || c > 0x7e) return false;
+    }
+    return true;
+}
+
 }  // namespace
 
 std::string_view HeaderField::value() const {
@@ -47,7 +56,7 @@ SplitHeader split_header_block(std::string_view block) {
         } else {
             close_field(pos >= 2 ? pos - 2 : pos);
             const auto colon = line.find(':');
-            if (colon == std::string_view::npos || trim_wsp_end(line.substr(0, colon)).empty()) {
+            if (colon == std::string_view::npos || !is_field_name(trim_wsp_end(line.substr(0, colon)))) {
                 out.fields.clear();
                 out.error = "header line without a field name and colon";
                 return out;

@@ -4,7 +4,8 @@
 //
 // The header block is the message up to the empty line, in CRLF lines; a line starting with
 // SP or HTAB continues the field above it. split_header_block() refuses a block whose first
-// line is a continuation or which has a line without a colon (dkimpy does the same); the
+// line is a continuation or which has a line without a colon or whose name is not printable
+// ASCII (RFC 5322 ftext; dkimpy refuses the same); the
 // verifier's result is then permerror for every signature.
 //
 // signed_header_data() is what gets hashed: for each name in h=, from the bottom of the

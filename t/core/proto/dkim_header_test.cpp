@@ -35,6 +35,9 @@ TEST_CASE("split: malformed blocks") {
     CHECK_FALSE(split_header_block(" A: 1\r\n").error.empty());
     CHECK_FALSE(split_header_block("A: 1\r\nno colon here\r\n").error.empty());
     CHECK_FALSE(split_header_block(": empty name\r\n").error.empty());
+    CHECK_FALSE(split_header_block("A: 1\r\n\nB: 2\r\n").error.empty());        // bare LF in a name
+    CHECK_FALSE(split_header_block("A: 1\r\nX Y: 2\r\n").error.empty());
+    CHECK_FALSE(split_header_block("A: 1\r\nX\xc3\xa9: 2\r\n").error.empty());
 }
 
 TEST_CASE("RFC 6376 §3.4.5 example: header canonicalization") {
