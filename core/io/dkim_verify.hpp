@@ -9,7 +9,8 @@
 //   permerror  signature or key record malformed, key unusable (revoked, wrong type, h=,
 //              t=s, too short), no key record, rsa-sha1, header block malformed;
 //   temperror  the key lookup failed temporarily (DNS timeout, SERVFAIL);
-//   fail       x= in the past, body shorter than l=, body hash mismatch, bad signature;
+//   fail       x= in the past or t= in the future (by more than kClockSkew), body shorter
+//              than l=, body hash mismatch, bad signature;
 //   pass       otherwise.
 // Results are spelled as RFC 8601 does (to_string). No I/O besides the caller's lookup.
 #pragma once
@@ -25,6 +26,10 @@
 #include "core/proto/dkim_signature.hpp"
 
 namespace asmtpd::io::dkim {
+
+// Clock skew allowed between signer and verifier for x= and t= (opendkim's default drift;
+// dkimpy allows 10 hours).
+inline constexpr std::uint64_t kClockSkew = 300;
 
 enum class Verdict { Pass, Fail, TempError, PermError };
 std::string_view to_string(Verdict v);   // "pass" "fail" "temperror" "permerror"

@@ -166,7 +166,13 @@ ParsedSignature parse_signature(std::string_view field_value) {
     return {std::move(sig), {}};
 }
 
-bool signature_expired(const Signature& sig, std::uint64_t now) { return sig.expiration && now > *sig.expiration; }
+bool signature_expired(const Signature& sig, std::uint64_t now, std::uint64_t skew) {
+    return sig.expiration && now > *sig.expiration && now - *sig.expiration > skew;
+}
+
+bool signed_in_future(const Signature& sig, std::uint64_t now, std::uint64_t skew) {
+    return sig.timestamp && *sig.timestamp > now && *sig.timestamp - now > skew;
+}
 
 std::string key_query_name(const Signature& sig) { return sig.selector + "._domainkey." + sig.domain; }
 

@@ -48,8 +48,11 @@ struct ParsedSignature {
 
 ParsedSignature parse_signature(std::string_view field_value);
 
-// True when x= is present and `now` (seconds since the epoch) is after it (§3.5 x=).
-bool signature_expired(const Signature& sig, std::uint64_t now);
+// True when x= is present and `now` (seconds since the epoch) is more than `skew` seconds
+// after it (§3.5 x=; verifiers may allow for clock skew).
+bool signature_expired(const Signature& sig, std::uint64_t now, std::uint64_t skew = 0);
+// True when t= is more than `skew` seconds after `now` (§3.5 t=: a signature from the future).
+bool signed_in_future(const Signature& sig, std::uint64_t now, std::uint64_t skew = 0);
 
 // "selector._domainkey.domain", the TXT name the key is fetched from (§3.6.2.1).
 std::string key_query_name(const Signature& sig);

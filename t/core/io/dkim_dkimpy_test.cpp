@@ -8,7 +8,8 @@
 // empty lines, revoked key, missing key and a 512-bit key. Our verdict must equal dkimpy's
 // on every message (dkimpy says only pass or fail, so our fail, permerror and temperror all
 // count as fail). Then the other way round: we sign the same messages in every
-// canonicalization, with and without l= and oversigning, and dkimpy must pass them all.
+// canonicalization, with and without l= and oversigning, and dkimpy must pass them all;
+// and, signed with x= two days in the past, dkimpy and we must both fail them.
 #include "core/io/dkim_verify.hpp"
 
 #include <doctest/doctest.h>
@@ -120,12 +121,14 @@ TEST_CASE("differential: our verdicts equal dkimpy's, and dkimpy passes what we 
     auto ed = load_private_key_pem(slurp(corpus.dir / "ed25519.pem"));
     REQUIRE(rsa.key);
     REQUIRE(ed.key);
-    std::size_t signed_count = 0;
+    // Variants: 0 plain, 1 l= and oversigned, 2 expired (x= two days ago: both must fail).
+    std::map<std::string, std::string> ours;   // file name -> our verdict
+    std::size_t expected_passes = 0;
     for (const auto& [name, dkimpy] : corpus.expected) {
         if (!name.ends_with("_rsa")) continue;   // one per (message, canonicalization)
         const std::string message = unsigned_message(slurp(corpus.dir / (name + ".eml")));
         for (const auto& [key, selector] : {std::pair{&*rsa.key, "rsa"}, {&*ed.key, "ed"}}) {
-            for (int variant = 0; variant < 2; ++variant) {
+            for (int variant = 0; variant < 3; ++variant) {
                 SignOptions o;
                 o.domain = "example.org";
                 o.selector = selector;
@@ -133,24 +136,33 @@ TEST_CASE("differential: our verdicts equal dkimpy's, and dkimpy passes what we 
                 o.body_canon = name.find("-relaxed_") != std::string::npos ? pd::Canon::Relaxed : pd::Canon::Simple;
                 o.body_length = variant == 1;
                 o.oversign = variant == 1;
-                o.timestamp = now;
+                // dkimpy allows 10 hours of clock skew, we allow kClockSkew: two days is past both.
+                o.timestamp = variant == 2 ? now - 3 * 86400 : now;
+                if (variant == 2) o.expiration = now - 2 * 86400;
                 auto r = sign_message(message, *key, o);
                 INFO(name, " ", selector, ": ", r.error);
                 REQUIRE(r.field);
-                std::ofstream(ours_dir / (name + "_" + selector + std::to_string(variant) + ".eml"), std::ios::binary)
-                    << *r.field << message;
-                ++signed_count;
+                const std::string file = name + "_" + selector + std::to_string(variant);
+                std::ofstream(ours_dir / (file + ".eml"), std::ios::binary) << *r.field << message;
+                auto mine = verify_message(*r.field + message, corpus.lookup(), now);
+                REQUIRE(mine.size() == 1);
+                ours[file] = mine[0].verdict == Verdict::Pass ? "pass" : "fail";
+                CHECK(ours[file] == (variant == 2 ? "fail" : "pass"));
+                expected_passes += variant != 2;
             }
         }
     }
     const std::string script = std::string(ASMTPD_SOURCE_DIR) + "/t/fixtures/dkim/dkimpy_corpus.py";
     const auto verdicts = tab_file(run("/usr/bin/python3 " + script + " verify " + ours_dir.string()));
-    CHECK(verdicts.size() == signed_count);
-    std::size_t dkimpy_passed = 0;
+    CHECK(verdicts.size() == ours.size());
+    std::size_t dkimpy_passed = 0, same = 0;
     for (const auto& [name, verdict] : verdicts) {
         INFO(name);
-        CHECK(verdict == "pass");
+        CHECK(verdict == ours[name]);
+        same += verdict == ours[name];
         dkimpy_passed += verdict == "pass";
     }
-    MESSAGE("dkimpy verified ", dkimpy_passed, "/", signed_count, " messages we signed");
+    CHECK(dkimpy_passed == expected_passes);
+    MESSAGE("we signed ", ours.size(), " messages (", expected_passes, " valid, the rest expired): dkimpy agrees on ",
+            same, ", passes ", dkimpy_passed);
 }

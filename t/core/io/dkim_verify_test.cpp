@@ -151,14 +151,21 @@ TEST_CASE("l=: text appended after the signed length still passes; a shorter bod
     CHECK(cut.reason == "body shorter than l=");
 }
 
-TEST_CASE("x=: expired signatures fail; t= alone does not") {
+TEST_CASE("x= in the past and t= in the future fail, beyond the clock skew") {
     SignOptions o;
-    o.timestamp = kNow - 100;
-    o.expiration = kNow - 1;
+    o.timestamp = kNow - 1000;
+    o.expiration = kNow - kClockSkew - 1;
     auto r = only(signed_rsa(o));
     CHECK(r.verdict == Verdict::Fail);
     CHECK(r.reason == "signature expired");
+    o.expiration = kNow - kClockSkew;   // within the allowed clock skew
+    CHECK(only(signed_rsa(o)).verdict == Verdict::Pass);
     o.expiration = kNow + 100;
+    CHECK(only(signed_rsa(o)).verdict == Verdict::Pass);
+    o.timestamp = kNow + kClockSkew + 1;
+    o.expiration = std::nullopt;
+    CHECK(only(signed_rsa(o)).reason == "signature timestamp in the future");
+    o.timestamp = kNow + kClockSkew;
     CHECK(only(signed_rsa(o)).verdict == Verdict::Pass);
 }
 

@@ -138,6 +138,13 @@ TEST_CASE("l=, t=, x=: numbers; x= not before t=; expiry against a clock") {
     CHECK_FALSE(signature_expired(s, 2000));
     CHECK(signature_expired(s, 2001));
     CHECK_FALSE(signature_expired(ok(kBase), 99999999999));
+    CHECK_FALSE(signature_expired(s, 2300, 300));
+    CHECK(signature_expired(s, 2301, 300));
+    CHECK_FALSE(signed_in_future(s, 1000));
+    CHECK(signed_in_future(s, 999));
+    CHECK_FALSE(signed_in_future(s, 700, 300));
+    CHECK(signed_in_future(s, 699, 300));
+    CHECK_FALSE(signed_in_future(ok(kBase), 0));
     ok(kBase + "; t=1000; x=1000");
     CHECK(error_of(kBase + "; t=1000; x=999").find("x=") != std::string::npos);
     error_of(kBase + "; l=12a");
