@@ -13,6 +13,13 @@ bool valid_env_name(std::string_view n) {
     return true;
 }
 
+bool protected_env_name(std::string_view name, const std::vector<std::string>& extra) {
+    if (name == "PATH" || name.substr(0, 3) == "LD_") return true;
+    for (const auto& e : extra)
+        if (e == name) return true;
+    return false;
+}
+
 std::optional<std::string> add_env_assignment(std::string_view v, EnvMap& into) {
     auto eq = v.find('=');
     if (eq == std::string_view::npos || !valid_env_name(v.substr(0, eq)) || v.find('\0') != std::string_view::npos)

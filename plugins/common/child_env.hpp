@@ -22,6 +22,9 @@ using EnvMap = std::map<std::string, std::string>;
 
 // [A-Za-z_][A-Za-z0-9_]*
 bool valid_env_name(std::string_view name);
+// Names no plugin (spp S/U, a .so's set_env) may change: PATH, LD_* and the plugin's own list.
+// One rule for every kind of external plugin, so spp and dso can never drift apart.
+bool protected_env_name(std::string_view name, const std::vector<std::string>& extra = {});
 
 // Adds "NAME=VALUE" (a plugin argument) to `into`; an error text when it is malformed.
 std::optional<std::string> add_env_assignment(std::string_view assignment, EnvMap& into);

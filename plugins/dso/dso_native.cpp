@@ -6,6 +6,8 @@
 // NUL and other controls are refused here, and the session frames replies once more).
 #include "plugins/dso/dso_native.hpp"
 
+#include "plugins/common/child_env.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -24,18 +26,6 @@ bool has_controls(std::string_view s, bool allow_tab, bool allow_lf) {
     }
     return false;
 }
-
-bool valid_var_name(std::string_view n) {
-    if (n.empty()) return false;
-    for (std::size_t i = 0; i < n.size(); ++i) {
-        char c = n[i];
-        bool ok = c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (i > 0 && c >= '0' && c <= '9');
-        if (!ok) return false;
-    }
-    return true;
-}
-
-bool protected_var(std::string_view n) { return n == "PATH" || n.substr(0, 3) == "LD_"; }
 
 bool valid_field_name(std::string_view n) {
     if (n.empty()) return false;
@@ -145,8 +135,8 @@ static int host_set_env(asmtpd_call* call, const char* name, const char* value) 
     try {
         if (!call || !name) return ASMTPD_E_INVAL;
         std::string_view n(name);
-        if (!valid_var_name(n) || n.size() > call->limits.var_bytes) return ASMTPD_E_INVAL;
-        if (protected_var(n)) return ASMTPD_E_DENIED;
+        if (!plugins::valid_env_name(n) || n.size() > call->limits.var_bytes) return ASMTPD_E_INVAL;
+        if (plugins::protected_env_name(n)) return ASMTPD_E_DENIED;
         if (value && std::strlen(value) > call->limits.var_bytes) return ASMTPD_E_LIMIT;
         if (call->fx.env.size() >= call->limits.env_changes) return ASMTPD_E_LIMIT;
         std::string key(n);

@@ -63,6 +63,7 @@
 #include "core/proto/plugin_args.hpp"
 #include "plugins/common/rcpthosts.hpp"
 #include "plugins/common/relay_client.hpp"
+#include "plugins/common/child_env.hpp"
 #include "plugins/spp/spp_chain.hpp"
 #include "plugins/spp/spp_config_cache.hpp"
 #include "plugins/spp/spp_sandbox.hpp"
@@ -141,7 +142,7 @@ public:
             while (!list.empty()) {
                 auto comma = list.find(',');
                 std::string name(list.substr(0, comma));
-                if (!valid_var_name(name)) return fmt::format("protect: '{}' is not a variable name", name);
+                if (!plugins::valid_env_name(name)) return fmt::format("protect: '{}' is not a variable name", name);
                 o.protect.push_back(name);
                 list.remove_prefix(comma == std::string_view::npos ? list.size() : comma + 1);
             }

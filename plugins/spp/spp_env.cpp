@@ -49,24 +49,6 @@ ServerEnv ServerEnv::from(const std::vector<std::string>& entries) {
     return e;
 }
 
-bool valid_var_name(std::string_view name) {
-    if (name.empty()) return false;
-    for (std::size_t i = 0; i < name.size(); ++i) {
-        char c = name[i];
-        bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
-        bool digit = c >= '0' && c <= '9';
-        if (!(alpha || (i > 0 && digit))) return false;
-    }
-    return true;
-}
-
-bool protected_var(std::string_view name, const std::vector<std::string>& extra) {
-    if (name == "PATH" || name.substr(0, 3) == "LD_") return true;
-    for (const auto& e : extra)
-        if (e == name) return true;
-    return false;
-}
-
 void add_tcpserver_vars(const proto::ConnectionInfo& c, std::string_view hostname, EnvMap& env) {
     const std::string remote = canonical_ip(c.remote_ip);
     const std::string local = canonical_ip(c.local_ip);

@@ -28,10 +28,6 @@ struct ServerEnv {
     static ServerEnv from(const std::vector<std::string>& environ_entries);   // "NAME=value" (tests)
 };
 
-// [A-Za-z_][A-Za-z0-9_]*
-bool valid_var_name(std::string_view name);
-// PATH, LD_* and the configured extra names: S and U may not touch them.
-bool protected_var(std::string_view name, const std::vector<std::string>& extra);
 
 // tcpserver's variables, added only where the map has none yet (tcp.env may override them):
 // TCPLOCALIP, TCPLOCALPORT, TCPREMOTEIP, TCPREMOTEPORT, PROTO=TCP, TCPLOCALHOST=`hostname`,

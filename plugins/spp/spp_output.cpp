@@ -3,6 +3,7 @@
 // The order of the checks after a run mirrors qmail-spp's spp(): the child's fate first (our
 // spawn / timeout / output-cap failures, then a crash, then exit 120), then our reply framing
 // check, then the terminator. Exit codes other than 120 never matter.
+#include "plugins/common/child_env.hpp"
 #include "plugins/spp/spp_output.hpp"
 
 #include <fmt/format.h>
@@ -84,9 +85,9 @@ void set_var(const ProgramLine& prog, std::string_view arg, CommandScope& scope,
     std::string_view name = arg.substr(0, eq), value = arg.substr(eq + 1);
     static const std::vector<std::string> kNone;
     const auto& extra = scope.protected_names ? *scope.protected_names : kNone;
-    if (!valid_var_name(name)) {
+    if (!plugins::valid_env_name(name)) {
         r.notes.push_back(note(prog, fmt::format("S with invalid name '{}' ignored", excerpt(name))));
-    } else if (protected_var(name, extra)) {
+    } else if (plugins::protected_env_name(name, extra)) {
         r.notes.push_back(note(prog, fmt::format("S {} refused: protected variable", name)));
     } else if (name.size() > scope.limits.max_var || value.size() > scope.limits.max_var) {
         r.notes.push_back(note(prog, fmt::format("S {} ignored: longer than {} bytes", excerpt(name), scope.limits.max_var)));
@@ -104,9 +105,9 @@ void set_var(const ProgramLine& prog, std::string_view arg, CommandScope& scope,
 void unset_var(const ProgramLine& prog, std::string_view name, CommandScope& scope, ChainResult& r) {
     static const std::vector<std::string> kNone;
     const auto& extra = scope.protected_names ? *scope.protected_names : kNone;
-    if (!valid_var_name(name)) {
+    if (!plugins::valid_env_name(name)) {
         r.notes.push_back(note(prog, fmt::format("U with invalid name '{}' ignored", excerpt(name))));
-    } else if (protected_var(name, extra)) {
+    } else if (plugins::protected_env_name(name, extra)) {
         r.notes.push_back(note(prog, fmt::format("U {} refused: protected variable", name)));
     } else {
         scope.env->erase(std::string(name));

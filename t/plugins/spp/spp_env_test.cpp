@@ -1,5 +1,6 @@
 // spp_env_test.cpp - tests plugins/spp/spp_env.cpp: the allow-list, tcpserver's variables,
 // the layering of a child's environment, qmail-spp's SMTP* variables and the name rules.
+#include "plugins/common/child_env.hpp"
 #include "plugins/spp/spp_env.hpp"
 
 #include <doctest/doctest.h>
@@ -133,15 +134,15 @@ TEST_CASE("spp_env: [pass] and [auth] variables") {
 }
 
 TEST_CASE("spp_env: variable names and the protected list") {
-    for (const char* ok : {"a", "_", "A1", "SMTP_X", "foo_bar9", "_9"}) CHECK_MESSAGE(valid_var_name(ok), ok);
-    for (const char* bad : {"", "1a", "a-b", "a b", "a=b", "é", "a.b", "a\r"}) CHECK_MESSAGE(!valid_var_name(bad), bad);
+    for (const char* ok : {"a", "_", "A1", "SMTP_X", "foo_bar9", "_9"}) CHECK_MESSAGE(plugins::valid_env_name(ok), ok);
+    for (const char* bad : {"", "1a", "a-b", "a b", "a=b", "é", "a.b", "a\r"}) CHECK_MESSAGE(!plugins::valid_env_name(bad), bad);
     std::vector<std::string> extra{"QMAILQUEUE"};
-    CHECK(protected_var("PATH", {}));
-    CHECK(protected_var("LD_PRELOAD", {}));
-    CHECK(protected_var("LD_", {}));
-    CHECK(protected_var("QMAILQUEUE", extra));
-    CHECK_FALSE(protected_var("QMAILQUEUE", {}));
-    CHECK_FALSE(protected_var("PATHX", {}));
-    CHECK_FALSE(protected_var("path", {}));
-    CHECK_FALSE(protected_var("XLD_", {}));
+    CHECK(plugins::protected_env_name("PATH", {}));
+    CHECK(plugins::protected_env_name("LD_PRELOAD", {}));
+    CHECK(plugins::protected_env_name("LD_", {}));
+    CHECK(plugins::protected_env_name("QMAILQUEUE", extra));
+    CHECK_FALSE(plugins::protected_env_name("QMAILQUEUE", {}));
+    CHECK_FALSE(plugins::protected_env_name("PATHX", {}));
+    CHECK_FALSE(plugins::protected_env_name("path", {}));
+    CHECK_FALSE(plugins::protected_env_name("XLD_", {}));
 }
