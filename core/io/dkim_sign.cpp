@@ -2,7 +2,7 @@
 // empty, the header hash, then b= filled in (RFC 6376 §5).
 #include "core/io/dkim_sign.hpp"
 
-#include "core/proto/dkim_body.hpp"
+#include "core/io/dkim_body_hash.hpp"
 #include "core/proto/dkim_header.hpp"
 #include "core/proto/sasl.hpp"
 #include "core/proto/text.hpp"
@@ -43,10 +43,9 @@ SignResult sign_message(std::string_view message, const PrivateKey& key, const S
     }
     if (!has_from) return {std::nullopt, "message has no From"};
 
-    Sha256 body_hasher;
-    pd::BodyCanonicalizer canon(o.body_canon, std::nullopt, [&](std::string_view b) { body_hasher.update(b); });
-    canon.feed(body);
-    canon.finish();
+    BodyHasher body_hasher(o.body_canon, std::nullopt);
+    body_hasher.feed(body);
+    const BodyDigest digest = body_hasher.finish();
 
     std::string field = "DKIM-Signature: v=1; a=" + std::string(pd::to_string(alg)) + "; c=" +
                         std::string(pd::to_string(o.header_canon)) + "/" + std::string(pd::to_string(o.body_canon)) +
@@ -54,10 +53,10 @@ SignResult sign_message(std::string_view message, const PrivateKey& key, const S
     if (!o.identity.empty()) field += " i=" + o.identity + ";";
     if (o.timestamp) field += " t=" + std::to_string(*o.timestamp) + ";";
     if (o.expiration) field += " x=" + std::to_string(*o.expiration) + ";";
-    if (o.body_length) field += " l=" + std::to_string(canon.canonical_length()) + ";";
+    if (o.body_length) field += " l=" + std::to_string(digest.canonical_length) + ";";
     field += "\r\n h=";
     for (std::size_t i = 0; i < names.size(); ++i) field += (i ? ":" : "") + names[i];
-    field += ";\r\n bh=" + proto::base64_encode(body_hasher.finish()) + ";\r\n b=";
+    field += ";\r\n bh=" + proto::base64_encode(digest.hash) + ";\r\n b=";
 
     // The field with a placeholder b= parses as the verifier will parse it; b= is emptied
     // again for the header hash.

@@ -4,7 +4,6 @@
 
 #include "core/io/crypto.hpp"
 #include "core/io/dkim_crypto.hpp"
-#include "core/proto/dkim_body.hpp"
 #include "core/proto/dkim_header.hpp"
 #include "core/proto/text.hpp"
 
@@ -73,12 +72,9 @@ std::vector<SignatureResult> verify_message(std::string_view message, const KeyL
             out.push_back(result(Verdict::PermError, "signature field has no b= tag", sig));
             continue;
         }
-        Sha256 hasher;
-        pd::BodyCanonicalizer canon(sig.body_canon, sig.body_length, [&hasher](std::string_view b) { hasher.update(b); });
-        canon.feed(body);
-        canon.finish();
-        const BodyDigest digest{hasher.finish(), canon.canonical_length()};
-        out.push_back(judge_signature(sig, *data, digest, lookup(pd::key_query_name(sig)), now));
+        BodyHasher hasher(sig.body_canon, sig.body_length);
+        hasher.feed(body);
+        out.push_back(judge_signature(sig, *data, hasher.finish(), lookup(pd::key_query_name(sig)), now));
     }
     return out;
 }

@@ -2,7 +2,7 @@
 // whole-message verifier built on it for messages held in memory (tests, plugtest).
 //
 // The dkim plugin streams: it splits the header (proto::dkim::split_header_block), parses
-// each DKIM-Signature, feeds the body to one BodyCanonicalizer + Sha256 per distinct
+// each DKIM-Signature, feeds the body to one BodyHasher (dkim_body_hash) per distinct
 // (body canon, l=), fetches each key through the resolver, then calls judge_signature()
 // with what it gathered. verify_message() does the same on a complete message with a
 // synchronous key lookup, so both paths share the verdict rules:
@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/io/dkim_body_hash.hpp"
 #include "core/proto/dkim_key.hpp"
 #include "core/proto/dkim_signature.hpp"
 
@@ -45,12 +46,6 @@ struct SignatureResult {
 struct KeyAnswer {
     enum class Status { Found, NotFound, TempFail } status = Status::NotFound;
     std::string txt;   // the TXT record's strings concatenated (Found)
-};
-
-// What the body side produced for one signature's (c= body, l=).
-struct BodyDigest {
-    std::string hash;                     // SHA-256 of the (limited) canonical body
-    std::uint64_t canonical_length = 0;   // the whole canonical body, uncapped
 };
 
 // The verdict for `sig`, given its canonical header data (signed_header_data), the body

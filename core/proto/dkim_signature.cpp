@@ -40,6 +40,23 @@ bool is_domain(std::string_view s) {
     return label > 0;
 }
 
+// dkim-quoted-printable (§2.11): "=XX" hex escapes; FWS is not part of the value.
+std::optional<std::string> decode_dkim_qp(std::string_view value) {
+    const std::string text = strip_fws(value);
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '=') {
+            out += text[i];
+            continue;
+        }
+        if (i + 2 >= text.size() || !is_hex(text[i + 1]) || !is_hex(text[i + 2])) return std::nullopt;
+        auto nibble = [](char c) { return is_digit(c) ? c - '0' : ascii_lower(c) - 'a' + 10; };
+        out += static_cast<char>(nibble(text[i + 1]) * 16 + nibble(text[i + 2]));
+        i += 2;
+    }
+    return out;
+}
+
 std::optional<Canon> parse_canon(std::string_view s) {
     if (s == "simple") return Canon::Simple;
     if (s == "relaxed") return Canon::Relaxed;
@@ -130,10 +147,12 @@ ParsedSignature parse_signature(std::string_view field_value) {
     if (!has_from) return fail("h= does not include From");
 
     if (const Tag* i = list.find("i")) {
-        const auto at = i->value.rfind('@');
-        if (at == std::string_view::npos) return fail("i= has no '@'");
-        sig.identity = std::string(i->value);
-        sig.identity_domain = std::string(i->value.substr(at + 1));
+        auto identity = decode_dkim_qp(i->value);
+        if (!identity) return fail("i= is not dkim-quoted-printable");
+        const auto at = identity->rfind('@');
+        if (at == std::string::npos) return fail("i= has no '@'");
+        sig.identity = std::move(*identity);
+        sig.identity_domain = sig.identity.substr(at + 1);
         if (!is_domain(sig.identity_domain)) return fail("i= domain is not a domain name");
         if (!same_or_subdomain(sig.identity_domain, sig.domain)) return fail("i= domain is not within d=");
     } else {

@@ -37,7 +37,7 @@ struct Signature {
     std::optional<std::uint64_t> body_length;   // l=
     std::optional<std::uint64_t> timestamp;     // t=
     std::optional<std::uint64_t> expiration;    // x=
-    std::string identity;                   // i=, or "@" + d= when absent (§3.5)
+    std::string identity;                   // i= decoded (dkim-quoted-printable), or "@" + d= (§3.5)
     std::string identity_domain;            // the part of i= after its last '@'
 };
 

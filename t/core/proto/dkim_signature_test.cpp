@@ -114,6 +114,10 @@ TEST_CASE("i=: within d= (same or subdomain), local part optional") {
     CHECK(error_of(kBase + "; i=joe@example.com").find("within d=") != std::string::npos);
     CHECK(error_of(kBase + "; i=joe@badexample.net").find("within d=") != std::string::npos);
     error_of(kBase + "; i=joe");
+    CHECK(ok(kBase + "; i=joe=3Dx=40y@example.net").identity == "joe=x@y@example.net");
+    CHECK(ok(kBase + "; i=j=3doe@example.net").identity == "j=oe@example.net");
+    error_of(kBase + "; i=joe=4@example.net");
+    error_of(kBase + "; i=joe@example.net=");
 }
 
 TEST_CASE("d= and s= must be domain names") {
