@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/io/spool.hpp"
@@ -17,6 +18,21 @@
 #include "hooks/notes.hpp"
 
 namespace asmtpd::hooks {
+
+// Sees the message content as it arrives, for checks that must not re-read the spool (a DKIM
+// body hash, a size or charset meter). Attach one to ctx.transaction()->body_observers at the
+// mail, rcpt or data hook (before the 354). Called on the loop thread: keep each call cheap,
+// never block. Observers live as long as the transaction.
+class BodyObserver {
+public:
+    virtual ~BodyObserver() = default;
+    // The next bytes of the content: dot-unstuffed, CRLF line ends, header block included, in
+    // order, in chunks of any size.
+    virtual void content(std::string_view bytes) = 0;
+    // The final dot: the content is complete. Not called when DATA is cut short or refused for
+    // its form (bare LF, size, line length).
+    virtual void end() = 0;
+};
 
 struct Transaction {
     std::uint64_t number = 0;                    // 1, 2, ... within the session
@@ -28,6 +44,7 @@ struct Transaction {
     std::string received;                        // "Received: ...\r\n" block (set after DATA)
     std::vector<std::string> added_headers;      // "Name: value" lines, go after Received
     std::shared_ptr<io::Spool> body;             // content after dot-unstuffing; null before DATA
+    std::vector<std::shared_ptr<BodyObserver>> body_observers;   // fed as the content arrives
 
     // Everything to put in front of the body: Received, then plugin headers, CRLF-terminated.
     std::string header_prefix() const;

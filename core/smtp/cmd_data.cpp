@@ -120,7 +120,10 @@ void Session::consume_data() {
     data_chunk_.clear();
     std::size_t used = data_->feed(std::string_view(in_).substr(in_pos_), data_chunk_);
     in_pos_ += used;
-    if (!data_chunk_.empty() && txn_ && txn_->body) txn_->body->append(data_chunk_);
+    if (!data_chunk_.empty() && txn_ && txn_->body) {
+        txn_->body->append(data_chunk_);
+        for (const auto& o : txn_->body_observers) o->content(data_chunk_);
+    }
     if (!data_chunk_.empty() && headers_ && !headers_->ended()) {
         headers_->feed(data_chunk_);
         if (headers_->ended() && !headers_end_ran_) run_headers_end();
@@ -189,6 +192,8 @@ void Session::end_of_data() {
         reply(500, "5.5.2", "Error: message line too long");
         return;
     }
+    if (txn_)
+        for (const auto& o : txn_->body_observers) o->end();
     if (headers_end_refusal_) {
         proto::Reply r = std::move(*headers_end_refusal_);
         headers_end_refusal_.reset();

@@ -12,6 +12,8 @@
 //   test/record HOOK                      DECLINED, and append "hook:text" to a shared log note
 //   test/prefix HOOK text                 prefix_reply(text), DECLINED
 //   test/rewrite HOOK <addr>              DECLINED with Verdict::address = addr
+//   test/observe HOOK                     DECLINED, and attach a BodyObserver that writes what it
+//                                         saw to the connection note "observed" ("<bytes>:<chunks>:end")
 //   test/received HOOK                    DECLINED, and store the transaction's Received block
 //                                         in the connection note "received"
 #pragma once
@@ -112,6 +114,9 @@ private:
             hooks::Verdict v;
             if (a) v.address = *a;
             call.resolve(std::move(v));
+        } else if (kind_ == "observe") {
+            if (auto* t = ctx.transaction()) t->body_observers.push_back(std::make_shared<Observer>(ctx.notes()));
+            call.declined();
         } else if (kind_ == "received") {
             if (auto* t = ctx.transaction()) ctx.notes()["received"] = t->received;
             call.declined();
@@ -120,6 +125,17 @@ private:
             call.declined();
         }
     }
+    struct Observer final : hooks::BodyObserver {
+        explicit Observer(hooks::Notes& n) : notes(n) {}
+        void content(std::string_view b) override {
+            seen.append(b);
+            ++chunks;
+        }
+        void end() override { notes["observed"] = seen + "|" + std::to_string(chunks) + "|end"; }
+        hooks::Notes& notes;   // the session's: outlives the transaction
+        std::string seen;
+        int chunks = 0;
+    };
     // What test/record writes for one call: the address, else the text argument.
     static std::string describe(const hooks::HookArgs& args) {
         if (const auto* a = std::get_if<hooks::AddressArgs>(&args)) return a->address.format();
@@ -146,7 +162,7 @@ inline std::unique_ptr<hooks::Plugin> make_script_plugin() { return std::make_un
 // Builtins plus the test/* plugins.
 inline std::vector<hooks::CatalogEntry> test_catalog() {
     std::vector<hooks::CatalogEntry> c(plugins::builtin_plugins().begin(), plugins::builtin_plugins().end());
-    for (const char* n : {"test/answer", "test/later", "test/never", "test/drop", "test/throw", "test/twice", "test/record", "test/prefix", "test/rewrite", "test/received"})
+    for (const char* n : {"test/answer", "test/later", "test/never", "test/drop", "test/throw", "test/twice", "test/record", "test/prefix", "test/rewrite", "test/received", "test/observe"})
         c.push_back({n, &make_script_plugin});
     return c;
 }

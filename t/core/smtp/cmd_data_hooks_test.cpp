@@ -117,3 +117,23 @@ TEST_CASE("the logging hook sees the session's log lines at log_level, with no l
     CHECK(code_of(quiet.send("Subject: x\r\n\r\nbody\r\n.\r\n")) == 250);
     CHECK(record(quiet).empty());   // nothing at or below error: nothing offered
 }
+
+TEST_CASE("a body observer sees the content as it arrives, dot-unstuffed, then the end") {
+    SessionDriver d(std::string(kEnvelope) + "test/observe data\nqueue/discard\n");
+    open_data(d);
+    d.session().on_read("Subject: x\r\n\r\n..dot\r\n");
+    d.session().on_read("line two\r\n");
+    CHECK_FALSE(d.session().notes().count("observed"));   // not ended yet
+    CHECK(code_of(d.send(".\r\n")) == 250);
+    const std::string seen = d.session().notes().at("observed");
+    CHECK(seen.rfind("Subject: x\r\n\r\n.dot\r\nline two\r\n|", 0) == 0);
+    CHECK(seen.size() >= 4);
+    CHECK(seen.substr(seen.size() - 4) == "|end");
+}
+
+TEST_CASE("a body observer of a message refused for its size never sees the end") {
+    SessionDriver d(std::string(kEnvelope) + "test/observe data\nqueue/discard\n", "limits:\n  databytes: 10\n");
+    open_data(d);
+    CHECK(code_of(d.send("Subject: far too long for ten bytes\r\n\r\nbody\r\n.\r\n")) == 552);
+    CHECK_FALSE(d.session().notes().count("observed"));
+}
