@@ -37,7 +37,8 @@ struct Verdict {
     // the chain go on, later plugins still see the client's address in their arguments, and the
     // last rewrite of the chain wins. At mail_pre/rcpt_pre it replaces the path before parsing.
     std::optional<proto::Address> address = std::nullopt;
-    // qmail-spp semantics (plugins/spp) that the defaults table alone cannot express:
+    // Reply shaping the defaults table alone cannot express. qmail-spp and IndiMail need them
+    // (plugins/spp, plugins/dso), but they mean the same for any plugin:
     bool verbatim = false;          // send `reply` as given: no enhanced status code is added
     bool close_silently = false;    // close the connection without any reply (spp "D")
     bool keep_session = false;      // connect refusal: the reply replaces the greeting, the
