@@ -1,7 +1,7 @@
 // tls_context_test.cpp - tests core/io/tls_context.cpp: loading certificates, keys (also in
 // one file, also encrypted: refused without prompting), protocol floors and cipher lists,
 // with errors that name the file or setting. Handshake-level policy (client certificates,
-// peer verification, version floors) is exercised in tls_test.cpp over real connections.
+// peer verification, version floors) is exercised in tls_verify_test.cpp over real connections.
 #include "core/io/tls.hpp"
 
 #include <doctest/doctest.h>
