@@ -3,7 +3,7 @@
 SppTestCase starts the real daemon with `spp` first in config/plugins, then qmail's own checks
 the way a qmail-spp set-up has them ("check_badmailfrom at rcpt", "rcpt_ok qmail"), and a
 maildir queue. The programs are the scripts in t/fixtures/spp/ (bash and Python), referenced
-by absolute path; `{tmp}` in file contents is the daemon's temporary directory (harness.py).
+by absolute path; `{tmp}` in file contents is the daemon's temporary directory (daemon_process.py).
 Nothing here signals a process it did not start, and every wait has a timeout.
 Owner: spp (t/e2e/test_spp*.py).
 """
