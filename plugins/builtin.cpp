@@ -32,6 +32,7 @@ std::unique_ptr<hooks::Plugin> make_rhsbl();
 std::unique_ptr<hooks::Plugin> make_fcrdns();
 std::unique_ptr<hooks::Plugin> make_helo();
 std::unique_ptr<hooks::Plugin> make_resolvable_fromhost();
+std::unique_ptr<hooks::Plugin> make_dkim();
 
 std::span<const hooks::CatalogEntry> builtin_plugins() {
     static constexpr hooks::CatalogEntry kTable[] = {
@@ -61,6 +62,7 @@ std::span<const hooks::CatalogEntry> builtin_plugins() {
         {"fcrdns", &make_fcrdns},
         {"helo", &make_helo},
         {"resolvable_fromhost", &make_resolvable_fromhost},
+        {"dkim", &make_dkim},
     };
     return kTable;
 }
