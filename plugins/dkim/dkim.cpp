@@ -178,7 +178,7 @@ private:
             }
             const proto::DnsResult& key = keys[next_key++];
             auto r = vd::judge_signature(*c.signature, c.header_data, c.body, key_answer(key), now);
-            if (r.verdict == vd::Verdict::TempError) r.reason += " (" + dns_outcome(key) + ")";
+            if (r.verdict == vd::Verdict::TempError) r.reason += " (" + std::string(proto::dns_status_name(key.status)) + ")";
             results.push_back(std::move(r));
         }
         std::vector<DkimNoteEntry> entries;
