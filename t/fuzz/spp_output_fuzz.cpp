@@ -3,7 +3,7 @@
 // Invariants: parse_output respects every limit, drops empty lines, stops at the first
 // terminator, and is a pure function of its input; a reply line that parses has a code
 // 200..599; a byte cap (`truncated`) never makes a partial last line count.
-// fuzz-sources: plugins/spp/spp_output.cpp plugins/spp/spp_env.cpp plugins/spp/spp_config.cpp hooks/result.cpp
+// fuzz-sources: plugins/spp/spp_output.cpp plugins/spp/spp_env.cpp plugins/spp/spp_config.cpp hooks/result.cpp plugins/common/child_env.cpp
 #include <cstddef>
 #include <cstdint>
 #include <string>
