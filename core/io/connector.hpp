@@ -1,9 +1,10 @@
 // connector.hpp - outgoing connections on the loop (the next hop of a queue plugin), each
 // ending as a Transport exactly like an accepted client connection.
 //
-// Host names: only IP literals ("192.0.2.1", "::1", "[::1]") and "localhost" (127.0.0.1):
-// there is no DNS resolver on the loop yet, and a blocking getaddrinfo() would stall every
-// session of the worker. Unix-domain sockets take a filesystem path.
+// Addresses only: IP literals ("192.0.2.1", "::1", "[::1]") and "localhost" (127.0.0.1). Host
+// names and MX hosts are resolved before, through the loop's resolver (core/client/next_hop,
+// core/io/resolver): a blocking getaddrinfo() here would stall every session of the worker.
+// Unix-domain sockets take a filesystem path.
 // Rules: the callback runs exactly once, always from a loop callback (never inside
 // connect_*), unless the returned Connecting is destroyed first: then it never runs and the
 // attempt is abandoned. Every attempt has a deadline. Ownership: the Connecting object owns
