@@ -131,8 +131,9 @@ void ChainRunner::finish(Verdict v, const Plugin* by) {
     Hook hook = hook_;
     if (!v.address && rewrite_) v.address = std::move(rewrite_);
     rewrite_.reset();
-    if (by && !hook_result_ignored(hook))
-        notify(is_deny(v.result) ? Hook::Deny : Hook::Ok, OutcomeArgs{hook, by->name(), v});
+    const Hook side = is_deny(v.result) ? Hook::Deny : Hook::Ok;
+    // Most configurations have no deny/ok observer: build their arguments only for one.
+    if (by && !hook_result_ignored(hook) && registry_->has(side)) notify(side, OutcomeArgs{hook, by->name(), v});
     Done done = std::move(done_);
     done_ = nullptr;
     args_ = NoArgs{};

@@ -225,6 +225,7 @@ void Session::end_of_data() {
 // qpsmtpd's order after the dot: data_post_headers (authentication results: SPF, DKIM, DMARC
 // add their headers), then the Received line (received_line may replace it), then data_post.
 void Session::run_data_post_headers() {
+    if (!runtime_->registry->has(hooks::Hook::DataPostHeaders)) return run_received_line();
     run_chain(hooks::Hook::DataPostHeaders, hooks::NoArgs{}, [this](const hooks::Verdict&, const hooks::Disposition& d) {
         if (d.action != hooks::Action::Proceed) {
             refuse_transaction(d);
