@@ -77,13 +77,13 @@ int main(int argc, char** argv) {
 
     io::ignore_sigpipe();
     std::signal(SIGXFSZ, SIG_IGN);
-    auto serve = [&](unsigned worker) {
+    auto serve = [&](unsigned worker, bool reloaded) {
         io::Logger logger(runtime->settings.log_level);
         uv_loop_t loop;
         uv_loop_init(&loop);
         int rc = 0;
         {
-            smtp::Server server(&loop, logger, config_dir, runtime, plugins::builtin_plugins());
+            smtp::Server server(&loop, logger, config_dir, runtime, plugins::builtin_plugins(), worker);
             std::string error;
             if (!server.start(error)) {
                 std::fprintf(stderr, "asmtpd: %s\n", error.c_str());
@@ -92,6 +92,8 @@ int main(int argc, char** argv) {
                 logger.write(io::Level::Notice, 0, "",
                              fmt::format("asmtpd {} started as {} (worker {}, pid {})", ASMTPD_VERSION,
                                          runtime->facts.hostname, worker, static_cast<long>(getpid())));
+                // Restarted after a SIGHUP: run what the siblings reloaded, not the start-up copy.
+                if (reloaded) server.reload();
                 uv_run(&loop, UV_RUN_DEFAULT);
             }
         }
@@ -103,7 +105,7 @@ int main(int argc, char** argv) {
         return rc;
     };
     const unsigned workers = runtime->settings.workers;
-    if (workers <= 1) return serve(0);
+    if (workers <= 1) return serve(0, false);
     // Plugins are loaded once here and inherited by every worker through fork().
     return smtp::run_workers(workers, serve);
 }

@@ -21,13 +21,14 @@ io::ResolverOptions resolver_options(const DnsSettings& d) {
 }  // namespace
 
 Server::Server(uv_loop_t* loop, io::Logger& logger, std::string config_dir, std::shared_ptr<const Runtime> runtime,
-               std::span<const hooks::CatalogEntry> catalog)
+               std::span<const hooks::CatalogEntry> catalog, unsigned worker)
     : loop_(loop),
       logger_(logger),
       log_(&logger, 0, "server"),
       config_dir_(std::move(config_dir)),
       runtime_(std::move(runtime)),
       catalog_(catalog),
+      session_ids_(static_cast<std::uint64_t>(std::time(nullptr)), worker),
       children_(loop, runtime_->settings.limits.max_children),
       resolver_(io::Resolver::create(loop, resolver_options(runtime_->settings.dns), resolver_error_)),
       free_space_(loop),
@@ -35,10 +36,7 @@ Server::Server(uv_loop_t* loop, io::Logger& logger, std::string config_dir, std:
       shutdown_timer_(loop),
       sigterm_(loop),
       sigint_(loop),
-      sighup_(loop) {
-    // Session ids: start-up time in the high bits keeps them unique across restarts in logs.
-    next_id_ = static_cast<std::uint64_t>(std::time(nullptr)) << 24;
-}
+      sighup_(loop) {}
 
 Server::~Server() {
     for (auto& l : listeners_) l->close();
@@ -88,7 +86,7 @@ bool Server::start(std::string& error) {
 void Server::on_connection(std::unique_ptr<io::TcpStream> stream, const ListenSpec& spec) {
     const auto& rt = *runtime_;
     proto::ConnectionInfo info;
-    info.id = ++next_id_;
+    info.id = session_ids_.next(static_cast<std::uint64_t>(std::time(nullptr)));
     info.remote_ip = stream->peer_ip();
     info.remote_port = stream->peer_port();
     info.local_ip = stream->local_ip();

@@ -22,13 +22,14 @@
 #include "core/io/timer.hpp"
 #include "core/smtp/runtime.hpp"
 #include "core/smtp/session.hpp"
+#include "core/smtp/session_ids.hpp"
 
 namespace asmtpd::smtp {
 
 class Server final : public SessionOwner {
 public:
     Server(uv_loop_t* loop, io::Logger& logger, std::string config_dir, std::shared_ptr<const Runtime> runtime,
-           std::span<const hooks::CatalogEntry> catalog);
+           std::span<const hooks::CatalogEntry> catalog, unsigned worker = 0);
     ~Server() override;
 
     // Binds every listener and installs the signal handlers; false with a reason on failure.
@@ -62,7 +63,7 @@ private:
     std::unordered_map<std::string, std::size_t> per_ip_;
     // Failed AUTH times per client IP within the last minute (P7: AUTH attempts are limited).
     std::unordered_map<std::string, std::vector<std::uint64_t>> auth_failures_;
-    std::uint64_t next_id_ = 0;
+    SessionIds session_ids_;
     bool stopping_ = false;
 
     io::ChildRunner children_;

@@ -27,7 +27,7 @@ struct Worker {
     std::chrono::steady_clock::time_point started;
 };
 
-pid_t spawn(unsigned index, const std::function<int(unsigned)>& worker) {
+pid_t spawn(unsigned index, bool reloaded, const std::function<int(unsigned, bool)>& worker) {
     pid_t pid = fork();
     if (pid == 0) {
         // The worker installs its own handlers on its loop; start from the defaults.
@@ -35,14 +35,14 @@ pid_t spawn(unsigned index, const std::function<int(unsigned)>& worker) {
         signal(SIGINT, SIG_DFL);
         signal(SIGHUP, SIG_DFL);
         std::fflush(nullptr);
-        _exit(worker(index));
+        _exit(worker(index, reloaded));
     }
     return pid;
 }
 
 }  // namespace
 
-int run_workers(unsigned count, const std::function<int(unsigned)>& worker) {
+int run_workers(unsigned count, const std::function<int(unsigned, bool)>& worker) {
     struct sigaction sa {};
     sa.sa_handler = on_stop;
     sigemptyset(&sa.sa_mask);
@@ -53,7 +53,7 @@ int run_workers(unsigned count, const std::function<int(unsigned)>& worker) {
 
     std::vector<Worker> workers(count);
     for (unsigned i = 0; i < count; ++i) {
-        workers[i].pid = spawn(i, worker);
+        workers[i].pid = spawn(i, false, worker);
         workers[i].started = std::chrono::steady_clock::now();
         if (workers[i].pid < 0) {
             std::perror("asmtpd: fork");
@@ -62,6 +62,7 @@ int run_workers(unsigned count, const std::function<int(unsigned)>& worker) {
     }
     int rc = 0;
     bool forwarded_stop = false;
+    bool reloaded = false;
     for (;;) {
         if (g_stop && !forwarded_stop) {
             forwarded_stop = true;
@@ -70,6 +71,7 @@ int run_workers(unsigned count, const std::function<int(unsigned)>& worker) {
         }
         if (g_reload) {
             g_reload = 0;
+            reloaded = true;
             for (auto& w : workers)
                 if (w.pid > 0) kill(w.pid, SIGHUP);
         }
@@ -98,7 +100,7 @@ int run_workers(unsigned count, const std::function<int(unsigned)>& worker) {
             }
             std::fprintf(stderr, "asmtpd: worker %u exited unexpectedly (status %d); restarting\n", i, status);
             std::this_thread::sleep_for(std::chrono::seconds(1));
-            w.pid = spawn(i, worker);
+            w.pid = spawn(i, reloaded, worker);
             w.started = std::chrono::steady_clock::now();
             any = true;
         }

@@ -5,14 +5,17 @@
 // SIGTERM/SIGINT to the workers, restarts a worker that dies unexpectedly (with a one-second
 // pause), and exits when all workers have exited after a stop. A worker that fails during its
 // first second (say, the port is taken) stops the whole daemon instead of restarting forever.
+// A worker restarted after the parent forwarded a SIGHUP is told so: it loads the configuration
+// as it is now, as its siblings did on the SIGHUP, not the one inherited from start-up.
 #pragma once
 
 #include <functional>
 
 namespace asmtpd::smtp {
 
-// Runs `worker(index)` in `count` child processes and supervises them; returns the exit code
-// for the parent. `worker` returns the child's exit code.
-int run_workers(unsigned count, const std::function<int(unsigned index)>& worker);
+// Runs `worker(index, reloaded)` in `count` child processes and supervises them; returns the
+// exit code for the parent. `worker` returns the child's exit code; `reloaded` is true for a
+// worker restarted after at least one SIGHUP.
+int run_workers(unsigned count, const std::function<int(unsigned index, bool reloaded)>& worker);
 
 }  // namespace asmtpd::smtp

@@ -9,10 +9,12 @@
 // HOOKS
 //   queue: on a worker thread (never the loop): tmp/<unique> is created O_EXCL mode 0600, the
 //   header prefix (Received + plugin headers) and the body are written, the file is fsynced and
-//   closed, renamed into new/<unique>, and new/ is fsynced. Then OK "Queued as <unique>" (250).
+//   closed, renamed into new/<unique> (never over an existing file: EEXIST is a queue failure),
+//   and new/ is fsynced. Then OK "Queued as <unique>" (250).
 //   Any failure removes what was written and gives DENYSOFT "Queue write failed" (452): the
 //   client retries, and no half-written message is ever visible in new/.
-//   <unique> = <seconds>.M<usec>P<pid>Q<n>.<hostname with '/' as \057 and ':' as \072>.
+//   <unique> = <seconds>.M<usec>P<pid>Q<n>.<hostname with '/' as \057 and ':' as \072>, pid of
+//   the worker process that delivers (plugins are loaded before the workers fork).
 // Rules: the worker owns shared copies of everything it reads (body spool, strings), because
 // the session may be gone when it finishes; the HookCall is resolved only on the loop thread.
 #include <fcntl.h>
@@ -29,6 +31,7 @@
 #include <vector>
 
 #include "core/io/reactor.hpp"
+#include "core/io/rename_no_replace.hpp"
 #include "hooks/plugin.hpp"
 
 namespace asmtpd::plugins {
@@ -93,7 +96,12 @@ std::string deliver(const Job& j) {
     std::string err = write_message(fd, j, tmp);
     if (err.empty() && ::fsync(fd) != 0) err = sys_error("fsync", tmp);
     if (::close(fd) != 0 && err.empty()) err = sys_error("close", tmp);
-    if (err.empty() && ::rename(tmp.c_str(), dest.c_str()) != 0) err = sys_error("rename to", dest);
+    if (err.empty()) {
+        if (int e = io::rename_no_replace(tmp.c_str(), dest.c_str()); e != 0) {
+            errno = e;
+            err = sys_error("rename to", dest);
+        }
+    }
     if (!err.empty()) {
         ::unlink(tmp.c_str());
         return err;
@@ -137,7 +145,6 @@ public:
             if (made) std::filesystem::permissions(p, std::filesystem::perms::owner_all, ec);
         }
         host_ = escape_host(in.server.hostname);
-        pid_ = static_cast<long>(::getpid());
         return std::nullopt;
     }
 
@@ -148,7 +155,7 @@ private:
     std::string unique_name() {
         timeval tv{};
         ::gettimeofday(&tv, nullptr);
-        return std::to_string(tv.tv_sec) + ".M" + std::to_string(tv.tv_usec) + "P" + std::to_string(pid_) + "Q" +
+        return std::to_string(tv.tv_sec) + ".M" + std::to_string(tv.tv_usec) + "P" + std::to_string(static_cast<long>(::getpid())) + "Q" +
                std::to_string(counter_.fetch_add(1) + 1) + "." + host_;
     }
 
@@ -178,7 +185,6 @@ private:
 
     std::string dir_;
     std::string host_;
-    long pid_ = 0;
     std::atomic<std::uint64_t> counter_{0};
 };
 

@@ -1,0 +1,109 @@
+"""test_workers.py - `workers: 2` as an operator runs it: session ids and maildir names are
+unique across workers and restarts, and a worker restarted after a crash runs the
+configuration reloaded by SIGHUP, not the one from start-up (issue 15's worker bugs).
+
+Owner: tooling (t/e2e/).
+"""
+
+import os
+import re
+import signal
+import threading
+import time
+
+from harness import E2ETestCase, Client
+
+CONNECT = re.compile(r" ([0-9a-f]{16}) connect from ")
+STARTED = re.compile(r"started as \S+ \(worker (\d+), pid (\d+)\)")
+
+
+def worker_pids(d, count, timeout=10):
+    """{index: pid} of the workers that logged their start, newest pid per index."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = {}
+        for idx, pid in STARTED.findall(d.stderr_text()):
+            found[int(idx)] = int(pid)
+        if len(found) >= count:
+            return found
+        time.sleep(0.1)
+    raise AssertionError("workers did not all start:\n" + d.stderr_tail())
+
+
+def deliver_one(port, errors):
+    try:
+        c = Client(port)
+        c.ehlo()
+        c.cmd("MAIL FROM:<a@example.test>", 250)
+        c.cmd("RCPT TO:<b@example.test>", 250)
+        c.cmd("DATA", 354)
+        c.send(b"Subject: parallel\r\n\r\nbody\r\n.\r\n")
+        c.expect(250)
+        c.cmd("QUIT", 221)
+        c.close()
+    except Exception as e:   # collected, asserted by the caller
+        errors.append(repr(e))
+
+
+class WorkersTest(E2ETestCase):
+
+    def deliver_in_parallel(self, d, n):
+        errors = []
+        threads = [threading.Thread(target=deliver_one, args=(d.port, errors)) for _ in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(errors, [])
+
+    def test_session_ids_and_maildir_names_are_unique_across_workers(self):
+        d = self.start_daemon(settings={"workers": 2})
+        pids = worker_pids(d, 2)
+        self.deliver_in_parallel(d, 40)
+        ids = CONNECT.findall(d.stderr_text())
+        # 40 deliveries plus the harness's readiness probes.
+        self.assertGreaterEqual(len(ids), 40)
+        self.assertEqual(len(ids), len(set(ids)), "two sessions logged the same id")
+        # Both workers served (the kernel spreads 40 connections), and each id names its worker.
+        self.assertEqual({int(i[8:10], 16) for i in ids}, {0, 1})
+        names = os.listdir(d.maildir_path / "new")
+        self.assertEqual(len(names), 40)
+        name_pids = {int(re.search(r"P(\d+)Q", n).group(1)) for n in names}
+        self.assertEqual(name_pids, set(pids.values()),
+                         "maildir names must carry the delivering worker's pid, not the parent's")
+        self.assertNotIn(d.proc.pid, name_pids)
+
+    def test_restarted_worker_keeps_ids_unique_and_runs_the_reloaded_config(self):
+        d = self.start_daemon(settings={"workers": 2})
+        before = worker_pids(d, 2)
+        # Reload: other.test becomes a local domain for both running workers.
+        d.write_file("rcpthosts", "example.test\nother.test\n")
+        d.signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while d.stderr_text().count("configuration reloaded") < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(d.stderr_text().count("configuration reloaded"), 2, d.stderr_tail())
+        ids_before = set(CONNECT.findall(d.stderr_text()))
+        # A crash (past the first second, which counts as a failed start): the supervisor
+        # restarts worker 0 a second later.
+        time.sleep(1.2)
+        os.kill(before[0], signal.SIGKILL)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            now = worker_pids(d, 2)
+            if now[0] != before[0]:
+                break
+            time.sleep(0.1)
+        self.assertNotEqual(now[0], before[0], "worker 0 was not restarted:\n" + d.stderr_tail())
+        self.assertGreaterEqual(d.stderr_text().count("configuration reloaded"), 3,
+                                "the restarted worker did not load the current configuration")
+        # Every new session, whichever worker takes it, accepts the reloaded domain.
+        for _ in range(20):
+            c = Client(d.port)
+            c.ehlo()
+            c.cmd("MAIL FROM:<s@example.test>", 250)
+            c.cmd("RCPT TO:<a@other.test>", 250)
+            c.close()
+        ids_after = CONNECT.findall(d.stderr_text())
+        self.assertEqual(len(ids_after), len(set(ids_after)), "an id was reused after the restart")
+        self.assertTrue(set(ids_after) > ids_before)
