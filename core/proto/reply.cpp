@@ -93,20 +93,57 @@ std::string Reply::summary() const {
     return s;
 }
 
+namespace {
+// Length of the well-formed UTF-8 sequence at the start of `t` (RFC 3629: no overlong forms,
+// no surrogates, nothing past U+10FFFF), or 0 when it is not one.
+std::size_t utf8_sequence(std::string_view t) {
+    const auto b = [&](std::size_t i) { return static_cast<unsigned char>(t[i]); };
+    const unsigned char c = b(0);
+    std::size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xbf;   // the allowed range of the second byte
+    if (c >= 0xc2 && c <= 0xdf) n = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        if (c == 0xe0) lo = 0xa0;
+        if (c == 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        if (c == 0xf0) lo = 0x90;
+        if (c == 0xf4) hi = 0x8f;
+    } else {
+        return 0;
+    }
+    if (t.size() < n || b(1) < lo || b(1) > hi) return 0;
+    for (std::size_t i = 2; i < n; ++i)
+        if (b(i) < 0x80 || b(i) > 0xbf) return 0;
+    return n;
+}
+}  // namespace
+
 void append_sanitized(std::string& out, std::string_view text) {
     const std::size_t start = out.size();
-    for (char ch : text) {
-        if (out.size() - start >= kMaxReplyText) break;
-        auto c = static_cast<unsigned char>(ch);
+    for (std::size_t i = 0; i < text.size() && out.size() - start < kMaxReplyText;) {
+        auto c = static_cast<unsigned char>(text[i]);
         if (c == '\t') {
             out += ' ';
         } else if (c < 0x20 || c == 0x7f) {
-            continue;  // CR, LF, NUL, ESC ...: never let them reach the client
+            // CR, LF, NUL, ESC ...: never let them reach the client
         } else if (c >= 0x80) {
-            out += '?';  // reply text is 7-bit (RFC 5321 textstring); cut UTF-8 would be invalid
+            // Well-formed UTF-8 (an SMTPUTF8 address echoed back, RFC 6531 §3.7.4) is kept
+            // whole, never cut at the length limit; any other high byte becomes '?'.
+            const std::size_t n = utf8_sequence(text.substr(i));
+            if (n == 0) {
+                out += '?';
+            } else {
+                if (out.size() - start + n > kMaxReplyText) break;
+                out.append(text.substr(i, n));
+                i += n;
+                continue;
+            }
         } else {
-            out += ch;
+            out += static_cast<char>(c);
         }
+        ++i;
     }
 }
 

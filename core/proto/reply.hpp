@@ -31,8 +31,10 @@ struct Reply {
     std::string summary() const;
 };
 
-// Removes CR, LF, NUL and other C0 controls (tab becomes a space) and caps the length of one
-// reply line at 510 octets minus the code (RFC 5321 §4.5.3.1.5).
+// Removes CR, LF, NUL and other C0 controls (tab becomes a space), keeps well-formed UTF-8
+// (an SMTPUTF8 address echoed back must not come back as "??"), turns any other byte over 0x7f
+// into '?', and caps the length of one reply line at 510 octets minus the code (RFC 5321
+// §4.5.3.1.5) without cutting a character.
 std::string sanitize_reply_text(std::string_view text);
 // The same, appended to out (no temporary string).
 void append_sanitized(std::string& out, std::string_view text);

@@ -30,6 +30,12 @@ void Session::cmd_mail(const proto::Command& c) {
         reply(parsed.error());
         return;
     }
+    // RFC 5321 §4.1.1.11 / RFC 1869 §6: a client that greeted with HELO was offered no
+    // extension, so any ESMTP parameter is one we do not implement for it.
+    if (info_.hello == proto::Hello::Helo && !parsed->params.empty()) {
+        reply(555, "5.5.4", fmt::format("Parameter {} needs EHLO", parsed->params.front().keyword));
+        return;
+    }
     run_chain(hooks::Hook::MailPre, hooks::PathArgs{parsed->path, parsed->params},
               [this, p = std::move(*parsed)](const hooks::Verdict& v, const hooks::Disposition& d) mutable {
                   if (handle_refusal(d)) return;

@@ -39,8 +39,12 @@ std::optional<proto::Reply> CommandTable::out_of_sequence(const Session& s, std:
     if ((needs & kHello) && s.info_.hello == proto::Hello::None)
         return proto::Reply::make(503, "5.5.1", "Error: send HELO/EHLO first");
     if ((needs & kNoSender) && sender) return proto::Reply::make(503, "5.5.1", "Error: nested MAIL command");
-    if ((needs & kSubmissionAuth) && s.options_.mode == ListenMode::Submission && s.info_.auth_user.empty())
+    if ((needs & kSubmissionAuth) && s.options_.mode == ListenMode::Submission && s.info_.auth_user.empty()) {
+        // AUTH is offered only inside TLS (tls_before_auth): say what the client must do first.
+        if (!s.tls_ && s.runtime_->tls && s.runtime_->settings.tls_before_auth)
+            return proto::Reply::make(530, "5.7.0", "Must issue a STARTTLS command first");
         return proto::Reply::make(530, "5.7.0", "Authentication required");
+    }
     if ((needs & kSender) && !sender) return proto::Reply::make(503, "5.5.1", "Error: need MAIL command");
     if ((needs & kRecipient) && s.txn_->recipients.empty())
         return proto::Reply::make(503, "5.5.1", "Error: need RCPT command");

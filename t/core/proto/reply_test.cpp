@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include "t/fuzz/fuzz_check.hpp"
+
 #include <algorithm>
 #include <string>
 
@@ -28,11 +30,8 @@ void check_well_formed(const std::string& wire) {
         for (int k = 0; k < 3; ++k) CHECK((line[k] >= '0' && line[k] <= '9'));
         const bool last = end + 2 == wire.size();
         CHECK(line[3] == (last ? ' ' : '-'));
-        for (char c : line) {
-            auto u = static_cast<unsigned char>(c);
-            CHECK(u >= 0x20);
-            CHECK(u < 0x7f);
-        }
+        // Printable ASCII, or well-formed UTF-8 (RFC 6531): never a control character.
+        CHECK(asmtpd::fuzz::printable_utf8(line));
         pos = end + 2;
     }
 }
@@ -132,7 +131,20 @@ TEST_CASE("sanitize_reply_text") {
     CHECK(sanitize_reply_text("a\r\nb") == "ab");
     CHECK(sanitize_reply_text(std::string("a\0b", 3)) == "ab");
     CHECK(sanitize_reply_text("\x01\x02\x1f\x7f") == "");
-    CHECK(sanitize_reply_text("caf\xc3\xa9") == "caf??");
+    // Well-formed UTF-8 is kept (RFC 6531 replies); anything else that is not ASCII is '?'.
+    CHECK(sanitize_reply_text("caf\xc3\xa9") == "caf\xc3\xa9");
+    CHECK(sanitize_reply_text("<\xc3\xbc@ex.org>") == "<\xc3\xbc@ex.org>");
+    CHECK(sanitize_reply_text("\xf0\x9f\x93\xa7 \xe2\x82\xac") == "\xf0\x9f\x93\xa7 \xe2\x82\xac");
+    CHECK(sanitize_reply_text("caf\xc3") == "caf?");                 // cut sequence
+    CHECK(sanitize_reply_text("\xc0\xaf") == "??");                 // overlong '/'
+    CHECK(sanitize_reply_text("\xed\xa0\x80") == "???");           // surrogate
+    CHECK(sanitize_reply_text("\xf4\x90\x80\x80") == "????");     // past U+10FFFF
+    CHECK(sanitize_reply_text("\xff\xfe") == "??");
+    // The length limit never cuts a character in half.
+    const std::string euros = [] { std::string e; for (int i = 0; i < 300; ++i) e += "\xe2\x82\xac"; return e; }();
+    const std::string cut = sanitize_reply_text(euros);
+    CHECK(cut.size() <= 506);
+    CHECK(cut.size() % 3 == 0);
     CHECK(sanitize_reply_text(std::string(600, 'y')).size() == 506);
     CHECK(sanitize_reply_text(std::string(600, '\n')).empty());
     // all printable ASCII survives
