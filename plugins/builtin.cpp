@@ -33,6 +33,7 @@ std::unique_ptr<hooks::Plugin> make_fcrdns();
 std::unique_ptr<hooks::Plugin> make_helo();
 std::unique_ptr<hooks::Plugin> make_resolvable_fromhost();
 std::unique_ptr<hooks::Plugin> make_dkim();
+std::unique_ptr<hooks::Plugin> make_dmarc();
 
 std::span<const hooks::CatalogEntry> builtin_plugins() {
     static constexpr hooks::CatalogEntry kTable[] = {
@@ -63,6 +64,7 @@ std::span<const hooks::CatalogEntry> builtin_plugins() {
         {"helo", &make_helo},
         {"resolvable_fromhost", &make_resolvable_fromhost},
         {"dkim", &make_dkim},
+        {"dmarc", &make_dmarc},
     };
     return kTable;
 }
