@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "asmtpd: configuration in %s has %zu problem(s)\n", config_dir.c_str(), errors.size());
         return 1;
     }
+    for (const auto& n : runtime->notices) std::fprintf(stderr, "%s\n", n.c_str());
     if (check) {
         std::printf("%s: configuration OK (%zu plugins)\n", config_dir.c_str(), runtime->registry->plugin_count());
         return 0;

@@ -7,6 +7,8 @@
 #include <sstream>
 
 #include "core/proto/plugin_list.hpp"
+#include "core/smtp/plugin_list_file.hpp"
+#include "plugins/legacy_names.hpp"
 
 namespace asmtpd::smtp {
 
@@ -51,33 +53,25 @@ std::shared_ptr<const Runtime> load_runtime(const std::string& config_dir,
             rt->client_env = std::make_shared<const smtp::ClientEnv>(std::move(*ce));
     }
 
-    const std::string plugins_path = config_dir + "/plugins";
-    std::ifstream in(plugins_path, std::ios::binary);
-    if (!in) {
-        errors.push_back(plugins_path + ":0: cannot read the plugin list");
-    } else {
-        std::stringstream ss;
-        ss << in.rdbuf();
-        proto::PluginList list = proto::parse_plugin_list(ss.str(), plugins_path);
-        errors.insert(errors.end(), list.errors.begin(), list.errors.end());
-        if (list.errors.empty()) {
-            // qpsmtpd's "tls [cert [key]]" plugin line configures STARTTLS like asmtpd.yaml's tls
-            // section does; it is not a hook plugin here.
-            std::erase_if(list.plugins, [&](const proto::PluginLine& l) {
-                if (l.name != "tls") return false;
-                if (l.args.size() > 2) {
-                    errors.push_back(l.where() + ": tls takes at most a certificate and a key file");
-                } else if (!rt->settings.tls.enabled()) {
-                    auto abs = [&](const std::string& f) { return f.empty() || f[0] == '/' ? f : config_dir + "/" + f; };
-                    rt->settings.tls.cert = abs(l.args.size() > 0 ? l.args[0] : "ssl/qpsmtpd-server.crt");
-                    rt->settings.tls.key = abs(l.args.size() > 1 ? l.args[1] : (l.args.size() > 0 ? l.args[0] : "ssl/qpsmtpd-server.key"));
-                }
-                return true;
-            });
-            auto reg = hooks::Registry::build(list, catalog, *rt->config, facts, errors);
-            rt->registry = std::shared_ptr<const hooks::Registry>(std::move(reg));
+    proto::PluginList list = read_plugin_list(config_dir);
+    plugins::migrate_legacy_names(list, catalog, *rt->config, rt->notices);
+    errors.insert(errors.end(), list.errors.begin(), list.errors.end());
+    // A bad line does not stop the others from being loaded and checked: --check lists all.
+    // qpsmtpd's "tls [cert [key]]" plugin line configures STARTTLS like asmtpd.yaml's tls
+    // section does; it is not a hook plugin here.
+    std::erase_if(list.plugins, [&](const proto::PluginLine& l) {
+        if (l.name != "tls") return false;
+        if (l.args.size() > 2) {
+            errors.push_back(l.where() + ": tls takes at most a certificate and a key file");
+        } else if (!rt->settings.tls.enabled()) {
+            auto abs = [&](const std::string& f) { return f.empty() || f[0] == '/' ? f : config_dir + "/" + f; };
+            rt->settings.tls.cert = abs(l.args.size() > 0 ? l.args[0] : "ssl/qpsmtpd-server.crt");
+            rt->settings.tls.key = abs(l.args.size() > 1 ? l.args[1] : (l.args.size() > 0 ? l.args[0] : "ssl/qpsmtpd-server.key"));
         }
-    }
+        return true;
+    });
+    auto reg = hooks::Registry::build(list, catalog, *rt->config, facts, errors);
+    rt->registry = std::shared_ptr<const hooks::Registry>(std::move(reg));
     if (rt->settings.tls.enabled()) {
         std::string err;
         rt->tls = io::TlsContext::load_server(rt->settings.tls.cert, rt->settings.tls.key, rt->settings.tls.min_version,

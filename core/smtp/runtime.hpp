@@ -32,6 +32,9 @@ struct Runtime {
     // limits.min_free_space, and where it applies: the spool and every plugin's storage.
     io::SpaceThreshold min_free_space;
     std::vector<std::string> storage_paths;
+    // "file:line: note: ..." about what was read differently from the file's own words
+    // (qpsmtpd names mapped, qpsmtpd control files): printed at start-up and by --check.
+    std::vector<std::string> notices;
 };
 
 // Loads DIR/asmtpd.yaml, DIR/plugins and every plugin's init(). Problems are appended to
