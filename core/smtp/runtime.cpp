@@ -8,6 +8,7 @@
 
 #include "core/proto/plugin_list.hpp"
 #include "core/smtp/plugin_list_file.hpp"
+#include "core/smtp/qpsmtpd_control.hpp"
 #include "plugins/legacy_names.hpp"
 
 namespace asmtpd::smtp {
@@ -34,6 +35,7 @@ std::shared_ptr<const Runtime> load_runtime(const std::string& config_dir,
                                            (facts.hostname.empty() || facts.hostname == machine_hostname()))
         facts.hostname = *me;
     if (facts.hostname.empty()) facts.hostname = machine_hostname();
+    apply_qpsmtpd_control_files(*rt->config, sr.given, facts.hostname, rt->settings, errors, rt->notices);
     facts.config_dir = config_dir;
     facts.spool_dir = rt->settings.spool_dir;
     facts.plugin_timeout = std::chrono::seconds(rt->settings.timeouts.plugin);

@@ -280,6 +280,10 @@ private:
         }
     }
 
+public:
+    const std::set<std::string>& given() const { return r_.given(); }
+
+private:
     YamlReader r_;
     std::vector<int> listen_lines_;   // line of each parsed listener, for later messages
     int line_length_line_ = 0;
@@ -306,6 +310,7 @@ SettingsResult parse_settings(std::string_view yaml_text, const std::string& fil
     if (r.errors.empty()) {
         SettingsParser p(file, r.errors);
         p.top(root, r.settings, plugin_keys);
+        r.given = p.given();
     }
     if (r.settings.hostname.empty()) r.settings.hostname = machine_hostname();
     return r;

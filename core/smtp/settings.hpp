@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -101,6 +102,7 @@ struct Settings {
 
 struct SettingsResult {
     Settings settings;
+    std::set<std::string> given;           // key paths the file set ("limits.databytes")
     std::vector<std::string> errors;       // "file:line: message"
 };
 

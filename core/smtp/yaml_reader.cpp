@@ -88,6 +88,7 @@ bool YamlReader::mapping(const YAML::Node& n, const YamlAt& at, std::span<const 
             error(here, "unknown key (known: " + names + ")");
             continue;
         }
+        given_.insert(here.path);
         // Errors about the value point at the value's line when it has its own (a list or
         // mapping that starts below the key), else at the key's.
         f->read(value, {here.path, line_of(value, key_line)});

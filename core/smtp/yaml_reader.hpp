@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <initializer_list>
 #include <span>
 #include <string>
@@ -49,6 +50,9 @@ public:
     // non-scalar keys are errors. A null node counts as an empty mapping (every key commented
     // out). Returns false (after reporting) when the node is not a mapping.
     bool mapping(const YAML::Node& n, const YamlAt& at, std::span<const Field> fields);
+    // Every known key path a mapping() call met ("limits.databytes"), so a later source of
+    // the same setting (a qpsmtpd control file) knows the file chose the value itself.
+    const std::set<std::string>& given() const { return given_; }
     bool mapping(const YAML::Node& n, const YamlAt& at, std::initializer_list<Field> fields) {
         return mapping(n, at, std::span<const Field>(fields.begin(), fields.size()));
     }
@@ -95,6 +99,7 @@ private:
 
     std::string file_;
     std::vector<std::string>& errors_;
+    std::set<std::string> given_;
 };
 
 }  // namespace asmtpd::smtp

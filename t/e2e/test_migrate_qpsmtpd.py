@@ -92,7 +92,9 @@ class StockQpsmtpdConfigTest(E2ETestCase):
         rc, err, out = self.check(d.config_dir)
         self.assertEqual(rc, 0, err)
         self.assertIn("configuration OK", out)
-        for note in ("'check_relay' (qpsmtpd) loaded as 'relay'", "'check_spamhelo' (qpsmtpd) loaded as 'helo'"):
+        for note in ("'check_relay' (qpsmtpd) loaded as 'relay'", "'check_spamhelo' (qpsmtpd) loaded as 'helo'",
+                     "loglevel: note: ignored, asmtpd.yaml sets log_level",
+                     "spool_dir: note: ignored, asmtpd.yaml sets spool_dir"):
             self.assertIn(note, err)
         d.start()
         # The stock relayclients lists 127.0.0.1: that client relays, as under qpsmtpd.
@@ -114,3 +116,27 @@ class StockQpsmtpdConfigTest(E2ETestCase):
         o.cmd("RCPT TO:<user@elsewhere.test>", 550)
         o.close()
         self.assertEqual(len(list((maildir / "new").iterdir())), 1)
+
+
+class ControlFilesTest(E2ETestCase):
+
+    def test_databytes_and_smtpgreeting_files_are_read(self):
+        d = self.start_daemon(files={"databytes": "200\n", "smtpgreeting": "mx.e2e.test Hello from qmail control\n"})
+        c = self.client(d)
+        self.assertIn(b"220 mx.e2e.test Hello from qmail control ESMTP", c.greeting.raw)
+        c.ehlo()
+        c.cmd("MAIL FROM:<a@example.test> SIZE=500", 552)
+        c.cmd("MAIL FROM:<a@example.test>", 250)
+        c.cmd("RCPT TO:<b@example.test>", 250)
+        c.cmd("DATA", 354)
+        c.send(b"Subject: big\r\n\r\n" + b"x" * 300 + b"\r\n.\r\n")
+        c.expect(552)
+        self.assertDelivered(d, 0)
+        self.assertIn("databytes: note: read as asmtpd.yaml limits.databytes: 200", d.stderr_text())
+
+    def test_asmtpd_yaml_wins_over_the_file(self):
+        d = self.start_daemon(files={"databytes": "200\n"}, settings={"limits": {"databytes": 100000}})
+        c = self.client(d)
+        c.ehlo()
+        c.cmd("MAIL FROM:<a@example.test> SIZE=500", 250)
+        self.assertIn("databytes: note: ignored, asmtpd.yaml sets limits.databytes", d.stderr_text())
