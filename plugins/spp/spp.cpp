@@ -9,7 +9,9 @@
 //   FILE         the smtpplugins file (default "smtpplugins"; relative to the config dir)
 //   missing      a missing file: "tempfail" (qmail-spp: 421 unable to read controls in place of
 //                the greeting, every connection) or "disable" (eQmail: spp off). Unreadable
-//                files always give the 421.
+//                files always give the 421. Without this argument a file missing at start-up
+//                (or reload) is a start-up error: qmail-spp's 421-to-everyone is chosen
+//                explicitly, never by a typo in the path.
 //   timeout      per program (default asmtpd.yaml timeouts.plugin); SIGTERM, SIGKILL 2 s later
 //   budget       all programs of one command (default 240 s); data_budget: [data] (100 s)
 //   cwd          the programs' working directory, qmail's home (default the config dir);
@@ -117,6 +119,7 @@ public:
             return e;
         const fs::path cfgdir = fs::absolute(in.server.config_dir).lexically_normal();
 
+        const bool missing_given = kv.get("missing").has_value();
         if (auto m = kv.get("missing")) {
             if (*m != "tempfail" && *m != "disable") return "missing must be tempfail or disable";
             missing_disable_ = *m == "disable";
@@ -168,6 +171,9 @@ public:
         rcpthosts_ = plugins::RcptHosts::load(in.config, in.server.hostname);
         // The chain's own deadline must never beat ours (budget, then SIGTERM/SIGKILL and reaping).
         set_timeout(std::chrono::milliseconds(std::max(opts_->budget_ms, data_budget) + 10000));
+        if (!missing_given && !fs::exists(config_path_, ec))
+            return fmt::format("{} does not exist: create it, or say 'missing tempfail' (421 to every client, "
+                               "as qmail-spp) or 'missing disable' (spp off)", config_path_);
         check_at_startup();
         return std::nullopt;
     }

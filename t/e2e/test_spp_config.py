@@ -30,18 +30,27 @@ class SppConfigTest(SppTestCase):
         return c.cmd(b64(password), code)
 
     def test_38_NOSPP_with_no_config_file_is_a_normal_session(self):
-        d = self.start_spp(None, tcp_env=':allow,NOSPP=""\n')
+        d = self.start_spp(None, spp="spp missing tempfail", tcp_env=':allow,NOSPP=""\n')
         c = self.session(d)
         self.assertEqual(c.send_mail(rcpts=("a@example.test",)).code, 250)
         self.assertDelivered(d, 1)
 
     def test_39_missing_config_file_gives_421_in_place_of_the_greeting(self):
-        d = self.start_spp(None)
+        # qmail-spp's behaviour, chosen explicitly (without 'missing' it is a start-up error).
+        d = self.start_spp(None, spp="spp missing tempfail")
         for _ in range(2):   # on every connection
             c = self.client(d, greet=False)
             self.assertReply(c.read_reply(), "421 unable to read controls (#4.3.0)")
             self.assertClosed(c)
         self.assertIn("cannot read", d.stderr_text())
+
+    def test_39a_missing_config_file_without_missing_is_a_startup_error(self):
+        from harness import run_asmtpd
+        d = self.start_spp(None, wait=False, check_exit=False)
+        r = run_asmtpd(["--config", str(d.config_dir), "--check"])
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stderr.decode(), r"plugins:1: plugin 'spp': \S+/smtpplugins does not exist: create it, "
+                                            r"or say 'missing tempfail'")
 
     def test_39b_missing_disable(self):
         d = self.start_spp(None, spp="spp missing disable")

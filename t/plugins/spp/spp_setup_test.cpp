@@ -19,8 +19,14 @@ using test::PluginHarness;
 using test::result_name;
 
 TEST_CASE("spp: missing smtpplugins -> 421 in place of the greeting; 'missing disable' turns spp off") {
+    // Without 'missing', a missing file fails the load, naming the file and the choices.
+    FakeContext ctx0;
+    PluginHarness none(ctx0, "spp");
+    REQUIRE(none.init_error);
+    CHECK(none.init_error->find("smtpplugins does not exist: create it, or say 'missing tempfail'") != std::string::npos);
+
     FakeContext ctx;
-    PluginHarness p(ctx, "spp");
+    PluginHarness p(ctx, "spp", {"missing", "tempfail"});
     REQUIRE_FALSE(p.init_error);
     auto v = p.call(hooks::Hook::Connect);
     REQUIRE(v);
@@ -38,7 +44,7 @@ TEST_CASE("spp: missing smtpplugins -> 421 in place of the greeting; 'missing di
     // NOSPP (any value, even empty) means the file is not even looked at.
     FakeContext ctx3;
     ctx3.conn.env["NOSPP"] = "";
-    PluginHarness r(ctx3, "spp");
+    PluginHarness r(ctx3, "spp", {"missing", "tempfail"});
     CHECK(std::string(result_name(r.call(hooks::Hook::Connect))) == "DECLINED");
 }
 
