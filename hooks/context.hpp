@@ -37,6 +37,9 @@ struct ServerFacts {
     std::size_t max_connections_per_ip = 50;
     // asmtpd.yaml sections owned by plugins, by key (CatalogEntry::settings_key).
     std::map<std::string, proto::SettingNode> plugin_settings;
+    // `asmtpd --check`: validate only. init() must create nothing (no directory, no file) and
+    // report what it would fail on instead.
+    bool check_only = false;
 };
 
 class Context {

@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
     }
 
     std::vector<std::string> errors;
-    auto runtime = smtp::load_runtime(config_dir, plugins::builtin_plugins(), errors);
+    auto runtime = smtp::load_runtime(config_dir, plugins::builtin_plugins(), errors, check);
     if (!runtime) {
         for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
         std::fprintf(stderr, "asmtpd: configuration in %s has %zu problem(s)\n", config_dir.c_str(), errors.size());

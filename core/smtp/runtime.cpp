@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/io/dir_check.hpp"
 #include "core/proto/plugin_list.hpp"
 #include "core/smtp/plugin_list_file.hpp"
 #include "core/smtp/qpsmtpd_control.hpp"
@@ -17,7 +18,7 @@ namespace fs = std::filesystem;
 
 std::shared_ptr<const Runtime> load_runtime(const std::string& config_dir,
                                             std::span<const hooks::CatalogEntry> catalog,
-                                            std::vector<std::string>& errors) {
+                                            std::vector<std::string>& errors, bool check_only) {
     const std::size_t errors_before = errors.size();
     auto rt = std::make_shared<Runtime>();
     std::vector<std::string> plugin_keys;   // asmtpd.yaml sections the plugins own
@@ -44,10 +45,17 @@ std::shared_ptr<const Runtime> load_runtime(const std::string& config_dir,
     facts.max_connections_per_ip = rt->settings.limits.max_connections_per_ip;
     facts.plugin_settings = rt->settings.plugin_sections;
 
+    facts.check_only = check_only;
+
     std::error_code ec;
-    fs::create_directories(facts.spool_dir, ec);
-    if (ec) errors.push_back(fmt::format("{}/asmtpd.yaml: spool_dir: cannot create {}: {}", config_dir,
-                                         facts.spool_dir, ec.message()));
+    if (check_only) {
+        if (auto why = io::creatable_directory(facts.spool_dir); !why.empty())
+            errors.push_back(fmt::format("{}/asmtpd.yaml: spool_dir: {}", config_dir, why));
+    } else {
+        fs::create_directories(facts.spool_dir, ec);
+        if (ec) errors.push_back(fmt::format("{}/asmtpd.yaml: spool_dir: cannot create {}: {}", config_dir,
+                                             facts.spool_dir, ec.message()));
+    }
 
     const std::string tcp_env = config_dir + "/tcp.env";
     if (fs::exists(tcp_env, ec)) {

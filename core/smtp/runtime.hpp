@@ -39,8 +39,10 @@ struct Runtime {
 
 // Loads DIR/asmtpd.yaml, DIR/plugins and every plugin's init(). Problems are appended to
 // errors as "file:line: message"; the result is null when there was any.
+// check_only (--check): nothing is created on disk (spool, maildirs); what could not be
+// created is still reported.
 std::shared_ptr<const Runtime> load_runtime(const std::string& config_dir,
                                             std::span<const hooks::CatalogEntry> catalog,
-                                            std::vector<std::string>& errors);
+                                            std::vector<std::string>& errors, bool check_only = false);
 
 }  // namespace asmtpd::smtp

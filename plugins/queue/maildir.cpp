@@ -2,7 +2,7 @@
 //   queue/maildir - deliver accepted mail into a Maildir (https://cr.yp.to/proto/maildir.html).
 // SYNOPSIS
 //   queue/maildir [DIR]    DIR default ./var/mail/; created with tmp/ new/ cur/ (new ones 0700) at
-//                          start-up. qpsmtpd's per-recipient subdirectory argument is not
+//                          start-up (--check only checks that they could be). qpsmtpd's per-recipient subdirectory argument is not
 //                          supported: a second argument fails start-up rather than being ignored.
 // CONFIG
 //   none (the file names use asmtpd.yaml's hostname)
@@ -30,6 +30,7 @@
 #include <system_error>
 #include <vector>
 
+#include "core/io/dir_check.hpp"
 #include "core/io/reactor.hpp"
 #include "core/io/rename_no_replace.hpp"
 #include "hooks/plugin.hpp"
@@ -137,6 +138,10 @@ public:
         while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
         for (const char* sub : {"tmp", "new", "cur"}) {
             std::filesystem::path p = std::filesystem::path(dir_) / sub;
+            if (in.server.check_only) {
+                if (auto why = io::creatable_directory(p.string()); !why.empty()) return why;
+                continue;
+            }
             std::error_code ec;
             bool made = std::filesystem::create_directories(p, ec);
             if (ec || !std::filesystem::is_directory(p, ec))

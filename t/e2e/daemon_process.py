@@ -245,10 +245,10 @@ class Daemon:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def run_asmtpd(args, timeout=30, env=None):
+def run_asmtpd(args, timeout=30, env=None, cwd=None):
     """Runs the binary to completion (for --check, --version, --help)."""
     e = dict(os.environ)
     e.setdefault("ASAN_OPTIONS", "detect_leaks=1")
     e.update(env or {})
     return subprocess.run([BIN] + list(args), capture_output=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL, env=e)
+                          stdin=subprocess.DEVNULL, env=e, cwd=cwd)
