@@ -108,14 +108,32 @@ class PlugtestTest(unittest.TestCase):
 
     def test_spp_failures_are_reported_as_the_daemon_would(self):
         missing = str(self.dir / "no-such-program")
-        rc, out, _ = self.run_tool("--hook", "mail", missing)
-        self.assertEqual(rc, 0)
+        rc, out, err = self.run_tool("--hook", "mail", missing)
+        # The report shows the daemon's reply, and the exit status says the program never ran.
+        self.assertEqual(rc, 1, err)
         self.assertEqual(self.lines(out, "reply"), [f"451 qmail-spp failure: {missing}: can't execute (#4.3.0)"])
+        self.assertIn(f"the program could not be run: {missing}: can't execute", err)
+        not_exec = self.dir / "not-executable"
+        not_exec.write_text("#!/bin/sh\necho E550 no\n")
+        rc, out, err = self.run_tool("--hook", "mail", str(not_exec))
+        self.assertEqual(rc, 1, err)
         t0 = time.monotonic()
         rc, out, _ = self.run_tool("--hook", "helo", "--timeout", "0.5", "--spp-line", ":sleep 5")
         self.assertLess(time.monotonic() - t0, 4.5)
         self.assertEqual(rc, 0)
         self.assertEqual(self.lines(out, "reply"), ["451 qmail-spp failure: :sleep 5: timeout (#4.3.0)"])
+
+    def test_home_is_the_programs_working_directory(self):
+        home = self.dir / "qmail-home"
+        (home / "control").mkdir(parents=True)
+        (home / "control" / "flag").write_text("from home\n")
+        line = ":read v < control/flag && echo \"E550 $v\""
+        rc, out, err = self.run_tool("--hook", "mail", "--home", str(home), "--spp-line", line)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.lines(out, "reply"), ["550 from home"])
+        rc, out, err = self.run_tool("--hook", "mail", "--home", str(self.dir / "none"), "--spp-line", line)
+        self.assertEqual(rc, 2)
+        self.assertIn("--home", err)
 
     def test_spp_data_post_reads_the_message(self):
         msg = self.dir / "msg.txt"

@@ -46,6 +46,7 @@ struct Options {
     bool relay = false;                     // --relay: the client may relay (RELAYCLIENT)
     bool verbose = false;                   // --verbose: debug log lines too
     std::string spp_line;                   // PROGRAM (made absolute) or --spp-line, as written
+    std::string home;                       // --home: qmail's home, the programs' cwd (default: config dir)
     std::vector<std::string> dso_args;      // --dso FILE [dso args...]
 };
 
@@ -65,6 +66,9 @@ struct Report {
     std::vector<std::string> deferred;      // spp L queues: "rcpt 550 5.7.1 listed"
     bool disabled = false;                  // spp A / native DISABLE_PLUGINS
     std::vector<std::string> notes;         // things to know about the run itself
+    // The program could not be started (not found, not executable, no resources): the
+    // report shows the reply the daemon would give, and the exit status is 1.
+    std::optional<std::string> not_run;
 };
 
 // What both runners need: the loop, the facts, the log (into a temporary file), the session.

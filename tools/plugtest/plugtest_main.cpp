@@ -34,6 +34,7 @@ constexpr const char* kUsage =
     "                     or rcpt_post (spp [pass])\n"
     "  --config DIR       config directory: asmtpd.yaml (hostname, timeouts.plugin), me, rcpthosts;\n"
     "                     spp programs run there (default: an empty directory)\n"
+    "  --home DIR         qmail's home: the spp programs' working directory (default: --config)\n"
     "  --env NAME=VALUE   a variable of the client's environment, as tcp.env sets it (repeatable)\n"
     "  --from ADDR        the sender (default: the null sender <>)\n"
     "  --rcpt ADDR        a recipient (repeatable); rcpt runs the hook once for each; data and\n"
@@ -50,7 +51,8 @@ constexpr const char* kUsage =
     "  --spp-line LINE    a line exactly as in smtpplugins (\":cmd args\" runs /bin/sh -c)\n"
     "  --dso FILE [ARGS]  a shared object (native or IndiMail) and what a `dso` line takes after\n"
     "                     FILE (symbol NAME, timeout SECS, -- ARGS...); must come last\n"
-    "exit status: 0 the plugin ran (whatever its verdict), 1 it could not be loaded or run, 2 usage\n";
+    "exit status: 0 the plugin ran (whatever its verdict), 1 it could not be loaded or run (the\n"
+    "             program missing or not executable: the report still shows the daemon's reply), 2 usage\n";
 
 int usage(const std::string& why) {
     std::fprintf(stderr, "asmtpd-plugtest: %s\n%s", why.c_str(), kUsage);
@@ -103,6 +105,12 @@ std::optional<std::string> parse_args(int argc, char** argv, Options& o, bool& h
             auto v = value("--config");
             if (!v) return need("--config");
             o.config_dir = *v;
+        } else if (a == "--home") {
+            auto v = value("--home");
+            if (!v || v->empty()) return need("--home");
+            std::error_code ec;
+            if (!fs::is_directory(*v, ec)) return "--home: '" + *v + "' is not a directory";
+            o.home = fs::absolute(*v).lexically_normal().string();
         } else if (a == "--env") {
             auto v = value("--env");
             if (!v) return need("--env");
@@ -284,6 +292,10 @@ int main(int argc, char** argv) {
         rc = 1;
     } else {
         print_report(o, report, env.facts.hostname, log_text);
+        if (report.not_run) {
+            std::fprintf(stderr, "asmtpd-plugtest: the program could not be run: %s\n", report.not_run->c_str());
+            rc = 1;
+        }
     }
     std::fflush(stdout);
 

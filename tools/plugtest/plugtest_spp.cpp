@@ -62,7 +62,7 @@ std::optional<std::string> run_spp(const Options& o, Env& env, Report& r) {
     r.plugin = "spp \"" + prog.line + "\"";
 
     ChainOptions opts;
-    opts.home = env.config_dir;
+    opts.home = o.home.empty() ? env.config_dir : o.home;
     opts.timeout_ms = static_cast<std::uint64_t>(env.facts.plugin_timeout.count());
     opts.budget_ms = std::max<std::uint64_t>(opts.timeout_ms + 1000, section == Section::Data ? 100000 : 240000);
     opts.server_env = ServerEnv::capture();
@@ -89,6 +89,8 @@ std::optional<std::string> run_spp(const Options& o, Env& env, Report& r) {
         auto before = cenv;
         auto result = run_chain(env, runner, shared_opts, section, config, state, std::move(input));
         if (!result) return false;
+        if (result->failure == Failure::CantExecute || result->failure == Failure::ForkFailed)
+            r.not_run = result->by + ": " + std::string(failure_reason(result->failure));
         VerdictPlan plan = plan_verdict(section, *result);
         Step st;
         st.label = std::move(label);
