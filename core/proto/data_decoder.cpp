@@ -39,7 +39,9 @@ std::size_t DataDecoder::feed(std::string_view in, std::string& out) {
         const char c = in[i];
         switch (state_) {
             case State::LineStart:
-                if (c == '.') {
+                if (!limits_.dot_stuffed) {
+                    state_ = State::Mid;
+                } else if (c == '.') {
                     state_ = State::Dot;
                     ++i;
                 } else {
@@ -47,7 +49,7 @@ std::size_t DataDecoder::feed(std::string_view in, std::string& out) {
                 }
                 break;
             case State::LineStartSoft:
-                if (c == '.') ++i;  // unstuffed like any line, but it cannot end the data
+                if (c == '.' && limits_.dot_stuffed) ++i;  // unstuffed like any line, but it cannot end the data
                 state_ = State::Mid;
                 break;
             case State::Dot:
@@ -101,6 +103,14 @@ std::size_t DataDecoder::feed(std::string_view in, std::string& out) {
         }
     }
     return i;
+}
+
+void DataDecoder::end_chunks(std::string& out) {
+    if (state_ == State::MidCr) {
+        bare_ = true;
+        emit(out, "\r");
+    }
+    state_ = State::Done;
 }
 
 }  // namespace asmtpd::proto

@@ -30,6 +30,9 @@ struct DataLimits {
     std::uint64_t max_bytes = 26214400;  // content octets; past it output stops (too_big)
     std::size_t max_line = 0;            // octets per line incl. CRLF; 0 = unlimited
     BareLfPolicy bare_lf = BareLfPolicy::Reject;
+    // false for BDAT (RFC 3030): the content is counted octets, not dot-stuffed; no line ends
+    // the data and no dot is removed; the session calls end_chunks() after the LAST chunk.
+    bool dot_stuffed = true;
 };
 
 class DataDecoder {
@@ -42,6 +45,8 @@ public:
     std::size_t feed(std::string_view in, std::string& out);
 
     bool done() const { return state_ == State::Done; }
+    // BDAT: the LAST chunk is in. A CR held back at the very end is a bare CR; then done().
+    void end_chunks(std::string& out);
     bool bare_line_ending() const { return bare_; }   // a bare CR or LF was seen
     bool too_big() const { return size_ > limits_.max_bytes; }
     bool line_too_long() const { return long_line_; }

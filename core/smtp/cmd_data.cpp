@@ -24,6 +24,10 @@ proto::BareLfPolicy policy_for(const Runtime& rt, const std::string& ip) {
 }  // namespace
 
 void Session::cmd_data(const proto::Command&) {
+    if (bdat_open_) {
+        refuse_data(proto::Reply::make(503, "5.5.1", "Error: DATA inside a BDAT transaction"));
+        return;
+    }
     run_chain(hooks::Hook::Data, hooks::NoArgs{}, [this](const hooks::Verdict& v, const hooks::Disposition& d) {
         if (data_sync_violated()) return;
         if (d.action != hooks::Action::Proceed) {
@@ -54,12 +58,13 @@ void Session::refuse_data(const proto::Reply& r) {
     reply(r);
 }
 
-void Session::begin_data(const proto::Reply& go_ahead) {
+void Session::begin_data(const proto::Reply& go_ahead, bool chunked) {
     const auto& s = runtime_->settings;
     proto::DataLimits limits;
     limits.max_bytes = s.limits.databytes > 0 ? s.limits.databytes : UINT64_MAX;
     limits.max_line = s.limits.data_line_length;
     limits.bare_lf = policy_for(*runtime_, info_.remote_ip);
+    limits.dot_stuffed = !chunked;
     data_policy_ = limits.bare_lf;
     data_.emplace(limits);
     headers_.emplace(proto::HeaderLimits{.max_bytes = s.limits.header_bytes, .max_lines = s.limits.header_lines});
@@ -71,12 +76,14 @@ void Session::begin_data(const proto::Reply& go_ahead) {
         if (alive.expired()) return;
         update_reading();
     });
-    enter(Phase::Data);
-    reply(go_ahead);
-    timeout_.start(s.timeouts.data * 1000ull, [this] {
-        reply(421, "4.4.2", runtime_->facts.hostname + " Error: timeout exceeded");
-        close_session("data timeout");
-    });
+    if (!chunked) {
+        enter(Phase::Data);
+        reply(go_ahead);
+        timeout_.start(s.timeouts.data * 1000ull, [this] {
+            reply(421, "4.4.2", runtime_->facts.hostname + " Error: timeout exceeded");
+            close_session("data timeout");
+        });
+    }
     data_started_ms_ = uv_now(loop_);
     data_paused_ms_ = 0;
     check_data_pace();
@@ -120,6 +127,15 @@ void Session::consume_data() {
     data_chunk_.clear();
     std::size_t used = data_->feed(std::string_view(in_).substr(in_pos_), data_chunk_);
     in_pos_ += used;
+    store_content();
+    if (phase_ != Phase::Data || !data_) return;   // data_headers_end closed the session
+    if (data_->done()) {
+        if (chain_->busy()) data_end_waits_ = true;   // data_headers_end still deciding
+        else end_of_data();
+    }
+}
+
+void Session::store_content() {
     if (!data_chunk_.empty() && txn_ && txn_->body) {
         txn_->body->append(data_chunk_);
         for (const auto& o : txn_->body_observers) o->content(data_chunk_);
@@ -127,11 +143,6 @@ void Session::consume_data() {
     if (!data_chunk_.empty() && headers_ && !headers_->ended()) {
         headers_->feed(data_chunk_);
         if (headers_->ended() && !headers_end_ran_) run_headers_end();
-    }
-    if (phase_ != Phase::Data || !data_) return;   // data_headers_end closed the session
-    if (data_->done()) {
-        if (chain_->busy()) data_end_waits_ = true;   // data_headers_end still deciding
-        else end_of_data();
     }
 }
 
@@ -158,7 +169,7 @@ void Session::run_headers_end() {
 void Session::end_of_data() {
     if (!headers_end_ran_) {   // no blank line: the header block ends with the data (qpsmtpd)
         run_headers_end();
-        if (phase_ != Phase::Data) return;
+        if (phase_ >= Phase::Closing || !data_) return;   // it closed the session
         if (chain_->busy()) {
             data_end_waits_ = true;
             return;

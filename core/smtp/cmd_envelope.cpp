@@ -217,6 +217,7 @@ void Session::cmd_rset(const proto::Command&) {
 
 void Session::reset_transaction(std::string_view cause) {
     data_.reset();
+    bdat_open_ = false;
     if (!txn_ && cause.empty()) return;
     chain_->notify(hooks::Hook::ResetTransaction, hooks::ResetArgs{cause == "RSET"});
     txn_.reset();

@@ -49,6 +49,7 @@ void Session::cmd_helo(const proto::Command& c, bool extended) {
                   r.lines.push_back("PIPELINING");
                   r.lines.push_back(fmt::format("SIZE {}", f.databytes));
                   r.lines.push_back("8BITMIME");
+                  r.lines.push_back("CHUNKING");
                   r.lines.push_back("ENHANCEDSTATUSCODES");
                   r.lines.push_back("SMTPUTF8");
                   if (runtime_->tls && !tls_) r.lines.push_back("STARTTLS");

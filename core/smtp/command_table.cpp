@@ -66,7 +66,7 @@ void CommandTable::dispatch(Session& s, const proto::Command& c) {
         {"EXPN", [](Session& x, const proto::Command& k) { x.cmd_not_implemented(k); }},
         {"TURN", [](Session& x, const proto::Command& k) { x.cmd_not_implemented(k); }},
         {"ETRN", [](Session& x, const proto::Command& k) { x.cmd_not_implemented(k); }},
-        {"BDAT", [](Session& x, const proto::Command& k) { x.cmd_not_implemented(k); }},
+        {"BDAT", [](Session& x, const proto::Command& k) { x.cmd_bdat(k); }},
         {"STARTTLS", [](Session& x, const proto::Command& k) { x.cmd_starttls(k); }},
         {"AUTH", [](Session& x, const proto::Command& k) { x.cmd_auth(k); }},
         {"GET", nullptr}, {"POST", nullptr},

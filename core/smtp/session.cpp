@@ -218,6 +218,11 @@ void Session::process_input() {
                 if (phase_ == Phase::Data) break;   // need more input
                 continue;
             }
+            if (bdat_.pending) {
+                consume_bdat();
+                if (bdat_.pending && phase_ == Phase::Command) break;   // need more octets
+                continue;
+            }
             auto ev = lines_.next(std::string_view(in_).substr(in_pos_));
             in_pos_ += ev.consumed;
             if (ev.kind == proto::LineReader::Event::NeedMore) break;
@@ -294,7 +299,8 @@ void Session::update_reading() {
     if (phase_ >= Phase::Closing) return;
     bool pause = unread_input() > runtime_->settings.limits.pipeline_bytes ||
                  transport_->queued_bytes() > kMaxQueuedOutput ||
-                 (phase_ == Phase::Data && txn_ && txn_->body && txn_->body->pending() > kMaxSpoolPending);
+                 ((phase_ == Phase::Data || bdat_open_) && txn_ && txn_->body &&
+                  txn_->body->pending() > kMaxSpoolPending);
     if (pause == reading_paused_) return;
     reading_paused_ = pause;
     if (pause) {
@@ -302,7 +308,7 @@ void Session::update_reading() {
         paused_since_ms_ = uv_now(loop_);
         transport_->pause_reading();
     } else {
-        if (phase_ == Phase::Data) data_paused_ms_ += uv_now(loop_) - paused_since_ms_;
+        if (phase_ == Phase::Data || bdat_open_) data_paused_ms_ += uv_now(loop_) - paused_since_ms_;
         transport_->resume_reading();
     }
 }

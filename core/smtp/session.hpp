@@ -159,9 +159,11 @@ private:
     void cmd_data(const proto::Command& c);
     bool data_sync_violated();                      // input behind DATA: 554 and close
     void refuse_data(const proto::Reply& r);
-    void begin_data(const proto::Reply& go_ahead);   // the data hook's 354
+    // The data hook's 354 (DATA), or chunked: the first BDAT's content setup, no reply.
+    void begin_data(const proto::Reply& go_ahead, bool chunked = false);
     void check_data_pace();                         // timeouts.data_total, limits.data_min_rate
     void consume_data();
+    void store_content();                           // data_chunk_ -> spool, observers, header meter
     void end_of_data();
     void run_headers_end();                         // data_headers_end, while the client streams
     void run_data_post_headers();
@@ -169,6 +171,9 @@ private:
     void run_data_post();
     void run_queue();
     void finish_transaction(const proto::Reply& r);
+    // cmd_bdat.cpp
+    void cmd_bdat(const proto::Command& c);
+    void consume_bdat();                            // the current BDAT's octets, then its reply
     // cmd_misc.cpp
     void cmd_quit(const proto::Command& c);
     void cmd_noop(const proto::Command& c);
@@ -214,6 +219,15 @@ private:
     bool headers_end_ran_ = false;                 // data_headers_end ran for this DATA
     bool data_end_waits_ = false;                  // the final dot came while it was running
     std::optional<proto::Reply> headers_end_refusal_;   // its DENY/DENYSOFT, sent at the dot
+    struct Bdat {
+        std::uint64_t size = 0;        // this chunk's octets, as the command said
+        std::uint64_t remaining = 0;   // still to read
+        bool last = false;
+        bool pending = false;          // its octets are being read (nothing else is)
+        std::optional<hooks::Disposition> refusal;   // the answer once they are read
+    };
+    Bdat bdat_;
+    bool bdat_open_ = false;           // a BDAT transaction: its content goes through data_
     std::uint64_t data_started_ms_ = 0;   // uv_now at 354
     std::uint64_t data_paused_ms_ = 0;    // time reading was paused by us (spool back-pressure)
     std::uint64_t paused_since_ms_ = 0;

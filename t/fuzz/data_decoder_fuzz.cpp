@@ -5,6 +5,7 @@
 // first ".\r\n" at a hard line start (input start or right after a real CRLF) - the SMTP
 // smuggling property - and nothing may be appended past max_bytes.
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -98,5 +99,38 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             if (whole.out[i] == '\n') FUZZ_CHECK(i > 0 && whole.out[i - 1] == '\r');
         }
     }
+
+    // BDAT (raw mode): nothing ends the data but end_chunks(), every octet is consumed, no dot
+    // is removed, and with the Reject policy the output is the input itself (within max_bytes).
+    // The chunking (here: the same four ways) never changes the result.
+    DataLimits raw = lim;
+    raw.dot_stuffed = false;
+    auto raw_run = [&](const std::vector<std::size_t>& cuts) {
+        Result r = run(raw, in, cuts);
+        FUZZ_CHECK(!r.done);
+        FUZZ_CHECK(r.consumed == in.size());
+        return r;
+    };
+    Result raw_whole = raw_run({});
+    FUZZ_CHECK(raw_run({cut}) == raw_whole);
+    FUZZ_CHECK(raw_run(every7) == raw_whole);
+    FUZZ_CHECK(raw_run(every1) == raw_whole);
+    DataDecoder last(raw);
+    std::string out;
+    last.feed(in, out);
+    last.end_chunks(out);
+    FUZZ_CHECK(last.done());
+    if (raw.bare_lf == BareLfPolicy::Reject) {
+        FUZZ_CHECK(last.size() == in.size());
+        FUZZ_CHECK(out == in.substr(0, static_cast<std::size_t>(std::min<std::uint64_t>(raw.max_bytes, in.size()))));
+    }
+    const bool bare_in_input = [&] {
+        for (std::size_t i = 0; i < in.size(); ++i) {
+            if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r')) return true;
+            if (in[i] == '\r' && (i + 1 == in.size() || in[i + 1] != '\n')) return true;
+        }
+        return false;
+    }();
+    FUZZ_CHECK(last.bare_line_ending() == bare_in_input);
     return 0;
 }

@@ -318,3 +318,36 @@ TEST_CASE("DataDecoder: random inputs match the reference at every split") {
     }
     CHECK(checked == 1500);
 }
+
+TEST_CASE("BDAT raw mode: no end of data, no unstuffing, bare line ends by policy") {
+    DataLimits lim;
+    lim.dot_stuffed = false;
+    DataDecoder d(lim);
+    std::string out;
+    const std::string_view in = "..a\r\n.\r\nb\r\n.\r\n";
+    CHECK(d.feed(in, out) == in.size());
+    CHECK(!d.done());
+    CHECK(out == in);
+    CHECK(!d.bare_line_ending());
+    // A CR at the end of a chunk is held until the next chunk says what it is.
+    out.clear();
+    d.feed("x\r", out);
+    CHECK(out == "x");
+    d.feed("\ny", out);
+    CHECK(out == "x\r\ny");
+    d.feed("\r", out);
+    d.end_chunks(out);
+    CHECK(d.done());
+    CHECK(d.bare_line_ending());   // the final CR was bare
+    CHECK(out == "x\r\ny\r");
+
+    DataLimits norm;
+    norm.dot_stuffed = false;
+    norm.bare_lf = BareLfPolicy::Normalize;
+    DataDecoder n(norm);
+    std::string o2;
+    n.feed("a\nb\r\n", o2);
+    n.end_chunks(o2);
+    CHECK(o2 == "a\r\nb\r\n");
+    CHECK(n.bare_line_ending());
+}
