@@ -43,6 +43,9 @@ public:
     // Local directories where this plugin stores accepted mail (a maildir). The daemon refuses
     // MAIL with 452 4.3.1 while one of their filesystems is below limits.min_free_space.
     virtual std::vector<std::string> storage_paths() const { return {}; }
+    // Problems init() found that are worth a start-up warning but not a refusal (a password
+    // file other users can read). The loader prefixes file:line and logs them.
+    virtual std::vector<std::string> init_warnings() const { return {}; }
 
     const std::string& name() const { return name_; }              // instance name
     std::chrono::milliseconds timeout() const { return timeout_; }  // per-call deadline

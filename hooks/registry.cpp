@@ -45,6 +45,8 @@ std::unique_ptr<Registry> Registry::build(const proto::PluginList& list,
             errors.push_back(line.where() + ": plugin '" + instance + "': " + *err);
             continue;
         }
+        for (const auto& w : plugin->init_warnings())
+            reg->warnings_.push_back(line.where() + ": plugin '" + instance + "': " + w);
         Registrar registrar(*plugin, reg->by_hook_.data());
         plugin->register_hooks(registrar);
         reg->plugins_.push_back(std::move(plugin));

@@ -27,9 +27,12 @@ public:
     const Plugin* find(std::string_view instance) const;
     // Every plugin's storage_paths(), in plugin order.
     std::vector<std::string> storage_paths() const;
+    // Every plugin's init_warnings(), as "file:line: plugin 'name': text", in plugin order.
+    const std::vector<std::string>& warnings() const { return warnings_; }
 
 private:
     std::vector<std::unique_ptr<Plugin>> plugins_;
+    std::vector<std::string> warnings_;
     std::array<std::vector<HookEntry>, kHookCount> by_hook_;
 };
 

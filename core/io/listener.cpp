@@ -119,8 +119,7 @@ std::string describe(const std::string& address, std::uint16_t port) {
 
 }  // namespace
 
-std::unique_ptr<Listener> Listener::bind(uv_loop_t* loop, const std::string& address, std::uint16_t port,
-                                         bool reuseport, OnConnection on_connection, std::string& error) {
+int bind_listening_socket(const std::string& address, std::uint16_t port, bool reuseport, std::string& error) {
     sockaddr_storage ss{};
     int family = AF_INET;
     socklen_t len = sizeof(sockaddr_in);
@@ -129,7 +128,7 @@ std::unique_ptr<Listener> Listener::bind(uv_loop_t* loop, const std::string& add
         len = sizeof(sockaddr_in6);
         if (uv_ip6_addr(address.c_str(), port, reinterpret_cast<sockaddr_in6*>(&ss)) != 0) {
             error = fmt::format("listen {}: not an IPv4 or IPv6 address", describe(address, port));
-            return nullptr;
+            return -1;
         }
     }
     const char* step = "socket";
@@ -153,9 +152,28 @@ std::unique_ptr<Listener> Listener::bind(uv_loop_t* loop, const std::string& add
     if (!ok) {
         error = fmt::format("{} {}: {}", step, describe(address, port), uv_strerror(uv_translate_sys_error(errno)));
         if (fd >= 0) ::close(fd);
-        return nullptr;
+        return -1;
     }
+    return fd;
+}
 
+std::uint16_t bound_port(int fd) {
+    sockaddr_storage bound{};
+    socklen_t bound_len = sizeof bound;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len) != 0) return 0;
+    return sock_name_of(reinterpret_cast<const sockaddr*>(&bound)).port;
+}
+
+std::unique_ptr<Listener> Listener::bind(uv_loop_t* loop, const std::string& address, std::uint16_t port,
+                                         bool reuseport, OnConnection on_connection, std::string& error) {
+    int fd = bind_listening_socket(address, port, reuseport, error);
+    if (fd < 0) return nullptr;
+    auto l = adopt(loop, fd, std::move(on_connection), error);
+    if (!l) error = fmt::format("listen {}: {}", describe(address, port), error);
+    return l;
+}
+
+std::unique_ptr<Listener> Listener::adopt(uv_loop_t* loop, int fd, OnConnection on_connection, std::string& error) {
     auto* b = new Block;
     b->fd = fd;
     b->reserve = open_reserve();
@@ -168,7 +186,7 @@ std::unique_ptr<Listener> Listener::bind(uv_loop_t* loop, const std::string& add
         b->local = sock_name_of(reinterpret_cast<const sockaddr*>(&bound));
     uv_timer_init(loop, &b->rest);
     if (int rc = uv_poll_init_socket(loop, &b->poll, fd); rc != 0) {
-        error = fmt::format("listen {}: {}", describe(address, port), uv_strerror(rc));
+        error = uv_strerror(rc);
         b->open_handles = 1;   // only the timer was registered with the loop
         b->owner = false;
         b->closing = true;

@@ -28,6 +28,9 @@ public:
     // Null on failure, with a one-line reason in error ("bind 127.0.0.1:25: address already in use").
     static std::unique_ptr<Listener> bind(uv_loop_t* loop, const std::string& address, std::uint16_t port,
                                           bool reuseport, OnConnection on_connection, std::string& error);
+    // Watches a socket that is already bound and listening (bind_listening_socket, perhaps before
+    // a privilege drop). The Listener owns fd from here on, also when this fails (null, error).
+    static std::unique_ptr<Listener> adopt(uv_loop_t* loop, int fd, OnConnection on_connection, std::string& error);
     ~Listener();
     Listener(const Listener&) = delete;
     Listener& operator=(const Listener&) = delete;
@@ -46,5 +49,12 @@ private:
     explicit Listener(Block* b) : block_(b) {}
     Block* block_;
 };
+
+// socket, SO_REUSEADDR (and SO_REUSEPORT), bind, listen: a non-blocking close-on-exec listening
+// socket, or -1 with the reason in error. No loop needed, so the daemon can bind its ports as
+// root and serve them after dropping to its user (core/smtp/privileges.hpp).
+int bind_listening_socket(const std::string& address, std::uint16_t port, bool reuseport, std::string& error);
+// The port a bound socket got (what port 0 picked); 0 when it cannot be read.
+std::uint16_t bound_port(int fd);
 
 }  // namespace asmtpd::io

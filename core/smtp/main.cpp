@@ -1,9 +1,10 @@
 // main.cpp - command line, configuration check, and the event loop.
 //
-//   asmtpd [--config DIR] [--check] [--version] [--help]
+//   asmtpd [--config DIR] [--user NAME] [--check] [--version] [--help]
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,8 @@
 
 #include "core/io/log.hpp"
 #include "core/io/signals.hpp"
+#include "core/smtp/listen_sockets.hpp"
+#include "core/smtp/privileges.hpp"
 #include "core/smtp/runtime.hpp"
 #include "core/smtp/server.hpp"
 #include "core/smtp/workers.hpp"
@@ -22,10 +25,12 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: asmtpd [--config DIR] [--check] [--version] [--help]\n"
+    "usage: asmtpd [--config DIR] [--user NAME] [--check] [--version] [--help]\n"
     "\n"
     "  --config DIR   configuration directory (default ./config): asmtpd.yaml, plugins,\n"
     "                 and qmail-style flat files (me, rcpthosts, badmailfrom, ...)\n"
+    "  --user NAME    run as NAME (and its primary group) once the ports are bound,\n"
+    "                 instead of asmtpd.yaml's user: and group:\n"
     "  --check        validate the whole configuration, print file:line: message for\n"
     "                 every problem, exit 0 when it is usable, 1 when not\n"
     "  --version      print the version\n"
@@ -39,6 +44,7 @@ int main(int argc, char** argv) {
     using namespace asmtpd;
     std::string config_dir = "./config";
     bool check = false;
+    std::optional<std::string> user_override;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--config" || a == "-c") {
@@ -49,6 +55,12 @@ int main(int argc, char** argv) {
             config_dir = argv[++i];
         } else if (a.rfind("--config=", 0) == 0) {
             config_dir = a.substr(9);
+        } else if (a == "--user" || a.rfind("--user=", 0) == 0) {
+            if (a == "--user" && i + 1 >= argc) {
+                std::fprintf(stderr, "asmtpd: --user needs a user name\n%s", kUsage);
+                return 2;
+            }
+            user_override = a == "--user" ? argv[++i] : a.substr(7);
         } else if (a == "--check") {
             check = true;
         } else if (a == "--version" || a == "-V") {
@@ -63,18 +75,63 @@ int main(int argc, char** argv) {
         }
     }
 
-    std::vector<std::string> errors;
-    auto runtime = smtp::load_runtime(config_dir, plugins::builtin_plugins(), errors, check);
-    if (!runtime) {
+    const auto catalog = plugins::builtin_plugins();
+    auto report = [&](const std::vector<std::string>& errors) {
         for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
         std::fprintf(stderr, "asmtpd: configuration in %s has %zu problem(s)\n", config_dir.c_str(), errors.size());
         return 1;
+    };
+
+    // As the user we were started as (root, for ports below 1024): the settings, who to run
+    // as, the TLS key, the spool directory and every listening socket. Nothing here reads from
+    // a client or runs plugin code. Settings errors are reported once, by load_runtime below.
+    smtp::SettingsResult early = smtp::load_start_settings(config_dir, catalog);
+    std::string error;
+    std::string run_as_source = config_dir + "/asmtpd.yaml";
+    if (user_override) {
+        // NAME with its primary group: asmtpd.yaml's user: and group: both give way.
+        early.settings.run_as = smtp::RunAsSettings{*user_override, "", 0, 0};
+        run_as_source = "--user";   // errors then read "--user:1: user: ..."
     }
+    auto run_as = smtp::resolve_run_as(early.settings.run_as, run_as_source, smtp::current_ids(), error);
+    if (!run_as) {
+        early.errors.push_back(error);
+        return report(early.errors);
+    }
+    std::optional<smtp::PreloadedTls> tls;
+    std::optional<smtp::ListenSockets> sockets;
+    if (early.errors.empty()) {
+        tls = smtp::preload_tls(config_dir, early.settings);
+        if (!check) {   // --check creates nothing
+            if (!smtp::prepare_private_dir(early.settings.spool_dir, *run_as, error))
+                return report({fmt::format("{}/asmtpd.yaml: spool_dir: {}", config_dir, error)});
+            sockets = smtp::ListenSockets::bind(early.settings.listen, early.settings.workers, error);
+            if (!sockets) {
+                std::fprintf(stderr, "asmtpd: %s\n", error.c_str());
+                return 1;
+            }
+        }
+    }
+    // From here on never root unless asmtpd.yaml says user: root: the plugins (.so files too)
+    // load as the user the daemon serves as, so --check sees what the daemon will see.
+    if (!smtp::drop_privileges(*run_as, error)) {
+        std::fprintf(stderr, "asmtpd: %s\n", error.c_str());
+        return 1;
+    }
+
+    std::vector<std::string> errors;
+    auto runtime = smtp::load_runtime(config_dir, catalog, errors, check, tls ? &*tls : nullptr);
+    if (!runtime) return report(errors);
     for (const auto& n : runtime->notices) std::fprintf(stderr, "%s\n", n.c_str());
+    for (const auto& w : runtime->warnings) std::fprintf(stderr, "asmtpd: warning: %s\n", w.c_str());
     if (check) {
         std::printf("%s: configuration OK (%zu plugins)\n", config_dir.c_str(), runtime->registry->plugin_count());
         return 0;
     }
+    if (!sockets) return report({"asmtpd.yaml changed during start-up; start again"});
+    const std::string run_as_text =
+        run_as->drop ? fmt::format("user {} (uid {}, gid {})", run_as->name, run_as->uid, run_as->gid)
+                     : fmt::format("uid {}", static_cast<long>(::geteuid()));
 
     io::ignore_sigpipe();
     std::signal(SIGXFSZ, SIG_IGN);
@@ -84,15 +141,15 @@ int main(int argc, char** argv) {
         uv_loop_init(&loop);
         int rc = 0;
         {
-            smtp::Server server(&loop, logger, config_dir, runtime, plugins::builtin_plugins(), worker);
+            smtp::Server server(&loop, logger, config_dir, runtime, catalog, sockets->take(worker), worker);
             std::string error;
             if (!server.start(error)) {
                 std::fprintf(stderr, "asmtpd: %s\n", error.c_str());
                 rc = 1;
             } else {
                 logger.write(io::Level::Notice, 0, "",
-                             fmt::format("asmtpd {} started as {} (worker {}, pid {})", ASMTPD_VERSION,
-                                         runtime->facts.hostname, worker, static_cast<long>(getpid())));
+                             fmt::format("asmtpd {} started as {} (worker {}, pid {}, {})", ASMTPD_VERSION,
+                                         runtime->facts.hostname, worker, static_cast<long>(getpid()), run_as_text));
                 // Restarted after a SIGHUP: run what the siblings reloaded, not the start-up copy.
                 if (reloaded) server.reload();
                 uv_run(&loop, UV_RUN_DEFAULT);
@@ -107,6 +164,7 @@ int main(int argc, char** argv) {
     };
     const unsigned workers = runtime->settings.workers;
     if (workers <= 1) return serve(0, false);
-    // Plugins are loaded once here and inherited by every worker through fork().
-    return smtp::run_workers(workers, serve);
+    // Plugins are loaded once here and inherited by every worker through fork(); so are the
+    // listening sockets, which the supervisor keeps for a worker it restarts.
+    return smtp::run_workers(workers, serve, [&] { sockets->release(); });
 }

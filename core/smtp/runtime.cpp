@@ -2,6 +2,10 @@
 // Runs at start-up, on --check and on SIGHUP; reads files synchronously (never per session).
 #include "core/smtp/runtime.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -16,15 +20,60 @@ namespace asmtpd::smtp {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// qpsmtpd's "tls [cert [key]]" plugin line configures STARTTLS like asmtpd.yaml's tls section
+// does (which wins when both are there); it is not a hook plugin here.
+void tls_from_plugin_line(const proto::PluginLine& l, const std::string& config_dir, TlsSettings& tls,
+                          std::vector<std::string>& errors) {
+    if (l.args.size() > 2) {
+        errors.push_back(l.where() + ": tls takes at most a certificate and a key file");
+    } else if (!tls.enabled()) {
+        auto abs = [&](const std::string& f) { return f.empty() || f[0] == '/' ? f : config_dir + "/" + f; };
+        tls.cert = abs(l.args.size() > 0 ? l.args[0] : "ssl/qpsmtpd-server.crt");
+        tls.key = abs(l.args.size() > 1 ? l.args[1] : (l.args.size() > 0 ? l.args[0] : "ssl/qpsmtpd-server.key"));
+    }
+}
+
+std::shared_ptr<io::TlsContext> load_tls(const TlsSettings& t, std::string& error) {
+    return io::TlsContext::load_server(t.cert, t.key, t.min_version, t.ciphers, error);
+}
+
+std::vector<std::string> settings_keys(std::span<const hooks::CatalogEntry> catalog) {
+    std::vector<std::string> keys;   // asmtpd.yaml sections the plugins own
+    for (const auto& e : catalog)
+        if (e.settings_key) keys.emplace_back(e.settings_key);
+    return keys;
+}
+
+}  // namespace
+
+SettingsResult load_start_settings(const std::string& config_dir, std::span<const hooks::CatalogEntry> catalog) {
+    SettingsResult sr = load_settings(config_dir, settings_keys(catalog));
+    hooks::FlatConfig config(config_dir);
+    std::vector<std::string> ignored;   // load_runtime reports them
+    apply_qpsmtpd_control_files(config, sr.given, sr.settings.hostname, sr.settings, sr.errors, ignored);
+    return sr;
+}
+
+PreloadedTls preload_tls(const std::string& config_dir, const Settings& settings) {
+    PreloadedTls out;
+    out.settings = settings.tls;
+    proto::PluginList list = read_plugin_list(config_dir);
+    std::vector<std::string> ignored;   // load_runtime reports them
+    for (const auto& l : list.plugins)
+        if (l.name == "tls") tls_from_plugin_line(l, config_dir, out.settings, ignored);
+    if (out.settings.enabled()) out.context = load_tls(out.settings, out.error);
+    return out;
+}
+
 std::shared_ptr<const Runtime> load_runtime(const std::string& config_dir,
                                             std::span<const hooks::CatalogEntry> catalog,
-                                            std::vector<std::string>& errors, bool check_only) {
+                                            std::vector<std::string>& errors, bool check_only,
+                                            const PreloadedTls* tls) {
     const std::size_t errors_before = errors.size();
     auto rt = std::make_shared<Runtime>();
-    std::vector<std::string> plugin_keys;   // asmtpd.yaml sections the plugins own
-    for (const auto& e : catalog)
-        if (e.settings_key) plugin_keys.emplace_back(e.settings_key);
-    SettingsResult sr = load_settings(config_dir, plugin_keys);
+    SettingsResult sr = load_settings(config_dir, settings_keys(catalog));
     errors.insert(errors.end(), sr.errors.begin(), sr.errors.end());
     rt->settings = std::move(sr.settings);
     rt->config = std::make_unique<hooks::FlatConfig>(config_dir);
@@ -56,6 +105,11 @@ std::shared_ptr<const Runtime> load_runtime(const std::string& config_dir,
         if (ec) errors.push_back(fmt::format("{}/asmtpd.yaml: spool_dir: cannot create {}: {}", config_dir,
                                              facts.spool_dir, ec.message()));
     }
+    // Checked as the user the daemon runs as (this runs after the privilege drop), so a spool
+    // left owned by root fails here and not on the first large message.
+    if (!ec && fs::is_directory(facts.spool_dir, ec) && ::access(facts.spool_dir.c_str(), W_OK | X_OK) != 0)
+        errors.push_back(fmt::format("{}/asmtpd.yaml: spool_dir: {} is not writable by uid {}: {}", config_dir,
+                                     facts.spool_dir, ::geteuid(), std::strerror(errno)));
 
     const std::string tcp_env = config_dir + "/tcp.env";
     if (fs::exists(tcp_env, ec)) {
@@ -67,25 +121,28 @@ std::shared_ptr<const Runtime> load_runtime(const std::string& config_dir,
     plugins::migrate_legacy_names(list, catalog, *rt->config, rt->notices);
     errors.insert(errors.end(), list.errors.begin(), list.errors.end());
     // A bad line does not stop the others from being loaded and checked: --check lists all.
-    // qpsmtpd's "tls [cert [key]]" plugin line configures STARTTLS like asmtpd.yaml's tls
-    // section does; it is not a hook plugin here.
     std::erase_if(list.plugins, [&](const proto::PluginLine& l) {
         if (l.name != "tls") return false;
-        if (l.args.size() > 2) {
-            errors.push_back(l.where() + ": tls takes at most a certificate and a key file");
-        } else if (!rt->settings.tls.enabled()) {
-            auto abs = [&](const std::string& f) { return f.empty() || f[0] == '/' ? f : config_dir + "/" + f; };
-            rt->settings.tls.cert = abs(l.args.size() > 0 ? l.args[0] : "ssl/qpsmtpd-server.crt");
-            rt->settings.tls.key = abs(l.args.size() > 1 ? l.args[1] : (l.args.size() > 0 ? l.args[0] : "ssl/qpsmtpd-server.key"));
-        }
+        tls_from_plugin_line(l, config_dir, rt->settings.tls, errors);
         return true;
     });
     auto reg = hooks::Registry::build(list, catalog, *rt->config, facts, errors);
+    for (const auto& w : reg->warnings()) rt->warnings.push_back(w);
     rt->registry = std::shared_ptr<const hooks::Registry>(std::move(reg));
     if (rt->settings.tls.enabled()) {
         std::string err;
-        rt->tls = io::TlsContext::load_server(rt->settings.tls.cert, rt->settings.tls.key, rt->settings.tls.min_version,
-                                              rt->settings.tls.ciphers, err);
+        const bool same = tls && tls->settings == rt->settings.tls;
+        if (same && !tls->reread) {
+            rt->tls = tls->context;
+            err = tls->error;
+        } else {
+            rt->tls = load_tls(rt->settings.tls, err);
+            if (!rt->tls && same && tls->context) {
+                rt->warnings.push_back(fmt::format("{}/asmtpd.yaml: tls: {}; keeping the certificate and key already loaded",
+                                                   config_dir, err));
+                rt->tls = tls->context;
+            }
+        }
         if (!rt->tls) errors.push_back(fmt::format("{}/asmtpd.yaml: tls: {}", config_dir, err));
     }
     rt->trusted_proxies = proto::CidrList::parse(rt->settings.trusted_proxies);

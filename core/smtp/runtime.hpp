@@ -35,7 +35,31 @@ struct Runtime {
     // "file:line: note: ..." about what was read differently from the file's own words
     // (qpsmtpd names mapped, qpsmtpd control files): printed at start-up and by --check.
     std::vector<std::string> notices;
+    // Worth a warning but not a refusal (a reload that kept the TLS key it can no longer read,
+    // a plugin's init_warnings()): "file:line: text".
+    std::vector<std::string> warnings;
 };
+
+// The server's TLS context read before the privilege drop (the key file is usually root's
+// alone), or on SIGHUP the running one. load_runtime uses it only while the configuration
+// still names the same files and options.
+struct PreloadedTls {
+    TlsSettings settings;                       // what `context` was loaded from
+    std::shared_ptr<io::TlsContext> context;    // null: TLS off, or loading failed (error)
+    std::string error;
+    // false (start-up): use `context` as it is. true (reload): read the files again, as the
+    // user the daemon runs as, and fall back to `context` (with a warning) only when that fails.
+    bool reread = false;
+};
+
+// asmtpd.yaml with the qpsmtpd control files applied (spool_dir, tls_ciphers ...), as
+// load_runtime will see it: what start-up needs before the privilege drop. Errors are left for
+// load_runtime to report once.
+SettingsResult load_start_settings(const std::string& config_dir, std::span<const hooks::CatalogEntry> catalog);
+
+// asmtpd.yaml's tls section, or a qpsmtpd "tls [cert [key]]" line in DIR/plugins, loaded now.
+// Problems with the files themselves are left for load_runtime to report.
+PreloadedTls preload_tls(const std::string& config_dir, const Settings& settings);
 
 // Loads DIR/asmtpd.yaml, DIR/plugins and every plugin's init(). Problems are appended to
 // errors as "file:line: message"; the result is null when there was any.
@@ -43,6 +67,7 @@ struct Runtime {
 // created is still reported.
 std::shared_ptr<const Runtime> load_runtime(const std::string& config_dir,
                                             std::span<const hooks::CatalogEntry> catalog,
-                                            std::vector<std::string>& errors, bool check_only = false);
+                                            std::vector<std::string>& errors, bool check_only = false,
+                                            const PreloadedTls* tls = nullptr);
 
 }  // namespace asmtpd::smtp

@@ -3,6 +3,9 @@
 
 #include <csignal>
 #include <ctime>
+#include <utility>
+
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -21,13 +24,14 @@ io::ResolverOptions resolver_options(const DnsSettings& d) {
 }  // namespace
 
 Server::Server(uv_loop_t* loop, io::Logger& logger, std::string config_dir, std::shared_ptr<const Runtime> runtime,
-               std::span<const hooks::CatalogEntry> catalog, unsigned worker)
+               std::span<const hooks::CatalogEntry> catalog, std::vector<int> listen_fds, unsigned worker)
     : loop_(loop),
       logger_(logger),
       log_(&logger, 0, "server"),
       config_dir_(std::move(config_dir)),
       runtime_(std::move(runtime)),
       catalog_(catalog),
+      listen_fds_(std::move(listen_fds)),
       session_ids_(static_cast<std::uint64_t>(std::time(nullptr)), worker),
       children_(loop, runtime_->settings.limits.max_children),
       resolver_(io::Resolver::create(loop, resolver_options(runtime_->settings.dns), resolver_error_)),
@@ -40,6 +44,8 @@ Server::Server(uv_loop_t* loop, io::Logger& logger, std::string config_dir, std:
 
 Server::~Server() {
     for (auto& l : listeners_) l->close();
+    for (int fd : listen_fds_)
+        if (fd >= 0) ::close(fd);
     sessions_.clear();
     retired_.clear();
     close_resolver();
@@ -66,10 +72,14 @@ bool Server::start(std::string& error) {
             return false;
         }
         std::string err;
-        auto l = io::Listener::bind(loop_, spec.address, spec.port, s.workers > 1,
-                                    [this, spec](std::unique_ptr<io::TcpStream> st) { on_connection(std::move(st), spec); }, err);
+        const int fd = i < listen_fds_.size() ? std::exchange(listen_fds_[i], -1) : -1;
+        if (fd < 0) {
+            error = fmt::format("listen[{}]: no socket was bound for {}:{}", i, spec.address, spec.port);
+            return false;
+        }
+        auto l = io::Listener::adopt(loop_, fd, [this, spec](std::unique_ptr<io::TcpStream> st) { on_connection(std::move(st), spec); }, err);
         if (!l) {
-            error = err;
+            error = fmt::format("listen {}:{}: {}", spec.address, spec.port, err);
             return false;
         }
         l->set_overload_reply(
@@ -165,7 +175,10 @@ bool Server::peer_changed(Session& s, const std::string& old_ip) {
 
 void Server::reload() {
     std::vector<std::string> errors;
-    auto rt = load_runtime(config_dir_, catalog_, errors);
+    // The key file may be root's alone, and we no longer are: a reload that cannot read it again
+    // keeps the one already loaded (load_runtime warns).
+    PreloadedTls running_tls{runtime_->settings.tls, runtime_->tls, "", true};
+    auto rt = load_runtime(config_dir_, catalog_, errors, false, &running_tls);
     if (!rt) {
         for (const auto& e : errors) log_.error("reload: {}", e);
         log_.error("reload failed; keeping the running configuration");
@@ -174,6 +187,8 @@ void Server::reload() {
     if (rt->settings.listen.size() != runtime_->settings.listen.size())
         log_.warn("reload: listen addresses change only on restart");
     if (!(rt->settings.dns == runtime_->settings.dns)) log_.warn("reload: dns settings change only on restart");
+    if (!(rt->settings.run_as == runtime_->settings.run_as)) log_.warn("reload: user and group change only on restart");
+    for (const auto& w : rt->warnings) log_.warn("reload: {}", w);
     logger_.set_level(rt->settings.log_level);
     children_.set_max_running(rt->settings.limits.max_children);
     runtime_ = std::move(rt);

@@ -28,11 +28,13 @@ namespace asmtpd::smtp {
 
 class Server final : public SessionOwner {
 public:
+    // listen_fds: one bound, listening socket per entry of settings.listen, in order
+    // (ListenSockets::take); the Server owns them from here on.
     Server(uv_loop_t* loop, io::Logger& logger, std::string config_dir, std::shared_ptr<const Runtime> runtime,
-           std::span<const hooks::CatalogEntry> catalog, unsigned worker = 0);
+           std::span<const hooks::CatalogEntry> catalog, std::vector<int> listen_fds, unsigned worker = 0);
     ~Server() override;
 
-    // Binds every listener and installs the signal handlers; false with a reason on failure.
+    // Watches every listening socket and installs the signal handlers; false with a reason on failure.
     bool start(std::string& error);
     void reload();
     void stop();
@@ -57,6 +59,7 @@ private:
     std::shared_ptr<const Runtime> runtime_;
     std::span<const hooks::CatalogEntry> catalog_;
 
+    std::vector<int> listen_fds_;              // not yet adopted by a Listener (closed by the destructor)
     std::vector<std::unique_ptr<io::Listener>> listeners_;
     std::unordered_map<std::uint64_t, std::unique_ptr<Session>> sessions_;
     std::vector<std::unique_ptr<Session>> retired_;

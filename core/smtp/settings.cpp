@@ -113,6 +113,12 @@ public:
              }},
             {"tls_before_auth", [&](const Node& v, const YamlAt& a) { r_.boolean(v, a, s.tls_before_auth); }},
             {"dns", [&](const Node& v, const YamlAt& a) { dns(v, a, s.dns); }},
+            {"user", [&](const Node& v, const YamlAt& a) {
+                 if (r_.string(v, a, s.run_as.user, false)) s.run_as.user_line = a.line;
+             }},
+            {"group", [&](const Node& v, const YamlAt& a) {
+                 if (r_.string(v, a, s.run_as.group, false)) s.run_as.group_line = a.line;
+             }},
         };
         for (const auto& key : plugin_keys)
             fields.push_back({key, [&s, &key, this](const Node& v, const YamlAt& a) {

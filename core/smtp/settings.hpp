@@ -68,6 +68,7 @@ struct TlsSettings {
     std::string min_version = "TLSv1.2";   // TLSv1 | TLSv1.1 | TLSv1.2 | TLSv1.3
     std::string ciphers;                   // OpenSSL cipher list; empty = library default
     bool enabled() const { return !cert.empty() && !key.empty(); }
+    bool operator==(const TlsSettings&) const = default;
 };
 
 // dns: the resolver of every worker loop (core/io/resolver.hpp). Read at start-up only.
@@ -78,6 +79,17 @@ struct DnsSettings {
     std::size_t cache_entries = 10000;     // answers cached per worker; 0 disables the cache
     std::size_t max_in_flight = 1000;      // questions on the wire per worker; more wait in order
     bool operator==(const DnsSettings&) const = default;
+};
+
+// user / group: the account the daemon runs as once its listeners are bound and its TLS key read
+// (core/smtp/privileges.hpp decides what they mean for the uid it was started as). The lines are
+// kept for the start-up errors, which are reported against asmtpd.yaml like the others.
+struct RunAsSettings {
+    std::string user;                      // name or uid; empty: not set
+    std::string group;                     // name or gid; empty: the user's primary group
+    int user_line = 0;                     // 0: key absent
+    int group_line = 0;
+    bool operator==(const RunAsSettings& o) const { return user == o.user && group == o.group; }
 };
 
 struct Settings {
@@ -98,6 +110,7 @@ struct Settings {
     // as value trees the plugin validates in its init().
     std::map<std::string, proto::SettingNode> plugin_sections;
     DnsSettings dns;
+    RunAsSettings run_as;
 };
 
 struct SettingsResult {

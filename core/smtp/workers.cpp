@@ -42,7 +42,8 @@ pid_t spawn(unsigned index, bool reloaded, const std::function<int(unsigned, boo
 
 }  // namespace
 
-int run_workers(unsigned count, const std::function<int(unsigned, bool)>& worker) {
+int run_workers(unsigned count, const std::function<int(unsigned, bool)>& worker,
+                const std::function<void()>& release_on_stop) {
     struct sigaction sa {};
     sa.sa_handler = on_stop;
     sigemptyset(&sa.sa_mask);
@@ -68,6 +69,7 @@ int run_workers(unsigned count, const std::function<int(unsigned, bool)>& worker
             forwarded_stop = true;
             for (auto& w : workers)
                 if (w.pid > 0) kill(w.pid, SIGTERM);
+            if (release_on_stop) release_on_stop();
         }
         if (g_reload) {
             g_reload = 0;

@@ -1,7 +1,8 @@
 // workers.hpp - `workers: N` in asmtpd.yaml: N processes, one libuv loop each, sharing every
 // listening port through SO_REUSEPORT so the kernel spreads connections between them.
 //
-// The parent only supervises: it holds no socket and runs no loop. It forwards SIGHUP and
+// The parent only supervises: it runs no loop and accepts nothing; it keeps the listening
+// sockets (bound before the privilege drop, core/smtp/listen_sockets.hpp) for a restarted worker. It forwards SIGHUP and
 // SIGTERM/SIGINT to the workers, restarts a worker that dies unexpectedly (with a one-second
 // pause), and exits when all workers have exited after a stop. A worker that fails during its
 // first second (say, the port is taken) stops the whole daemon instead of restarting forever.
@@ -15,7 +16,9 @@ namespace asmtpd::smtp {
 
 // Runs `worker(index, reloaded)` in `count` child processes and supervises them; returns the
 // exit code for the parent. `worker` returns the child's exit code; `reloaded` is true for a
-// worker restarted after at least one SIGHUP.
-int run_workers(unsigned count, const std::function<int(unsigned index, bool reloaded)>& worker);
+// worker restarted after at least one SIGHUP. `release_on_stop` runs in the parent once, when it
+// forwards SIGTERM/SIGINT (it closes the parent's copies of the listening sockets).
+int run_workers(unsigned count, const std::function<int(unsigned index, bool reloaded)>& worker,
+                const std::function<void()>& release_on_stop = {});
 
 }  // namespace asmtpd::smtp

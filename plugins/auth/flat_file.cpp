@@ -254,6 +254,9 @@ public:
         struct stat st {};
         if (::stat(path.c_str(), &st) != 0) return "cannot read " + path + ": " + std::strerror(errno);
         if (st.st_mode & S_IWOTH) return path + " is world-writable: anyone could add a user";
+        warnings_.clear();
+        if (st.st_mode & S_IROTH)
+            warnings_.push_back(path + " is readable by other users (its hashes and CRAM-MD5 secrets): chmod o-r it");
         std::ifstream f(path, std::ios::binary);
         if (!f) return "cannot read " + path;
         auto table = std::make_shared<Table>();
@@ -261,6 +264,8 @@ public:
         table_ = std::move(table);
         return std::nullopt;
     }
+
+    std::vector<std::string> init_warnings() const override { return warnings_; }
 
     void register_hooks(hooks::Registrar& r) override {
         r.on<hooks::Hook::AuthPlain>(&FlatFile::on_password);
@@ -313,6 +318,7 @@ private:
 
     std::shared_ptr<const Table> table_ = std::make_shared<Table>();
     std::shared_ptr<CryptQueue> queue_ = std::make_shared<CryptQueue>();
+    std::vector<std::string> warnings_;   // init(): what init_warnings() reports
 };
 
 }  // namespace

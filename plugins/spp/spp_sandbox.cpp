@@ -91,7 +91,8 @@ std::optional<std::string> parse_sandbox(const SandboxArgs& args, uid_t self_uid
         }
         if (*uid == self_uid && gid == self_gid && self_uid != 0) return std::nullopt;   // nothing to change
         if (self_uid != 0)
-            return fmt::format("user: running programs as uid {} gid {} needs asmtpd to run as root (it runs as uid {})",
+            return fmt::format("user: running programs as uid {} gid {} needs asmtpd to run as root (it runs as uid {}; "
+                               "asmtpd.yaml's user: root keeps root after the ports are bound)",
                                *uid, gid, self_uid);
         out.run_as = io::SpawnCredentials{*uid, gid};
     }

@@ -3,7 +3,9 @@
 //
 //   user NAME|UID[:GROUP|GID]   run every program as this user (its primary group unless one is
 //                               given; supplementary groups dropped). Needs asmtpd to run as root,
-//                               unless it names asmtpd's own uid and gid (then nothing changes).
+//                               unless it names asmtpd's own uid and gid (then nothing changes):
+//                               plugins load after the privilege drop, so with asmtpd.yaml's
+//                               user: NAME this is refused at start-up; user: root keeps root.
 //   rlimit_cpu SECONDS          RLIMIT_CPU for each program (the kernel kills it past that)
 //   rlimit_as BYTES[K|M|G]      RLIMIT_AS (address space) for each program
 // Must never: accept uid 0 as a sandbox target silently ("user root" is allowed, but it is what

@@ -5,7 +5,8 @@ temporary config directory (asmtpd.yaml, plugins, flat files), waits for its gre
 it by pid with SIGTERM (SIGKILL after 10 s); check_clean_exit() asserts exit code 0 and a stderr
 free of sanitizer reports. Every daemon's dns.servers is a loopback DNS server started here
 (dns_support.shared(), no zones) unless the test passes its own. run_asmtpd() runs the binary
-to completion. Every blocking call has a timeout; nothing here touches files outside its
+to completion. As root, every daemon gets `user: root` (RUN_AS_YAML) unless the test names
+another user. Every blocking call has a timeout; nothing here touches files outside its
 temporary directory or signals a process it did not start. Owner: tooling (t/e2e/).
 """
 
@@ -35,6 +36,12 @@ KEEP = os.environ.get("ASMTPD_E2E_KEEP") == "1"                 # keep temp dirs
 SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
 
 DEFAULT_PLUGINS = ["rcpt_ok", "queue/maildir {maildir}"]
+# asmtpd refuses to start as root unless asmtpd.yaml names its user (CI runs as root): every
+# test daemon says `user: root` then, unless the test sets another (test_privilege_drop) or
+# passes settings={"user": None} to leave the key out. RUN_AS_YAML is the same line for tests
+# that write asmtpd.yaml themselves (append it: it must not move the lines a test checks).
+RUN_AS_ROOT = os.geteuid() == 0
+RUN_AS_YAML = "user: root\n" if RUN_AS_ROOT else ""
 DEFAULT_FILES = {"me": HOSTNAME + "\n", "rcpthosts": "example.test\nlocalhost\n"}
 
 _live = set()   # daemons still running, killed by pid if the runner is interrupted
@@ -80,7 +87,9 @@ class Daemon:
             "timeouts": {"shutdown": 3},
             # Never the machine's resolver: a loopback DNS server this process started.
             "dns": {"servers": [dns_support.shared().address]},
+            **({"user": "root"} if RUN_AS_ROOT else {}),
         }, settings)
+        self.settings = {k: v for k, v in self.settings.items() if v is not None}
         self.plugins = list(DEFAULT_PLUGINS if plugins is None else plugins)
         self.files = dict(DEFAULT_FILES)
         self.files.update(files or {})

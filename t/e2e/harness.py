@@ -3,7 +3,7 @@
 E2ETestCase gives each test daemons that are stopped and checked at its end, and clients that are
 closed before that; on failure it prints the daemons' stderr. The work is done by:
   daemon_process.py  Daemon (the real asmtpd on loopback, stopped by pid), run_asmtpd, free_port,
-                     REPO, BIN, HOSTNAME and the other start/stop settings
+                     REPO, BIN, HOSTNAME, RUN_AS_YAML and the other start/stop settings
   smtp_client.py     Client (raw-socket SMTP), Reply, ConnectionClosed, dot_stuff, TIMEOUT
   maildir_reader.py  Maildir and Message (what queue/maildir delivered)
   yaml_config.py     to_yaml, deep_merge (asmtpd.yaml from Python values)
@@ -15,7 +15,7 @@ import sys
 import unittest
 
 from daemon_process import (BIN, DEFAULT_FILES, DEFAULT_PLUGINS, HOSTNAME, KEEP, REPO,  # noqa: F401
-                            SANITIZER_MARKERS, START_TIMEOUT, STOP_TIMEOUT, Daemon, StartError,
+                            RUN_AS_ROOT, RUN_AS_YAML, SANITIZER_MARKERS, START_TIMEOUT, STOP_TIMEOUT, Daemon, StartError,
                             _kill_live, _live, free_port, run_asmtpd)
 from maildir_reader import TRACE_FIELDS, Maildir, Message  # noqa: F401
 from smtp_client import TIMEOUT, Client, ConnectionClosed, Reply, dot_stuff  # noqa: F401

@@ -129,7 +129,7 @@ class DsoTest(E2ETestCase):
     def test_a_library_that_cannot_be_loaded_stops_the_start(self):
         cfg = self.scratch / "config"
         cfg.mkdir()
-        (cfg / "asmtpd.yaml").write_text(f"spool_dir: {self.scratch}/spool\n")
+        (cfg / "asmtpd.yaml").write_text(f"spool_dir: {self.scratch}/spool\n" + harness.RUN_AS_YAML)
         (cfg / "plugins").write_text(f"dso {self.scratch}/missing.so\ndso:2 {so('no_entry')}\n"
                                      f"dso:3 {so('indimail_record')} symbol null_init\n")
         p = harness.run_asmtpd(["--config", str(cfg), "--check"])

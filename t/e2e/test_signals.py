@@ -9,7 +9,7 @@ import socket
 import time
 import unittest
 
-from harness import E2ETestCase, Client, Daemon, run_asmtpd, to_yaml
+from harness import RUN_AS_YAML, E2ETestCase, Client, Daemon, run_asmtpd, to_yaml
 
 
 class SignalsTest(E2ETestCase):
@@ -132,7 +132,7 @@ class CheckTest(E2ETestCase):
     def config(self, yaml_text, plugins_text, files=None):
         d = Daemon()                  # only for its temp dir layout; never started
         self._daemons.append(d)
-        (d.config_dir / "asmtpd.yaml").write_text(yaml_text)
+        (d.config_dir / "asmtpd.yaml").write_text(yaml_text + RUN_AS_YAML)
         (d.config_dir / "plugins").write_text(d.expand(plugins_text))
         for k, v in (files or {}).items():
             d.write_file(k, v)

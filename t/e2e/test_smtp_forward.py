@@ -299,9 +299,10 @@ class SmtpForwardTest(E2ETestCase):
         self.assertNotIn("127.0.0.1", r.text)   # no internal address to the client
 
     def test_bad_next_hop_fails_start_up(self):
-        from harness import run_asmtpd
+        from harness import RUN_AS_YAML, run_asmtpd
         with tempfile.TemporaryDirectory() as tmp:
-            Path(tmp, "asmtpd.yaml").write_text("hostname: mx.e2e.test\nlisten:\n  - address: 127.0.0.1\n    port: 2525\n")
+            Path(tmp, "asmtpd.yaml").write_text("hostname: mx.e2e.test\nlisten:\n  - address: 127.0.0.1\n    port: 2525\n"
+                                                + RUN_AS_YAML)
             Path(tmp, "plugins").write_text("rcpt_ok\nqueue/smtp_forward relay..example.net:25\n")
             Path(tmp, "rcpthosts").write_text("example.test\n")
             p = run_asmtpd(["--config", tmp, "--check"])
