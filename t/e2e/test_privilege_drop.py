@@ -231,6 +231,31 @@ class PrivilegeDropTest(E2ETestCase):
         c.ehlo()
         self.assertIn(f"uid={NOBODY}/{NOBODY}", c.cmd("MAIL FROM:<s@example.test>", 550).text)
 
+    def test_user_on_the_command_line_replaces_user_and_group(self):
+        # What scripts/run passes when started as root.
+        d = self.daemon(settings={"user": None, "group": "daemon"}, plugins=["spp timeout 5", "rcpt_ok",
+                                                                             "queue/maildir {maildir}"])
+        d.files["smtpplugins"] = f"[mail]\n{ID_REPORT}\n"
+        d.write_config()
+        d.args = ["--user", "nobody"]
+        d.start()
+        self.assert_nobody(d.proc.pid)
+        c = self.client(d)
+        c.ehlo()
+        self.assertIn(f"uid={NOBODY}/{NOBODY} gid={NOGROUP}/{NOGROUP}", c.cmd("MAIL FROM:<s@example.test>", 550).text)
+        p = run_asmtpd(["--config", str(d.config_dir), "--user", "asmtpd-no-such-user", "--check"], timeout=20)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b"--user:1: user: no such user 'asmtpd-no-such-user'", p.stderr)
+
+    def test_a_password_file_others_can_read_gives_a_warning(self):
+        d = self.daemon(plugins=["auth/flat_file", "rcpt_ok", "queue/maildir {maildir}"])
+        d.files["flat_auth_pw"] = "u:$6$saltsalt$" + "x" * 86 + "\n"
+        d.write_config()
+        os.chmod(d.config_dir / "flat_auth_pw", 0o644)
+        d.start()
+        self.assertRegex(d.stderr_text(), r"asmtpd: warning: \S*plugins:1: plugin 'auth/flat_file': \S*flat_auth_pw "
+                                          r"is readable by other users")
+
     @unittest.skipUnless((FIXTURES / "ids_probe.so").exists(), "dso fixtures not built (fixture_* targets)")
     def test_a_dso_plugin_loads_and_runs_as_nobody(self):
         record_dir = Path(tempfile.mkdtemp(prefix="asmtpd-ids-"))

@@ -249,6 +249,19 @@ TEST_CASE("auth/flat_file: arguments, missing and unsafe files") {
         REQUIRE(p.init_error.has_value());
         CHECK(p.init_error->find("world-writable") != std::string::npos);
     }
+    SUBCASE("a file others can read loads, with a warning; a private one has none") {
+        ctx.write_config("flat_auth_pw", "ok:" + hashes().sha_right + "\n");
+        REQUIRE(::chmod((ctx.dir() / "flat_auth_pw").c_str(), 0644) == 0);
+        PluginHarness p(ctx, "auth/flat_file");
+        REQUIRE(!p.init_error);
+        auto warnings = p.plugin().init_warnings();
+        REQUIRE(warnings.size() == 1);
+        CHECK(warnings[0].find("readable by other users") != std::string::npos);
+        REQUIRE(::chmod((ctx.dir() / "flat_auth_pw").c_str(), 0640) == 0);
+        PluginHarness q(ctx, "auth/flat_file");
+        REQUIRE(!q.init_error);
+        CHECK(q.plugin().init_warnings().empty());
+    }
     SUBCASE("bad arguments") {
         ctx.write_config("flat_auth_pw", "ok:" + hashes().sha_right + "\n");
         for (const auto& args : std::vector<std::vector<std::string>>{
