@@ -135,7 +135,7 @@ class PrivilegeDropTest(E2ETestCase):
             self.assert_nobody(w)
         for _ in range(3):
             self.deliver_one(d)
-        self.assertIsNotNone(d.wait_for_log(r"started as .*user nobody \(uid 65534, gid 65534\)"))
+        self.assertIsNotNone(d.wait_for_log(r"running as user nobody \(uid 65534, gid 65534\)"))
 
         # What it created is nobody's and private: the spool 0700, the maildir 0700, mail 0600.
         spool = os.stat(d.spool_dir)
