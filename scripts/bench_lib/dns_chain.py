@@ -107,7 +107,7 @@ limits:
   max_connections_per_ip: 20000
 dns:
   servers: ["{self.dns.address}"]   # bench_dns.py: never the machine's resolver
-"""
+""" + S.RUN_AS_YAML
 
     def prepare(self):
         super().prepare()
