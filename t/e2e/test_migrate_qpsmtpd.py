@@ -15,7 +15,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
-from harness import E2ETestCase, Client, Daemon, run_asmtpd, to_yaml, BIN
+from harness import RUN_AS_YAML, E2ETestCase, Client, Daemon, run_asmtpd, to_yaml, BIN
 
 CACHE = Path(BIN).parent / "fixtures"
 
@@ -49,7 +49,7 @@ class StockQpsmtpdConfigTest(E2ETestCase):
         for f in cfg.iterdir():
             if f.is_file():
                 f.write_text(f.read_text().replace("/etc/qpsmtpd/", f"{cfg}/"))
-        (cfg / "asmtpd.yaml").write_text(to_yaml(settings) + "\n")
+        (cfg / "asmtpd.yaml").write_text(to_yaml(settings) + "\n" + RUN_AS_YAML)
         return tmp, cfg
 
     def check(self, cfg):
