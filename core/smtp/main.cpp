@@ -147,10 +147,10 @@ int main(int argc, char** argv) {
                 std::fprintf(stderr, "asmtpd: %s\n", error.c_str());
                 rc = 1;
             } else {
+                logger.write(io::Level::Notice, 0, "", "running as " + run_as_text);
                 logger.write(io::Level::Notice, 0, "",
                              fmt::format("asmtpd {} started as {} (worker {}, pid {})", ASMTPD_VERSION,
                                          runtime->facts.hostname, worker, static_cast<long>(getpid())));
-                logger.write(io::Level::Notice, 0, "", "running as " + run_as_text);
                 // Restarted after a SIGHUP: run what the siblings reloaded, not the start-up copy.
                 if (reloaded) server.reload();
                 uv_run(&loop, UV_RUN_DEFAULT);

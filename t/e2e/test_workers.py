@@ -95,6 +95,9 @@ class WorkersTest(E2ETestCase):
                 break
             time.sleep(0.1)
         self.assertNotEqual(now[0], before[0], "worker 0 was not restarted:\n" + d.stderr_tail())
+        # The restarted worker logs its start, then reloads: give that a moment.
+        while d.stderr_text().count("configuration reloaded") < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
         self.assertGreaterEqual(d.stderr_text().count("configuration reloaded"), 3,
                                 "the restarted worker did not load the current configuration")
         # Every new session, whichever worker takes it, accepts the reloaded domain.
