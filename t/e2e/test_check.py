@@ -9,7 +9,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from harness import E2ETestCase, run_asmtpd, to_yaml
+from harness import RUN_AS_YAML, E2ETestCase, run_asmtpd, to_yaml
 
 
 class CheckCreatesNothingTest(E2ETestCase):
@@ -20,7 +20,8 @@ class CheckCreatesNothingTest(E2ETestCase):
         cfg = tmp / "config"
         cfg.mkdir()
         (cfg / "asmtpd.yaml").write_text(to_yaml({"hostname": "mx.e2e.test", "spool_dir": str(spool),
-                                                  "listen": [{"address": "127.0.0.1", "port": 2599}]}) + "\n")
+                                                  "listen": [{"address": "127.0.0.1", "port": 2599}]}) + "\n"
+                                         + RUN_AS_YAML)
         (cfg / "plugins").write_text(f"rcpt_ok\nqueue/maildir {maildir}\n")
         (cfg / "rcpthosts").write_text("example.test\n")
         return tmp, cfg
