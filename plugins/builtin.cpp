@@ -34,6 +34,8 @@ std::unique_ptr<hooks::Plugin> make_helo();
 std::unique_ptr<hooks::Plugin> make_resolvable_fromhost();
 std::unique_ptr<hooks::Plugin> make_dkim();
 std::unique_ptr<hooks::Plugin> make_dmarc();
+std::unique_ptr<hooks::Plugin> make_spamassassin();
+std::unique_ptr<hooks::Plugin> make_virus_clamdscan();
 
 std::span<const hooks::CatalogEntry> builtin_plugins() {
     static constexpr hooks::CatalogEntry kTable[] = {
@@ -65,6 +67,8 @@ std::span<const hooks::CatalogEntry> builtin_plugins() {
         {"resolvable_fromhost", &make_resolvable_fromhost},
         {"dkim", &make_dkim},
         {"dmarc", &make_dmarc},
+        {"spamassassin", &make_spamassassin},
+        {"virus/clamdscan", &make_virus_clamdscan},
     };
     return kTable;
 }

@@ -48,9 +48,10 @@ public:
             if (auto me = weak.lock()) me->on_connected(std::move(t), std::move(error));
         };
         const auto connect_ms = std::min(req_.connect_ms, req_.total_ms);
+        uv_loop_t* loop = reactor_.native();
         connecting_ = req_.target.unix_socket
-                          ? io::connect_unix(reactor_.native(), req_.target.path, connect_ms, on_connect)
-                          : io::connect_tcp(reactor_.native(), req_.target.host, req_.target.port, connect_ms, on_connect);
+                          ? io::connect_unix(loop, req_.target.path, connect_ms, on_connect)
+                          : io::connect_tcp(loop, req_.target.host, req_.target.port, connect_ms, on_connect);
     }
 
     void on_read(std::string_view bytes) override {
