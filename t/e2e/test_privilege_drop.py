@@ -11,6 +11,7 @@ given to nobody; nothing outside it is touched. Owner: privileges (core/smtp/pri
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -230,6 +231,27 @@ class PrivilegeDropTest(E2ETestCase):
         c = self.client(d2)
         c.ehlo()
         self.assertIn(f"uid={NOBODY}/{NOBODY}", c.cmd("MAIL FROM:<s@example.test>", 550).text)
+
+    def test_a_tls_key_only_root_can_read_is_read_before_the_drop_and_kept_on_reload(self):
+        from tls_support import TlsClient, client_context, make_cert, tls_settings
+        cert = make_cert("privdrop")   # in a 0700 directory of root's, the key 0600
+        d = self.daemon(settings=tls_settings(cert))
+        d.start()
+
+        def starttls_works():
+            c = TlsClient.connect(d.port)
+            c.ehlo()
+            c.starttls(client_context(cert))
+            c.ehlo()
+            c.cmd("QUIT", 221)
+            c.close()
+
+        starttls_works()
+        d.signal(signal.SIGHUP)
+        self.assertIsNotNone(d.wait_for_log(r"reload: \S*asmtpd\.yaml: tls: .*keeping the certificate and key "
+                                            r"already loaded", timeout=10), d.stderr_tail())
+        self.assertIsNotNone(d.wait_for_log(r"configuration reloaded", timeout=10))
+        starttls_works()
 
     def test_user_on_the_command_line_replaces_user_and_group(self):
         # What scripts/run passes when started as root.
