@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "core/io/dir_check.hpp"
 #include "core/io/log.hpp"
 #include "core/io/signals.hpp"
 #include "core/smtp/listen_sockets.hpp"
@@ -100,9 +101,13 @@ int main(int argc, char** argv) {
     }
     std::optional<smtp::PreloadedTls> tls;
     std::optional<smtp::ListenSockets> sockets;
+    std::vector<std::string> spool_errors;   // --check: what start-up could not create as root
     if (early.errors.empty()) {
         tls = smtp::preload_tls(config_dir, early.settings);
-        if (!check) {   // --check creates nothing
+        if (check) {   // --check creates nothing; start-up would create the spool as root
+            if (auto why = io::creatable_directory(early.settings.spool_dir); !why.empty())
+                spool_errors.push_back(fmt::format("{}/asmtpd.yaml: spool_dir: {}", config_dir, why));
+        } else {
             if (!smtp::prepare_private_dir(early.settings.spool_dir, *run_as, error))
                 return report({fmt::format("{}/asmtpd.yaml: spool_dir: {}", config_dir, error)});
             sockets = smtp::ListenSockets::bind(early.settings.listen, early.settings.workers, error);
@@ -119,9 +124,9 @@ int main(int argc, char** argv) {
         return 1;
     }
 
-    std::vector<std::string> errors;
-    auto runtime = smtp::load_runtime(config_dir, catalog, errors, check, tls ? &*tls : nullptr);
-    if (!runtime) return report(errors);
+    std::vector<std::string> errors = spool_errors;
+    auto runtime = smtp::load_runtime(config_dir, catalog, errors, check, tls ? &*tls : nullptr, tls.has_value());
+    if (!runtime || !spool_errors.empty()) return report(errors);
     for (const auto& n : runtime->notices) std::fprintf(stderr, "%s\n", n.c_str());
     for (const auto& w : runtime->warnings) std::fprintf(stderr, "asmtpd: warning: %s\n", w.c_str());
     if (check) {

@@ -70,7 +70,7 @@ PreloadedTls preload_tls(const std::string& config_dir, const Settings& settings
 std::shared_ptr<const Runtime> load_runtime(const std::string& config_dir,
                                             std::span<const hooks::CatalogEntry> catalog,
                                             std::vector<std::string>& errors, bool check_only,
-                                            const PreloadedTls* tls) {
+                                            const PreloadedTls* tls, bool spool_prepared) {
     const std::size_t errors_before = errors.size();
     auto rt = std::make_shared<Runtime>();
     SettingsResult sr = load_settings(config_dir, settings_keys(catalog));
@@ -97,7 +97,9 @@ std::shared_ptr<const Runtime> load_runtime(const std::string& config_dir,
     facts.check_only = check_only;
 
     std::error_code ec;
-    if (check_only) {
+    if (spool_prepared) {
+        // main.cpp made it (or, for --check, saw that it can) before the privilege drop.
+    } else if (check_only) {
         if (auto why = io::creatable_directory(facts.spool_dir); !why.empty())
             errors.push_back(fmt::format("{}/asmtpd.yaml: spool_dir: {}", config_dir, why));
     } else {

@@ -68,6 +68,6 @@ PreloadedTls preload_tls(const std::string& config_dir, const Settings& settings
 std::shared_ptr<const Runtime> load_runtime(const std::string& config_dir,
                                             std::span<const hooks::CatalogEntry> catalog,
                                             std::vector<std::string>& errors, bool check_only = false,
-                                            const PreloadedTls* tls = nullptr);
+                                            const PreloadedTls* tls = nullptr, bool spool_prepared = false);
 
 }  // namespace asmtpd::smtp

@@ -193,6 +193,14 @@ class PrivilegeDropTest(E2ETestCase):
                     if ln.startswith("user:"))
         self.assertIn(f"asmtpd.yaml:{line}: user: no such user 'asmtpd-no-such-user'", err)
 
+    def test_check_judges_the_spool_as_start_up_makes_it_before_the_drop(self):
+        # The spool's parent is root's: nobody could not create it, but start-up creates it as
+        # root before dropping, so --check (which creates nothing) accepts it.
+        d = self.daemon()
+        p = run_asmtpd(["--config", str(d.config_dir), "--check"], timeout=20)
+        self.assertEqual(p.returncode, 0, p.stderr.decode(errors="replace"))
+        self.assertFalse(d.spool_dir.exists())
+
     def test_a_spool_nobody_cannot_write_is_refused_at_start(self):
         d = self.daemon()
         d.spool_dir.mkdir(mode=0o700)   # root's, as an old root-run daemon would have left it
