@@ -30,6 +30,8 @@ public:
     bool started() const { return started_; }
     bool done() const { return done_; }
     void when_done(std::function<void()> fn);
+    // The name is already known (XCLIENT NAME): done, confirmed (or no_ptr when empty), no lookup.
+    void assume(const std::string& name);
 
     const std::string& confirmed() const { return confirmed_; }   // empty unless confirmed
     const std::vector<std::string>& ptr_names() const { return ptr_names_; }

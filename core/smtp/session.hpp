@@ -36,6 +36,7 @@
 #include "core/proto/reply.hpp"
 #include "core/proto/sasl.hpp"
 #include "core/smtp/client_name.hpp"
+#include "core/proto/xclient.hpp"
 #include "core/smtp/runtime.hpp"
 #include "core/smtp/session_phase.hpp"
 #include "hooks/chain.hpp"
@@ -174,6 +175,10 @@ private:
     // cmd_bdat.cpp
     void cmd_bdat(const proto::Command& c);
     void consume_bdat();                            // the current BDAT's octets, then its reply
+    // cmd_xclient.cpp
+    bool xclient_allowed();
+    void cmd_xclient(const proto::Command& c);
+    void apply_xclient(const std::vector<proto::XclientAttr>& attrs);
     // cmd_misc.cpp
     void cmd_quit(const proto::Command& c);
     void cmd_noop(const proto::Command& c);
@@ -258,7 +263,11 @@ private:
     io::Timer data_deadline_;        // whole-DATA deadline and minimum rate (timeout_ is per read)
     io::Timer handshake_timer_;      // TLS handshake deadline (timeout_ is stopped while busy)
     std::list<std::unique_ptr<io::Timer>> plugin_timers_;
-    ClientName client_name_;         // FCrDNS of the client, started with the dialogue
+    // FCrDNS of the client, started with the dialogue. XCLIENT starts another for the new
+    // client; the old one is kept (late DNS answers still reach a live object) and ignored.
+    std::unique_ptr<ClientName> client_name_ = std::make_unique<ClientName>();
+    std::vector<std::unique_ptr<ClientName>> old_client_names_;
+    std::optional<bool> xclient_peer_;   // may this peer use XCLIENT (trusted_proxies)
     io::DnsScope dns_;               // plugins' lookups: dropped with the session (after client_name_)
 };
 

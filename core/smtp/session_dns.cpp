@@ -12,19 +12,21 @@
 namespace asmtpd::smtp {
 
 void Session::start_client_name() {
-    if (client_name_.started()) return;
+    ClientName* cn = client_name_.get();
+    if (cn->started()) return;
     const auto plugin_ms = static_cast<std::uint64_t>(runtime_->facts.plugin_timeout.count());
     const std::uint64_t deadline = std::min<std::uint64_t>(runtime_->settings.dns.timeout * 1000ull, plugin_ms);
-    client_name_.start(dns_, info_.remote_ip, deadline);
-    client_name_.when_done([this] {
-        const std::string& name = client_name_.confirmed();
+    cn->start(dns_, info_.remote_ip, deadline);
+    cn->when_done([this, cn] {
+        if (cn != client_name_.get()) return;   // XCLIENT named another client meanwhile
+        const std::string& name = cn->confirmed();
         if (!name.empty()) info_.remote_host = name;
         std::string ptr;
-        for (const auto& n : client_name_.ptr_names()) {
+        for (const auto& n : cn->ptr_names()) {
             if (!ptr.empty()) ptr += ' ';
             ptr += n;
         }
-        const char* result = ClientName::result_name(client_name_.result());
+        const char* result = ClientName::result_name(cn->result());
         log_.info("client name: {} ({}{}{})", name.empty() ? "unknown" : name, result, ptr.empty() ? "" : ", PTR ", ptr);
         notes_["remote_host"] = name.empty() ? "unknown" : name;
         notes_["rdns"] = result;
@@ -34,7 +36,7 @@ void Session::start_client_name() {
 
 void Session::with_client_name(std::function<void()> fn) {
     start_client_name();
-    client_name_.when_done(std::move(fn));
+    client_name_->when_done(std::move(fn));
 }
 
 }  // namespace asmtpd::smtp
