@@ -14,6 +14,14 @@ std::optional<ListenSockets> ListenSockets::bind(const std::vector<ListenSpec>& 
     out.fds_.assign(count, std::vector<int>(listen.size(), -1));
     for (std::size_t l = 0; l < listen.size(); ++l) {
         std::uint16_t port = listen[l].port;
+        if (count > 1 && port != 0) {
+            // SO_REUSEPORT would let us join a port that another process (a second asmtpd,
+            // say) already serves, and the kernel would split the connections between us. A
+            // plain bind first fails with "address already in use" if anyone holds the port.
+            int probe = io::bind_listening_socket(listen[l].address, port, false, error);
+            if (probe < 0) return std::nullopt;
+            ::close(probe);
+        }
         for (unsigned w = 0; w < count; ++w) {
             int fd = io::bind_listening_socket(listen[l].address, port, count > 1, error);
             if (fd < 0) return std::nullopt;   // out's destructor closes what was bound

@@ -4,7 +4,9 @@
 //
 // With workers > 1 each worker has its own socket per listener, all on one port through
 // SO_REUSEPORT (the kernel spreads connections between them, as before). A listener with port 0
-// binds its first socket to a free port and the others to that same port.
+// binds its first socket to a free port and the others to that same port. SO_REUSEPORT is
+// shared only among our own sockets: a port some other process holds is "address already in
+// use", as with one worker.
 //
 // Ownership: the fds are this object's until take() hands one worker's set to a Listener
 // (Listener::adopt owns them from then on); release() closes what is left. The supervisor calls

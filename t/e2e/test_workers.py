@@ -110,3 +110,18 @@ class WorkersTest(E2ETestCase):
         ids_after = CONNECT.findall(d.stderr_text())
         self.assertEqual(len(ids_after), len(set(ids_after)), "an id was reused after the restart")
         self.assertTrue(set(ids_after) > ids_before)
+
+
+class SecondInstanceTest(E2ETestCase):
+
+    def test_a_second_instance_on_the_same_port_fails(self):
+        first = self.start_daemon(settings={"workers": 2})
+        second = self.start_daemon(settings={"workers": 2, "listen": [{"address": "127.0.0.1", "port": first.port,
+                                                                       "mode": "smtp"}]},
+                                   wait=False, check_exit=False)
+        self.assertNotEqual(second.wait(20), 0, "a second instance started on a port in use")
+        self.assertIn("address already in use", second.stderr_text())
+        # The first one still serves every connection (none went to the second).
+        for _ in range(10):
+            c = self.client(first)
+            c.cmd("QUIT", 221)

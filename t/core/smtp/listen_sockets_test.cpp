@@ -62,3 +62,20 @@ TEST_CASE("listen sockets: port 0 picks one free port for all workers, and relea
     CHECK(error.find("address already in use") != std::string::npos);
     ::close(plain);
 }
+
+TEST_CASE("listen sockets: a port another process serves through SO_REUSEPORT is in use") {
+    // What a first asmtpd with workers: 2 holds; a second one must not join its group.
+    std::string error;
+    std::vector<ListenSpec> any{ListenSpec{"127.0.0.1", 0}};
+    auto first = ListenSockets::bind(any, 2, error);
+    REQUIRE_MESSAGE(first.has_value(), error);
+    std::vector<int> mine = first->take(0);
+    REQUIRE(mine.size() == 1);
+    const std::uint16_t port = io::bound_port(mine[0]);
+    std::vector<ListenSpec> same{ListenSpec{"127.0.0.1", port}};
+    error.clear();
+    CHECK_FALSE(ListenSockets::bind(same, 2, error).has_value());
+    CHECK(error.find("address already in use") != std::string::npos);
+    CHECK_FALSE(ListenSockets::bind(same, 1, error).has_value());
+    ::close(mine[0]);
+}
