@@ -4,70 +4,29 @@
 // plugin controlled. Whatever they hold, the prefix must stay a well-formed header block:
 // every line ends in CRLF, no bare CR or LF survives, no empty line ends the header early,
 // and a line that is not "Name: value" never starts a header (it would be read as body or
-// glued to the header before it). Never trust the caller to have done this.
+// glued to the header before it). Never trust the caller to have done this: every line goes
+// through proto::append_header_field.
 #include "hooks/transaction.hpp"
 
-#include <string_view>
+#include "core/proto/header_block.hpp"
 
 namespace asmtpd::hooks {
-namespace {
-
-// RFC 5322 §2.2: field-name = 1*(printable US-ASCII except ':').
-bool valid_field_start(std::string_view line) {
-    auto colon = line.find(':');
-    if (colon == 0 || colon == std::string_view::npos) return false;
-    for (char c : line.substr(0, colon))
-        if (c < 33 || c > 126) return false;
-    return true;
-}
-
-bool blank(std::string_view s) { return s.find_first_not_of(" \t") == std::string_view::npos; }
-
-// Appends one header (possibly folded over several lines, with any line ending) to out:
-// every CR, LF or CRLF becomes a fold, a continuation that does not start with white space
-// gets one, blank continuations are dropped, NUL and other controls except TAB are removed.
-void append_header(std::string& out, std::string_view text) {
-    bool first = true;
-    std::size_t pos = 0;
-    while (pos <= text.size()) {
-        auto end = text.find_first_of("\r\n", pos);
-        if (end == std::string_view::npos) end = text.size();
-        std::string_view seg = text.substr(pos, end - pos);
-        pos = end + 1;
-        if (end < text.size() && text[end] == '\r' && pos < text.size() && text[pos] == '\n') ++pos;
-
-        std::string line;
-        line.reserve(seg.size() + 1);
-        for (char c : seg) {
-            auto u = static_cast<unsigned char>(c);
-            if (u < 32 && c != '\t') continue;
-            if (u == 127) continue;
-            line.push_back(c);
-        }
-        if (first) {
-            if (!valid_field_start(line)) return;   // not a header: drop it whole
-            first = false;
-        } else {
-            if (blank(line)) continue;
-            if (line[0] != ' ' && line[0] != '\t') line.insert(line.begin(), ' ');
-        }
-        out += line;
-        out += "\r\n";
-        if (end == text.size()) break;
-    }
-}
-
-}  // namespace
 
 std::string Transaction::header_prefix() const {
     std::string out;
-    if (!received.empty()) append_header(out, received);
-    for (const auto& h : added_headers) append_header(out, h);
+    if (!received.empty()) proto::append_header_field(out, received);
+    for (const auto& h : added_headers) proto::append_header_field(out, h);
+    out += edited_headers;   // built by proto::apply_header_edits: already well-formed
     return out;
 }
 
 std::uint64_t Transaction::message_size() const {
-    return header_prefix().size() + (body ? body->size() : 0);
+    return header_prefix().size() + body_size();
+}
+
+std::uint64_t Transaction::body_size() const {
+    const std::uint64_t total = body ? body->size() : 0;
+    return total > body_offset ? total - body_offset : 0;
 }
 
 }  // namespace asmtpd::hooks

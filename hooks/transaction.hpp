@@ -15,6 +15,7 @@
 #include "core/io/spool.hpp"
 #include "core/proto/address.hpp"
 #include "core/proto/command.hpp"
+#include "core/proto/header_edit.hpp"
 #include "hooks/notes.hpp"
 
 namespace asmtpd::hooks {
@@ -46,10 +47,25 @@ struct Transaction {
     std::shared_ptr<io::Spool> body;             // content after dot-unstuffing; null before DATA
     std::vector<std::shared_ptr<BodyObserver>> body_observers;   // fed as the content arrives
 
-    // Everything to put in front of the body: Received, then plugin headers, CRLF-terminated.
+    // The message's own header block is the first header_bytes of body (without the empty
+    // line that ends it); set by the session when it sees that line, or the end of data.
+    std::uint64_t header_bytes = 0;
+    // Edits to that block (proto::HeaderEdit: delete, rename, change, insert by name and
+    // occurrence), in order. Add them up to data_post; the session applies them once, after
+    // data_post and before queue_pre: it reads the block from the spool, stores the result in
+    // edited_headers and sets body_offset = header_bytes. Edits added later are ignored.
+    std::vector<proto::HeaderEdit> header_edits;
+    std::string edited_headers;                  // the edited block, CRLF lines (after the edits)
+    std::uint64_t body_offset = 0;               // where the rest of the message starts in body
+
+    // Everything to put in front of the body: Received, then plugin headers, then the edited
+    // header block when edits were applied, CRLF-terminated. A reader of the whole message
+    // sends header_prefix(), then body from body_offset (never from 0).
     std::string header_prefix() const;
-    // Size of header_prefix() + body.
+    // Size of header_prefix() + the body from body_offset.
     std::uint64_t message_size() const;
+    // Bytes of body from body_offset on.
+    std::uint64_t body_size() const;
 };
 
 }  // namespace asmtpd::hooks

@@ -186,6 +186,7 @@ private:
         req.target = s.spamd;
         req.message_prefix = "X-Envelope-From: " + t->sender->format() + "\r\n" + t->header_prefix();
         req.body = t->body;
+        req.body_offset = t->body_offset;
         const auto size = client::scan_message_size(req);
         if (size > s.size_limit) {
             ctx.log().info("spamassassin: skip, too large ({} > {})", size, s.size_limit);

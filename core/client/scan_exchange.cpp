@@ -36,7 +36,7 @@ class Exchange final : public io::StreamListener, public std::enable_shared_from
 public:
     Exchange(const io::Reactor& reactor, ScanRequest req, std::function<void(ScanOutcome)> done)
         : reactor_(reactor), req_(std::move(req)), done_(std::move(done)), timer_(reactor.native()),
-          started_ms_(reactor.now_ms()) {}
+          started_ms_(reactor.now_ms()), offset_(req_.body_offset) {}
 
     void start() {
         self_ = shared_from_this();
@@ -185,7 +185,7 @@ private:
 }  // namespace
 
 std::uint64_t scan_message_size(const ScanRequest& r) {
-    return r.message_prefix.size() + (r.body ? r.body->size() : 0);
+    return r.message_prefix.size() + (r.body && r.body->size() > r.body_offset ? r.body->size() - r.body_offset : 0);
 }
 
 void run_scan(const io::Reactor& reactor, ScanRequest request, std::function<void(ScanOutcome)> done) {

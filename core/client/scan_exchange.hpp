@@ -34,6 +34,7 @@ struct ScanRequest {
     std::string head;                    // sent first, as it is
     std::string message_prefix;          // the message starts with this (Received, added headers)
     std::shared_ptr<io::Spool> body;     // and goes on with the spool (may be null: no body)
+    std::uint64_t body_offset = 0;       // from here (Transaction::body_offset)
     ScanFraming framing = ScanFraming::Plain;
     std::uint64_t connect_ms = 5000;     // the connect alone
     std::uint64_t total_ms = 30000;      // the whole exchange
@@ -49,7 +50,7 @@ struct ScanOutcome {
     bool ok() const { return error.empty(); }
 };
 
-// The message size the scanner will see: message_prefix + body.
+// The message size the scanner will see: message_prefix + body from body_offset.
 std::uint64_t scan_message_size(const ScanRequest& r);
 
 void run_scan(const io::Reactor& reactor, ScanRequest request, std::function<void(ScanOutcome)> done);

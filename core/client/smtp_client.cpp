@@ -269,7 +269,7 @@ void ClientConnection::run(std::shared_ptr<DeliveryJob> job) {
     report_ = DeliveryReport{};
     mail_refusal_.reset();
     next_rcpt_ = 0;
-    body_off_ = 0;
+    body_off_ = job_->envelope.body_offset;
     reading_ = false;
     chunk_.reset();
     body_read_failed_ = false;

@@ -43,10 +43,12 @@ struct Envelope {
     std::vector<std::string> recipients;   // "<c@d.example>" each; at least one
     bool body_8bit = false;                // the client declared BODY=8BITMIME
     bool smtputf8 = false;                 // the client declared SMTPUTF8
-    std::string header_prefix;             // Received + plugin headers, CRLF-terminated
+    std::string header_prefix;             // Received + plugin headers (+ edited header block), CRLF-terminated
     std::shared_ptr<io::Spool> body;       // finished spool (may be null: empty body)
+    std::uint64_t body_offset = 0;         // the body is sent from here (an edited header block skips the original)
 
-    std::uint64_t size() const { return header_prefix.size() + (body ? body->size() : 0); }
+    std::uint64_t body_size() const { return body && body->size() > body_offset ? body->size() - body_offset : 0; }
+    std::uint64_t size() const { return header_prefix.size() + body_size(); }
 };
 
 // The step at which a delivery ended.

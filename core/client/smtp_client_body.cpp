@@ -1,5 +1,6 @@
 // smtp_client_body.cpp - ClientConnection's message transfer: the header prefix and the spool,
-// dot-stuffed, in 64 KiB pieces, then the final dot (see smtp_client.hpp).
+// dot-stuffed, in 64 KiB pieces from the envelope's body_offset, then the final dot (see
+// smtp_client.hpp).
 //
 // Must never: read the next spool piece while more than kLowWater bytes wait in the socket's
 // queue (memory stays flat for a message of any size), send fewer octets than the spool holds,
@@ -93,7 +94,7 @@ void ClientConnection::pump() {
 void ClientConnection::end_body() {
     const auto& body = job_->envelope.body;
     if (body && body_off_ != body->size()) {
-        fail(Failure::Local, fmt::format("the spool ended after {} of {} octets", body_off_, body->size()));
+        fail(Failure::Local, fmt::format("the spool ended at offset {} of {} octets", body_off_, body->size()));
         return;
     }
     if (!job_->wanted()) {

@@ -66,6 +66,7 @@ void ChildHandle::State::feed(ChildPipe& p) {
     }
     if (!p.data_sent) {
         p.data_sent = true;
+        spool_off = spec.stdin_spool_offset;
         if (!spec.stdin_data.empty()) return write(p, spec.stdin_data.data(), spec.stdin_data.size(), {});
     }
     const auto& spool = spec.stdin_spool;

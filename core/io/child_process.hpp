@@ -56,8 +56,10 @@ struct ChildSpec {
     SpawnLimits limits;                  // RLIMIT_CPU / RLIMIT_AS for the child, 0 = inherited
     // Bytes written to the child's stdin, then closed (empty + no stdin_spool: /dev/null).
     std::string stdin_data;
-    // When set, stdin_data is written first, then the spool's content is streamed after it.
+    // When set, stdin_data is written first, then the spool's content from stdin_spool_offset
+    // on is streamed after it (a message whose header block was edited skips the original).
     std::shared_ptr<Spool> stdin_spool;
+    std::uint64_t stdin_spool_offset = 0;
     // Extra pipes: fd number in the child -> bytes the parent writes then closes (qmail-queue's
     // envelope on fd 1 means stdout is NOT captured: set capture_stdout = false then).
     struct InputFd { int child_fd; std::string data; };

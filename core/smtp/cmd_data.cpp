@@ -1,5 +1,5 @@
 // cmd_data.cpp - DATA: the data hook, streaming the content through the decoder into the
-// spool, then data_post -> queue_pre -> queue. 250 is sent only when a queue plugin said OK,
+// spool, then data_post -> header edits (header_edits.cpp) -> queue_pre -> queue. 250 is sent only when a queue plugin said OK,
 // i.e. the backend has durably taken the message (DESIGN.md §6, RELIABILITY P1/P2).
 //
 // Never: queue a message whose DATA had a bare CR/LF (Reject policy), exceeded databytes, or
@@ -142,6 +142,7 @@ void Session::store_content() {
     }
     if (!data_chunk_.empty() && headers_ && !headers_->ended()) {
         headers_->feed(data_chunk_);
+        if (headers_->ended() && txn_) txn_->header_bytes = headers_->bytes();
         if (headers_->ended() && !headers_end_ran_) run_headers_end();
     }
 }
@@ -181,6 +182,7 @@ void Session::end_of_data() {
     proto::DataDecoder d = *data_;
     data_.reset();
     const bool header_too_big = headers_ && headers_->too_big();
+    if (headers_ && txn_) txn_->header_bytes = headers_->bytes();   // also when no empty line ended it
     headers_.reset();
     if (d.bare_line_ending() && data_policy_ == proto::BareLfPolicy::Reject) {
         reset_transaction();
@@ -271,7 +273,7 @@ void Session::run_data_post() {
             refuse_transaction(d);
             return;
         }
-        run_queue();
+        run_header_edits();
     });
 }
 

@@ -171,6 +171,10 @@ private:
     void run_received_line();
     void run_data_post();
     void run_queue();
+    // header_edits.cpp
+    void run_header_edits();                        // then run_queue
+    void read_header_block(std::string block);
+    void edit_header_block(std::string block);
     void finish_transaction(const proto::Reply& r);
     // cmd_bdat.cpp
     void cmd_bdat(const proto::Command& c);
@@ -242,7 +246,7 @@ private:
     bool reading_paused_ = false;
     bool eof_ = false;               // client closed its side
     // Like a running chain, each of these holds input back until it is over.
-    enum class Wait { Nothing, Spool, ClientName, TlsHandshake };
+    enum class Wait { Nothing, Spool, ClientName, TlsHandshake, HeaderBlock };
     Wait waiting_for_ = Wait::Nothing;
     std::uint64_t commands_ = 0;     // command lines dispatched
     SessionOptions options_;

@@ -218,7 +218,7 @@ std::int64_t BodySource::read(std::uint64_t off, char* buf, std::size_t n) const
         std::memcpy(buf, head.data() + off, done);
     }
     if (done < n && body) {
-        std::uint64_t boff = off + done - head.size();
+        std::uint64_t boff = body_offset + off + done - head.size();
         long got = body->read_at(boff, buf + done, n - done);
         if (got < 0) return done > 0 ? static_cast<std::int64_t>(done) : -1;
         done += static_cast<std::size_t>(got);
@@ -287,6 +287,7 @@ void NativeJob::capture(hooks::Context& ctx, hooks::Hook hook, const hooks::Hook
     if (hook == hooks::Hook::DataPost && txn) {
         source.head = txn->header_prefix();
         source.body = txn->body;
+        source.body_offset = txn->body_offset;
         info.message_size = source.size();
     }
     reader.struct_size = sizeof reader;

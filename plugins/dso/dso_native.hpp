@@ -79,7 +79,10 @@ void fill_host_api(asmtpd_host_api_v1& api);
 struct BodySource {
     std::string head;
     std::shared_ptr<io::Spool> body;
-    std::uint64_t size() const { return head.size() + (body ? body->size() : 0); }
+    std::uint64_t body_offset = 0;   // the message goes on from here in body (Transaction::body_offset)
+    std::uint64_t size() const {
+        return head.size() + (body && body->size() > body_offset ? body->size() - body_offset : 0);
+    }
     // Pool threads only (Spool::read_at may pread).
     std::int64_t read(std::uint64_t off, char* buf, std::size_t n) const;
 };

@@ -58,6 +58,7 @@ std::optional<client::Envelope> envelope_of(const hooks::Transaction& t, std::st
     }
     e.header_prefix = t.header_prefix();
     e.body = t.body;
+    e.body_offset = t.body_offset;
     return e;
 }
 

@@ -8,7 +8,8 @@
 //   none (the file names use asmtpd.yaml's hostname)
 // HOOKS
 //   queue: on a worker thread (never the loop): tmp/<unique> is created O_EXCL mode 0600, the
-//   header prefix (Received + plugin headers) and the body are written, the file is fsynced and
+//   header prefix (Received + plugin headers + the edited header block, if any) and the body
+//   from the transaction's body_offset are written, the file is fsynced and
 //   closed, renamed into new/<unique> (never over an existing file: EEXIST is a queue failure),
 //   and new/ is fsynced. Then OK "Queued as <unique>" (250).
 //   Any failure removes what was written and gives DENYSOFT "Queue write failed" (452): the
@@ -21,6 +22,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <filesystem>
@@ -65,6 +67,7 @@ struct Job {
     std::string name;
     std::string prefix;
     std::shared_ptr<const io::Spool> body;
+    std::uint64_t body_offset = 0;   // the spool before it is the original header block, edited into prefix
     std::string error;   // empty = delivered
 };
 
@@ -73,12 +76,12 @@ std::string write_message(int fd, const Job& j, const std::string& path) {
     if (!write_all(fd, j.prefix.data(), j.prefix.size())) return sys_error("write", path);
     const io::Spool& body = *j.body;
     if (!body.in_file()) {
-        const std::string& m = body.memory();
+        std::string_view m = std::string_view(body.memory()).substr(std::min<std::uint64_t>(j.body_offset, body.size()));
         if (!write_all(fd, m.data(), m.size())) return sys_error("write", path);
         return {};
     }
     std::vector<char> buf(kChunk);
-    std::uint64_t off = 0, size = body.size();
+    std::uint64_t off = j.body_offset, size = body.size();
     while (off < size) {
         long got = body.read_at(off, buf.data(), buf.size());
         if (got <= 0) return "read spool at offset " + std::to_string(off) + " failed";
@@ -175,6 +178,7 @@ private:
         job->name = unique_name();
         job->prefix = txn->header_prefix();
         job->body = txn->body;
+        job->body_offset = txn->body_offset;
         io::Log log = ctx.log();
         ctx.reactor().run_in_pool(
             [job] { job->error = deliver(*job); },

@@ -16,7 +16,8 @@
 //   TCPREMOTEIP TCPREMOTEPORT [TCPREMOTEHOST] [RELAYCLIENT], then the connection's environment,
 //   then the `env` arguments; names must be [A-Za-z_][A-Za-z0-9_]*, values without NUL.
 // HOOKS
-//   queue: runs the program with the message (header prefix, then the body spool, streamed) on
+//   queue: runs the program with the message (header prefix, then the body spool from the
+//   transaction's body_offset, streamed) on
 //   fd 0, the envelope "F<sender>\0" "T<rcpt>\0"... "\0" on fd 1 (addresses unquoted, as
 //   qmail-smtpd writes them; "" for <>), and a pipe on fd 6 for notqmail's custom errors. Its
 //   exit status maps exactly as qmail-smtpd's qmail_close(): 0 -> OK "Queued! <time> qp <pid>"
@@ -195,6 +196,7 @@ private:
         spec.env = plugins::tcpserver_environment(conn, extra_env_);
         spec.stdin_data = txn->header_prefix();
         spec.stdin_spool = txn->body;
+        spec.stdin_spool_offset = txn->body_offset;
         spec.capture_stdout = false;
         spec.input_fds.push_back({1, std::move(envelope)});
         spec.output_fds.push_back(6);

@@ -401,7 +401,7 @@ private:
             cn.state.headers.clear();
             cn.state.header_bytes = 0;
         };
-        run_section(ctx, conn, Section::DataPost, std::move(call), ChainInput{txn->header_prefix(), txn->body},
+        run_section(ctx, conn, Section::DataPost, std::move(call), ChainInput{txn->header_prefix(), txn->body, txn->body_offset},
                     std::move(add));
     }
 

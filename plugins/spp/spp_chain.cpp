@@ -107,6 +107,7 @@ void ChainRun::step() {
     if (section_ == Section::DataPost) {
         spec.stdin_data = input_.head;
         spec.stdin_spool = input_.body;
+        spec.stdin_spool_offset = input_.body_offset;
     }
     stderr_bytes_ = 0;
     std::weak_ptr<ChainRun> weak = weak_from_this();

@@ -53,6 +53,7 @@ struct ChainOptions {
 struct ChainInput {
     std::string head;
     std::shared_ptr<io::Spool> body;
+    std::uint64_t body_offset = 0;   // body is read from here (Transaction::body_offset)
 };
 
 // The command line for one program: ":cmd" -> /bin/sh -c cmd; else the line as a path

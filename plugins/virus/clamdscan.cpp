@@ -127,6 +127,7 @@ private:
         req.head = std::string("zINSTREAM\0", 10);
         req.message_prefix = t->header_prefix();
         req.body = t->body;
+        req.body_offset = t->body_offset;
         req.framing = client::ScanFraming::Chunked;
         const auto size = client::scan_message_size(req);
         if (size > s.max_size) {

@@ -128,3 +128,28 @@ TEST_CASE("message_size: prefix plus body") {
     uv_run(&loop, UV_RUN_DEFAULT);
     CHECK(uv_loop_close(&loop) == 0);
 }
+
+TEST_CASE("edited header block: the prefix ends with it and the body counts from body_offset") {
+    Transaction t;
+    t.received = "Received: from x";
+    t.added_headers = {"X-A: 1"};
+    uv_loop_t loop;
+    REQUIRE(uv_loop_init(&loop) == 0);
+    {
+        t.body = asmtpd::io::Spool::create(&loop, "/nonexistent", 1 << 20);
+        t.body->append("Subject: hi\r\nX-Old: y\r\n\r\nbody\r\n");
+        t.header_bytes = 23;
+        const std::uint64_t before = t.message_size();
+        // What the session does before queue_pre when plugins left edits.
+        t.edited_headers = "Subject: hi\r\n";
+        t.body_offset = t.header_bytes;
+        CHECK(t.header_prefix() == "Received: from x\r\nX-A: 1\r\nSubject: hi\r\n");
+        CHECK(t.body_size() == 8);
+        CHECK(t.message_size() == before - 10);
+        t.body_offset = 1000;   // never negative
+        CHECK(t.body_size() == 0);
+        t.body.reset();
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK(uv_loop_close(&loop) == 0);
+}

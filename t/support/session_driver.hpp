@@ -16,12 +16,16 @@
 //                                         saw to the connection note "observed" ("<bytes>:<chunks>:end")
 //   test/received HOOK                    DECLINED, and store the transaction's Received block
 //                                         in the connection note "received"
+//   test/edit HOOK KIND NAME N [VALUE...]  DECLINED, after adding a header edit to the transaction
+//                                         (KIND delete|rename|change|insert; insert: N is the
+//                                         position; rename: VALUE is the new name)
 #pragma once
 
 #include <doctest/doctest.h>
 
 #include <cstdio>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -120,6 +124,9 @@ private:
         } else if (kind_ == "received") {
             if (auto* t = ctx.transaction()) ctx.notes()["received"] = t->received;
             call.declined();
+        } else if (kind_ == "edit") {
+            if (auto* t = ctx.transaction()) t->header_edits.push_back(edit());
+            call.declined();
         } else if (kind_ == "record") {
             ctx.notes()["record"] += std::string(hooks::hook_name(hook_)) + ":" + describe(args) + ";";
             call.declined();
@@ -136,6 +143,21 @@ private:
         std::string seen;
         int chunks = 0;
     };
+    // test/edit's words after the hook: KIND NAME N [VALUE...] (text_ holds them).
+    proto::HeaderEdit edit() const {
+        std::vector<std::string> words;
+        std::istringstream in(text_);
+        for (std::string w; in >> w;) words.push_back(w);
+        REQUIRE(words.size() >= 3);
+        std::string value;
+        for (std::size_t i = 3; i < words.size(); ++i) value += (value.empty() ? "" : " ") + std::string(words[i]);
+        const std::size_t n = std::stoul(std::string(words[2]));
+        const std::string name(words[1]);
+        if (words[0] == "rename") return proto::HeaderEdit::rename(name, n, value);
+        if (words[0] == "change") return proto::HeaderEdit::change(name, n, value);
+        if (words[0] == "insert") return proto::HeaderEdit::insert(n, name, value);
+        return proto::HeaderEdit::remove(name, n);
+    }
     // What test/record writes for one call: the address, else the text argument.
     static std::string describe(const hooks::HookArgs& args) {
         if (const auto* a = std::get_if<hooks::AddressArgs>(&args)) return a->address.format();
@@ -162,7 +184,7 @@ inline std::unique_ptr<hooks::Plugin> make_script_plugin() { return std::make_un
 // Builtins plus the test/* plugins.
 inline std::vector<hooks::CatalogEntry> test_catalog() {
     std::vector<hooks::CatalogEntry> c(plugins::builtin_plugins().begin(), plugins::builtin_plugins().end());
-    for (const char* n : {"test/answer", "test/later", "test/never", "test/drop", "test/throw", "test/twice", "test/record", "test/prefix", "test/rewrite", "test/received", "test/observe"})
+    for (const char* n : {"test/answer", "test/later", "test/never", "test/drop", "test/throw", "test/twice", "test/record", "test/prefix", "test/rewrite", "test/received", "test/observe", "test/edit"})
         c.push_back({n, &make_script_plugin});
     return c;
 }
