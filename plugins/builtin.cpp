@@ -36,6 +36,7 @@ std::unique_ptr<hooks::Plugin> make_dkim();
 std::unique_ptr<hooks::Plugin> make_dmarc();
 std::unique_ptr<hooks::Plugin> make_spamassassin();
 std::unique_ptr<hooks::Plugin> make_virus_clamdscan();
+std::unique_ptr<hooks::Plugin> make_authentication_results();
 
 std::span<const hooks::CatalogEntry> builtin_plugins() {
     static constexpr hooks::CatalogEntry kTable[] = {
@@ -69,6 +70,7 @@ std::span<const hooks::CatalogEntry> builtin_plugins() {
         {"dmarc", &make_dmarc},
         {"spamassassin", &make_spamassassin},
         {"virus/clamdscan", &make_virus_clamdscan},
+        {"authentication_results", &make_authentication_results},
     };
     return kTable;
 }
