@@ -1,4 +1,4 @@
-// dkim_sign.cpp - whole-message DKIM signing: body hash, the signature field with b=
+// dkim_sign.cpp - DKIM signing: body hash (or one streamed in), the signature field with b=
 // empty, the header hash, then b= filled in (RFC 6376 §5).
 #include "core/io/dkim_sign.hpp"
 
@@ -23,13 +23,26 @@ std::string folded(std::string_view b64) {
     return out;
 }
 
+bool listed(const std::vector<std::string>& names, std::string_view name) {
+    for (const auto& n : names)
+        if (proto::iequals(n, name)) return true;
+    return false;
+}
+
 }  // namespace
 
 SignResult sign_message(std::string_view message, const PrivateKey& key, const SignOptions& o) {
-    const Algorithm alg = key.type() == KeyType::Ed25519 ? Algorithm::Ed25519Sha256 : Algorithm::RsaSha256;
     const auto body_at = message.find("\r\n\r\n");
     const std::string_view block = message.substr(0, body_at == std::string_view::npos ? message.size() : body_at + 2);
     const std::string_view body = body_at == std::string_view::npos ? std::string_view{} : message.substr(body_at + 4);
+    BodyHasher body_hasher(o.body_canon, std::nullopt);
+    body_hasher.feed(body);
+    return sign_header_block(block, body_hasher.finish(), key, o);
+}
+
+SignResult sign_header_block(std::string_view block, const BodyDigest& digest, const PrivateKey& key,
+                             const SignOptions& o) {
+    const Algorithm alg = key.type() == KeyType::Ed25519 ? Algorithm::Ed25519Sha256 : Algorithm::RsaSha256;
     const pd::SplitHeader header = pd::split_header_block(block);
     if (!header.error.empty()) return {std::nullopt, header.error};
 
@@ -39,13 +52,10 @@ SignResult sign_message(std::string_view message, const PrivateKey& key, const S
         std::size_t count = 0;
         for (const auto& f : header.fields) count += proto::iequals(f.name, wanted) ? 1 : 0;
         has_from = has_from || (count > 0 && proto::iequals(wanted, "from"));
-        for (std::size_t i = 0; i < count + (o.oversign ? 1 : 0); ++i) names.push_back(proto::to_lower(wanted));
+        const bool extra = o.oversign || listed(o.oversign_headers, wanted);
+        for (std::size_t i = 0; i < count + (extra ? 1 : 0); ++i) names.push_back(proto::to_lower(wanted));
     }
     if (!has_from) return {std::nullopt, "message has no From"};
-
-    BodyHasher body_hasher(o.body_canon, std::nullopt);
-    body_hasher.feed(body);
-    const BodyDigest digest = body_hasher.finish();
 
     std::string field = "DKIM-Signature: v=1; a=" + std::string(pd::to_string(alg)) + "; c=" +
                         std::string(pd::to_string(o.header_canon)) + "/" + std::string(pd::to_string(o.body_canon)) +
