@@ -23,44 +23,32 @@ bool mentions_signature(std::string_view block) {
 }  // namespace
 
 DkimObserver::DkimObserver(std::string owner, std::size_t max_signatures)
-    : owner_(std::move(owner)), max_signatures_(max_signatures) {}
+    : owner_(std::move(owner)), max_signatures_(max_signatures), header_(kMaxHeaderBytes) {}
 
 void DkimObserver::content(std::string_view bytes) {
     if (state_ == State::Body) return feed_body(bytes);
     if (state_ != State::Header) return;
-    // The empty line may straddle chunks: search from 3 bytes before the new ones.
-    const std::size_t from = header_.size() >= 3 ? header_.size() - 3 : 0;
-    header_.append(bytes);
-    std::size_t block_end = std::string::npos, body_at = 0;
-    if (header_.size() >= 2 && header_[0] == '\r' && header_[1] == '\n') {
-        block_end = 0;   // no header at all: the content starts with the empty line
-        body_at = 2;
-    } else if (auto at = header_.find("\r\n\r\n", from); at != std::string::npos) {
-        block_end = at + 2;
-        body_at = at + 4;
-    }
-    if (block_end == std::string::npos) {
-        if (header_.size() > kMaxHeaderBytes) {
-            if (mentions_signature(header_)) candidates_.push_back({std::nullopt, "header block too large", {}, {}});
-            hasher_of_.resize(candidates_.size(), kNoHasher);
-            header_ = std::string();
-            state_ = State::Body;   // nothing to hash: the body is ignored
-        }
+    const auto body = header_.feed(bytes);
+    if (header_.state() == HeaderCollector::State::TooLarge) {
+        if (mentions_signature(header_.held())) candidates_.push_back({std::nullopt, "header block too large", {}, {}});
+        hasher_of_.resize(candidates_.size(), kNoHasher);
+        header_.release();
+        state_ = State::Body;   // nothing to hash: the body is ignored
         return;
     }
-    const std::string held = std::move(header_);
-    header_ = std::string();
-    header_done(std::string_view(held).substr(0, block_end));
+    if (!body) return;
+    header_done(header_.block());
     state_ = State::Body;
-    feed_body(std::string_view(held).substr(body_at));
+    feed_body(*body);
+    header_.release();
 }
 
 void DkimObserver::end() {
     if (state_ == State::Ended) return;
     if (state_ == State::Header) {   // no empty line: all of it is header, the body is empty
-        const std::string held = std::move(header_);
-        header_ = std::string();
-        header_done(held);
+        header_.finish();
+        header_done(header_.block());
+        header_.release();
     }
     state_ = State::Ended;
     std::vector<io::dkim::BodyDigest> digests;

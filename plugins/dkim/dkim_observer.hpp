@@ -21,6 +21,7 @@
 #include "core/io/dkim_body_hash.hpp"
 #include "core/proto/dkim_signature.hpp"
 #include "hooks/transaction.hpp"
+#include "plugins/dkim/header_collector.hpp"
 
 namespace asmtpd::plugins::dkim {
 
@@ -67,7 +68,7 @@ private:
     std::string owner_;
     std::size_t max_signatures_;
     State state_ = State::Header;
-    std::string header_;                    // the header block while it arrives
+    HeaderCollector header_;                // the header block while it arrives
     std::vector<Candidate> candidates_;
     std::vector<std::size_t> hasher_of_;    // candidates_[i]'s hasher (npos: none)
     std::vector<Hashing> hashers_;
