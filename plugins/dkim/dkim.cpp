@@ -1,13 +1,23 @@
 // NAME
 //   dkim - DKIM signature verification (RFC 6376; ed25519-sha256, RFC 8463; no rsa-sha1,
 //   RFC 8301) while the message streams in; the verdicts go to transaction notes for DMARC
-//   and the Authentication-Results writer.
+//   and the Authentication-Results writer. With `sign`, also DKIM signing of our own users'
+//   mail (qpsmtpd's dkim: sign for relay clients, verify the others).
 // SYNOPSIS
-//   dkim [reject 0|1|naughty] [reject_type perm|temp|disconnect|temp_disconnect]
+//   dkim [sign [headers NAME:NAME:...] [oversign NAME:...|none]]
+//        [reject 0|1|naughty] [reject_type perm|temp|disconnect|temp_disconnect]
 //        [timeout SECONDS] [max_signatures N]
 //   defaults: reject 0 (log and note only: accept-and-annotate, what verification without
 //   DMARC should do), reject_type perm, timeout 5 (the key lookups' deadline; always at
-//   least 250 ms below the plugin timeout), max_signatures 5 (1..50).
+//   least 250 ms below the plugin timeout), max_signatures 5 (1..50); when signing, headers
+//   RFC 4871 §5.5's list (dkim_signer.hpp), oversign From.
+// SIGNING (sign; dkim_signer.hpp, sign_keys.hpp)
+//   Keys at start-up from config/dkim/<domain>/selector and .../private (a link
+//   config/dkim/<alias> -> <domain> signs the alias's mail as d=<domain>); any problem with
+//   them fails start-up with the path. Mail of relay clients and authenticated users is
+//   signed at data_post (d= the From domain's key, else the envelope sender's; rsa-sha256 or
+//   ed25519-sha256 by the key; relaxed/relaxed); the field goes below our Received line.
+//   Those sessions are not verified; all others are verified as without `sign`.
 // HOOKS
 //   data: attaches a DkimObserver (dkim_observer.hpp) to the transaction: it splits off the
 //     header block, parses the DKIM-Signature fields (the first max_signatures; the others
@@ -54,6 +64,7 @@
 #include "plugins/common/immunity.hpp"
 #include "plugins/common/reject_policy.hpp"
 #include "plugins/dkim/dkim_observer.hpp"
+#include "plugins/dkim/dkim_signer.hpp"
 
 namespace asmtpd::plugins {
 
@@ -106,9 +117,18 @@ public:
         policy_.mode = RejectPolicy::Mode::log_only;
         policy_.type = hooks::Result::Deny;
         proto::ArgPairs args;
-        if (auto e = read_policy_args(in.line.args, {"reject", "reject_type", "timeout", "max_signatures"}, args,
-                                      policy_, timeout_ms_))
+        std::vector<std::string> words = in.line.args;
+        if (!words.empty() && words.front() == "sign") {
+            signer_.emplace();
+            words.erase(words.begin());
+        }
+        if (auto e = read_policy_args(words, {"reject", "reject_type", "timeout", "max_signatures", "headers", "oversign"},
+                                      args, policy_, timeout_ms_))
             return e;
+        if (!signer_ && (args.has("headers") || args.has("oversign")))
+            return std::string("headers and oversign are signing arguments: write 'dkim sign ...'");
+        if (signer_)
+            if (auto e = signer_->init(args, in.server.config_dir)) return "dkim sign: " + *e;
         if (auto m = args.get("max_signatures")) {
             auto n = proto::parse_count(*m);
             if (!n || *n < 1 || *n > kMaxSignaturesLimit) return "max_signatures must be 1..50, not '" + *m + "'";
@@ -120,17 +140,27 @@ public:
     void register_hooks(hooks::Registrar& r) override {
         r.on<hooks::Hook::Data>(&Dkim::on_data);
         r.on<hooks::Hook::DataPostHeaders>(&Dkim::on_data_post_headers);
+        if (signer_) r.on<hooks::Hook::DataPost>(&Dkim::on_data_post);
     }
 
 private:
     void on_data(hooks::Context& ctx, const hooks::NoArgs&, hooks::HookCall call) {
         auto* txn = ctx.transaction();
         if (!txn) return call.declined();
+        if (signer_ && !dkim::DkimSigner::signs_for(ctx).empty()) {
+            signer_->attach(*txn, name());
+            return call.declined();
+        }
         if (auto why = immunity(ctx); !why.empty()) {
             ctx.log().info("dkim: skip, immune ({})", why);
             return call.declined();
         }
         txn->body_observers.push_back(std::make_shared<DkimObserver>(name(), max_signatures_));
+        call.declined();
+    }
+
+    void on_data_post(hooks::Context& ctx, const hooks::NoArgs&, hooks::HookCall call) {
+        signer_->sign(ctx, name());
         call.declined();
     }
 
@@ -206,6 +236,7 @@ private:
     }
 
     RejectPolicy policy_;
+    std::optional<dkim::DkimSigner> signer_;   // set by `sign`
     std::optional<std::uint64_t> timeout_ms_;
     std::size_t max_signatures_ = 5;
 };

@@ -1,0 +1,41 @@
+// sign_observer.cpp - header block and streaming body hash for signing (see sign_observer.hpp).
+#include "plugins/dkim/sign_observer.hpp"
+
+#include "plugins/dkim/dkim_observer.hpp"
+
+namespace asmtpd::plugins::dkim {
+
+SignObserver::SignObserver(std::string owner, proto::dkim::Canon body_canon)
+    : owner_(std::move(owner)), header_(kMaxHeaderBytes), hasher_(body_canon, std::nullopt) {}
+
+void SignObserver::content(std::string_view bytes) {
+    if (body_) return;
+    switch (header_.state()) {
+        case HeaderCollector::State::Collecting:
+            if (auto body = header_.feed(bytes)) {
+                hasher_.feed(*body);
+                header_.keep_block_only();
+            } else if (header_.state() == HeaderCollector::State::TooLarge) {
+                header_.release();   // not signed: the body need not be hashed either
+            }
+            return;
+        case HeaderCollector::State::Complete:
+            hasher_.feed(bytes);
+            return;
+        case HeaderCollector::State::TooLarge:
+            return;
+    }
+}
+
+void SignObserver::end() {
+    if (body_) return;
+    header_.finish();
+    body_ = hasher_.finish();
+}
+
+std::optional<std::string_view> SignObserver::header_block() const {
+    if (header_.state() != HeaderCollector::State::Complete) return std::nullopt;
+    return header_.block();
+}
+
+}  // namespace asmtpd::plugins::dkim
