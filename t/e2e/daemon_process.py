@@ -118,7 +118,8 @@ class Daemon:
             self.write_file(name, content)
 
     def write_file(self, name, content):
-        path = self.config_dir / name
+        path = self.config_dir / name   # "dkim/example.org/private": the directories are made
+        path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(content, bytes):
             path.write_bytes(content)
         else:
