@@ -39,6 +39,8 @@ def ratios(load, entry, loads=None):
     out = {}
     if load == "i":
         return chain_ratios(entry, loads or {})
+    if load == "j":
+        return dkim_ratios(entry)
     if load.startswith("g"):
         return forward_ratios(entry)
     if load.startswith("h"):
@@ -125,6 +127,20 @@ def chain_ratios(entry, loads):
     return out
 
 
+def dkim_ratios(entry):
+    """Issue 12: signed 10 KB messages through the dkim plugin against the same load without
+    it, and what the verification costs the server per message."""
+    s, out = entry["servers"], {}
+    a = s.get("asmtpd-dkim", {}).get("median")
+    base = s.get("asmtpd-nodkim", {}).get("median")
+    if a and base and base.get("msgs_per_s"):
+        out["asmtpd-dkim/asmtpd-nodkim"] = round(a["msgs_per_s"] / base["msgs_per_s"], 3)
+    if a and base and a.get("cpu_us_per_msg") is not None and base.get("cpu_us_per_msg") is not None:
+        out["asmtpd-dkim server CPU us/msg"] = a["cpu_us_per_msg"]
+        out["dkim's server CPU us/msg (over base)"] = round(a["cpu_us_per_msg"] - base["cpu_us_per_msg"], 1)
+    return out
+
+
 def targets(results):
     """Issue 6's targets, each as (text, measured, pass) - pass None when it could not be measured."""
     L = results["loads"]
@@ -166,6 +182,9 @@ def targets(results):
     for key, want in (("asmtpd-dns/asmtpd (b)", 0.7), ("asmtpd-dns/Haraka-dns", 3.0)):
         v = r.get(key)
         rows.append((f"(i) issue 11: {key} >= {want}", v, None if v is None else v >= want))
+    # issue 12: DKIM verification of signed mail
+    v = L.get("j", {}).get("ratios", {}).get("asmtpd-dkim/asmtpd-nodkim")
+    rows.append(("(j) issue 12: asmtpd-dkim/asmtpd-nodkim >= 0.7", v, None if v is None else v >= 0.7))
     # only the loads this run measured (a run of some loads says nothing of the others)
     return [r for r in rows if r[0][1:r[0].index(")")] in L]
 
@@ -221,7 +240,8 @@ def write_chart(results, png, datadir):
     if not gp:
         return "gnuplot not installed"
     order = ["asmtpd", "asmtpd-2w", "asmtpd-fwd", "asmtpd-tls", "smtp-sink", "haraka", "haraka-2w", "haraka-tls",
-             "haraka-tls-2w", "qpsmtpd", "uv_spawn raw", "asmtpd-dns", "asmtpd-proxy", "haraka-dns", "haraka-dns-2w"]
+             "haraka-tls-2w", "qpsmtpd", "uv_spawn raw", "asmtpd-dns", "asmtpd-proxy", "haraka-dns", "haraka-dns-2w",
+             "asmtpd-dkim", "asmtpd-nodkim"]
     servers = []
     for entry in results["loads"].values():
         for name, s in entry["servers"].items():
