@@ -8,7 +8,9 @@
 //   none (the file names use asmtpd.yaml's hostname)
 // HOOKS
 //   queue: on a worker thread (never the loop): tmp/<unique> is created O_EXCL mode 0600, the
-//   header prefix (Received + plugin headers + the edited header block, if any) and the body
+//   envelope as qmail-local records it (Return-Path: <sender>, then Delivered-To: for each
+//   recipient), the header prefix (Received + plugin headers + the edited header block, if
+//   any) and the body
 //   from the transaction's body_offset are written, the file is fsynced and
 //   closed, renamed into new/<unique> (never over an existing file: EEXIST is a queue failure),
 //   and new/ is fsynced. Then OK "Queued as <unique>" (250).
@@ -131,6 +133,15 @@ std::string escape_host(std::string_view host) {
     return out.empty() ? "localhost" : out;
 }
 
+// The envelope as qmail's maildir delivery (qmail-local) records it: Return-Path with the
+// sender, then Delivered-To for each recipient of this one file, in order. Never from the
+// client: both are built from the envelope, and the values cannot hold CR or LF.
+std::string envelope_fields(const hooks::Transaction& t) {
+    std::string out = "Return-Path: " + (t.sender ? t.sender->format() : std::string("<>")) + "\r\n";
+    for (const auto& r : t.recipients) out += "Delivered-To: " + r.bare() + "\r\n";
+    return out;
+}
+
 class Maildir final : public hooks::Plugin {
 public:
     std::optional<std::string> init(const hooks::PluginInit& in) override {
@@ -176,7 +187,7 @@ private:
         auto job = std::make_shared<Job>();
         job->dir = dir_;
         job->name = unique_name();
-        job->prefix = txn->header_prefix();
+        job->prefix = envelope_fields(*txn) + txn->header_prefix();
         job->body = txn->body;
         job->body_offset = txn->body_offset;
         io::Log log = ctx.log();

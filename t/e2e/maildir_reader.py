@@ -12,6 +12,13 @@ from pathlib import Path
 TRACE_FIELDS = ("return-path", "delivered-to", "x-original-to", "x-envelope-from", "x-envelope-to")
 
 
+def _delivery_order(p):
+    """Oldest first: "<sec>.M<usec>P<pid>Q<n>.host" by its numbers (usec is not zero-padded, so
+    the names do not sort as text), then the name."""
+    m = re.match(r"(\d+)\.M(\d+)P(\d+)Q(\d+)", p.name)
+    return (int(m.group(1)), int(m.group(2)), int(m.group(4)), p.name) if m else (0, 0, 0, p.name)
+
+
 class Message:
     """One delivered file: trace fields, our Received field, and the content after it."""
 
@@ -71,7 +78,7 @@ class Maildir:
 
     def new_files(self):
         d = self.path / "new"
-        return sorted((p for p in d.iterdir() if p.is_file()), key=lambda p: p.name) if d.is_dir() else []
+        return sorted((p for p in d.iterdir() if p.is_file()), key=_delivery_order) if d.is_dir() else []
 
     def tmp_files(self):
         d = self.path / "tmp"

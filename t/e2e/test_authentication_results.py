@@ -130,7 +130,9 @@ class AuthenticationResultsTest(E2ETestCase):
         mine = [v for v in fields(raw, "Authentication-Results") if results(v)[0].lower() == HOSTNAME]
         self.assertEqual(len(mine), 1, header_block(raw))
         block = header_block(raw)
-        self.assertRegex(block, r"\AReceived: [^\r]*(?:\r\n[ \t][^\r]*)*\r\nAuthentication-Results: " + re.escape(HOSTNAME) + ";")
+        # queue/maildir writes qmail-local's envelope fields (Return-Path, Delivered-To) first.
+        self.assertRegex(block, r"\A(?:(?:Return-Path|Delivered-To): [^\r]*\r\n)*"
+                                r"Received: [^\r]*(?:\r\n[ \t][^\r]*)*\r\nAuthentication-Results: " + re.escape(HOSTNAME) + ";")
         return results(mine[0])[1]
 
     def test_spf_dkim_dmarc_iprev_pass(self):

@@ -1,6 +1,6 @@
 """test_protocol_corners.py - protocol corners of issue 16: ESMTP parameters after a plain
-HELO (555), UTF-8 in replies to an SMTPUTF8 transaction (never "??"), and a delivered
-SMTPUTF8 message keeping its envelope.
+HELO (555), UTF-8 in replies to an SMTPUTF8 transaction (never "??"), and queue/maildir
+keeping the envelope (Return-Path, Delivered-To) as qmail-local does.
 
 Owner: tooling (t/e2e/).
 """
@@ -55,3 +55,30 @@ class Utf8RepliesTest(E2ETestCase):
         c.ehlo()
         r = c.cmd("MAIL FROM:<\u00fcser@example.test>".encode())
         self.assertEqual(r.code // 100, 5, r.raw)
+
+
+class MaildirEnvelopeTest(E2ETestCase):
+
+    def test_return_path_and_delivered_to_as_qmail_local_writes_them(self):
+        d = self.start_daemon()
+        c = self.client(d)
+        c.ehlo()
+        c.cmd("MAIL FROM:<sender@example.org>", 250)
+        c.cmd("RCPT TO:<one@example.test>", 250)
+        c.cmd("RCPT TO:<two@example.test>", 250)
+        c.cmd("DATA", 354)
+        c.send(b"Subject: envelope\r\n\r\nbody\r\n.\r\n")
+        c.expect(250)
+        raw = d.maildir.new_files()[0].read_bytes()
+        self.assertTrue(raw.startswith(b"Return-Path: <sender@example.org>\r\n"
+                                       b"Delivered-To: one@example.test\r\n"
+                                       b"Delivered-To: two@example.test\r\n"
+                                       b"Received: from "), raw[:200])
+        # The null sender is recorded as <>.
+        c.cmd("MAIL FROM:<>", 250)
+        c.cmd("RCPT TO:<one@example.test>", 250)
+        c.cmd("DATA", 354)
+        c.send(b"Subject: bounce\r\n\r\nbody\r\n.\r\n")
+        c.expect(250)
+        bounce = [f.read_bytes() for f in d.maildir.new_files() if b"Subject: bounce" in f.read_bytes()][0]
+        self.assertTrue(bounce.startswith(b"Return-Path: <>\r\nDelivered-To: one@example.test\r\n"), bounce[:100])

@@ -56,8 +56,11 @@ std::string binary_body(std::size_t n) {
 
 // Runs the queue hook and checks that exactly one file landed in new/ with prefix + body.
 void expect_delivery(FakeContext& ctx, PluginHarness& p, const std::string& maildir, const std::string& body) {
-    std::string prefix = ctx.txn->header_prefix();
-    CHECK(prefix.rfind(ctx.txn->received, 0) == 0);
+    // qmail-local's envelope fields first, then Received and the rest of the prefix.
+    std::string envelope = "Return-Path: " + (ctx.txn->sender ? ctx.txn->sender->format() : std::string("<>")) + "\r\n";
+    for (const auto& r : ctx.txn->recipients) envelope += "Delivered-To: " + r.bare() + "\r\n";
+    std::string prefix = envelope + ctx.txn->header_prefix();
+    CHECK(ctx.txn->header_prefix().rfind(ctx.txn->received, 0) == 0);
     auto before = list_dir(maildir + "/new");
     auto v = p.call(hooks::Hook::Queue);
     REQUIRE(v);
@@ -72,6 +75,8 @@ void expect_delivery(FakeContext& ctx, PluginHarness& p, const std::string& mail
     std::string got = read_file(maildir + "/new/" + name);
     CHECK(got.size() == prefix.size() + body.size());
     CHECK(got == prefix + body);
+    if (ctx.txn->sender && ctx.txn->sender->local == "from" && ctx.txn->recipients.size() == 1)
+        CHECK(got.rfind("Return-Path: <from@example.net>\r\nDelivered-To: to@example.org\r\nReceived: ", 0) == 0);
     struct stat st {};
     REQUIRE(::stat((maildir + "/new/" + name).c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
