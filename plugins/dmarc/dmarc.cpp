@@ -38,7 +38,8 @@
 //   whitelisted sources: a host the whitelist plugin marked ("whitelisthost",
 //                             "whitelistclient") is a trusted_forwarder, a whitelisted envelope
 //                             sender ("whitelistsender": a mailing list's bounce address) a
-//                             mailing_list: evaluated and noted, never refused or quarantined.
+//                             mailing_list: evaluated and noted, never refused, deferred or
+//                             quarantined (not for a From problem either).
 // NOTES (transaction)
 //   "dmarc": plugins/common/dmarc_note.hpp (the RFC 8601 result for Authentication-Results).
 // LOG
@@ -210,10 +211,12 @@ private:
             note.result = dm::Result::PermError;
             note.reason = why;
             txn->notes[std::string(kDmarcNote)] = format_dmarc_note(note);
-            ctx.log().info("dmarc: permerror ({}{}{}) envelope_from={} source_ip={}", why,
+            const dm::Override trusted = whitelist_override(ctx);
+            ctx.log().info("dmarc: permerror ({}{}{}) envelope_from={} source_ip={} override={}", why,
                            authors.detail.empty() ? "" : ": ", authors.detail, envelope_domain(ctx),
-                           ctx.connection().remote_ip);
-            seen->refusal = Refusal{false, "Message refused: " + why + " (DMARC)", why};
+                           ctx.connection().remote_ip, dm::to_string(trusted));
+            if (trusted == dm::Override::None)
+                seen->refusal = Refusal{false, "Message refused: " + why + " (DMARC)", why};
             return call.declined();
         }
         auto run = std::make_shared<Run>();
@@ -324,7 +327,7 @@ private:
         auto* seen = run.seen.get();
         if (e.disposition == dm::Policy::Reject)
             seen->refusal = Refusal{false, "Failed DMARC policy of " + d.name, "policy of " + d.name + " says reject"};
-        else if (e.result == dm::Result::TempError)
+        else if (e.result == dm::Result::TempError && trusted == dm::Override::None)
             seen->refusal = Refusal{true, "Temporary DMARC failure for " + d.name + ", try again later",
                                     "temperror for " + d.name};
         run.call.declined();

@@ -207,6 +207,13 @@ class DmarcTest(E2ETestCase):
         d2 = self.daemon(before=["whitelist"], files={"whitelisthosts": "127.0.0.1\n"})
         _, line = self.send(d2, "x@other.test", message("a@rel.test"), 250)
         self.assertIn("disposition=none override=trusted_forwarder", line)
+        # Not even a From problem is refused from a trusted forwarder.
+        c = self.client(d2)
+        c.ehlo()
+        raw = message("a@rel.test", extra_headers="From: b@other.test\r\n")
+        self.assertEqual(c.send_mail(sender="x@other.test", body=dot_stuff(raw)).code, 250)
+        c.cmd("QUIT", 221)
+        self.assertIsNotNone(d2.wait_for_log(r"dmarc: permerror \(multiple From fields\) .* override=trusted_forwarder"))
 
     def test_several_from_fields_are_refused_relay_clients_skipped(self):
         d = self.daemon()
