@@ -100,10 +100,12 @@ std::string format_authentication_results(std::string_view id, const std::vector
         std::size_t col = 8;   // a TAB: count it as a full tab stop
         std::size_t pos = 0;
         while (pos < text.size()) {
-            // The next word runs to the next space (which stays with the word after it).
-            std::size_t sp = text.find(' ', pos + 1);
+            // The next word: the spaces before it, then up to the next space. A fold goes before
+            // a word's spaces, so no line is ever white space only.
+            std::size_t start = text.find_first_not_of(' ', pos);
+            std::size_t sp = start == std::string::npos ? std::string::npos : text.find(' ', start);
             std::string_view word = std::string_view(text).substr(pos, sp == std::string::npos ? std::string::npos : sp - pos);
-            if (pos > 0 && col + word.size() > kLineWidth) {
+            if (pos > 0 && start != std::string::npos && col + word.size() > kLineWidth) {
                 out += "\r\n";   // fold before the word's own leading space
                 col = 0;
             }
