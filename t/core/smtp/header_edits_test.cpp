@@ -61,8 +61,10 @@ std::string send_message(const std::string& plugins_before_queue, const std::str
     return out;
 }
 
-// The message without our Received header (its first field, folded over several lines).
-std::string after_received(const std::string& m) {
+// The message without queue/maildir's envelope fields (Return-Path, Delivered-To) and our
+// Received header (the first field after them, folded over several lines).
+std::string after_received(std::string m) {
+    while (m.rfind("Return-Path: ", 0) == 0 || m.rfind("Delivered-To: ", 0) == 0) m.erase(0, m.find("\r\n") + 2);
     REQUIRE(m.rfind("Received: ", 0) == 0);
     std::size_t pos = m.find("\r\n");
     while (pos != std::string::npos && pos + 2 < m.size() && (m[pos + 2] == ' ' || m[pos + 2] == '\t'))

@@ -212,7 +212,7 @@ TEST_CASE("queue/maildir: the worker outlives the session that started it") {
     PluginHarness p(ctx, "queue/maildir", {dir});
     std::string body = binary_body(100000);
     make_transaction(ctx, body, 16);
-    std::string prefix = ctx.txn->header_prefix();
+    std::string prefix = "Return-Path: <from@example.net>\r\nDelivered-To: to@example.org\r\n" + ctx.txn->header_prefix();
     auto sink = p.start(hooks::Hook::Queue);
     CHECK_FALSE(sink->verdict);   // the write happens off the loop thread
     // The session goes away: transaction, chain (the sink) and all.
