@@ -45,6 +45,24 @@ Reply Reply::make(int code, std::string_view esc, std::string_view text) {
     return r;
 }
 
+namespace {
+// After a cut at the line limit: removes the start of a UTF-8 character the cut split, so a
+// line never ends in half a character (the text itself is well-formed, append_sanitized).
+void drop_cut_character(std::string& out, std::size_t floor) {
+    std::size_t i = out.size();
+    std::size_t continuation = 0;
+    while (i > floor && continuation < 3 && (static_cast<unsigned char>(out[i - 1]) & 0xc0) == 0x80) {
+        --i;
+        ++continuation;
+    }
+    if (i == floor) return;
+    const auto lead = static_cast<unsigned char>(out[i - 1]);
+    if (lead < 0xc0) return;   // the line ends in a whole ASCII character
+    const std::size_t need = lead >= 0xf0 ? 3 : lead >= 0xe0 ? 2 : 1;
+    if (continuation < need) out.resize(i - 1);
+}
+}  // namespace
+
 std::string Reply::wire(bool enhanced) const {
     // A bad code must never reach the wire: answer as a local error instead. The session is
     // expected to have validated plugin replies already; this is the last line of defence.
@@ -74,7 +92,10 @@ std::string Reply::wire(bool enhanced) const {
             out += ' ';
         }
         if (!lines.empty()) append_sanitized(out, lines[i]);
-        if (out.size() - start > kMaxReplyLine) out.resize(start + kMaxReplyLine);
+        if (out.size() - start > kMaxReplyLine) {
+            out.resize(start + kMaxReplyLine);
+            drop_cut_character(out, start);
+        }
         out += "\r\n";
     }
     return out;

@@ -282,7 +282,12 @@ private:
         for (const Domain& d : run.domains) {
             dm::Input in;
             in.author_domain = d.name;
+// GCC 12 at -O2 believes Domain::lookup (default-initialized) may be uninitialized here: a
+// false positive of its std::optional<Record> copy analysis, and a release-build error.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
             in.lookup = d.lookup;
+#pragma GCC diagnostic pop
             in.record = d.record;
             in.record_at_org = d.lookup == dm::Lookup::Found && d.policy_domain != d.name;
             in.dkim = dkim;

@@ -187,3 +187,13 @@ TEST_CASE("esc_matches") {
     CHECK_FALSE(esc_matches("55.7.1", 550));
     CHECK_FALSE(esc_matches(std::string("5.7\0.1", 6), 550));
 }
+
+TEST_CASE("wire: the line limit never cuts a UTF-8 character") {
+    std::string euros;
+    for (int i = 0; i < 300; ++i) euros += "\xe2\x82\xac";
+    for (std::size_t pad = 0; pad < 4; ++pad) {
+        auto w = Reply::make(550, "5.7.1", std::string(pad, 'x') + euros).wire(true);
+        check_well_formed(w);
+        CHECK(w.size() <= 512);
+    }
+}
