@@ -154,7 +154,8 @@ class DkimSignTest(E2ETestCase):
                 queued = self.submit(d, f"joe@{domain}")
                 algorithm = "rsa-sha256" if kind == "rsa" else "ed25519-sha256"
                 # Our Received, then the signature, then the client's header.
-                self.assertRegex(queued, rb"^Received: [^\r]*\r\n(?:[ \t][^\r]*\r\n)*DKIM-Signature: v=1; a=" +
+                self.assertRegex(queued, rb"^(?:(?:Return-Path|Delivered-To): [^\r]*\r\n)*"   # queue/maildir's envelope
+                                         rb"Received: [^\r]*\r\n(?:[ \t][^\r]*\r\n)*DKIM-Signature: v=1; a=" +
                                  algorithm.encode() + rb"; c=relaxed/relaxed;\r\n d=" + domain.encode() +
                                  rb"; s=" + selector.encode() + rb"; t=\d+;\r\n h=from:from:subject:date:message-id:to;")
                 self.assertEqual(dkimpy_verify(queued, self.dns.port), ["pass"])
