@@ -7,6 +7,7 @@
 #include <openssl/x509.h>
 
 #include <climits>
+#include <unordered_map>
 
 namespace asmtpd::io::dkim {
 
@@ -68,7 +69,17 @@ struct PrivateKeyLoader {
     }
 };
 
-Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
+namespace {
+// EVP_sha256() makes OpenSSL 3 look the implementation up in its provider on every init; the
+// fetched one is looked up once per process and is immutable (never freed: it lives as long
+// as the library).
+const EVP_MD* fetched_sha256() {
+    static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return md ? md : EVP_sha256();
+}
+}  // namespace
+
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, fetched_sha256(), nullptr); }
 Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }
 void Sha256::update(std::string_view b) { EVP_DigestUpdate(ctx_, b.data(), b.size()); }
 std::string Sha256::finish() {
@@ -84,7 +95,9 @@ std::string sha256(std::string_view b) {
     return h.finish();
 }
 
-LoadedPublicKey load_public_key(KeyType type, std::string_view key_bytes) {
+namespace {
+
+LoadedPublicKey decode_public_key(KeyType type, std::string_view key_bytes) {
     if (key_bytes.size() > INT_MAX) return {std::nullopt, "key is too large"};
     if (type == KeyType::Ed25519) {
         if (key_bytes.size() != 32) return {std::nullopt, "ed25519 key is not 32 bytes"};
@@ -108,6 +121,27 @@ LoadedPublicKey load_public_key(KeyType type, std::string_view key_bytes) {
         return {std::nullopt, "RSA key of " + std::to_string(key.bits()) + " bits is too short"};
     }
     return {std::move(key), {}};
+}
+
+// OpenSSL 3 decodes a DER key through its provider machinery, which costs several times the
+// RSA verification itself (bench load (j)); a few senders sign most mail, so each thread keeps
+// the keys it decoded. Keys are immutable, so handing one out again is safe. Bounded: the map
+// is emptied when full, which costs one decode per key afterwards and nothing else.
+constexpr std::size_t kDecodedKeysKept = 256;
+
+}  // namespace
+
+LoadedPublicKey load_public_key(KeyType type, std::string_view key_bytes) {
+    thread_local std::unordered_map<std::string, LoadedPublicKey> decoded;
+    std::string id;
+    id.reserve(key_bytes.size() + 1);
+    id += type == KeyType::Rsa ? 'r' : 'e';
+    id.append(key_bytes);
+    if (auto hit = decoded.find(id); hit != decoded.end()) return hit->second;
+    LoadedPublicKey out = decode_public_key(type, key_bytes);
+    if (decoded.size() >= kDecodedKeysKept) decoded.clear();
+    decoded.emplace(std::move(id), out);
+    return out;
 }
 
 bool verify_hash(const PublicKey& key, Algorithm alg, std::string_view header_hash, std::string_view signature) {

@@ -3,7 +3,7 @@
 //
 // feed() takes the body (the octets after the header's empty line, dot-unstuffed, CRLF
 // lines) in chunks split anywhere, a CRLF across two chunks included; finish() ends it.
-// The canonical bytes go to the sink as they become final, so the caller hashes them
+// The canonical bytes go to the sink in batches of a few KB and at finish(), so the caller hashes them
 // (core/io/dkim_crypto's Sha256) and this layer stays free of OpenSSL.
 //   simple:  lines unchanged; the empty lines at the end are dropped; an empty body
 //            becomes one CRLF.
@@ -15,7 +15,7 @@
 // canonical_length() keeps counting so the caller can see a body shorter than l= (§3.5 l=,
 // which the verifier treats as a failure) and how much text was appended after it.
 // Trailing empty lines are held back until a non-empty line follows, so memory stays
-// bounded by one line plus a counter.
+// bounded by one line, the batch and a counter.
 #pragma once
 
 #include <cstdint>
@@ -45,13 +45,16 @@ public:
 
 private:
     void end_line(std::string_view line);
+    std::string_view relax(std::string_view line);   // the relaxed line (§3.4.4), maybe a view of `line`
     void emit(std::string_view bytes);
+    void flush();
 
     Canon canon_;
     std::optional<std::uint64_t> limit_;
     Sink sink_;
     std::string partial_;            // the current line when it spans chunks
     std::string relaxed_line_;       // scratch for relaxed canonicalization
+    std::string out_;                // canonical bytes not given to the sink yet
     std::uint64_t pending_empty_ = 0;   // empty lines not emitted yet (maybe trailing)
     std::uint64_t produced_ = 0;
     std::uint64_t hashed_ = 0;

@@ -160,8 +160,7 @@ private:
     }
 
     void on_data_post(hooks::Context& ctx, const hooks::NoArgs&, hooks::HookCall call) {
-        signer_->sign(ctx, name());
-        call.declined();
+        signer_->sign(ctx, name(), std::move(call));
     }
 
     std::shared_ptr<DkimObserver> observer(hooks::Transaction& txn) const {
@@ -190,14 +189,25 @@ private:
                        [policy = policy_, c, alive = ctx.lifetime(), call, seen](std::vector<proto::DnsResult> keys) {
                            // The session ended, or the chain gave up waiting (plugin timeout).
                            if (alive.expired() || !call.wanted()) return;
-                           finish(*c, call, *seen, keys, policy);
+                           judge_in_pool(*c, call, seen, std::move(keys), policy);
                        });
     }
 
-    // The verdicts, notes and log lines, then the policy. Static: it may run after a reload
-    // replaced this plugin object, so it takes the policy by value.
-    static void finish(hooks::Context& ctx, hooks::HookCall call, const DkimObserver& seen,
-                       const std::vector<proto::DnsResult>& keys, const RejectPolicy& policy) {
+    // RSA verification costs tens of microseconds per signature (more for 4096-bit keys, and a
+    // message may carry max_signatures of them), so the signatures are judged on the loop's
+    // work pool and the loop only reports. The observer is shared and no longer written to.
+    static void judge_in_pool(hooks::Context& ctx, hooks::HookCall call, std::shared_ptr<DkimObserver> seen,
+                              std::vector<proto::DnsResult> keys, const RejectPolicy& policy) {
+        auto results = std::make_shared<std::vector<vd::SignatureResult>>();
+        auto work = [results, seen, keys = std::move(keys)] { *results = judge_all(*seen, keys); };
+        auto* c = &ctx;
+        ctx.reactor().run_in_pool(std::move(work), [c, alive = ctx.lifetime(), call, results, policy] {
+            if (alive.expired() || !call.wanted()) return;
+            report(*c, call, *results, policy);
+        });
+    }
+
+    static std::vector<vd::SignatureResult> judge_all(const DkimObserver& seen, const std::vector<proto::DnsResult>& keys) {
         const auto now = static_cast<std::uint64_t>(std::time(nullptr));
         std::vector<vd::SignatureResult> results;
         std::size_t next_key = 0;
@@ -211,6 +221,13 @@ private:
             if (r.verdict == vd::Verdict::TempError) r.reason += " (" + std::string(proto::dns_status_name(key.status)) + ")";
             results.push_back(std::move(r));
         }
+        return results;
+    }
+
+    // The verdicts, notes and log lines, then the policy. Static: it may run after a reload
+    // replaced this plugin object, so it takes the policy by value.
+    static void report(hooks::Context& ctx, hooks::HookCall call, const std::vector<vd::SignatureResult>& results,
+                       const RejectPolicy& policy) {
         std::vector<DkimNoteEntry> entries;
         bool passed = false, temporary = false, failed = false;
         for (std::size_t i = 0; i < results.size(); ++i) {

@@ -3,6 +3,8 @@
 #include "plugins/dkim/dkim_signer.hpp"
 
 #include <ctime>
+
+#include <fmt/format.h>
 #include <memory>
 
 #include "core/proto/dkim_header.hpp"
@@ -86,12 +88,15 @@ void DkimSigner::attach(hooks::Transaction& txn, const std::string& owner) const
     txn.body_observers.push_back(std::make_shared<SignObserver>(owner, options_.body_canon));
 }
 
-void DkimSigner::sign(hooks::Context& ctx, const std::string& owner) const {
+void DkimSigner::sign(hooks::Context& ctx, const std::string& owner, hooks::HookCall call) const {
     auto* txn = ctx.transaction();
     auto seen = txn ? observer(*txn, owner) : nullptr;
-    if (!seen || !seen->ended()) return;
+    if (!seen || !seen->ended()) return call.declined();
     const auto block = seen->header_block();
-    if (!block) return ctx.log().warn("dkim: not signed, header block over {} bytes", kMaxHeaderBytes);
+    if (!block) {
+        ctx.log().warn("dkim: not signed, header block over {} bytes", kMaxHeaderBytes);
+        return call.declined();
+    }
 
     const auto from = author_domain(*block);
     const std::string envelope = txn->sender ? txn->sender->domain_lower() : std::string();
@@ -101,20 +106,43 @@ void DkimSigner::sign(hooks::Context& ctx, const std::string& owner) const {
         key = keys_.find(envelope);
         chosen_by = "envelope sender";
     }
-    if (!key)
-        return ctx.log().info("dkim: not signed, no key for the From domain ({}) nor the envelope sender's ({})",
-                              from.value_or("none"), envelope.empty() ? "none" : envelope);
+    if (!key) {
+        ctx.log().info("dkim: not signed, no key for the From domain ({}) nor the envelope sender's ({})",
+                       from.value_or("none"), envelope.empty() ? "none" : envelope);
+        return call.declined();
+    }
 
-    io::dkim::SignOptions o = options_;
-    o.domain = key->domain;
-    o.selector = key->selector;
-    o.timestamp = static_cast<std::uint64_t>(std::time(nullptr));
-    auto r = io::dkim::sign_header_block(*block, seen->body(), key->key, o);
-    if (!r.field) return ctx.log().warn("dkim: not signed, {} (d={} s={})", r.error, key->domain, key->selector);
-    txn->added_headers.push_back(std::move(*r.field));
-    ctx.log().info("dkim: signed d={} s={} a={} ({} domain {}; {})", key->domain, key->selector,
-                   key->key.type() == pd::KeyType::Ed25519 ? "ed25519-sha256" : "rsa-sha256", chosen_by,
-                   chosen_by == "From" ? from.value_or("") : envelope, signs_for(ctx));
+    // Everything the pool needs is copied (the key is shared, immutable): a reload may replace
+    // this signer, and the session may end, while the signature is computed.
+    struct Job {
+        std::string block;
+        io::dkim::BodyDigest body;
+        io::dkim::PrivateKey key;
+        io::dkim::SignOptions options;
+        io::dkim::SignResult result;
+    };
+    auto job = std::make_shared<Job>(Job{std::string(*block), seen->body(), key->key, options_, {}});
+    job->options.domain = key->domain;
+    job->options.selector = key->selector;
+    job->options.timestamp = static_cast<std::uint64_t>(std::time(nullptr));
+    std::string why = fmt::format("{} domain {}; {}", chosen_by, chosen_by == "From" ? from.value_or("") : envelope,
+                                  signs_for(ctx));
+    auto* c = &ctx;
+    ctx.reactor().run_in_pool(
+        [job] { job->result = io::dkim::sign_header_block(job->block, job->body, job->key, job->options); },
+        [c, alive = ctx.lifetime(), call, job, why = std::move(why)] {
+            if (alive.expired() || !call.wanted()) return;
+            const auto& o = job->options;
+            auto* txn = c->transaction();
+            if (!job->result.field || !txn) {
+                c->log().warn("dkim: not signed, {} (d={} s={})", job->result.error, o.domain, o.selector);
+                return call.declined();
+            }
+            txn->added_headers.push_back(std::move(*job->result.field));
+            c->log().info("dkim: signed d={} s={} a={} ({})", o.domain, o.selector,
+                          job->key.type() == pd::KeyType::Ed25519 ? "ed25519-sha256" : "rsa-sha256", why);
+            call.declined();
+        });
 }
 
 }  // namespace asmtpd::plugins::dkim

@@ -10,8 +10,8 @@
 // header, so the signature never covers Received (which the next hop may see rewritten).
 // A message that cannot be signed (no From, header block too large or malformed) is accepted
 // unsigned with a log line: refusing our own users' mail for it would help nobody.
-// Rules: keys are loaded at init (start-up), never on a loop; signing itself is one RSA or
-// Ed25519 operation on the loop thread (about 1 ms for RSA-2048, 0.05 ms for Ed25519).
+// Rules: keys are loaded at init (start-up), never on a loop; signing itself (about 1 ms for
+// RSA-2048, 0.05 ms for Ed25519) runs on the loop's work pool, never on the loop thread.
 #pragma once
 
 #include <optional>
@@ -22,6 +22,7 @@
 #include "core/io/dkim_sign.hpp"
 #include "core/proto/plugin_args.hpp"
 #include "hooks/context.hpp"
+#include "hooks/hook_call.hpp"
 #include "plugins/dkim/sign_keys.hpp"
 
 namespace asmtpd::plugins::dkim {
@@ -44,8 +45,9 @@ public:
     static std::string_view signs_for(hooks::Context& ctx);
     // At the data hook: starts hashing the transaction's content (a SignObserver).
     void attach(hooks::Transaction& txn, const std::string& owner) const;
-    // At data_post: adds the DKIM-Signature field, or logs why not.
-    void sign(hooks::Context& ctx, const std::string& owner) const;
+    // At data_post: adds the DKIM-Signature field, or logs why not; answers `call` (DECLINED)
+    // when done.
+    void sign(hooks::Context& ctx, const std::string& owner, hooks::HookCall call) const;
 
     const io::dkim::SignOptions& options() const { return options_; }
 
