@@ -118,14 +118,24 @@ const char* failed_stage(const SpawnPlan& plan, int error) {
     return "execve";
 }
 
-// asmtpd-exec next to our own executable (the daemon's, or a test binary's, in a build dir).
+// asmtpd-exec next to our own executable (the daemon's, or a test binary's, in a build dir),
+// else where `cmake --install` puts it (ASMTPD_LIBEXECDIR: /usr/lib/asmtpd for the package;
+// /usr/sbin/asmtpd and /usr/bin/asmtpd-plugtest share it).
 const std::string& helper_path() {
     static const std::string path = [] {
         char buf[PATH_MAX];
         ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-        if (n <= 0) return std::string();
-        std::string self(buf, static_cast<std::size_t>(n));
-        return self.substr(0, self.rfind('/') + 1) + eh::kProgramName;
+        std::string beside;
+        if (n > 0) {
+            std::string self(buf, static_cast<std::size_t>(n));
+            beside = self.substr(0, self.rfind('/') + 1) + eh::kProgramName;
+            if (::access(beside.c_str(), X_OK) == 0) return beside;
+        }
+#ifdef ASMTPD_LIBEXECDIR
+        std::string installed = std::string(ASMTPD_LIBEXECDIR) + "/" + eh::kProgramName;
+        if (::access(installed.c_str(), X_OK) == 0) return installed;
+#endif
+        return beside;
     }();
     return path;
 }

@@ -51,4 +51,6 @@ bool Timer::active() const {
     return uv_is_active(reinterpret_cast<const uv_handle_t*>(&block_->handle)) != 0;
 }
 
+void Timer::unref() { uv_unref(reinterpret_cast<uv_handle_t*>(&block_->handle)); }
+
 }  // namespace asmtpd::io

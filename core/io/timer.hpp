@@ -24,6 +24,9 @@ public:
     void start(std::uint64_t ms, std::function<void()> fn);
     void stop();
     bool active() const;
+    // The timer no longer keeps the loop running: uv_run returns when only it is left
+    // (a heartbeat such as the systemd watchdog must not hold up a graceful stop).
+    void unref();
 
 private:
     struct Block;

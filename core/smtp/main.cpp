@@ -15,6 +15,7 @@
 
 #include "core/io/dir_check.hpp"
 #include "core/io/log.hpp"
+#include "core/io/service_notify.hpp"
 #include "core/io/signals.hpp"
 #include "core/smtp/listen_sockets.hpp"
 #include "core/smtp/privileges.hpp"
@@ -140,6 +141,10 @@ int main(int argc, char** argv) {
 
     io::ignore_sigpipe();
     std::signal(SIGXFSZ, SIG_IGN);
+    const unsigned workers = runtime->settings.workers;
+    // With one worker this process is the loop and tells systemd itself; with several the
+    // supervisor (run_workers) does, as only the main pid may (NotifyAccess=main).
+    const bool loop_notifies = workers <= 1;
     auto serve = [&](unsigned worker, bool reloaded) {
         io::Logger logger(runtime->settings.log_level);
         uv_loop_t loop;
@@ -147,6 +152,8 @@ int main(int argc, char** argv) {
         int rc = 0;
         {
             smtp::Server server(&loop, logger, config_dir, runtime, catalog, sockets->take(worker), worker);
+            server.notify_service(loop_notifies);
+            std::optional<io::service::Heartbeat> heartbeat;
             std::string error;
             if (!server.start(error)) {
                 std::fprintf(stderr, "asmtpd: %s\n", error.c_str());
@@ -158,6 +165,10 @@ int main(int argc, char** argv) {
                                          runtime->facts.hostname, worker, static_cast<long>(getpid())));
                 // Restarted after a SIGHUP: run what the siblings reloaded, not the start-up copy.
                 if (reloaded) server.reload();
+                if (loop_notifies) {
+                    io::service::ready(server.service_status());
+                    heartbeat.emplace(&loop);
+                }
                 uv_run(&loop, UV_RUN_DEFAULT);
             }
         }
@@ -168,7 +179,6 @@ int main(int argc, char** argv) {
         uv_loop_close(&loop);
         return rc;
     };
-    const unsigned workers = runtime->settings.workers;
     if (workers <= 1) return serve(0, false);
     // Plugins are loaded once here and inherited by every worker through fork(); so are the
     // listening sockets, which the supervisor keeps for a worker it restarts.

@@ -1,6 +1,8 @@
 // server.cpp - accepting connections into sessions, limits, reload and graceful stop.
 #include "core/smtp/server.hpp"
 
+#include "core/io/service_notify.hpp"
+
 #include <csignal>
 #include <ctime>
 #include <utility>
@@ -174,6 +176,16 @@ bool Server::peer_changed(Session& s, const std::string& old_ip) {
 }
 
 void Server::reload() {
+    if (notify_service_) io::service::reloading();
+    reload_runtime();
+    if (notify_service_) io::service::ready(service_status());
+}
+
+std::string Server::service_status() const {
+    return fmt::format("accepting mail ({} plugins)", runtime_->registry->plugin_count());
+}
+
+void Server::reload_runtime() {
     std::vector<std::string> errors;
     // The key file may be root's alone, and we no longer are: a reload that cannot read it again
     // keeps the one already loaded (load_runtime warns).
@@ -198,6 +210,7 @@ void Server::reload() {
 void Server::stop() {
     if (stopping_) return;
     stopping_ = true;
+    if (notify_service_) io::service::stopping(fmt::format("draining {} sessions", sessions_.size()));
     for (auto& l : listeners_) l->close();
     log_.notice("stopping: {} sessions get {} s to finish", sessions_.size(), runtime_->settings.timeouts.shutdown);
     shutdown_timer_.start(runtime_->settings.timeouts.shutdown * 1000ull, [this] {

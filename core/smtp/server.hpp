@@ -38,6 +38,10 @@ public:
     bool start(std::string& error);
     void reload();
     void stop();
+    // This process talks to the service manager (systemd): the single-worker daemon does, the
+    // workers of a supervisor do not (io::service; the supervisor notifies for them).
+    void notify_service(bool on) { notify_service_ = on; }
+    std::string service_status() const;   // the STATUS= line: "accepting mail (N plugins)"
 
     void session_finished(Session& s) override;
     io::ChildRunner& children() override { return children_; }
@@ -50,6 +54,7 @@ public:
 private:
     void on_connection(std::unique_ptr<io::TcpStream> stream, const ListenSpec& spec);
     void maybe_exit();
+    void reload_runtime();
     void close_resolver();   // logs the DNS counters, ends questions still out
 
     uv_loop_t* loop_;
@@ -68,6 +73,7 @@ private:
     std::unordered_map<std::string, std::vector<std::uint64_t>> auth_failures_;
     SessionIds session_ids_;
     bool stopping_ = false;
+    bool notify_service_ = false;
 
     io::ChildRunner children_;
     std::string resolver_error_;               // before resolver_: its constructor writes it

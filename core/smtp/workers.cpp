@@ -10,7 +10,10 @@
 #include <chrono>
 #include <cstdio>
 #include <thread>
+#include <string>
 #include <vector>
+
+#include "core/io/service_notify.hpp"
 
 namespace asmtpd::smtp {
 
@@ -64,9 +67,19 @@ int run_workers(unsigned count, const std::function<int(unsigned, bool)>& worker
     int rc = 0;
     bool forwarded_stop = false;
     bool reloaded = false;
+    // The supervisor is the main pid, so it tells systemd for the workers (io::service).
+    const std::string ready_status = "accepting mail (" + std::to_string(count) + " workers)";
+    if (!g_stop) io::service::ready(ready_status);
+    const auto watchdog_every = std::chrono::milliseconds(io::service::watchdog_interval_ms());
+    auto last_watchdog = std::chrono::steady_clock::now();
     for (;;) {
+        if (watchdog_every.count() > 0 && std::chrono::steady_clock::now() - last_watchdog >= watchdog_every) {
+            io::service::watchdog();
+            last_watchdog = std::chrono::steady_clock::now();
+        }
         if (g_stop && !forwarded_stop) {
             forwarded_stop = true;
+            io::service::stopping("draining the workers");
             for (auto& w : workers)
                 if (w.pid > 0) kill(w.pid, SIGTERM);
             if (release_on_stop) release_on_stop();
@@ -74,8 +87,10 @@ int run_workers(unsigned count, const std::function<int(unsigned, bool)>& worker
         if (g_reload) {
             g_reload = 0;
             reloaded = true;
+            io::service::reloading();
             for (auto& w : workers)
                 if (w.pid > 0) kill(w.pid, SIGHUP);
+            io::service::ready(ready_status);
         }
         bool any = false;
         for (unsigned i = 0; i < count; ++i) {
