@@ -100,8 +100,8 @@ TEST_CASE("rspamd_protocol: errors and garbage") {
     std::string error;
     CHECK_FALSE(parse_rspamd_reply(R"({"error":"bad request"})", error));
     CHECK(error == "rspamd error: bad request");
-    for (const std::string bad :
-         {"", "not json", "[1,2]", "\"x\"", R"({"score":1})", R"({"action":3})", R"({"action":"reject","score":"9"})",
+    for (const std::string& bad : std::vector<std::string>{
+             "", "not json", "[1,2]", "\"x\"", R"({"score":1})", R"({"action":3})", R"({"action":"reject","score":"9"})",
           R"({"action":"reject","symbols":[]})", R"({"action":"reject","symbols":{"A":{"score":"x"}}})",
           R"({"action":"reject","score":1e999})", "{\"action\":\"reject\"", std::string(100, '[') + std::string(100, ']')}) {
         CAPTURE(bad);
