@@ -31,6 +31,13 @@ std::string_view trim_ows(std::string_view s) {
     return s;
 }
 
+// Controls other than HTAB (a bare CR inside a line above all: RFC 9112 §2.2).
+bool has_ctl(std::string_view s) {
+    for (char c : s)
+        if (is_ctl(c) && c != '\t') return true;
+    return false;
+}
+
 bool token_char(char c) {
     return is_alnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
@@ -50,6 +57,10 @@ bool parse_status_line(std::string_view line, HttpResponse& out, std::string& er
         return false;
     }
     out.reason = line.size() > 13 ? std::string(line.substr(13)) : std::string();
+    if (has_ctl(out.reason)) {
+        error = "control character in the status line";
+        return false;
+    }
     return true;
 }
 
@@ -79,7 +90,12 @@ HttpParse parse_fields(std::string_view in, std::size_t& pos, std::vector<HttpFi
             error = "too many header fields";
             return HttpParse::Invalid;
         }
-        fields.push_back({std::string(name), std::string(trim_ows(line->substr(colon + 1)))});
+        const auto value = trim_ows(line->substr(colon + 1));
+        if (has_ctl(value)) {
+            error = "control character in a header field";
+            return HttpParse::Invalid;
+        }
+        fields.push_back({std::string(name), std::string(value)});
     }
 }
 

@@ -8,8 +8,8 @@
 //   field-line   = field-name ":" OWS value OWS     ; names case-insensitive, kept as sent
 //   chunked      = *( chunk-size [ ";" ext ] CRLF data CRLF ) "0" [ ";" ext ] CRLF
 //                  *( trailer-field CRLF ) CRLF
-// A bare LF ends a line too (tolerant reading, RFC 9112 §2.2). Obsolete line folding, a field
-// line without ':', white space before the ':', several differing Content-Length values, a
+// A bare LF ends a line too (tolerant reading, RFC 9112 §2.2). Obsolete line folding, a
+// control character other than HTAB inside a line (a bare CR), a field line without ':', white space before the ':', several differing Content-Length values, a
 // Content-Length beside Transfer-Encoding, a transfer coding other than chunked, a chunk size
 // over 15 hex digits, and more than kMaxFields fields are errors: the caller treats them like
 // the server being down. 1xx interim responses (100 Continue) are skipped.

@@ -99,3 +99,10 @@ TEST_CASE("http_response: garbage and ambiguous framing are invalid") {
     for (std::size_t i = 0; i <= kMaxHttpFields; ++i) many += "X: y\r\n";
     CHECK(parse(many + "\r\n", false, r) == HttpParse::Invalid);
 }
+
+TEST_CASE("http_response: a bare CR inside a line is invalid (found by the http_response fuzz target)") {
+    HttpResponse r;
+    CHECK(parse("HTTP/1.1 200 OK\r\nX: a\rb\r\nContent-Length: 0\r\n\r\n", false, r) == HttpParse::Invalid);
+    CHECK(parse("HTTP/1.1 200 O\rK\r\nContent-Length: 0\r\n\r\n", false, r) == HttpParse::Invalid);
+    CHECK(parse("HTTP/1.1 200 OK\r\nX: a\tb\r\nContent-Length: 0\r\n\r\n", false, r) == HttpParse::Complete);
+}
