@@ -79,6 +79,7 @@ class Rspamd:
 
     def __init__(self):
         self.dir = Path(tempfile.mkdtemp(prefix="asmtpd-rspamd-"))
+        os.chmod(self.dir, 0o755)   # asmtpd may run as another user: the Unix socket is in here
         self.port = free_port()
         self.socket_path = str(self.dir / "normal.sock")
         self.log_path = self.dir / "rspamd.log"
