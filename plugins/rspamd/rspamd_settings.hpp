@@ -18,7 +18,7 @@
 //   defer.error BOOL (false)  defer.timeout BOOL (false)
 //   request.pass_all BOOL (false: sends "Pass: all")  request.settings_id ID (Settings-ID)
 // BOOL is true|false|yes|no|on|off|1|0. TEXT runs over several words, up to the next key.
-// Pure apart from nothing: parsing only; errors are returned as text.
+// Pure: parsing only, no I/O; errors are returned as text (the loader adds file:line).
 #pragma once
 
 #include <cstdint>
