@@ -42,7 +42,10 @@ public:
         self_ = shared_from_this();
         std::weak_ptr<Exchange> weak = self_;
         timer_.start(req_.total_ms, [weak] {
-            if (auto me = weak.lock()) me->finish(fmt::format("no answer within {} ms", me->req_.total_ms));
+            if (auto me = weak.lock()) {
+                me->timed_out_ = true;
+                me->finish(fmt::format("no answer within {} ms", me->req_.total_ms));
+            }
         });
         auto on_connect = [weak](std::unique_ptr<io::Transport> t, std::string error) {
             if (auto me = weak.lock()) me->on_connected(std::move(t), std::move(error));
@@ -60,6 +63,7 @@ public:
             return;
         }
         reply_.append(bytes);
+        if (req_.reply_complete && req_.reply_complete(reply_)) finish({});
     }
 
     void on_eof() override {
@@ -159,6 +163,7 @@ private:
         out.reply = std::move(reply_);
         out.error = std::move(error);
         out.message_sent = sent_all_;
+        out.timed_out = timed_out_;
         out.elapsed_ms = reactor_.now_ms() - started_ms_;
         auto done = std::move(done_);
         done(std::move(out));
@@ -179,6 +184,7 @@ private:
     bool in_pump_ = false;
     bool read_failed_ = false;
     bool done_called_ = false;
+    bool timed_out_ = false;
     std::optional<std::string> chunk_; // a spool read that completed while pumping
 };
 

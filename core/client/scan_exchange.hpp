@@ -1,6 +1,7 @@
 // scan_exchange.hpp - one request and one reply with a content scanner (spamd, clamd): connect,
 // send the request head, stream the message (header prefix, then the spool) in the scanner's
-// framing, and read the reply until the scanner closes the connection.
+// framing, and read the reply until the scanner closes the connection (or, when the caller
+// gives reply_complete, until the reply is whole: an HTTP server may keep the connection).
 //
 // Protocol knowledge stays with the caller: the head ("HEADERS SPAMC/1.5 ...", "zINSTREAM\0")
 // and the reading of the reply (core/proto/spamd_reply, clamd_reply) are the plugin's. This
@@ -20,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/client/next_hop.hpp"
 #include "core/io/reactor.hpp"
@@ -39,12 +41,16 @@ struct ScanRequest {
     std::uint64_t connect_ms = 5000;     // the connect alone
     std::uint64_t total_ms = 30000;      // the whole exchange
     std::size_t max_reply = 1 << 20;     // more from the scanner is an error
+    // When set: called with the reply so far after each read; true ends the exchange with
+    // that reply at once (no need to wait for the close). Must be pure and cheap.
+    std::function<bool(std::string_view reply)> reply_complete;
 };
 
 struct ScanOutcome {
     std::string reply;         // everything the scanner sent before it closed
     std::string error;         // empty when the scanner answered and closed; else why not
     bool message_sent = false; // the whole message (and the end marker) reached the socket
+    bool timed_out = false;    // the total deadline ended it (error says so too)
     std::uint64_t elapsed_ms = 0;
 
     bool ok() const { return error.empty(); }

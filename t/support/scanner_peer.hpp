@@ -4,7 +4,8 @@
 // from spamd 4.0.1 and clamd 1.4.6) and what they never would (garbage, silence, floods); the
 // real daemons run in t/e2e/test_spamassassin.py and test_clamdscan.py.
 // one_shot closes the listening socket at the first connection, so a loop run "until idle"
-// (FakeContext::run) ends once the exchange is over. never: keep the connection open silently.
+// (FakeContext::run) ends once the exchange is over. never: keep the connection open silently;
+// keep_open: answer but leave the connection open (the client must see the reply is whole).
 // Header-only on purpose: t/support is not globbed by CMake.
 #pragma once
 
@@ -28,6 +29,7 @@ public:
     std::string reply = "R";
     bool never = false;
     bool one_shot = false;
+    bool keep_open = false;   // answer, but keep the connection (an HTTP keep-alive server)
     std::string received;
     int connections = 0;
 
@@ -61,7 +63,7 @@ public:
         if (answered_ || never || !complete || !complete(received)) return;
         answered_ = true;
         if (!reply.empty()) stream_->write(reply);
-        stream_->close_after_flush();
+        if (!keep_open) stream_->close_after_flush();
     }
     void on_eof() override {
         if (stream_ && !answered_) stream_->close_now();

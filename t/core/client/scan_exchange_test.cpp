@@ -1,7 +1,8 @@
 // scan_exchange_test.cpp - tests core/client/scan_exchange.cpp against a scanner stand-in on
 // loopback (t/support/scanner_peer.hpp), on the test's own loop. Covers both framings,
 // a file spool read in several pieces, an early answer, a refused connect, a scanner that never
-// answers, one that closes without a word, and one that floods.
+// answers, one that keeps the connection after a whole reply (reply_complete), one that closes
+// without a word, and one that floods.
 #include "core/client/scan_exchange.hpp"
 
 #include <doctest/doctest.h>
@@ -168,8 +169,22 @@ TEST_CASE("scan exchange: failures are errors, each reported once") {
         start(loop, req, run);
         REQUIRE(loop.run_until([&] { return run.done; }));
         CHECK(run.outcome.error == "no answer within 300 ms");
+        CHECK(run.outcome.timed_out);
         CHECK(run.outcome.message_sent);
         CHECK(peer.received == "PING");
+    }
+    SUBCASE("a scanner that keeps the connection: reply_complete ends the exchange") {
+        ScannerPeer peer(loop.get());
+        peer.keep_open = true;
+        peer.reply = "whole reply";
+        peer.complete = [](const std::string& got) { return got.size() >= 4; };
+        req.target = peer.target();
+        req.reply_complete = [](std::string_view r) { return r.ends_with("reply"); };
+        start(loop, req, run);
+        REQUIRE(loop.run_until([&] { return run.done; }));
+        CHECK(run.outcome.ok());
+        CHECK_FALSE(run.outcome.timed_out);
+        CHECK(run.outcome.reply == "whole reply");
     }
     SUBCASE("the scanner closes without a word") {
         ScannerPeer peer(loop.get());
