@@ -79,7 +79,7 @@ bool parse_reply_code(std::string_view text, Reply& r, std::string& error) {
         const bool last = i + 1 == raw.size();
         std::string_view rest = line.substr(3);
         if (!rest.empty()) {
-            if (rest[0] != (last ? ' ' : '-') && !(rest[0] == ' ' && !last)) {
+            if (rest[0] != (last ? ' ' : '-')) {
                 error = "replycode line with a bad separator";
                 return false;
             }
