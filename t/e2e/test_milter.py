@@ -142,23 +142,19 @@ class MilterTest(E2ETestCase):
         d = self.daemon()
         self.send(d, message("ADDRCPT DELRCPT CHGFROM"), rcpts=["bob@example.com", "deleted@example.com"])
         m = self.only(d)
-        self.assertIn("changed@example.org", m.raw.decode(errors="replace").split("\n", 3)[0] +
-                      "".join(fields(m.raw, "Return-Path")))
-        delivered = fields(m.raw, "Delivered-To")
-        self.assertIn("Deliveredto", "Deliveredto")  # maildir shows recipients below
+        self.assertEqual(fields(m.raw, "Return-Path"), ["<changed@example.org>"])
+        self.assertEqual(fields(m.raw, "Delivered-To"), ["bob@example.com", "added@example.com"])
         log = d.stderr_text()
         self.assertIn("addrcpt <added@example.com>", log)
         self.assertIn("delrcpt <deleted@example.com>", log)
         self.assertIn("chgfrom <s@example.org> -> <changed@example.org>", log)
-        self.assertRegex(log, r"queued: .*2 recipients")
-        del delivered
 
     def test_addrcpt_par(self):
         d = self.daemon()
         self.send(d, message("ADDRCPTPAR"))
-        self.only(d)
+        m = self.only(d)
         self.assertIn("addrcpt <addedpar@example.com>", d.stderr_text())
-        self.assertRegex(d.stderr_text(), r"queued: .*2 recipients")
+        self.assertEqual(fields(m.raw, "Delivered-To"), ["bob@example.com", "addedpar@example.com"])
 
     def test_replace_body(self):
         d = self.daemon()
@@ -221,8 +217,7 @@ class MilterTest(E2ETestCase):
         self.assertEqual(r.esc, "4.7.1")
         c.cmd("QUIT", 221)
         m = self.only(d)
-        self.assertRegex(d.stderr_text(), r"queued: .*1 recipients")
-        del m
+        self.assertEqual(fields(m.raw, "Delivered-To"), ["bob@example.com"])
 
     # ---- deadlines and the filter down ----------------------------------------------------
 
