@@ -32,22 +32,26 @@ from pathlib import Path
 START_TIMEOUT = 15.0
 
 FILTER = r'''
-import json, sys, time
+import itertools, json, sys, time
 import Milter
+
+CONNECTIONS = itertools.count(1)
 
 NAME, PORT, LOG, SLEEP = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
 MACROS = ["j", "{daemon_name}", "v", "_", "{client_addr}", "{client_name}", "{client_port}", "i",
           "{mail_addr}", "{rcpt_addr}", "{auth_authen}", "{tls_version}"]
 
-def log(**kw):
+def log(filt, **kw):
+    kw["cid"] = filt.cid   # one Filter per milter connection
     with open(LOG, "a") as f:
         f.write(json.dumps(kw) + "\n")
 
 class Filter(Milter.Base):
     def __init__(self):
+        self.cid = next(CONNECTIONS)
         self.subject = ""
         self.headers = []
-        self.body = b""
+        self.content = b""
 
     def macros(self):
         out = {}
@@ -58,19 +62,19 @@ class Filter(Milter.Base):
         return out
 
     def connect(self, hostname, family, hostaddr):
-        log(ev="connect", host=hostname, addr=list(hostaddr) if hostaddr else None, macros=self.macros())
+        log(self, ev="connect", host=hostname, addr=list(hostaddr) if hostaddr else None, macros=self.macros())
         return Milter.CONTINUE
 
     def hello(self, heloname):
-        log(ev="helo", helo=heloname, macros=self.macros())
+        log(self, ev="helo", helo=heloname, macros=self.macros())
         return Milter.CONTINUE
 
     def envfrom(self, f, *params):
         self.sender = f
         self.subject = ""
         self.headers = []
-        self.body = b""
-        log(ev="mail", addr=f, params=list(params), macros=self.macros())
+        self.content = b""
+        log(self, ev="mail", addr=f, params=list(params), macros=self.macros())
         if f.startswith("<sleep@"):
             time.sleep(SLEEP)
         if f.startswith("<discard@"):
@@ -80,7 +84,7 @@ class Filter(Milter.Base):
         return Milter.CONTINUE
 
     def envrcpt(self, to, *params):
-        log(ev="rcpt", addr=to, macros=self.macros())
+        log(self, ev="rcpt", addr=to, macros=self.macros())
         if to.startswith("<reject-"):
             return Milter.REJECT
         if to.startswith("<code-"):
@@ -89,7 +93,7 @@ class Filter(Milter.Base):
         return Milter.CONTINUE
 
     def data(self):
-        log(ev="data", macros=self.macros())
+        log(self, ev="data", macros=self.macros())
         return Milter.CONTINUE
 
     def header(self, name, value):
@@ -99,16 +103,16 @@ class Filter(Milter.Base):
         return Milter.CONTINUE
 
     def eoh(self):
-        log(ev="eoh", headers=self.headers)
+        log(self, ev="eoh", headers=self.headers)
         return Milter.CONTINUE
 
     def body(self, chunk):
-        self.body += chunk
+        self.content += chunk
         return Milter.CONTINUE
 
     def eom(self):
         s = self.subject
-        log(ev="eom", body=self.body.decode("latin-1"), macros=self.macros())
+        log(self, ev="eom", body=self.content.decode("latin-1"), macros=self.macros())
         self.addheader("X-Milter-" + NAME, "seen")
         if "SLEEPEOM" in s:
             time.sleep(SLEEP)
@@ -152,11 +156,11 @@ class Filter(Milter.Base):
         return Milter.ACCEPT
 
     def abort(self):
-        log(ev="abort")
+        log(self, ev="abort")
         return Milter.CONTINUE
 
     def close(self):
-        log(ev="close")
+        log(self, ev="close")
         return Milter.CONTINUE
 
 Milter.factory = Filter

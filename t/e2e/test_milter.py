@@ -62,7 +62,8 @@ class MilterTest(E2ETestCase):
 
     def daemon(self, *milters, files=None):
         lines = list(milters) or [f"milter socket {self.milter.socket} command_timeout 2 content_timeout 2"]
-        return self.start_daemon(plugins=lines + ["rcpt_ok", "queue/maildir {maildir}"], files=files)
+        return self.start_daemon(plugins=lines + ["rcpt_ok", "queue/maildir {maildir}"],
+                                 files=dict({"rcpthosts": "example.com\n"}, **(files or {})))
 
     def send(self, d, msg, sender="s@example.org", rcpts=("bob@example.com",), expect=250):
         c = self.client(d, timeout=30)
@@ -83,15 +84,15 @@ class MilterTest(E2ETestCase):
         self.send(d, message("plain"), rcpts=["bob@example.com", "carol@example.com"])
         m = self.only(d)
         self.assertEqual(fields(m.raw, "X-Milter-one"), ["seen"])
-        [conn] = self.milter.wait_events("connect", 1)
+        [mail] = self.milter.wait_events("mail", 1)
+        [conn] = [e for e in self.milter.events("connect") if e["cid"] == mail["cid"]]
         self.assertEqual(conn["macros"]["{client_addr}"], "127.0.0.1")
         self.assertIn("j", conn["macros"])
         self.assertEqual(conn["macros"]["v"], "asmtpd")
         self.assertIn("[127.0.0.1]", conn["macros"]["_"])
         self.assertTrue(conn["macros"]["{client_port}"].isdigit())
-        [helo] = self.milter.events("helo")
+        [helo] = [e for e in self.milter.events("helo") if e["cid"] == mail["cid"]]
         self.assertTrue(helo["helo"])
-        [mail] = self.milter.events("mail")
         self.assertEqual(mail["addr"], "<s@example.org>")
         self.assertEqual(mail["macros"]["{mail_addr}"], "s@example.org")
         self.assertTrue(mail["macros"]["i"])
@@ -119,10 +120,13 @@ class MilterTest(E2ETestCase):
         c.cmd("RSET", 250)   # a message begun and dropped: ABORT
         c.cmd("QUIT", 221)
         self.assertDelivered(d, 3)
-        self.milter.wait_events("close", 1)
-        self.assertEqual(len(self.milter.events("connect")), 1)
-        self.assertEqual(len(self.milter.events("eom")), 3)
-        self.assertGreaterEqual(len(self.milter.events("abort")), 1)
+        eoms = self.milter.wait_events("eom", 3)
+        self.assertEqual(len(eoms), 3)
+        cid = eoms[0]["cid"]
+        self.assertEqual({e["cid"] for e in eoms}, {cid})   # one milter connection, three messages
+        self.assertEqual(len([e for e in self.milter.events("connect") if e["cid"] == cid]), 1)
+        self.assertEqual(len([e for e in self.milter.wait_events("abort", 1) if e["cid"] == cid]), 1)
+        self.assertTrue([e for e in self.milter.wait_events("close", 1) if e["cid"] == cid])
 
     # ---- end-of-message actions -----------------------------------------------------------
 
@@ -312,7 +316,7 @@ class OpenDkimMilterTest(E2ETestCase):
         od = OpenDkim(dns.port, mode="s", domain="example.org", selector="mt", key_file=str(pem)).start()
         self.addCleanup(od.cleanup)
         d = self.start_daemon(plugins=[f"milter socket inet:{od.port}@127.0.0.1", "rcpt_ok",
-                                       "queue/maildir {maildir}"])
+                                       "queue/maildir {maildir}"], files={"rcpthosts": "example.com\n"})
         c = self.client(d, timeout=30)
         c.ehlo()
         body = message("signed by opendkim", body=b"Hello.  Trailing blanks   \r\n\r\nend\r\n\r\n")
