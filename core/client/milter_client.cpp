@@ -70,6 +70,7 @@ struct MilterConnection::Impl final : public io::StreamListener {
     std::unique_ptr<io::Connecting> connecting;
     std::unique_ptr<io::Transport> transport;
     std::string inbuf;
+    std::string out;          // packets not yet handed to the socket
     bool closed = false;
 
     // The exchange in progress.
@@ -119,11 +120,23 @@ struct MilterConnection::Impl final : public io::StreamListener {
         }
     }
 
-    void write(std::string bytes) {
-        if (transport && !bytes.empty()) transport->write(std::move(bytes));
+    // Packets are gathered and go out in one write when a reply is awaited (or 64 KB are
+    // waiting): a filter that answers nothing until the end of message costs one write per
+    // message, not one per step.
+    void write(std::string_view bytes) {
+        if (!transport || bytes.empty()) return;
+        out.append(bytes);
+        if (out.size() >= kLowWater / 4) flush();
+    }
+
+    void flush() {
+        if (!transport || out.empty()) return;
+        transport->write(std::move(out));
+        out.clear();
     }
 
     void await(std::uint64_t ms, std::function<void(const milter::Reply&)> then) {
+        flush();
         awaiting = true;
         await_ms = ms;
         on_final = std::move(then);
@@ -195,7 +208,7 @@ struct MilterConnection::Impl final : public io::StreamListener {
     void step_head() {
         while (head_i < msg.head.size()) {
             auto& s = msg.head[head_i++];
-            write(std::move(s.bytes));
+            write(s.bytes);
             if (s.wants_reply) {
                 await(conn.timeouts_.command_ms, [this](const milter::Reply& r) {
                     if (r.kind == milter::ReplyKind::Continue) step_head();
@@ -215,7 +228,7 @@ struct MilterConnection::Impl final : public io::StreamListener {
         in_pump = true;
         auto keep = conn.shared_from_this();
         while (!closed && in_body && !awaiting && !reading) {
-            if (!msg.body_replies && transport->queued_bytes() >= kLowWater) {
+            if (!msg.body_replies && transport->queued_bytes() + out.size() >= kLowWater) {
                 drain_wait = true;
                 break;
             }
@@ -266,7 +279,7 @@ struct MilterConnection::Impl final : public io::StreamListener {
     }
 
     void send_end() {
-        write(std::move(msg.end));
+        write(msg.end);
         await(conn.timeouts_.content_ms, [this](const milter::Reply& r) { finish(r); });
     }
 
@@ -336,7 +349,7 @@ void MilterConnection::open(std::uint32_t actions, std::uint32_t protocol, std::
 }
 
 void MilterConnection::send(std::string bytes) {
-    if (!broken_) impl_->write(std::move(bytes));
+    if (!broken_) impl_->write(bytes);
 }
 
 void MilterConnection::request(std::string bytes, std::uint64_t timeout_ms, std::function<void(MilterAnswer)> done) {
@@ -353,7 +366,7 @@ void MilterConnection::request(std::string bytes, std::uint64_t timeout_ms, std:
         return;
     }
     im.done = std::move(done);
-    im.write(std::move(bytes));
+    im.write(bytes);
     im.await(timeout_ms, [&im](const milter::Reply& r) {
         im.answer.reply = r;
         im.deliver();
@@ -375,7 +388,8 @@ void MilterConnection::close(bool quit) {
     if (im.closed) return;
     if (quit && !broken_ && im.transport) {
         im.transport->set_listener(nullptr);
-        im.transport->write(milter::packet('Q'));
+        im.write(milter::packet('Q'));
+        im.flush();
         im.transport->close_after_flush();
         im.transport.reset();
     }

@@ -80,7 +80,8 @@ public:
     void open(std::uint32_t actions, std::uint32_t protocol, std::function<void(std::string error)> done);
     const proto::milter::OptNeg& negotiated() const { return negotiated_; }
 
-    // Writes packets that get no reply (MACRO, ABORT, commands under an NR_* flag).
+    // Queues packets that get no reply (MACRO, ABORT, commands under an NR_* flag); they go
+    // out with the next exchange (one write) or the QUIT.
     void send(std::string bytes);
     // Writes packets, then waits up to timeout_ms for the final reply.
     void request(std::string bytes, std::uint64_t timeout_ms, std::function<void(MilterAnswer)> done);
