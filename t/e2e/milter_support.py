@@ -167,7 +167,7 @@ Milter.factory = Filter
 Milter.set_flags(Milter.ADDHDRS | Milter.CHGHDRS | Milter.ADDRCPT | Milter.DELRCPT | Milter.CHGFROM |
                  Milter.CHGBODY | Milter.QUARANTINE | getattr(Milter, "ADDRCPT_PAR", 0x80))
 print("listening", flush=True)
-Milter.runmilter(NAME, "inet:%s@127.0.0.1" % PORT, 240)
+Milter.runmilter(NAME, PORT if PORT.startswith("unix:") else "inet:%s@127.0.0.1" % PORT, 240)
 '''
 
 # The load (k) benchmark's filter: accepts everything, answers nothing it need not (NR_* and NO*
@@ -215,8 +215,9 @@ def milter_unavailable():
 
 
 class TestMilter:
-    def __init__(self, name="test", sleep=3.0, script=FILTER):
+    def __init__(self, name="test", sleep=3.0, script=FILTER, unix=False):
         self.name = name
+        self.unix = unix
         self.sleep = sleep
         self.dir = Path(tempfile.mkdtemp(prefix="asmtpd-milter-"))
         self.port = free_port()
@@ -225,14 +226,15 @@ class TestMilter:
 
     @property
     def socket(self):
-        return f"inet:{self.port}@127.0.0.1"
+        return f"unix:{self.dir / 'milter.sock'}" if self.unix else f"inet:{self.port}@127.0.0.1"
 
     def start(self):
         path = self.dir / "filter.py"
         path.write_text(self.script)
         self._out = open(self.dir / "filter.log", "wb")
         args = ["/usr/bin/python3", str(path)]
-        args += [self.name, str(self.port), str(self.dir / "events.jsonl"), str(self.sleep)] \
+        args += [self.name, self.socket if self.unix else str(self.port), str(self.dir / "events.jsonl"),
+                 str(self.sleep)] \
             if self.script is FILTER else [self.socket]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._out, stderr=self._out)
         deadline = time.monotonic() + START_TIMEOUT
@@ -240,7 +242,11 @@ class TestMilter:
             if self.proc.poll() is not None:
                 raise AssertionError(f"the test milter exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                if self.unix:
+                    with socket.socket(socket.AF_UNIX) as u:
+                        u.connect(str(self.dir / "milter.sock"))
+                else:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
                 return self
             except OSError:
                 if time.monotonic() > deadline:

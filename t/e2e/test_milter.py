@@ -223,6 +223,21 @@ class MilterTest(E2ETestCase):
         m = self.only(d)
         self.assertEqual(fields(m.raw, "Delivered-To"), ["bob@example.com"])
 
+    def test_large_message_streamed_in_chunks_over_a_unix_socket(self):
+        um = TestMilter("unix", unix=True).start()
+        self.addCleanup(um.cleanup)
+        d = self.daemon(f"milter socket {um.socket}")
+        line = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789\r\n"   # 74 octets
+        body = line * 4000                                                                   # 296 000 octets
+        self.send(d, message("CHGHDR", body=body))
+        m = self.only(d)
+        self.assertEqual(fields(m.raw, "Subject"), ["changed subject"])
+        self.assertEqual(fields(m.raw, "X-Milter-unix"), ["seen"])
+        self.assertTrue(m.raw.replace(b"\r\n", b"\n").endswith(body.replace(b"\r\n", b"\n")))
+        [eom] = um.wait_events("eom", 1)
+        self.assertEqual(len(eom["body"]), len(body))   # every chunk, in order, nothing lost
+        self.assertEqual(eom["body"].encode("latin-1"), body)
+
     # ---- deadlines and the filter down ----------------------------------------------------
 
     def test_command_timeout_applies_default_action(self):
