@@ -15,7 +15,10 @@ Owner: the milter plugin (issue 13).
 
 import re
 import shutil
+import socket
+import struct
 import tempfile
+import threading
 import unittest
 from pathlib import Path
 
@@ -275,6 +278,47 @@ class MilterTest(E2ETestCase):
                 c.cmd("QUIT", 221)
                 self.assertIn(f"default_action {action}", d.stderr_text())
                 d.stop()
+
+    def test_protocol_errors_apply_default_action(self):
+        optneg = lambda v, a, p: struct.pack(">IcIII", 13, b"O", v, a, p)   # noqa: E731
+        cases = (("unknown reply 'Z'", b"\0\0\0\x01Z"),
+                 ("protocol version 1", optneg(1, 0, 0)),
+                 ("asks for protocol steps", optneg(6, 0, 0x800)),   # RCPT_REJ was not offered
+                 ("over 2097152", b"\x7f\0\0\0O"),
+                 ("answered OPTNEG with continue", b"\0\0\0\x01c"),
+                 ("closed the connection", None))
+        for why, answer in cases:
+            with self.subTest(why=why):
+                srv = socket.socket()
+                srv.bind(("127.0.0.1", 0))
+                srv.listen(8)
+                self.addCleanup(srv.close)
+                held = []
+
+                def serve(srv=srv, answer=answer, held=held):
+                    while True:
+                        try:
+                            conn, _ = srv.accept()
+                        except OSError:
+                            return
+                        conn.recv(4096)   # the OPTNEG
+                        if answer is None:
+                            conn.close()
+                        else:
+                            conn.sendall(answer)
+                            held.append(conn)
+
+                threading.Thread(target=serve, daemon=True).start()
+                d = self.daemon(f"milter socket inet:{srv.getsockname()[1]}@127.0.0.1 command_timeout 5")
+                c = self.client(d, timeout=30)
+                c.ehlo()
+                c.cmd("MAIL FROM:<s@example.org>", 451)
+                c.cmd("QUIT", 221)
+                self.assertIn(why, d.stderr_text())
+                d.stop()
+                srv.close()
+                for conn in held:
+                    conn.close()
 
     def test_unix_socket_down_and_bad_arguments(self):
         d = self.daemon("milter socket unix:/nonexistent/milter.sock")
