@@ -35,6 +35,7 @@ std::unique_ptr<hooks::Plugin> make_resolvable_fromhost();
 std::unique_ptr<hooks::Plugin> make_dkim();
 std::unique_ptr<hooks::Plugin> make_dmarc();
 std::unique_ptr<hooks::Plugin> make_spamassassin();
+std::unique_ptr<hooks::Plugin> make_milter();
 std::unique_ptr<hooks::Plugin> make_virus_clamdscan();
 std::unique_ptr<hooks::Plugin> make_rspamd();
 std::unique_ptr<hooks::Plugin> make_authentication_results();
@@ -70,6 +71,7 @@ std::span<const hooks::CatalogEntry> builtin_plugins() {
         {"dkim", &make_dkim},
         {"dmarc", &make_dmarc},
         {"spamassassin", &make_spamassassin},
+        {"milter", &make_milter},
         {"virus/clamdscan", &make_virus_clamdscan},
         {"rspamd", &make_rspamd},
         {"authentication_results", &make_authentication_results},

@@ -1,4 +1,4 @@
-# loads.py - the benchmark loads (a)-(j) and one measured run of a load against a started server.
+# loads.py - the benchmark loads (a)-(k) and one measured run of a load against a started server.
 #
 # Message loads are Postfix smtp-source; the idle load is idle_client.py; the STARTTLS loads are
 # tls_client.py. A run measures wall
@@ -22,6 +22,7 @@ FORWARD = ("asmtpd-fwd", "smtp-sink")                  # issue 4: the chain and 
 TLS = ("asmtpd-tls", "haraka-tls", "haraka-tls-2w")    # issue 5
 CHAIN = ("asmtpd-dns", "asmtpd-proxy", "haraka-dns", "haraka-dns-2w")   # issue 11 (dns_chain.py)
 DKIM = ("asmtpd-dkim", "asmtpd-nodkim")            # issue 12 (dkim_load.py)
+MILTER = ("asmtpd-milter", "asmtpd")               # issue 13 (milter_load.py)
 
 # id -> spec; msgs/conns are the full sizes, --quick divides them by 20. `servers`: who takes
 # part (then narrowed by --servers). Ids are one letter, or a letter and a variant letter;
@@ -52,6 +53,8 @@ LOADS = {
               title="(i) load b + DNS policy chain (fcrdns, helo, dnsbl x2, SPF) via PROXY"),
     "j": dict(kind="smtp", msgs=10000, size=10 * KB, sessions=50, reuse=False, servers=DKIM,
               title="(j) 10 KB rsa-sha256 (2048) signed msgs, conn/msg, conc 50, through dkim + dmarc"),
+    "k": dict(kind="smtp", msgs=20000, size=KB, sessions=50, reuse=False, servers=MILTER,
+              title="(k) load b through a persistent accept-all milter (milter plugin)"),
 }
 
 

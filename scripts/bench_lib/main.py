@@ -20,6 +20,7 @@ sys.path.insert(0, HERE)
 
 import dkim_load           # noqa: E402
 import dns_chain           # noqa: E402
+import milter_load         # noqa: E402
 import loads as L          # noqa: E402
 import procs               # noqa: E402
 import report              # noqa: E402
@@ -176,7 +177,7 @@ def main():
     ap.add_argument("--loads", default="all", help="e.g. g,h or abcdef or ge,hh (a letter takes its variants)")
     ap.add_argument("--servers", default="asmtpd,asmtpd-2w,smtp-sink,haraka,haraka-2w,qpsmtpd,"
                     "asmtpd-fwd,asmtpd-tls,haraka-tls,haraka-tls-2w,asmtpd-dns,asmtpd-proxy,haraka-dns,haraka-dns-2w,"
-                    "asmtpd-dkim,asmtpd-nodkim")
+                    "asmtpd-dkim,asmtpd-nodkim,asmtpd-milter")
     ap.add_argument("--tls-procs", type=int, default=1, help="TLS client processes for loads h/hh")
     ap.add_argument("--port-base", type=int, default=25710)
     ap.add_argument("--hold", type=float, default=3.0)
@@ -211,6 +212,7 @@ def main():
         "haraka-dns-2w": lambda: dns_chain.HarakaChain(work, pb + 15, args.haraka_dir, 2),
         "asmtpd-dkim": lambda: dkim_load.AsmtpdDkim(work, pb + 16, args.asmtpd),
         "asmtpd-nodkim": lambda: dkim_load.AsmtpdDkim(work, pb + 17, args.asmtpd, verify=False),
+        "asmtpd-milter": lambda: milter_load.MilterAsmtpd(work, pb + 18, args.asmtpd, milter_port=pb + 19),
     }
     dns_chain.ChainClient.proxy_source = args.proxy_source
     unknown = [n for n in wanted if n not in all_servers]

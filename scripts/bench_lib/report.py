@@ -41,6 +41,8 @@ def ratios(load, entry, loads=None):
         return chain_ratios(entry, loads or {})
     if load == "j":
         return dkim_ratios(entry)
+    if load == "k":
+        return milter_ratios(entry, loads or {})
     if load.startswith("g"):
         return forward_ratios(entry)
     if load.startswith("h"):
@@ -141,6 +143,22 @@ def dkim_ratios(entry):
     return out
 
 
+def milter_ratios(entry, loads):
+    """Issue 13: load (b) through the milter plugin and an accept-all milter, against plain
+    asmtpd on the same load in the same run (and load (b) when this run measured it)."""
+    s, out = entry["servers"], {}
+    a = s.get("asmtpd-milter", {}).get("median")
+    base = s.get("asmtpd", {}).get("median")
+    if a and base and base.get("msgs_per_s"):
+        out["asmtpd-milter/asmtpd (b)"] = round(a["msgs_per_s"] / base["msgs_per_s"], 3)
+    b = loads.get("b", {}).get("servers", {}).get("asmtpd", {}).get("median")
+    if a and b and b.get("msgs_per_s"):
+        out["asmtpd-milter/load (b) asmtpd"] = round(a["msgs_per_s"] / b["msgs_per_s"], 3)
+    if a and base and a.get("cpu_us_per_msg") is not None and base.get("cpu_us_per_msg") is not None:
+        out["milter plugin server CPU us/msg (over base)"] = round(a["cpu_us_per_msg"] - base["cpu_us_per_msg"], 1)
+    return out
+
+
 def targets(results):
     """Issue 6's targets, each as (text, measured, pass) - pass None when it could not be measured."""
     L = results["loads"]
@@ -185,6 +203,9 @@ def targets(results):
     # issue 12: DKIM verification of signed mail
     v = L.get("j", {}).get("ratios", {}).get("asmtpd-dkim/asmtpd-nodkim")
     rows.append(("(j) issue 12: asmtpd-dkim/asmtpd-nodkim >= 0.7", v, None if v is None else v >= 0.7))
+    # issue 13: a persistent milter
+    v = L.get("k", {}).get("ratios", {}).get("asmtpd-milter/asmtpd (b)")
+    rows.append(("(k) issue 13: asmtpd-milter/asmtpd (b) >= 0.7", v, None if v is None else v >= 0.7))
     # only the loads this run measured (a run of some loads says nothing of the others)
     return [r for r in rows if r[0][1:r[0].index(")")] in L]
 
@@ -241,7 +262,7 @@ def write_chart(results, png, datadir):
         return "gnuplot not installed"
     order = ["asmtpd", "asmtpd-2w", "asmtpd-fwd", "asmtpd-tls", "smtp-sink", "haraka", "haraka-2w", "haraka-tls",
              "haraka-tls-2w", "qpsmtpd", "uv_spawn raw", "asmtpd-dns", "asmtpd-proxy", "haraka-dns", "haraka-dns-2w",
-             "asmtpd-dkim", "asmtpd-nodkim"]
+             "asmtpd-dkim", "asmtpd-nodkim", "asmtpd-milter"]
     servers = []
     for entry in results["loads"].values():
         for name, s in entry["servers"].items():
