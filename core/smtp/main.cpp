@@ -17,6 +17,7 @@
 #include "core/io/log.hpp"
 #include "core/io/service_notify.hpp"
 #include "core/io/signals.hpp"
+#include "core/smtp/connection_table.hpp"
 #include "core/smtp/listen_sockets.hpp"
 #include "core/smtp/privileges.hpp"
 #include "core/smtp/runtime.hpp"
@@ -145,6 +146,10 @@ int main(int argc, char** argv) {
     // With one worker this process is the loop and tells systemd itself; with several the
     // supervisor (run_workers) does, as only the main pid may (NotifyAccess=main).
     const bool loop_notifies = workers <= 1;
+    // Made before the workers fork, so the connection limits count the whole instance.
+    std::string table_error;
+    auto connections = smtp::ConnectionTable::create(workers, table_error);
+    if (!connections) return report({"asmtpd: " + table_error});
     auto serve = [&](unsigned worker, bool reloaded) {
         io::Logger logger(runtime->settings.log_level);
         uv_loop_t loop;
@@ -153,6 +158,7 @@ int main(int argc, char** argv) {
         {
             smtp::Server server(&loop, logger, config_dir, runtime, catalog, sockets->take(worker), worker);
             server.notify_service(loop_notifies);
+            server.share_connections(connections);
             std::optional<io::service::Heartbeat> heartbeat;
             std::string error;
             if (!server.start(error)) {
@@ -182,5 +188,6 @@ int main(int argc, char** argv) {
     if (workers <= 1) return serve(0, false);
     // Plugins are loaded once here and inherited by every worker through fork(); so are the
     // listening sockets, which the supervisor keeps for a worker it restarts.
-    return smtp::run_workers(workers, serve, [&] { sockets->release(); });
+    return smtp::run_workers(workers, serve, [&] { sockets->release(); },
+                             [&](unsigned index) { connections->reset_worker(index); });
 }

@@ -34,6 +34,7 @@ Server::Server(uv_loop_t* loop, io::Logger& logger, std::string config_dir, std:
       runtime_(std::move(runtime)),
       catalog_(catalog),
       listen_fds_(std::move(listen_fds)),
+      worker_(worker),
       session_ids_(static_cast<std::uint64_t>(std::time(nullptr)), worker),
       children_(loop, runtime_->settings.limits.max_children),
       resolver_(io::Resolver::create(loop, resolver_options(runtime_->settings.dns), resolver_error_)),
@@ -103,9 +104,14 @@ void Server::on_connection(std::unique_ptr<io::TcpStream> stream, const ListenSp
     info.remote_port = stream->peer_port();
     info.local_ip = stream->local_ip();
     info.local_port = stream->local_port();
-    std::size_t& from_ip = per_ip_[info.remote_ip];
-    ++from_ip;
-    info.connections_from_ip = from_ip;
+    if (!connections_) {
+        std::string error;
+        connections_ = ConnectionTable::create(worker_ + 1, error);
+        if (!connections_) log_.error("{}", error);
+    }
+    const ConnectionTable::Counts counted =
+        connections_ ? connections_->add(worker_, info.remote_ip) : ConnectionTable::Counts{sessions_.size() + 1, 1, false};
+    info.connections_from_ip = counted.from_ip;
 
     // The per-client environment (tcp.env), as tcpserver applied tcprules before qmail-smtpd.
     bool denied_by_map = false;
@@ -123,9 +129,9 @@ void Server::on_connection(std::unique_ptr<io::TcpStream> stream, const ListenSp
     const auto& lim = rt.settings.limits;
     if (stopping_) {
         refusal = proto::Reply::make(421, "4.3.2", rt.facts.hostname + " Service shutting down");
-    } else if (lim.max_connections > 0 && sessions_.size() >= lim.max_connections) {
+    } else if (lim.max_connections > 0 && counted.total > lim.max_connections) {
         refusal = proto::Reply::make(421, "4.7.0", rt.facts.hostname + " Error: too many connections");
-    } else if (!spec.proxy_protocol && lim.max_connections_per_ip > 0 && from_ip > lim.max_connections_per_ip) {
+    } else if (!spec.proxy_protocol && lim.max_connections_per_ip > 0 && counted.from_ip > lim.max_connections_per_ip) {
         refusal = proto::Reply::make(421, "4.7.0", rt.facts.hostname + " Error: too many connections from your IP");
     } else if (denied_by_map) {
         refusal = proto::Reply::make(554, "5.7.1", rt.facts.hostname + " Error: connections from your address are not accepted");
@@ -142,7 +148,7 @@ void Server::on_connection(std::unique_ptr<io::TcpStream> stream, const ListenSp
 void Server::session_finished(Session& s) {
     auto it = sessions_.find(s.id());
     if (it == sessions_.end()) return;
-    if (auto ip = per_ip_.find(s.info().remote_ip); ip != per_ip_.end() && --ip->second == 0) per_ip_.erase(ip);
+    if (connections_) connections_->remove(worker_, s.info().remote_ip);
     retired_.push_back(std::move(it->second));
     sessions_.erase(it);
     // Destroy from a fresh loop iteration: we are inside one of the session's callbacks.
@@ -167,12 +173,12 @@ bool Server::auth_failed(const std::string& ip) {
 }
 
 bool Server::peer_changed(Session& s, const std::string& old_ip) {
-    if (auto it = per_ip_.find(old_ip); it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
-    std::size_t& n = per_ip_[s.info().remote_ip];
-    ++n;
-    s.connection().connections_from_ip = n;
+    if (!connections_) return false;
+    connections_->remove(worker_, old_ip);
+    const auto counted = connections_->add(worker_, s.info().remote_ip);
+    s.connection().connections_from_ip = counted.from_ip;
     const auto max = runtime_->settings.limits.max_connections_per_ip;
-    return max > 0 && n > max;
+    return max > 0 && counted.from_ip > max;
 }
 
 void Server::reload() {

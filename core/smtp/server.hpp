@@ -22,6 +22,7 @@
 #include "core/io/timer.hpp"
 #include "core/smtp/runtime.hpp"
 #include "core/smtp/session.hpp"
+#include "core/smtp/connection_table.hpp"
 #include "core/smtp/session_ids.hpp"
 
 namespace asmtpd::smtp {
@@ -41,6 +42,9 @@ public:
     // This process talks to the service manager (systemd): the single-worker daemon does, the
     // workers of a supervisor do not (io::service; the supervisor notifies for them).
     void notify_service(bool on) { notify_service_ = on; }
+    // The instance's shared connection counts (made before the workers fork); without one the
+    // server makes its own, which is right for a single worker.
+    void share_connections(std::shared_ptr<ConnectionTable> table) { connections_ = std::move(table); }
     std::string service_status() const;   // the STATUS= line: "accepting mail (N plugins)"
 
     void session_finished(Session& s) override;
@@ -68,7 +72,9 @@ private:
     std::vector<std::unique_ptr<io::Listener>> listeners_;
     std::unordered_map<std::uint64_t, std::unique_ptr<Session>> sessions_;
     std::vector<std::unique_ptr<Session>> retired_;
-    std::unordered_map<std::string, std::size_t> per_ip_;
+    // Open connections of the whole instance (every worker), for the connection limits.
+    std::shared_ptr<ConnectionTable> connections_;
+    unsigned worker_ = 0;
     // Failed AUTH times per client IP within the last minute (P7: AUTH attempts are limited).
     std::unordered_map<std::string, std::vector<std::uint64_t>> auth_failures_;
     SessionIds session_ids_;

@@ -46,7 +46,7 @@ pid_t spawn(unsigned index, bool reloaded, const std::function<int(unsigned, boo
 }  // namespace
 
 int run_workers(unsigned count, const std::function<int(unsigned, bool)>& worker,
-                const std::function<void()>& release_on_stop) {
+                const std::function<void()>& release_on_stop, const std::function<void(unsigned)>& worker_gone) {
     struct sigaction sa {};
     sa.sa_handler = on_stop;
     sigemptyset(&sa.sa_mask);
@@ -103,6 +103,7 @@ int run_workers(unsigned count, const std::function<int(unsigned, bool)>& worker
                 continue;
             }
             w.pid = 0;
+            if (worker_gone) worker_gone(i);
             const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
             if (g_stop) {
                 if (!clean) rc = 1;

@@ -18,7 +18,10 @@ namespace asmtpd::smtp {
 // exit code for the parent. `worker` returns the child's exit code; `reloaded` is true for a
 // worker restarted after at least one SIGHUP. `release_on_stop` runs in the parent once, when it
 // forwards SIGTERM/SIGINT (it closes the parent's copies of the listening sockets).
+// `worker_gone(index)` runs in the parent after a worker exited, before any replacement starts
+// (it forgets the dead worker's connections in the shared ConnectionTable).
 int run_workers(unsigned count, const std::function<int(unsigned index, bool reloaded)>& worker,
-                const std::function<void()>& release_on_stop = {});
+                const std::function<void()>& release_on_stop = {},
+                const std::function<void(unsigned index)>& worker_gone = {});
 
 }  // namespace asmtpd::smtp

@@ -125,3 +125,57 @@ class SecondInstanceTest(E2ETestCase):
         for _ in range(10):
             c = self.client(first)
             c.cmd("QUIT", 221)
+
+
+class InstanceLimitsTest(E2ETestCase):
+    """limits.max_connections and max_connections_per_ip hold for the instance, not per worker
+    (issue 14: with workers: 2 and max_connections_per_ip 3, one IP used to get 6 sessions)."""
+
+    def open_sessions(self, d, n):
+        """n connections held open; (greeted, refused) counts, by the first reply."""
+        greeted = refused = 0
+        for _ in range(n):
+            c = Client(d.port, greet=False)
+            self.addCleanup(c.close)
+            r = c.read_reply()
+            if r.code == 220:
+                greeted += 1
+            else:
+                self.assertEqual(r.code, 421, r.raw)
+                refused += 1
+        return greeted, refused
+
+    def test_per_ip_limit_across_workers(self):
+        d = self.start_daemon(settings={"workers": 2, "limits": {"max_connections_per_ip": 3}})
+        worker_pids(d, 2)
+        # 12 connections: the kernel spreads them over both workers.
+        self.assertEqual(self.open_sessions(d, 12), (3, 9))
+        self.assertIn("too many connections from your IP", d.stderr_text() + "")
+
+    def test_total_limit_across_workers(self):
+        d = self.start_daemon(settings={"workers": 2, "limits": {"max_connections": 4}})
+        worker_pids(d, 2)
+        self.assertEqual(self.open_sessions(d, 10), (4, 6))
+
+    def test_a_dead_workers_connections_are_forgotten(self):
+        d = self.start_daemon(settings={"workers": 2, "limits": {"max_connections_per_ip": 4}})
+        pids = worker_pids(d, 2)
+        clients = []
+        for _ in range(4):
+            c = Client(d.port)
+            clients.append(c)
+            self.addCleanup(c.close)
+        # Kill both workers: the supervisor restarts them, and the 4 sessions they held are gone.
+        for pid in pids.values():
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            now = worker_pids(d, 2)
+            if all(now[i] != pids[i] for i in pids):
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("workers were not restarted:\n" + d.stderr_tail())
+        for c in clients:
+            c.close()
+        self.assertEqual(self.open_sessions(d, 6), (4, 2))
