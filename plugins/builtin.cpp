@@ -37,6 +37,10 @@ std::unique_ptr<hooks::Plugin> make_dmarc();
 std::unique_ptr<hooks::Plugin> make_spamassassin();
 std::unique_ptr<hooks::Plugin> make_virus_clamdscan();
 std::unique_ptr<hooks::Plugin> make_authentication_results();
+std::unique_ptr<hooks::Plugin> make_headers();
+std::unique_ptr<hooks::Plugin> make_loop();
+std::unique_ptr<hooks::Plugin> make_bogus_bounce();
+std::unique_ptr<hooks::Plugin> make_uribl();
 
 std::span<const hooks::CatalogEntry> builtin_plugins() {
     static constexpr hooks::CatalogEntry kTable[] = {
@@ -71,6 +75,10 @@ std::span<const hooks::CatalogEntry> builtin_plugins() {
         {"spamassassin", &make_spamassassin},
         {"virus/clamdscan", &make_virus_clamdscan},
         {"authentication_results", &make_authentication_results},
+        {"headers", &make_headers},
+        {"loop", &make_loop},
+        {"bogus_bounce", &make_bogus_bounce},
+        {"uribl", &make_uribl},
     };
     return kTable;
 }
