@@ -214,7 +214,10 @@ private:
                 if (auto q = proto::rhsbl_query_name(n, z.zone)) list->push_back({n, &z, *q});
         ctx.log().info("uribl: {} bytes, {} text parts, {} hosts and {} addresses found, {} lookups", scan.bytes,
                        scan.parts, scan.found.hosts.size(), scan.found.ipv4.size(), list->size());
-        if (list->empty()) return call.declined();
+        if (list->empty()) {
+            if (auto* t = ctx.transaction()) t->notes[std::string(kNote)] = "clean";
+            return call.declined();
+        }
         std::vector<DnsQuestion> q;
         for (const auto& l : *list) q.push_back({l.query, proto::DnsType::a});
         const auto reactor = ctx.reactor();

@@ -21,8 +21,9 @@ struct Read {
 void next(std::shared_ptr<Read> r) {
     if (r->block.size() >= r->want) return r->done(std::move(r->block));
     const std::uint64_t off = r->block.size();
-    auto spool = r->spool;
-    spool->read_async(off, static_cast<std::size_t>(r->want - off), [r = std::move(r)](bool ok, std::string data) mutable {
+    const auto len = static_cast<std::size_t>(r->want - off);
+    auto spool = r->spool;   // r moves into the callback below
+    spool->read_async(off, len, [r = std::move(r)](bool ok, std::string data) mutable {
         if (r->life.expired() || !r->call.wanted()) return r->call.declined();
         if (!ok || data.empty()) return r->done(std::nullopt);
         r->block += data;
