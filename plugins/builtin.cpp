@@ -39,6 +39,10 @@ std::unique_ptr<hooks::Plugin> make_milter();
 std::unique_ptr<hooks::Plugin> make_virus_clamdscan();
 std::unique_ptr<hooks::Plugin> make_rspamd();
 std::unique_ptr<hooks::Plugin> make_authentication_results();
+std::unique_ptr<hooks::Plugin> make_headers();
+std::unique_ptr<hooks::Plugin> make_loop();
+std::unique_ptr<hooks::Plugin> make_bogus_bounce();
+std::unique_ptr<hooks::Plugin> make_uribl();
 
 std::span<const hooks::CatalogEntry> builtin_plugins() {
     static constexpr hooks::CatalogEntry kTable[] = {
@@ -75,6 +79,10 @@ std::span<const hooks::CatalogEntry> builtin_plugins() {
         {"virus/clamdscan", &make_virus_clamdscan},
         {"rspamd", &make_rspamd},
         {"authentication_results", &make_authentication_results},
+        {"headers", &make_headers},
+        {"loop", &make_loop},
+        {"bogus_bounce", &make_bogus_bounce},
+        {"uribl", &make_uribl},
     };
     return kTable;
 }

@@ -8,7 +8,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "plugins/builtin.hpp"
@@ -22,14 +24,15 @@ struct Migrated {
     std::vector<std::string> notices;
 };
 
-Migrated migrate(const std::string& text, const std::string& smtpgateway = "") {
+Migrated migrate(const std::string& text, const std::string& smtpgateway = "",
+                 std::span<const hooks::CatalogEntry> catalog = plugins::builtin_plugins()) {
     std::string dir = (std::filesystem::temp_directory_path() / "asmtpd-legacy-XXXXXX").string();
     REQUIRE(::mkdtemp(dir.data()) != nullptr);
     if (!smtpgateway.empty()) std::ofstream(dir + "/smtpgateway") << smtpgateway << "\n";
     hooks::FlatConfig config(dir);
     Migrated m;
     m.list = proto::parse_plugin_list(text, "plugins");
-    plugins::migrate_legacy_names(m.list, plugins::builtin_plugins(), config, m.notices);
+    plugins::migrate_legacy_names(m.list, catalog, config, m.notices);
     std::filesystem::remove_all(dir);
     return m;
 }
@@ -94,13 +97,26 @@ TEST_CASE("auth/auth_checkpassword arguments are translated or refused precisely
 }
 
 TEST_CASE("logging plugins are dropped with a note; missing successors are errors") {
-    auto m = migrate("logging/warn 7\ncheck_loop\nrcpt_ok\n");
+    // A build without the successor: the catalog minus "loop".
+    std::vector<hooks::CatalogEntry> without_loop;
+    for (const auto& e : plugins::builtin_plugins())
+        if (std::string_view(e.name) != "loop") without_loop.push_back(e);
+    auto m = migrate("logging/warn 7\ncheck_loop\nrcpt_ok\n", "", without_loop);
     REQUIRE(m.list.plugins.size() == 1);
     CHECK(m.list.plugins[0].name == "rcpt_ok");
     REQUIRE(m.notices.size() == 1);
     CHECK(m.notices[0].rfind("plugins:1: note: 'logging/warn' (qpsmtpd) is not loaded", 0) == 0);
     REQUIRE(m.list.errors.size() == 1);
     CHECK(m.list.errors[0].rfind("plugins:2: 'check_loop' (qpsmtpd) is not available: its successor 'loop'", 0) == 0);
+}
+
+TEST_CASE("the header checks' qpsmtpd names load as their successors") {
+    auto m = migrate("check_loop 50\ncheck_basicheaders\ncheck_bogus_bounce deny\n");
+    REQUIRE(m.list.errors.empty());
+    REQUIRE(m.list.plugins.size() == 3);
+    CHECK(line_of(m.list.plugins[0]) == "loop 50");
+    CHECK(m.list.plugins[1].name == "headers");
+    CHECK(line_of(m.list.plugins[2]) == "bogus_bounce deny");
 }
 
 TEST_CASE("current names pass through untouched") {
