@@ -42,6 +42,7 @@ public:
     void session_finished(Session& s) override;
     io::ChildRunner& children() override { return children_; }
     io::Resolver& resolver() override { return *resolver_; }
+    io::StateStore& state_store() override { return *state_; }
     bool auth_failed(const std::string& ip) override;
     io::FreeSpaceMonitor* free_space() override { return &free_space_; }
     bool peer_changed(Session& s, const std::string& old_ip) override;
@@ -72,6 +73,7 @@ private:
     io::ChildRunner children_;
     std::string resolver_error_;               // before resolver_: its constructor writes it
     std::unique_ptr<io::Resolver> resolver_;   // null when start() failed on it, and once stopped
+    std::unique_ptr<io::StateStore> state_;    // asmtpd.yaml state:, opened on first use
     io::FreeSpaceMonitor free_space_;
     io::Timer reaper_;
     io::Timer shutdown_timer_;
