@@ -256,6 +256,7 @@ void LmdbStore::run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateCa
     });
     auto result = std::make_shared<StateResult>();
     run_in_pool(
+        loop_,
         [core = core_, batch, result] { *result = core->execute(batch->ops); },
         [batch, result, stats] {
             if (auto s = stats.lock()) {
