@@ -4,11 +4,11 @@
 // SYNOPSIS
 //   greylisting [black_timeout SECONDS] [grey_timeout SECONDS] [white_timeout SECONDS]
 //               [remote_ip 0|1] [sender 0|1] [recipient 0|1] [deny_late 0|1] [reject 0|1]
-//               [mode denysoft|testonly|off] [timeout SECONDS] [fail_mode accept|defer]
+//               [mode denysoft|testonly|off] [timeout SECONDS] [on_error accept|defer]
 //               [p0f ...] [db_dir DIR]
 //   defaults (qpsmtpd's): black_timeout 3000 (50 min), grey_timeout 12000 (3 h 20 min),
 //   white_timeout 3110400 (36 days), remote_ip 1, sender 0, recipient 0, deny_late 0,
-//   reject 1; timeout: asmtpd.yaml state.timeout; fail_mode accept.
+//   reject 1; timeout: asmtpd.yaml state.timeout; on_error accept.
 //   `reject 0` (or `mode testonly`) is a dry run: the deferral is logged, never sent. `p0f` is
 //   accepted and ignored (no p0f here); `db_dir` is accepted and ignored (the records live in
 //   the state store, asmtpd.yaml `state:`), with a note in the log at the first use.
@@ -29,8 +29,8 @@
 //   transaction "greylisting": the last decision ("new", "black", "grey", "white", "excluded",
 //   "store failed").
 // FAIL MODES
-//   The store does not answer (unavailable, past the deadline): fail_mode accept (default) logs
-//   a warning and lets the recipient through; fail_mode defer answers 451 4.3.0.
+//   The store does not answer (unavailable, past the deadline): on_error accept (default) logs
+//   a warning and lets the recipient through; on_error defer answers 451 4.3.0 (as spamassassin).
 // Immune sessions (relay clients, authenticated, whitelisted host or sender: plugins/common/
 // immunity.hpp) are never greylisted.
 #include <chrono>
@@ -87,7 +87,7 @@ public:
     std::optional<std::string> init(const hooks::PluginInit& in) override {
         proto::ArgPairs a;
         if (auto e = a.parse(in.line.args, {"black_timeout", "grey_timeout", "white_timeout", "remote_ip", "sender",
-                                            "recipient", "deny_late", "reject", "mode", "timeout", "fail_mode", "p0f",
+                                            "recipient", "deny_late", "reject", "mode", "timeout", "on_error", "p0f",
                                             "db_dir", "per_recipient", "loglevel"}))
             return e;
         for (auto [key, out] : {std::pair{"black_timeout", &times_.black}, std::pair{"grey_timeout", &times_.grey},
@@ -123,8 +123,8 @@ public:
             if (!ms || *ms == 0) return "timeout: expected seconds, got '" + *t + "'";
             timeout_ms_ = *ms;
         }
-        if (auto f = a.get("fail_mode")) {
-            if (*f != "accept" && *f != "defer") return "fail_mode: expected accept or defer, got '" + *f + "'";
+        if (auto f = a.get("on_error")) {
+            if (*f != "accept" && *f != "defer") return "on_error: expected accept or defer, got '" + *f + "'";
             fail_defer_ = *f == "defer";
         }
         db_dir_ = a.has("db_dir");
@@ -209,7 +209,7 @@ private:
         if (!r.ok()) {
             if (t) t->notes[std::string(kNote)] = "store failed";
             ctx.log().warn("greylisting: state store {}: {}; {}", io::state_status_name(r.status), r.error,
-                           fail_defer_ ? "deferring (fail_mode defer)" : "accepting (fail_mode accept)");
+                           fail_defer_ ? "deferring (on_error defer)" : "accepting (on_error accept)");
             if (!fail_defer_) return call.declined();
             auto v = hooks::Verdict::deny_soft("Greylisting is not available; try again later");
             v.reply = proto::Reply::make(451, "4.3.0", "Greylisting is not available; try again later");

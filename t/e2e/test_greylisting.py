@@ -5,7 +5,7 @@ Timeouts are seconds here (black_timeout 2): the first attempt is deferred, a re
 black timeout is deferred again, a retry after it is accepted. Also: a whitelisted client passes,
 reject 0 only logs, the embedded state survives a daemon restart, two daemons sharing one Redis
 see one history, and a stopped Redis gives the documented fail mode (accept and log by default,
-451 with fail_mode defer). Owner: tooling (t/e2e/).
+451 with on_error defer). Owner: tooling (t/e2e/).
 """
 
 import time
@@ -143,7 +143,7 @@ class RedisBackendTest(GreylistingCase):
         self.assertGreylisted(self.attempt(d, expect=450))
         self.redis.stop()
         self.attempt(d, rcpt="new@example.test", expect=250)
-        self.assertTrue(d.wait_for_log(r"greylisting: state store unavailable: .*accepting \(fail_mode accept\)"))
+        self.assertTrue(d.wait_for_log(r"greylisting: state store unavailable: .*accepting \(on_error accept\)"))
         # Redis back: greylisting again (after the reconnect backoff).
         self.redis.start()
         deadline = time.monotonic() + 10
@@ -158,8 +158,8 @@ class RedisBackendTest(GreylistingCase):
             time.sleep(0.5)
         self.assertGreylisted(r)
 
-    def test_redis_stopped_fail_mode_defer(self):
-        d = self.start(plugin_lines=plugins("fail_mode", "defer"))
+    def test_redis_stopped_on_error_defer(self):
+        d = self.start(plugin_lines=plugins("on_error", "defer"))
         self.redis.stop()
         r = self.attempt(d, expect=451)
         self.assertEqual(r.esc, "4.3.0")

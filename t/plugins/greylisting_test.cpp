@@ -136,8 +136,8 @@ TEST_CASE("greylisting: the store's fail modes (accept by default, or defer)") {
     start_txn(ctx);
     CHECK(result_name(p.rcpt("bob", "example.net")) == std::string("DECLINED"));
     CHECK(ctx.txn->notes["greylisting"] == "store failed");
-    CHECK(ctx.log_text().find("accepting (fail_mode accept)") != std::string::npos);
-    PluginHarness q(ctx, "greylisting", {"fail_mode", "defer"});
+    CHECK(ctx.log_text().find("accepting (on_error accept)") != std::string::npos);
+    PluginHarness q(ctx, "greylisting", {"on_error", "defer"});
     REQUIRE_FALSE(q.init_error);
     start_txn(ctx);
     auto v = q.rcpt("bob", "example.net");
@@ -153,7 +153,7 @@ TEST_CASE("greylisting: bad arguments and files fail start-up with the reason") 
                                                           {"sender", "yes"},
                                                           {"reject", "2"},
                                                           {"mode", "strict"},
-                                                          {"fail_mode", "maybe"},
+                                                          {"on_error", "maybe"},
                                                           {"unknown", "1"}}) {
         PluginHarness p(ctx, "greylisting", args);
         CHECK_MESSAGE(p.init_error, args[0]);
