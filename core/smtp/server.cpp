@@ -63,10 +63,16 @@ Server::~Server() {
     sessions_.clear();
     retired_.clear();
     close_resolver();
+    close_state();
+}
+
+void Server::close_state() {
+    if (!state_) return;
     const auto& st = state_->stats();
     if (st.batches)
         log_.info("state ({}): {} batches, {} ops, {} round trips, {} unavailable, {} past their deadline",
                   state_->backend(), st.batches, st.ops, st.round_trips, st.failures, st.timeouts);
+    state_.reset();
 }
 
 void Server::close_resolver() {
@@ -239,6 +245,7 @@ void Server::maybe_exit() {
     // exit) waiting for c-ares to give up on it, up to timeout x attempts; nobody waits for
     // it any more.
     close_resolver();
+    close_state();   // a Redis connection would keep the loop alive
     log_.notice("all sessions done; exiting");
     // Sessions that were told 421 already have it in the kernel: waiting out their lingering
     // closes would only hold the exit up (by up to 2 s) for clients that keep their sockets.

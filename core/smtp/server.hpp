@@ -52,6 +52,7 @@ private:
     void on_connection(std::unique_ptr<io::TcpStream> stream, const ListenSpec& spec);
     void maybe_exit();
     void close_resolver();   // logs the DNS counters, ends questions still out
+    void close_state();      // logs the state store's counters, closes its connection
 
     uv_loop_t* loop_;
     io::Logger& logger_;
@@ -73,7 +74,7 @@ private:
     io::ChildRunner children_;
     std::string resolver_error_;               // before resolver_: its constructor writes it
     std::unique_ptr<io::Resolver> resolver_;   // null when start() failed on it, and once stopped
-    std::unique_ptr<io::StateStore> state_;    // asmtpd.yaml state:, opened on first use
+    std::unique_ptr<io::StateStore> state_;    // asmtpd.yaml state:, opened on first use; null once stopped
     io::FreeSpaceMonitor free_space_;
     io::Timer reaper_;
     io::Timer shutdown_timer_;

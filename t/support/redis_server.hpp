@@ -26,7 +26,8 @@ public:
     void start() {
         proc_ = std::make_unique<Spawned>(
             std::vector<std::string>{"redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1",
-                                     "--save", "", "--appendonly", "no", "--dir", dir_, "--protected-mode", "no"},
+                                     "--save", "", "--appendonly", "no", "--dir", dir_, "--protected-mode", "no",
+                                     "--logfile", dir_ + "/redis.log"},
             dir_ + "/redis.err");
         for (int i = 0; i < 500 && !can_connect(port_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
         REQUIRE_MESSAGE(can_connect(port_), "redis-server did not start on port " << port_);

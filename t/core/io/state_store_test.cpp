@@ -6,7 +6,9 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 
 #include "core/io/redis_store.hpp"
@@ -146,12 +148,15 @@ TEST_CASE("state store, redis: every op on a real redis-server, keys under the p
     REQUIRE(r.ok());
     o.prefix = "t2:";
     auto other = io::make_state_store(loop.get(), o);
-    r = run(loop, *other, {StateOp::get("shared"), StateOp::get("t1:shared")});
+    r = run(loop, *other, {StateOp::get("shared"), StateOp::set("shared", "w", 0)});
     REQUIRE(r.ok());
     CHECK_FALSE(r.replies[0].found);
-    CHECK(r.replies[1].value == "v");
+    r = run(loop, *s, {StateOp::get("shared")});
+    REQUIRE(r.ok());
+    CHECK(r.replies[0].value == "v");
     // One pipelined round trip per batch.
     CHECK(s->stats().round_trips == s->stats().batches - 1);   // the empty batch sends nothing
+    CHECK(s->stats().failures == 0);
 }
 
 TEST_CASE("state store, redis: server gone -> Unavailable at once, back after the backoff") {
@@ -221,4 +226,45 @@ TEST_CASE("state store: StateScope drops the callbacks of an ended session") {
     CHECK_FALSE(called);
     auto r = run(loop, *s, {StateOp::get("x")});   // the write itself still happened
     CHECK(r.replies[0].value == "1");
+}
+
+namespace {
+
+// Runs `n` batches of {get, set} with `parallel` in flight; returns batches per second.
+double measure(io::test::TestLoop& loop, io::StateStore& s, int n, int parallel) {
+    int sent = 0, done = 0, failed = 0;
+    std::function<void()> next = [&] {
+        if (sent >= n) return;
+        std::string key = "bench:" + std::to_string(sent++ % 1000);
+        s.run({StateOp::get(key), StateOp::set(key, "1700000000:1:0:1", 60000)}, 0, [&](StateResult r) {
+            ++done;
+            if (!r.ok()) ++failed;
+            next();
+        });
+    };
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < parallel; ++i) next();
+    REQUIRE(loop.run_until([&] { return done == n; }, 120000));
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    CHECK(failed == 0);
+    return n / secs;
+}
+
+}  // namespace
+
+// Figures for the report, not a check: ./test_io -tc="state store: throughput*" --no-skip
+TEST_CASE("state store: throughput of {get, set} batches, both backends" * doctest::skip()) {
+    TmpDir dir;
+    io::test::TestLoop loop;
+    io::StateOptions o;
+    o.path = dir / "state.mdb";
+    auto embedded = io::make_state_store(loop.get(), o);
+    MESSAGE("embedded, 1 in flight:  " << measure(loop, *embedded, 2000, 1) << " batches/s");
+    MESSAGE("embedded, 50 in flight: " << measure(loop, *embedded, 10000, 50) << " batches/s");
+    test::RedisServer redis(dir.path());
+    o.backend = io::StateOptions::Backend::Redis;
+    o.port = redis.port();
+    auto r = io::make_state_store(loop.get(), o);
+    MESSAGE("redis, 1 in flight:     " << measure(loop, *r, 2000, 1) << " batches/s");
+    MESSAGE("redis, 50 in flight:    " << measure(loop, *r, 10000, 50) << " batches/s");
 }
