@@ -8,10 +8,13 @@ see one history, and a stopped Redis gives the documented fail mode (accept and 
 451 with on_error defer). Owner: tooling (t/e2e/).
 """
 
+import shutil
+import tempfile
 import time
 import unittest
+from pathlib import Path
 
-from harness import E2ETestCase
+from harness import RUN_AS_YAML, E2ETestCase, run_asmtpd
 from redis_support import RedisServer
 
 BLACK = 2
@@ -164,6 +167,43 @@ class RedisBackendTest(GreylistingCase):
         self.redis.stop()
         r = self.attempt(d, expect=451)
         self.assertEqual(r.esc, "4.3.0")
+
+
+class StateSettingsTest(E2ETestCase):
+
+    def test_bad_state_settings_name_their_line(self):
+        tmp = Path(tempfile.mkdtemp(prefix="asmtpd-state-"))
+        self.addCleanup(shutil.rmtree, tmp, True)
+        (tmp / "asmtpd.yaml").write_text(
+            "hostname: mx.e2e.test\n"
+            "state:\n"
+            "  backend: memcached\n"
+            "  address: redis.example:6379\n"
+            "  timeout: 0\n"
+            "  colour: blue\n" + RUN_AS_YAML)
+        (tmp / "plugins").write_text("greylisting\nrcpt_ok\n")
+        r = run_asmtpd(["--config", str(tmp), "--check"], env={})
+        err = r.stderr.decode()
+        self.assertNotEqual(r.returncode, 0, err)
+        self.assertRegex(err, r"asmtpd\.yaml:3: state\.backend: .*memcached")
+        self.assertRegex(err, r"asmtpd\.yaml:4: state\.address: expected IP:port")
+        self.assertRegex(err, r"asmtpd\.yaml:5: state\.timeout")
+        self.assertRegex(err, r"asmtpd\.yaml:6: .*colour")
+
+    def test_good_state_settings_and_plugin_arguments_check_clean(self):
+        tmp = Path(tempfile.mkdtemp(prefix="asmtpd-state-"))
+        self.addCleanup(shutil.rmtree, tmp, True)
+        (tmp / "asmtpd.yaml").write_text(
+            "hostname: mx.e2e.test\n"
+            f"spool_dir: {tmp}/spool\n"
+            "state: {backend: redis, address: 127.0.0.1:6379, prefix: 'asmtpd:', timeout: 1}\n" + RUN_AS_YAML)
+        (tmp / "plugins").write_text("greylisting black_timeout 60 grey_timeout 600 sender 1 deny_late 1\nrcpt_ok\n")
+        r = run_asmtpd(["--config", str(tmp), "--check"], env={})
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        (tmp / "plugins").write_text("greylisting black_timeout 600 grey_timeout 60\nrcpt_ok\n")
+        r = run_asmtpd(["--config", str(tmp), "--check"], env={})
+        self.assertNotEqual(r.returncode, 0)
+        self.assertRegex(r.stderr.decode(), r"plugins:1: .*grey_timeout \(60\) must be longer than black_timeout")
 
 
 if __name__ == "__main__":
