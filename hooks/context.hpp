@@ -18,6 +18,7 @@
 #include "core/io/log.hpp"
 #include "core/io/reactor.hpp"
 #include "core/io/resolver.hpp"
+#include "core/io/state_store.hpp"
 #include "core/proto/connection_info.hpp"
 #include "core/proto/setting_tree.hpp"
 #include "hooks/flat_config.hpp"
@@ -68,6 +69,10 @@ public:
     // pending when the session ends are dropped. Give every query a deadline below the plugin
     // timeout. See core/io/resolver.hpp.
     virtual io::DnsScope& dns() = 0;
+    // The loop's state store (asmtpd.yaml `state:`, embedded LMDB or Redis): batches of get/set/
+    // counter/window ops, one round trip each; callbacks still pending when the session ends are
+    // dropped. Every answer may be a failure (StateStatus): apply your documented fail mode.
+    virtual io::StateScope& state() = 0;
     // Adds a line in front of the next reply to the client (qmail-spp's "P"). A leading
     // "NNN-" or "NNN " is dropped: the reply's own code frames every line, so the client always
     // gets exactly one well-formed reply.

@@ -27,6 +27,7 @@ std::unique_ptr<hooks::Plugin> make_auth_flat_file();
 std::unique_ptr<hooks::Plugin> make_auth_checkpassword();
 std::unique_ptr<hooks::Plugin> make_sender_permitted_from();
 std::unique_ptr<hooks::Plugin> make_whitelist();
+std::unique_ptr<hooks::Plugin> make_greylisting();
 std::unique_ptr<hooks::Plugin> make_dnsbl();
 std::unique_ptr<hooks::Plugin> make_rhsbl();
 std::unique_ptr<hooks::Plugin> make_fcrdns();
@@ -67,6 +68,7 @@ std::span<const hooks::CatalogEntry> builtin_plugins() {
         {"auth/checkpassword", &make_auth_checkpassword},
         {"sender_permitted_from", &make_sender_permitted_from},
         {"whitelist", &make_whitelist},
+        {"greylisting", &make_greylisting},
         {"dnsbl", &make_dnsbl},
         {"rhsbl", &make_rhsbl},
         {"fcrdns", &make_fcrdns},

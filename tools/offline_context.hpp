@@ -22,6 +22,7 @@
 #include "core/io/child_process.hpp"
 #include "core/io/log.hpp"
 #include "core/io/resolver.hpp"
+#include "core/io/state_store.hpp"
 #include "core/io/timer.hpp"
 #include "hooks/context.hpp"
 
@@ -44,6 +45,8 @@ public:
     hooks::ServerFacts facts;
     std::size_t unread = 0;
     io::ResolverOptions dns_options;                    // read at the first dns()
+    io::StateOptions state_options;                     // read at the first state(); an empty
+                                                        // path means <facts.spool_dir>/state.mdb
     std::string dns_error;                              // why the resolver could not be made
     std::vector<std::string> reply_prefix;              // prefix_reply() lines, as given
 
@@ -60,6 +63,8 @@ public:
         children_.reset();
         dns_scope_.reset();
         resolver_.reset();
+        state_scope_.reset();
+        state_.reset();
     }
 
     // hooks::Context
@@ -98,6 +103,17 @@ public:
         }
         return *dns_scope_;
     }
+    io::StateScope& state() override {
+        if (!state_scope_) {
+            io::StateOptions o = state_options;
+            if (o.path.empty()) o.path = facts.spool_dir + "/state.mdb";
+            state_ = io::make_state_store(loop_, o);
+            state_scope_ = std::make_unique<io::StateScope>(*state_);
+        }
+        return *state_scope_;
+    }
+    // The store behind state() (made on first use), for tests that look at its counters.
+    io::StateStore* state_store() { return state_.get(); }
 
 protected:
     void set_log(io::Log log) { log_ = std::move(log); }
@@ -112,6 +128,8 @@ private:
     std::unique_ptr<io::ChildRunner> children_;   // made on first use
     std::unique_ptr<io::Resolver> resolver_;      // made on first dns()
     std::unique_ptr<io::DnsScope> dns_scope_;
+    std::unique_ptr<io::StateStore> state_;       // made on first state()
+    std::unique_ptr<io::StateScope> state_scope_;
 };
 
 }  // namespace asmtpd::offline

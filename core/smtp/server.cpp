@@ -23,6 +23,19 @@ io::ResolverOptions resolver_options(const DnsSettings& d) {
     o.max_in_flight = d.max_in_flight;
     return o;
 }
+
+io::StateOptions state_options(const Settings& s) {
+    io::StateOptions o;
+    o.backend = s.state.backend == StateSettings::Backend::Redis ? io::StateOptions::Backend::Redis
+                                                                 : io::StateOptions::Backend::Embedded;
+    o.path = s.state.path.empty() ? s.spool_dir + "/state.mdb" : s.state.path;
+    o.map_size = s.state.map_size << 20;
+    o.host = s.state.host;
+    o.port = s.state.port;
+    o.prefix = s.state.prefix;
+    o.timeout_ms = s.state.timeout * 1000ull;
+    return o;
+}
 }  // namespace
 
 Server::Server(uv_loop_t* loop, io::Logger& logger, std::string config_dir, std::shared_ptr<const Runtime> runtime,
@@ -38,6 +51,7 @@ Server::Server(uv_loop_t* loop, io::Logger& logger, std::string config_dir, std:
       session_ids_(static_cast<std::uint64_t>(std::time(nullptr)), worker),
       children_(loop, runtime_->settings.limits.max_children),
       resolver_(io::Resolver::create(loop, resolver_options(runtime_->settings.dns), resolver_error_)),
+      state_(io::make_state_store(loop, state_options(runtime_->settings))),
       free_space_(loop),
       reaper_(loop),
       shutdown_timer_(loop),
@@ -52,6 +66,16 @@ Server::~Server() {
     sessions_.clear();
     retired_.clear();
     close_resolver();
+    close_state();
+}
+
+void Server::close_state() {
+    if (!state_) return;
+    const auto& st = state_->stats();
+    if (st.batches)
+        log_.info("state ({}): {} batches, {} ops, {} round trips, {} unavailable, {} past their deadline",
+                  state_->backend(), st.batches, st.ops, st.round_trips, st.failures, st.timeouts);
+    state_.reset();
 }
 
 void Server::close_resolver() {
@@ -205,6 +229,7 @@ void Server::reload_runtime() {
     if (rt->settings.listen.size() != runtime_->settings.listen.size())
         log_.warn("reload: listen addresses change only on restart");
     if (!(rt->settings.dns == runtime_->settings.dns)) log_.warn("reload: dns settings change only on restart");
+    if (!(rt->settings.state == runtime_->settings.state)) log_.warn("reload: state settings change only on restart");
     if (!(rt->settings.run_as == runtime_->settings.run_as)) log_.warn("reload: user and group change only on restart");
     for (const auto& w : rt->warnings) log_.warn("reload: {}", w);
     logger_.set_level(rt->settings.log_level);
@@ -239,6 +264,7 @@ void Server::maybe_exit() {
     // exit) waiting for c-ares to give up on it, up to timeout x attempts; nobody waits for
     // it any more.
     close_resolver();
+    close_state();   // a Redis connection would keep the loop alive
     log_.notice("all sessions done; exiting");
     // Sessions that were told 421 already have it in the kernel: waiting out their lingering
     // closes would only hold the exit up (by up to 2 s) for clients that keep their sockets.

@@ -50,6 +50,7 @@ public:
     void session_finished(Session& s) override;
     io::ChildRunner& children() override { return children_; }
     io::Resolver& resolver() override { return *resolver_; }
+    io::StateStore& state_store() override { return *state_; }
     bool auth_failed(const std::string& ip) override;
     io::FreeSpaceMonitor* free_space() override { return &free_space_; }
     bool peer_changed(Session& s, const std::string& old_ip) override;
@@ -60,6 +61,7 @@ private:
     void maybe_exit();
     void reload_runtime();
     void close_resolver();   // logs the DNS counters, ends questions still out
+    void close_state();      // logs the state store's counters, closes its connection
 
     uv_loop_t* loop_;
     io::Logger& logger_;
@@ -84,6 +86,7 @@ private:
     io::ChildRunner children_;
     std::string resolver_error_;               // before resolver_: its constructor writes it
     std::unique_ptr<io::Resolver> resolver_;   // null when start() failed on it, and once stopped
+    std::unique_ptr<io::StateStore> state_;    // asmtpd.yaml state:, opened on first use; null once stopped
     io::FreeSpaceMonitor free_space_;
     io::Timer reaper_;
     io::Timer shutdown_timer_;

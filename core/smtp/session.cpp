@@ -32,7 +32,8 @@ Session::Session(uv_loop_t* loop, SessionOwner& owner, std::unique_ptr<io::Trans
       drain_timer_(loop),
       data_deadline_(loop),
       handshake_timer_(loop),
-      dns_(owner.resolver()) {
+      dns_(owner.resolver()),
+      state_(owner.state_store()) {
     chain_ = hooks::ChainRunner::create(reactor_, runtime_->registry, *this, log_);
     if (runtime_->registry->has(hooks::Hook::Logging))
         log_ = io::Log(&logger, info_.id, {}, std::make_shared<LoggingTap>(chain_));

@@ -57,6 +57,8 @@ public:
     virtual io::ChildRunner& children() = 0;
     // The loop's DNS resolver.
     virtual io::Resolver& resolver() = 0;
+    // The loop's state store (asmtpd.yaml `state:`).
+    virtual io::StateStore& state_store() = 0;
     // A failed AUTH from ip; true when ip is over its failure budget (the session then closes).
     virtual bool auth_failed(const std::string& /*ip*/) { return false; }
     // A PROXY header changed the session's client address (per-IP accounting); true when the
@@ -109,6 +111,7 @@ public:
     std::weak_ptr<const void> lifetime() const override { return alive_; }
     io::ChildRunner& children() override { return owner_.children(); }
     io::DnsScope& dns() override { return dns_; }
+    io::StateScope& state() override { return state_; }
     void prefix_reply(std::string line) override;
 
 private:
@@ -273,6 +276,7 @@ private:
     std::vector<std::unique_ptr<ClientName>> old_client_names_;
     std::optional<bool> xclient_peer_;   // may this peer use XCLIENT (trusted_proxies)
     io::DnsScope dns_;               // plugins' lookups: dropped with the session (after client_name_)
+    io::StateScope state_;           // plugins' state batches: callbacks dropped with the session
 };
 
 }  // namespace asmtpd::smtp

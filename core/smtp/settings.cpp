@@ -113,6 +113,7 @@ public:
              }},
             {"tls_before_auth", [&](const Node& v, const YamlAt& a) { r_.boolean(v, a, s.tls_before_auth); }},
             {"dns", [&](const Node& v, const YamlAt& a) { dns(v, a, s.dns); }},
+            {"state", [&](const Node& v, const YamlAt& a) { state(v, a, s.state); }},
             {"user", [&](const Node& v, const YamlAt& a) {
                  if (r_.string(v, a, s.run_as.user, false)) s.run_as.user_line = a.line;
              }},
@@ -232,6 +233,50 @@ private:
             {"cache_entries", [&](const Node& n, const YamlAt& a) { r_.number(n, a, 0, kMaxCount, d.cache_entries); }},
             {"max_in_flight", [&](const Node& n, const YamlAt& a) { r_.number(n, a, 1, kMaxCount, d.max_in_flight); }},
         });
+    }
+
+    void state(const Node& v, const YamlAt& at, StateSettings& st) {
+        r_.mapping(v, at, {
+            {"backend", [&](const Node& n, const YamlAt& a) {
+                 r_.choice<StateSettings::Backend>(
+                     n, a, {{"embedded", StateSettings::Backend::Embedded}, {"redis", StateSettings::Backend::Redis}},
+                     st.backend);
+             }},
+            {"path", [&](const Node& n, const YamlAt& a) { r_.string(n, a, st.path, true); }},
+            {"address", [&](const Node& n, const YamlAt& a) {
+                 std::string text;
+                 if (!r_.string(n, a, text, false)) return;
+                 if (!parse_host_port(text, st.host, st.port))
+                     r_.error(a, "expected IP:port (like 127.0.0.1:6379 or [::1]:6379), got '" + text + "'");
+             }},
+            {"prefix", [&](const Node& n, const YamlAt& a) { r_.string(n, a, st.prefix, true); }},
+            {"timeout", [&](const Node& n, const YamlAt& a) { r_.number(n, a, 1, 300, st.timeout); }},
+            {"map_size", [&](const Node& n, const YamlAt& a) { r_.number(n, a, 1, 1 << 20, st.map_size); }},
+        });
+    }
+
+    // "IP:port" or "[IPv6]:port"; an IP literal only (the store connects without a DNS lookup).
+    static bool parse_host_port(const std::string& text, std::string& host, unsigned& port) {
+        std::string h, p;
+        if (!text.empty() && text.front() == '[') {
+            auto close = text.find("]:");
+            if (close == std::string::npos) return false;
+            h = text.substr(1, close - 1);
+            p = text.substr(close + 2);
+        } else {
+            auto colon = text.rfind(':');
+            if (colon == std::string::npos || text.find(':') != colon) return false;
+            h = text.substr(0, colon);
+            p = text.substr(colon + 1);
+        }
+        if (!proto::parse_ip(h) || p.empty() || p.size() > 5 ||
+            p.find_first_not_of("0123456789") != std::string::npos)
+            return false;
+        const unsigned long n = std::stoul(p);
+        if (n == 0 || n > 65535) return false;
+        host = h;
+        port = static_cast<unsigned>(n);
+        return true;
     }
 
     void timeouts(const Node& v, const YamlAt& at, Timeouts& t) {

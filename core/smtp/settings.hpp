@@ -81,6 +81,19 @@ struct DnsSettings {
     bool operator==(const DnsSettings&) const = default;
 };
 
+// state: the store plugins keep shared state in (core/io/state_store.hpp). Read at start-up only.
+struct StateSettings {
+    enum class Backend { Embedded, Redis };
+    Backend backend = Backend::Embedded;
+    std::string path;                      // embedded: LMDB file; empty = <spool_dir>/state.mdb
+    std::string host = "127.0.0.1";        // redis: `address: IP:port` ([IPv6]:port)
+    unsigned port = 6379;
+    std::string prefix = "asmtpd:";        // redis: in front of every key
+    unsigned timeout = 1;                  // seconds any batch of operations may take
+    std::uint64_t map_size = 256;          // embedded: MiB the file may grow to
+    bool operator==(const StateSettings&) const = default;
+};
+
 // user / group: the account the daemon runs as once its listeners are bound and its TLS key read
 // (core/smtp/privileges.hpp decides what they mean for the uid it was started as). The lines are
 // kept for the start-up errors, which are reported against asmtpd.yaml like the others.
@@ -110,6 +123,7 @@ struct Settings {
     // as value trees the plugin validates in its init().
     std::map<std::string, proto::SettingNode> plugin_sections;
     DnsSettings dns;
+    StateSettings state;
     RunAsSettings run_as;
 };
 

@@ -119,6 +119,8 @@ public:
         conn.local_port = 25;
         facts.hostname = "mx.example.org";
         facts.config_dir = dir_.path();
+        facts.spool_dir = dir_.path();
+        state_options.path = dir_.path() + "/state.mdb";
     }
     ~FakeContext() override { release(); }   // kills and reaps whatever a test left running
 

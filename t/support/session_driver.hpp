@@ -219,6 +219,7 @@ public:
         session_.reset();
         children_.reset();
         resolver_.reset();
+        state_.reset();
         uv_run(&loop_, UV_RUN_NOWAIT);
         uv_run(&loop_, UV_RUN_DEFAULT);
         uv_loop_close(&loop_);
@@ -295,6 +296,15 @@ public:
     void session_finished(smtp::Session&) override { finished = true; }
     io::ChildRunner& children() override { return *children_; }
     io::Resolver& resolver() override { return *resolver_; }
+    // The embedded store in the test's directory (nothing is opened until a plugin uses it).
+    io::StateStore& state_store() override {
+        if (!state_) {
+            io::StateOptions o;
+            o.path = dir_.path() + "/state.mdb";
+            state_ = io::make_state_store(&loop_, o);
+        }
+        return *state_;
+    }
     bool closed() const { return transport_->closed(); }
     smtp::Session& session() { return *session_; }
     const TempDir& dir() const { return dir_; }
@@ -311,6 +321,7 @@ private:
     io::Logger logger_;
     std::optional<io::ChildRunner> children_;   // made after uv_loop_init, gone before uv_loop_close
     std::unique_ptr<io::Resolver> resolver_;
+    std::unique_ptr<io::StateStore> state_;
     std::vector<hooks::CatalogEntry> catalog_;
     std::shared_ptr<const smtp::Runtime> runtime_;
     std::unique_ptr<smtp::Session> session_;

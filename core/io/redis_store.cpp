@@ -1,0 +1,258 @@
+// redis_store.cpp - hiredis on the worker loop; see redis_store.hpp.
+//
+// Ownership: waiting_ holds, per command sent, its batch and the op's index; hiredis gets only
+// the command's id as privdata (nothing to free when it drops a callback). A batch answers once:
+// when its last reply arrives, at its first failed reply, or at its deadline.
+#include "core/io/redis_store.hpp"
+
+#include <hiredis/adapters/libuv.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+#include <random>
+#include <utility>
+#include <vector>
+
+#include "core/io/timer.hpp"
+
+namespace asmtpd::io {
+
+namespace {
+
+constexpr std::uint64_t kFirstBackoffMs = 100;
+constexpr std::uint64_t kMaxBackoffMs = 5000;
+
+// Counters: INCRBY, and an expiry for a counter that has none (a new one).
+constexpr const char* kIncrScript =
+    "local v = redis.call('INCRBY', KEYS[1], ARGV[1]) "
+    "if tonumber(ARGV[2]) > 0 and redis.call('PTTL', KEYS[1]) < 0 then "
+    "redis.call('PEXPIRE', KEYS[1], ARGV[2]) end "
+    "return v";
+// Sliding windows: a sorted set of event times (the server's clock, shared by every instance).
+constexpr const char* kWindowAddScript =
+    "local t = redis.call('TIME') "
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1])) "
+    "redis.call('ZADD', KEYS[1], now, now .. ':' .. ARGV[2]) "
+    "redis.call('PEXPIRE', KEYS[1], ARGV[1]) "
+    "return redis.call('ZCARD', KEYS[1])";
+constexpr const char* kWindowCountScript =
+    "local t = redis.call('TIME') "
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
+    "return redis.call('ZCOUNT', KEYS[1], '(' .. (now - tonumber(ARGV[1])), '+inf')";
+
+}  // namespace
+
+struct RedisStore::Batch {
+    StateCallback done;
+    std::vector<StateReply> replies;
+    std::size_t remaining = 0;
+    std::unique_ptr<Timer> timer;   // the deadline, or the post of an immediate failure
+    bool answered = false;
+
+    void answer(StateResult r) {
+        if (answered) return;
+        answered = true;
+        if (timer) timer->stop();
+        if (r.ok()) r.replies = std::move(replies);
+        if (done) done(std::move(r));
+    }
+};
+
+RedisStore::RedisStore(uv_loop_t* loop, StateOptions o) : loop_(loop), options_(std::move(o)) {
+    std::random_device rd;
+    member_tag_ = std::to_string(rd()) + std::to_string(rd());
+}
+
+RedisStore::~RedisStore() {
+    for (auto& [id, entry] : waiting_)
+        if (entry.first->timer) entry.first->timer->stop();
+    waiting_.clear();
+    if (ctx_) {
+        ctx_->data = nullptr;   // callbacks hiredis runs while freeing find no store
+        redisAsyncFree(ctx_);
+        ctx_ = nullptr;
+    }
+}
+
+bool RedisStore::connect(std::string& error) {
+    if (uv_now(loop_) < retry_at_) {
+        error = "redis " + options_.host + ":" + std::to_string(options_.port) + " unavailable (" + last_error_ +
+                "); next try in " + std::to_string(retry_at_ - uv_now(loop_)) + " ms";
+        return false;
+    }
+    redisAsyncContext* ac = redisAsyncConnect(options_.host.c_str(), static_cast<int>(options_.port));
+    if (!ac || ac->err) {
+        std::string why = ac ? ac->errstr : "out of memory";
+        if (ac) redisAsyncFree(ac);
+        lost(why);
+        error = "redis " + options_.host + ":" + std::to_string(options_.port) + ": " + why;
+        return false;
+    }
+    ac->data = this;
+    if (redisLibuvAttach(ac, loop_) != REDIS_OK) {
+        redisAsyncFree(ac);
+        lost("cannot attach to the loop");
+        error = "redis: cannot attach to the loop";
+        return false;
+    }
+    redisAsyncSetConnectCallback(ac, &RedisStore::connect_cb);
+    redisAsyncSetDisconnectCallback(ac, &RedisStore::disconnect_cb);
+    ctx_ = ac;
+    return true;
+}
+
+void RedisStore::run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateCallback done) {
+    auto b = std::make_shared<Batch>();
+    b->done = std::move(done);
+    b->replies.resize(ops.size());
+    b->remaining = ops.size();
+    b->timer = std::make_unique<Timer>(loop_);
+    stats_.batches++;
+    stats_.ops += ops.size();
+
+    std::string error;
+    if (ops.empty() || (!ctx_ && !connect(error))) {
+        // Answered from the loop, never inside run(): the timer keeps the batch until it fires.
+        if (!ops.empty()) stats_.failures++;
+        b->timer->start(0, [b, error] {
+            b->answer(error.empty() ? StateResult{} : StateResult{StateStatus::Unavailable, error, {}});
+        });
+        return;
+    }
+    const std::uint64_t limit = deadline_ms == 0 ? options_.timeout_ms : std::min(deadline_ms, options_.timeout_ms);
+    Batch* raw = b.get();
+    b->timer->start(limit, [this, raw] {
+        stats_.timeouts++;
+        raw->answer({StateStatus::Timeout, "redis did not answer within the deadline", {}});
+        lost("a batch timed out");
+        drop_connection();   // may free raw: nothing after this
+    });
+
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+        const StateOp& op = ops[i];
+        const std::string key = options_.prefix + op.key;
+        std::vector<std::string> argv;
+        switch (op.kind) {
+        case StateOp::Kind::Get: argv = {"GET", key}; break;
+        case StateOp::Kind::Set:
+            argv = {"SET", key, op.value};
+            if (op.ttl_ms) argv.insert(argv.end(), {"PX", std::to_string(op.ttl_ms)});
+            break;
+        case StateOp::Kind::Del: argv = {"DEL", key}; break;
+        case StateOp::Kind::Incr:
+            argv = {"EVAL", kIncrScript, "1", key, std::to_string(op.by), std::to_string(op.ttl_ms)};
+            break;
+        case StateOp::Kind::WindowAdd:
+            argv = {"EVAL", kWindowAddScript, "1", key, std::to_string(std::max<std::uint64_t>(op.ttl_ms, 1)),
+                    member_tag_ + ":" + std::to_string(next_id_)};
+            break;
+        case StateOp::Kind::WindowCount:
+            argv = {"EVAL", kWindowCountScript, "1", key, std::to_string(op.ttl_ms)};
+            break;
+        }
+        std::vector<const char*> args;
+        std::vector<std::size_t> lens;
+        for (const auto& a : argv) {
+            args.push_back(a.data());
+            lens.push_back(a.size());
+        }
+        const std::uint64_t id = next_id_++;
+        waiting_[id] = {b, i};
+        void* priv = reinterpret_cast<void*>(static_cast<std::uintptr_t>(id));
+        if (redisAsyncCommandArgv(ctx_, &RedisStore::reply_cb, priv, static_cast<int>(args.size()), args.data(),
+                                  lens.data()) != REDIS_OK) {
+            waiting_.erase(id);
+            stats_.failures++;
+            b->answer({StateStatus::Unavailable, "redis: the connection is closing", {}});
+            break;
+        }
+    }
+}
+
+void RedisStore::reply_cb(redisAsyncContext* ac, void* reply, void* priv) {
+    auto* self = static_cast<RedisStore*>(ac->data);
+    if (self) self->on_reply(static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(priv)), reply);
+}
+
+void RedisStore::connect_cb(const redisAsyncContext* ac, int status) {
+    auto* self = static_cast<RedisStore*>(ac->data);
+    if (self) self->on_connect(status);
+}
+
+void RedisStore::disconnect_cb(const redisAsyncContext* ac, int status) {
+    auto* self = static_cast<RedisStore*>(ac->data);
+    if (self) self->on_disconnect(status);
+}
+
+void RedisStore::on_reply(std::uint64_t id, void* reply) {
+    auto it = waiting_.find(id);
+    if (it == waiting_.end()) return;
+    auto [b, index] = std::move(it->second);
+    waiting_.erase(it);
+    if (b->answered) return;
+    auto* r = static_cast<redisReply*>(reply);
+    if (!r) {
+        stats_.failures++;
+        return b->answer({StateStatus::Unavailable, "redis: connection lost (" + last_error_ + ")", {}});
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        stats_.failures++;
+        return b->answer({StateStatus::Unavailable, "redis: " + std::string(r->str, r->len), {}});
+    }
+    StateReply& out = b->replies[index];
+    if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) {
+        out.found = true;
+        out.value.assign(r->str, r->len);
+    } else if (r->type == REDIS_REPLY_INTEGER) {
+        out.found = true;
+        out.number = r->integer;
+    }
+    if (--b->remaining == 0) {
+        stats_.round_trips++;
+        b->answer({});
+    }
+}
+
+void RedisStore::on_connect(int status) {
+    if (status == REDIS_OK) {
+        connected_ = true;
+        backoff_ms_ = 0;
+        return;
+    }
+    // hiredis frees the context after this callback and fails its commands (reply NULL).
+    std::string why = ctx_ && ctx_->errstr[0] ? ctx_->errstr : "connect failed";
+    ctx_ = nullptr;
+    connected_ = false;
+    lost(why);
+}
+
+void RedisStore::on_disconnect(int status) {
+    std::string why = status == REDIS_OK ? "closed" : (ctx_ && ctx_->errstr[0] ? ctx_->errstr : "connection lost");
+    ctx_ = nullptr;
+    connected_ = false;
+    if (status != REDIS_OK) lost(why);
+}
+
+void RedisStore::lost(std::string why) {
+    last_error_ = std::move(why);
+    backoff_ms_ = backoff_ms_ == 0 ? kFirstBackoffMs : std::min(backoff_ms_ * 2, kMaxBackoffMs);
+    retry_at_ = uv_now(loop_) + backoff_ms_;
+}
+
+void RedisStore::drop_connection() {
+    if (!ctx_) return;
+    redisAsyncContext* ac = std::exchange(ctx_, nullptr);
+    connected_ = false;
+    ac->data = nullptr;   // its callbacks no longer reach us: fail what waits here instead
+    redisAsyncFree(ac);
+    auto waiting = std::move(waiting_);
+    waiting_.clear();
+    for (auto& [id, entry] : waiting) {
+        if (!entry.first->answered) stats_.failures++;
+        entry.first->answer({StateStatus::Unavailable, "redis: connection dropped (" + last_error_ + ")", {}});
+    }
+}
+
+}  // namespace asmtpd::io

@@ -1,0 +1,67 @@
+// redis_store.hpp - the state store on a Redis server: hiredis's asynchronous API attached to
+// the worker's libuv loop (hiredis/adapters/libuv.h), one connection per worker loop.
+//
+// A batch is one pipelined round trip: every op is one command (GET, SET PX, DEL, or a short
+// EVAL script for counters and sliding windows, which run atomically on the server and use the
+// server's clock, so every instance counts the same window). hiredis queues the commands of a
+// batch in its output buffer and writes them together when the socket is writable.
+// Connection: made on the first batch; when it fails or drops, batches fail at once
+// (Unavailable) until the backoff (100 ms, doubling to 5 s) has passed, then the next batch
+// reconnects. A batch past its deadline gets Timeout and drops the connection (what is behind
+// it in the pipeline would be late too); the next batch reconnects.
+// Must never: block (hiredis's connect is non-blocking, the address is an IP literal); call a
+// callback inside run(); touch the hiredis context after its disconnect callback.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "core/io/state_store.hpp"
+
+struct redisAsyncContext;
+
+namespace asmtpd::io {
+
+class RedisStore final : public StateStore {
+public:
+    RedisStore(uv_loop_t* loop, StateOptions o);
+    ~RedisStore() override;
+    RedisStore(const RedisStore&) = delete;
+    RedisStore& operator=(const RedisStore&) = delete;
+
+    void run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateCallback done) override;
+    const char* backend() const override { return "redis"; }
+    const StateStats& stats() const override { return stats_; }
+    bool connected() const { return connected_; }
+
+    struct Batch;
+
+private:
+    bool connect(std::string& error);
+    void send(const std::shared_ptr<Batch>& b);
+    void on_reply(std::uint64_t id, void* reply);
+    void on_connect(int status);
+    void on_disconnect(int status);
+    void lost(std::string why);          // the connection is gone: start the backoff
+    void drop_connection();
+
+    static void reply_cb(redisAsyncContext* ac, void* reply, void* priv);
+    static void connect_cb(const redisAsyncContext* ac, int status);
+    static void disconnect_cb(const redisAsyncContext* ac, int status);
+
+    uv_loop_t* loop_;
+    StateOptions options_;
+    redisAsyncContext* ctx_ = nullptr;   // owned by hiredis once attached; null when not connected
+    bool connected_ = false;
+    std::uint64_t backoff_ms_ = 0;
+    std::uint64_t retry_at_ = 0;         // loop ms before which no reconnect is tried
+    std::string last_error_;
+    std::uint64_t next_id_ = 1;
+    std::string member_tag_;             // makes window members unique across instances
+    std::unordered_map<std::uint64_t, std::pair<std::shared_ptr<Batch>, std::size_t>> waiting_;
+    StateStats stats_;
+};
+
+}  // namespace asmtpd::io

@@ -1,0 +1,270 @@
+// state_store_test.cpp - io::StateStore on both backends: the embedded LMDB file and a real
+// redis-server started on a free loopback port. Every op kind, expiry, one answer per batch
+// from the loop (never inside run()), the deadline, the failure values, the key prefix,
+// persistence of the embedded file, and Redis reconnecting after a restart.
+#include "core/io/state_store.hpp"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+
+#include "core/io/redis_store.hpp"
+#include "t/core/io/test_loop.hpp"
+#include "t/support/redis_server.hpp"
+
+using namespace asmtpd;
+using io::StateOp;
+using io::StateResult;
+using io::StateStatus;
+
+namespace {
+
+// A fresh directory, removed with its content.
+struct TmpDir {
+    TmpDir() {
+        char buf[] = "/tmp/asmtpd-state-XXXXXX";
+        REQUIRE(::mkdtemp(buf) != nullptr);
+        p = buf;
+    }
+    ~TmpDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(p, ec);
+    }
+    const std::string& path() const { return p; }
+    std::string operator/(const std::string& n) const { return p + "/" + n; }
+    std::string p;
+};
+
+// Runs one batch and waits for its answer (which must not come inside run()).
+StateResult run(io::test::TestLoop& loop, io::StateStore& s, std::vector<StateOp> ops, std::uint64_t deadline = 0) {
+    std::optional<StateResult> got;
+    int calls = 0;
+    s.run(std::move(ops), deadline, [&](StateResult r) {
+        ++calls;
+        got = std::move(r);
+    });
+    CHECK_FALSE(got.has_value());   // never synchronous
+    REQUIRE(loop.run_until([&] { return got.has_value(); }, 5000));
+    loop.run_for(20);
+    CHECK(calls == 1);
+    return std::move(*got);
+}
+
+// What every backend must do the same way.
+void exercise(io::test::TestLoop& loop, io::StateStore& s) {
+    auto r = run(loop, s,
+                 {StateOp::set("k1", "hello", 0), StateOp::get("k1"), StateOp::get("missing"),
+                  StateOp::incr("c", 1, 60000), StateOp::incr("c", 5, 60000), StateOp::window_add("w", 60000),
+                  StateOp::window_add("w", 60000), StateOp::window_count("w", 60000)});
+    REQUIRE_MESSAGE(r.ok(), r.error);
+    REQUIRE(r.replies.size() == 8);
+    CHECK(r.replies[1].found);
+    CHECK(r.replies[1].value == "hello");
+    CHECK_FALSE(r.replies[2].found);
+    CHECK(r.replies[3].number == 1);
+    CHECK(r.replies[4].number == 6);
+    CHECK(r.replies[5].number == 1);
+    CHECK(r.replies[6].number == 2);
+    CHECK(r.replies[7].number == 2);
+
+    // A read-only batch; a delete.
+    r = run(loop, s, {StateOp::get("k1"), StateOp::window_count("w", 60000)});
+    REQUIRE(r.ok());
+    CHECK(r.replies[0].value == "hello");
+    CHECK(r.replies[1].number == 2);
+    r = run(loop, s, {StateOp::del("k1"), StateOp::get("k1")});
+    REQUIRE(r.ok());
+    CHECK_FALSE(r.replies[1].found);
+
+    // Expiry: a short TTL, a counter's fixed window, a sliding window.
+    r = run(loop, s, {StateOp::set("short", "x", 150), StateOp::incr("cnt", 1, 150), StateOp::window_add("sw", 150)});
+    REQUIRE(r.ok());
+    loop.run_for(400);
+    r = run(loop, s, {StateOp::get("short"), StateOp::incr("cnt", 1, 150), StateOp::window_count("sw", 150),
+                      StateOp::window_add("sw", 150)});
+    REQUIRE(r.ok());
+    CHECK_FALSE(r.replies[0].found);
+    CHECK(r.replies[1].number == 1);   // the old counter expired: a new one
+    CHECK(r.replies[2].number == 0);
+    CHECK(r.replies[3].number == 1);
+
+    // An empty batch answers Ok with no replies, from the loop too.
+    r = run(loop, s, {});
+    CHECK(r.ok());
+    CHECK(r.replies.empty());
+    CHECK(s.stats().batches >= 6);
+}
+
+}  // namespace
+
+TEST_CASE("state store, embedded: every op, expiry, and the file survives the store") {
+    TmpDir dir;
+    io::test::TestLoop loop;
+    io::StateOptions o;
+    o.path = dir / "state.mdb";
+    {
+        auto s = io::make_state_store(loop.get(), o);
+        CHECK(std::string(s->backend()) == "embedded");
+        exercise(loop, *s);
+        auto r = run(loop, *s, {StateOp::set("kept", "across restarts", 3600000)});
+        REQUIRE(r.ok());
+    }
+    // A new store on the same file (a restarted daemon) sees what the old one wrote.
+    auto s = io::make_state_store(loop.get(), o);
+    auto r = run(loop, *s, {StateOp::get("kept"), StateOp::get("c")});
+    REQUIRE(r.ok());
+    CHECK(r.replies[0].value == "across restarts");
+    CHECK(r.replies[1].value == "6");
+}
+
+TEST_CASE("state store, embedded: a path that cannot be opened is Unavailable, with the reason") {
+    TmpDir dir;
+    io::test::TestLoop loop;
+    io::StateOptions o;
+    o.path = dir / "no/such/dir/state.mdb";
+    auto s = io::make_state_store(loop.get(), o);
+    auto r = run(loop, *s, {StateOp::get("k")});
+    CHECK(r.status == StateStatus::Unavailable);
+    CHECK(r.error.find("no/such/dir/state.mdb") != std::string::npos);
+    CHECK(s->stats().failures == 1);
+}
+
+TEST_CASE("state store, redis: every op on a real redis-server, keys under the prefix") {
+    TmpDir dir;
+    test::RedisServer redis(dir.path());
+    io::test::TestLoop loop;
+    io::StateOptions o;
+    o.backend = io::StateOptions::Backend::Redis;
+    o.port = redis.port();
+    o.prefix = "t1:";
+    auto s = io::make_state_store(loop.get(), o);
+    CHECK(std::string(s->backend()) == "redis");
+    exercise(loop, *s);
+    // The prefix is the store's: another prefix on the same server sees nothing.
+    auto r = run(loop, *s, {StateOp::set("shared", "v", 0)});
+    REQUIRE(r.ok());
+    o.prefix = "t2:";
+    auto other = io::make_state_store(loop.get(), o);
+    r = run(loop, *other, {StateOp::get("shared"), StateOp::set("shared", "w", 0)});
+    REQUIRE(r.ok());
+    CHECK_FALSE(r.replies[0].found);
+    r = run(loop, *s, {StateOp::get("shared")});
+    REQUIRE(r.ok());
+    CHECK(r.replies[0].value == "v");
+    // One pipelined round trip per batch.
+    CHECK(s->stats().round_trips == s->stats().batches - 1);   // the empty batch sends nothing
+    CHECK(s->stats().failures == 0);
+}
+
+TEST_CASE("state store, redis: server gone -> Unavailable at once, back after the backoff") {
+    TmpDir dir;
+    auto redis = std::make_unique<test::RedisServer>(dir.path());
+    const auto port = redis->port();
+    io::test::TestLoop loop;
+    io::StateOptions o;
+    o.backend = io::StateOptions::Backend::Redis;
+    o.port = port;
+    auto s = io::make_state_store(loop.get(), o);
+    REQUIRE(run(loop, *s, {StateOp::set("a", "1", 0)}).ok());
+
+    redis->stop();
+    auto r = run(loop, *s, {StateOp::get("a")});
+    CHECK(r.status == StateStatus::Unavailable);
+    // Within the backoff: no connection attempt, an immediate answer naming the server.
+    r = run(loop, *s, {StateOp::get("a")});
+    CHECK(r.status == StateStatus::Unavailable);
+    CHECK(r.error.find("127.0.0.1:" + std::to_string(port)) != std::string::npos);
+
+    redis = std::make_unique<test::RedisServer>(dir.path(), port);
+    bool back = false;
+    for (int i = 0; i < 60 && !back; ++i) {
+        back = run(loop, *s, {StateOp::set("b", "2", 0), StateOp::get("b")}).ok();
+        if (!back) loop.run_for(100);
+    }
+    CHECK(back);
+}
+
+TEST_CASE("state store, redis: a server that does not answer -> Timeout at the deadline, then recovery") {
+    TmpDir dir;
+    test::RedisServer redis(dir.path());
+    io::test::TestLoop loop;
+    io::StateOptions o;
+    o.backend = io::StateOptions::Backend::Redis;
+    o.port = redis.port();
+    o.timeout_ms = 300;
+    auto s = io::make_state_store(loop.get(), o);
+    REQUIRE(run(loop, *s, {StateOp::set("a", "1", 0)}).ok());
+    redis.pause();
+    auto r = run(loop, *s, {StateOp::get("a")}, 5000);   // capped by the store's 300 ms
+    CHECK(r.status == StateStatus::Timeout);
+    CHECK(s->stats().timeouts == 1);
+    redis.resume();
+    bool back = false;
+    for (int i = 0; i < 60 && !back; ++i) {
+        auto again = run(loop, *s, {StateOp::get("a")});
+        back = again.ok() && again.replies[0].value == "1";
+        if (!back) loop.run_for(100);
+    }
+    CHECK(back);
+}
+
+TEST_CASE("state store: StateScope drops the callbacks of an ended session") {
+    TmpDir dir;
+    io::test::TestLoop loop;
+    io::StateOptions o;
+    o.path = dir / "state.mdb";
+    auto s = io::make_state_store(loop.get(), o);
+    bool called = false;
+    {
+        io::StateScope scope(*s);
+        scope.run({StateOp::set("x", "1", 0)}, 0, [&](StateResult) { called = true; });
+    }
+    loop.run_for(300);
+    CHECK_FALSE(called);
+    auto r = run(loop, *s, {StateOp::get("x")});   // the write itself still happened
+    CHECK(r.replies[0].value == "1");
+}
+
+namespace {
+
+// Runs `n` batches of {get, set} with `parallel` in flight; returns batches per second.
+double measure(io::test::TestLoop& loop, io::StateStore& s, int n, int parallel) {
+    int sent = 0, done = 0, failed = 0;
+    std::function<void()> next = [&] {
+        if (sent >= n) return;
+        std::string key = "bench:" + std::to_string(sent++ % 1000);
+        s.run({StateOp::get(key), StateOp::set(key, "1700000000:1:0:1", 60000)}, 0, [&](StateResult r) {
+            ++done;
+            if (!r.ok()) ++failed;
+            next();
+        });
+    };
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < parallel; ++i) next();
+    REQUIRE(loop.run_until([&] { return done == n; }, 120000));
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    CHECK(failed == 0);
+    return n / secs;
+}
+
+}  // namespace
+
+// Figures for the report, not a check: ./test_io -tc="state store: throughput*" --no-skip
+TEST_CASE("state store: throughput of {get, set} batches, both backends" * doctest::skip()) {
+    TmpDir dir;
+    io::test::TestLoop loop;
+    io::StateOptions o;
+    o.path = dir / "state.mdb";
+    auto embedded = io::make_state_store(loop.get(), o);
+    MESSAGE("embedded, 1 in flight:  " << measure(loop, *embedded, 2000, 1) << " batches/s");
+    MESSAGE("embedded, 50 in flight: " << measure(loop, *embedded, 10000, 50) << " batches/s");
+    test::RedisServer redis(dir.path());
+    o.backend = io::StateOptions::Backend::Redis;
+    o.port = redis.port();
+    auto r = io::make_state_store(loop.get(), o);
+    MESSAGE("redis, 1 in flight:     " << measure(loop, *r, 2000, 1) << " batches/s");
+    MESSAGE("redis, 50 in flight:    " << measure(loop, *r, 10000, 50) << " batches/s");
+}
