@@ -112,8 +112,6 @@ void DkimSigner::sign(hooks::Context& ctx, const std::string& owner, hooks::Hook
         return call.declined();
     }
 
-    // Everything the pool needs is copied (the key is shared, immutable): a reload may replace
-    // this signer, and the session may end, while the signature is computed.
     struct Job {
         std::string block;
         io::dkim::BodyDigest body;
@@ -121,28 +119,25 @@ void DkimSigner::sign(hooks::Context& ctx, const std::string& owner, hooks::Hook
         io::dkim::SignOptions options;
         io::dkim::SignResult result;
     };
-    auto job = std::make_shared<Job>(Job{std::string(*block), seen->body(), key->key, options_, {}});
-    job->options.domain = key->domain;
-    job->options.selector = key->selector;
-    job->options.timestamp = static_cast<std::uint64_t>(std::time(nullptr));
+    Job job{std::string(*block), seen->body(), key->key, options_, {}};
+    job.options.domain = key->domain;
+    job.options.selector = key->selector;
+    job.options.timestamp = static_cast<std::uint64_t>(std::time(nullptr));
     std::string why = fmt::format("{} domain {}; {}", chosen_by, chosen_by == "From" ? from.value_or("") : envelope,
                                   signs_for(ctx));
-    auto* c = &ctx;
-    ctx.reactor().run_in_pool(
-        [job] { job->result = io::dkim::sign_header_block(job->block, job->body, job->key, job->options); },
-        [c, alive = ctx.lifetime(), call, job, why = std::move(why)] {
-            if (alive.expired() || !call.wanted()) return;
-            const auto& o = job->options;
-            auto* txn = c->transaction();
-            if (!job->result.field || !txn) {
-                c->log().warn("dkim: not signed, {} (d={} s={})", job->result.error, o.domain, o.selector);
-                return call.declined();
-            }
-            txn->added_headers.push_back(std::move(*job->result.field));
-            c->log().info("dkim: signed d={} s={} a={} ({})", o.domain, o.selector,
-                          job->key.type() == pd::KeyType::Ed25519 ? "ed25519-sha256" : "rsa-sha256", why);
-            call.declined();
-        });
+    // On the loop thread, not the work pool: RSA signing draws blinding values from OpenSSL's
+    // per-thread random generator, whose state in libuv's pool threads is never released
+    // (LeakSanitizer reports it at exit). Verification, which needs no randomness, runs on the pool.
+    job.result = io::dkim::sign_header_block(job.block, job.body, job.key, job.options);
+    const auto& o = job.options;
+    if (!job.result.field) {
+        ctx.log().warn("dkim: not signed, {} (d={} s={})", job.result.error, o.domain, o.selector);
+        return call.declined();
+    }
+    txn->added_headers.push_back(std::move(*job.result.field));
+    ctx.log().info("dkim: signed d={} s={} a={} ({})", o.domain, o.selector,
+                   job.key.type() == pd::KeyType::Ed25519 ? "ed25519-sha256" : "rsa-sha256", why);
+    call.declined();
 }
 
 }  // namespace asmtpd::plugins::dkim
