@@ -189,16 +189,8 @@ private:
                        [policy = policy_, c, alive = ctx.lifetime(), call, seen](std::vector<proto::DnsResult> keys) {
                            // The session ended, or the chain gave up waiting (plugin timeout).
                            if (alive.expired() || !call.wanted()) return;
-                           judge_and_report(*c, call, seen, std::move(keys), policy);
+                           report(*c, call, judge_all(*seen, keys), policy);
                        });
-    }
-
-    // On the loop thread: OpenSSL keeps per-thread caches (decoders, random state) that
-    // libuv's pool threads never release before exit, which LeakSanitizer reports; moving the
-    // RSA work to the pool is left for when those threads can run OpenSSL's thread cleanup.
-    static void judge_and_report(hooks::Context& ctx, hooks::HookCall call, std::shared_ptr<DkimObserver> seen,
-                              std::vector<proto::DnsResult> keys, const RejectPolicy& policy) {
-        report(ctx, call, judge_all(*seen, keys), policy);
     }
 
     static std::vector<vd::SignatureResult> judge_all(const DkimObserver& seen, const std::vector<proto::DnsResult>& keys) {

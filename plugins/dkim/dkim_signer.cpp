@@ -3,8 +3,6 @@
 #include "plugins/dkim/dkim_signer.hpp"
 
 #include <ctime>
-
-#include <fmt/format.h>
 #include <memory>
 
 #include "core/proto/dkim_header.hpp"
@@ -112,31 +110,22 @@ void DkimSigner::sign(hooks::Context& ctx, const std::string& owner, hooks::Hook
         return call.declined();
     }
 
-    struct Job {
-        std::string block;
-        io::dkim::BodyDigest body;
-        io::dkim::PrivateKey key;
-        io::dkim::SignOptions options;
-        io::dkim::SignResult result;
-    };
-    Job job{std::string(*block), seen->body(), key->key, options_, {}};
-    job.options.domain = key->domain;
-    job.options.selector = key->selector;
-    job.options.timestamp = static_cast<std::uint64_t>(std::time(nullptr));
-    std::string why = fmt::format("{} domain {}; {}", chosen_by, chosen_by == "From" ? from.value_or("") : envelope,
-                                  signs_for(ctx));
+    io::dkim::SignOptions o = options_;
+    o.domain = key->domain;
+    o.selector = key->selector;
+    o.timestamp = static_cast<std::uint64_t>(std::time(nullptr));
     // On the loop thread, not the work pool: RSA signing draws blinding values from OpenSSL's
     // per-thread random generator, whose state in libuv's pool threads is never released
-    // (LeakSanitizer reports it at exit). Verification, which needs no randomness, runs on the pool.
-    job.result = io::dkim::sign_header_block(job.block, job.body, job.key, job.options);
-    const auto& o = job.options;
-    if (!job.result.field) {
-        ctx.log().warn("dkim: not signed, {} (d={} s={})", job.result.error, o.domain, o.selector);
+    // (LeakSanitizer reports it at exit).
+    auto r = io::dkim::sign_header_block(*block, seen->body(), key->key, o);
+    if (!r.field) {
+        ctx.log().warn("dkim: not signed, {} (d={} s={})", r.error, o.domain, o.selector);
         return call.declined();
     }
-    txn->added_headers.push_back(std::move(*job.result.field));
-    ctx.log().info("dkim: signed d={} s={} a={} ({})", o.domain, o.selector,
-                   job.key.type() == pd::KeyType::Ed25519 ? "ed25519-sha256" : "rsa-sha256", why);
+    txn->added_headers.push_back(std::move(*r.field));
+    ctx.log().info("dkim: signed d={} s={} a={} ({} domain {}; {})", o.domain, o.selector,
+                   key->key.type() == pd::KeyType::Ed25519 ? "ed25519-sha256" : "rsa-sha256", chosen_by,
+                   chosen_by == "From" ? from.value_or("") : envelope, signs_for(ctx));
     call.declined();
 }
 
