@@ -73,6 +73,11 @@ public:
     // counter/window ops, one round trip each; callbacks still pending when the session ends are
     // dropped. Every answer may be a failure (StateStatus): apply your documented fail mode.
     virtual io::StateScope& state() = 0;
+    // Runs `work` on the loop's CPU thread (io::CpuThread: one thread, jobs in the order posted,
+    // OpenSSL state released at exit), then `after` on the loop, never inside this call. For
+    // CPU-bound work (signature checks, signing) that would stall every session of the loop.
+    // `after` runs even if the session has ended: check lifetime() there.
+    virtual void run_on_cpu_thread(std::function<void()> work, std::function<void()> after) = 0;
     // Adds a line in front of the next reply to the client (qmail-spp's "P"). A leading
     // "NNN-" or "NNN " is dropped: the reply's own code frames every line, so the client always
     // gets exactly one well-formed reply.

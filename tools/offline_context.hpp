@@ -20,6 +20,7 @@
 #include <uv.h>
 
 #include "core/io/child_process.hpp"
+#include "core/io/cpu_thread.hpp"
 #include "core/io/log.hpp"
 #include "core/io/resolver.hpp"
 #include "core/io/state_store.hpp"
@@ -65,6 +66,7 @@ public:
         resolver_.reset();
         state_scope_.reset();
         state_.reset();
+        cpu_.reset();
     }
 
     // hooks::Context
@@ -87,6 +89,10 @@ public:
     io::ChildRunner& children() override {
         if (!children_) children_ = std::make_unique<io::ChildRunner>(loop_, 4);
         return *children_;
+    }
+    void run_on_cpu_thread(std::function<void()> work, std::function<void()> after) override {
+        if (!cpu_) cpu_ = std::make_unique<io::CpuThread>(loop_);
+        cpu_->run(std::move(work), std::move(after));
     }
     void prefix_reply(std::string line) override { reply_prefix.push_back(std::move(line)); }
     // A resolver made from dns_options; if c-ares refuses them, one with the defaults (and
@@ -130,6 +136,7 @@ private:
     std::unique_ptr<io::DnsScope> dns_scope_;
     std::unique_ptr<io::StateStore> state_;       // made on first state()
     std::unique_ptr<io::StateScope> state_scope_;
+    std::unique_ptr<io::CpuThread> cpu_;          // made on first run_on_cpu_thread()
 };
 
 }  // namespace asmtpd::offline

@@ -53,6 +53,7 @@ Server::Server(uv_loop_t* loop, io::Logger& logger, std::string config_dir, std:
       resolver_(io::Resolver::create(loop, resolver_options(runtime_->settings.dns), resolver_error_)),
       state_(io::make_state_store(loop, state_options(runtime_->settings))),
       free_space_(loop),
+      cpu_(loop),
       reaper_(loop),
       shutdown_timer_(loop),
       sigterm_(loop),

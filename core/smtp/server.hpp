@@ -16,6 +16,7 @@
 
 #include <uv.h>
 
+#include "core/io/cpu_thread.hpp"
 #include "core/io/listener.hpp"
 #include "core/io/log.hpp"
 #include "core/io/signals.hpp"
@@ -51,6 +52,7 @@ public:
     io::ChildRunner& children() override { return children_; }
     io::Resolver& resolver() override { return *resolver_; }
     io::StateStore& state_store() override { return *state_; }
+    io::CpuThread& cpu_thread() override { return cpu_; }
     bool auth_failed(const std::string& ip) override;
     io::FreeSpaceMonitor* free_space() override { return &free_space_; }
     bool peer_changed(Session& s, const std::string& old_ip) override;
@@ -88,6 +90,7 @@ private:
     std::unique_ptr<io::Resolver> resolver_;   // null when start() failed on it, and once stopped
     std::unique_ptr<io::StateStore> state_;    // asmtpd.yaml state:, opened on first use; null once stopped
     io::FreeSpaceMonitor free_space_;
+    io::CpuThread cpu_;
     io::Timer reaper_;
     io::Timer shutdown_timer_;
     io::SignalWatcher sigterm_, sigint_, sighup_;

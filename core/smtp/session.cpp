@@ -395,6 +395,10 @@ void Session::refuse_transaction(const hooks::Disposition& d) {
     handle_refusal(d);
 }
 
+void Session::run_on_cpu_thread(std::function<void()> work, std::function<void()> after) {
+    owner_.cpu_thread().run(std::move(work), std::move(after));
+}
+
 void Session::after(std::uint64_t ms, std::function<void()> fn) {
     if (phase_ >= Phase::Closing) return;
     plugin_timers_.push_back(std::make_unique<io::Timer>(loop_));

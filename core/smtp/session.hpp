@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/io/child_process.hpp"
+#include "core/io/cpu_thread.hpp"
 #include "core/io/free_space.hpp"
 #include "core/io/log.hpp"
 #include "core/io/reactor.hpp"
@@ -59,6 +60,8 @@ public:
     virtual io::Resolver& resolver() = 0;
     // The loop's state store (asmtpd.yaml `state:`).
     virtual io::StateStore& state_store() = 0;
+    // The loop's thread for CPU-bound OpenSSL work (DKIM).
+    virtual io::CpuThread& cpu_thread() = 0;
     // A failed AUTH from ip; true when ip is over its failure budget (the session then closes).
     virtual bool auth_failed(const std::string& /*ip*/) { return false; }
     // A PROXY header changed the session's client address (per-IP accounting); true when the
@@ -112,6 +115,7 @@ public:
     io::ChildRunner& children() override { return owner_.children(); }
     io::DnsScope& dns() override { return dns_; }
     io::StateScope& state() override { return state_; }
+    void run_on_cpu_thread(std::function<void()> work, std::function<void()> after) override;
     void prefix_reply(std::string line) override;
 
 private:

@@ -189,8 +189,22 @@ private:
                        [policy = policy_, c, alive = ctx.lifetime(), call, seen](std::vector<proto::DnsResult> keys) {
                            // The session ended, or the chain gave up waiting (plugin timeout).
                            if (alive.expired() || !call.wanted()) return;
-                           report(*c, call, judge_all(*seen, keys), policy);
+                           judge_on_cpu_thread(*c, call, seen, std::move(keys), policy);
                        });
+    }
+
+    // An RSA verification costs tens of microseconds (more for 4096-bit keys, and a message may
+    // carry max_signatures of them): the loop hands the judging to its CPU thread and reports.
+    // The observer has ended, so nothing writes to it any more.
+    static void judge_on_cpu_thread(hooks::Context& ctx, hooks::HookCall call, std::shared_ptr<DkimObserver> seen,
+                                    std::vector<proto::DnsResult> keys, const RejectPolicy& policy) {
+        auto results = std::make_shared<std::vector<vd::SignatureResult>>();
+        auto* c = &ctx;
+        ctx.run_on_cpu_thread([results, seen, keys = std::move(keys)] { *results = judge_all(*seen, keys); },
+                              [c, alive = ctx.lifetime(), call, results, policy] {
+                                  if (alive.expired() || !call.wanted()) return;
+                                  report(*c, call, *results, policy);
+                              });
     }
 
     static std::vector<vd::SignatureResult> judge_all(const DkimObserver& seen, const std::vector<proto::DnsResult>& keys) {

@@ -114,19 +114,30 @@ void DkimSigner::sign(hooks::Context& ctx, const std::string& owner, hooks::Hook
     o.domain = key->domain;
     o.selector = key->selector;
     o.timestamp = static_cast<std::uint64_t>(std::time(nullptr));
-    // On the loop thread, not the work pool: RSA signing draws blinding values from OpenSSL's
-    // per-thread random generator, whose state in libuv's pool threads is never released
-    // (LeakSanitizer reports it at exit).
-    auto r = io::dkim::sign_header_block(*block, seen->body(), key->key, o);
-    if (!r.field) {
-        ctx.log().warn("dkim: not signed, {} (d={} s={})", r.error, o.domain, o.selector);
-        return call.declined();
-    }
-    txn->added_headers.push_back(std::move(*r.field));
-    ctx.log().info("dkim: signed d={} s={} a={} ({} domain {}; {})", o.domain, o.selector,
-                   key->key.type() == pd::KeyType::Ed25519 ? "ed25519-sha256" : "rsa-sha256", chosen_by,
-                   chosen_by == "From" ? from.value_or("") : envelope, signs_for(ctx));
-    call.declined();
+    // An RSA-2048 signature costs about a millisecond: on the loop's CPU thread, not the loop
+    // (and not libuv's pool, whose threads never release OpenSSL's per-thread state). The job
+    // owns copies of what it reads: a reload may replace this plugin, the session may end.
+    const std::string algorithm = key->key.type() == pd::KeyType::Ed25519 ? "ed25519-sha256" : "rsa-sha256";
+    const std::string why = std::string(chosen_by) + " domain " + (chosen_by == "From" ? from.value_or("") : envelope) +
+                            "; " + std::string(signs_for(ctx));
+    auto result = std::make_shared<io::dkim::SignResult>();
+    auto* c = &ctx;
+    ctx.run_on_cpu_thread(
+        [result, block = std::string(*block), body = seen->body(), k = key->key, o] {
+            *result = io::dkim::sign_header_block(block, body, k, o);
+        },
+        [c, alive = ctx.lifetime(), call, result, o, algorithm, why] {
+            if (alive.expired() || !call.wanted()) return;
+            auto* t = c->transaction();
+            if (!result->field || !t) {
+                c->log().warn("dkim: not signed, {} (d={} s={})", t ? result->error : "transaction ended", o.domain,
+                              o.selector);
+                return call.declined();
+            }
+            t->added_headers.push_back(std::move(*result->field));
+            c->log().info("dkim: signed d={} s={} a={} ({})", o.domain, o.selector, algorithm, why);
+            call.declined();
+        });
 }
 
 }  // namespace asmtpd::plugins::dkim

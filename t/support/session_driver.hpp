@@ -32,6 +32,7 @@
 
 #include <uv.h>
 
+#include "core/io/cpu_thread.hpp"
 #include "core/io/timer.hpp"
 #include "core/proto/plugin_list.hpp"
 #include "core/smtp/runtime.hpp"
@@ -220,6 +221,7 @@ public:
         children_.reset();
         resolver_.reset();
         state_.reset();
+        cpu_.reset();
         uv_run(&loop_, UV_RUN_NOWAIT);
         uv_run(&loop_, UV_RUN_DEFAULT);
         uv_loop_close(&loop_);
@@ -295,6 +297,10 @@ public:
 
     void session_finished(smtp::Session&) override { finished = true; }
     io::ChildRunner& children() override { return *children_; }
+    io::CpuThread& cpu_thread() override {
+        if (!cpu_) cpu_.emplace(&loop_);
+        return *cpu_;
+    }
     io::Resolver& resolver() override { return *resolver_; }
     // The embedded store in the test's directory (nothing is opened until a plugin uses it).
     io::StateStore& state_store() override {
@@ -322,6 +328,7 @@ private:
     std::optional<io::ChildRunner> children_;   // made after uv_loop_init, gone before uv_loop_close
     std::unique_ptr<io::Resolver> resolver_;
     std::unique_ptr<io::StateStore> state_;
+    std::optional<io::CpuThread> cpu_;          // made on first use, gone before uv_loop_close
     std::vector<hooks::CatalogEntry> catalog_;
     std::shared_ptr<const smtp::Runtime> runtime_;
     std::unique_ptr<smtp::Session> session_;
