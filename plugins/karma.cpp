@@ -61,19 +61,22 @@ std::uint64_t unix_now() {
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
 }
 
-// "1", "0.5": days as seconds, at most ten years.
+// "1", "0.5": days (digits, at most one '.') as seconds, at most ten years.
 std::optional<std::uint64_t> parse_days(std::string_view text) {
-    if (text.empty() || text.size() > 12) return std::nullopt;
-    double d = 0;
-    std::size_t used = 0;
-    try {
-        d = std::stod(std::string(text), &used);
-    } catch (...) {
-        return std::nullopt;
+    if (text.empty() || text.size() > 12 || text.front() == '.' || text.back() == '.') return std::nullopt;
+    double whole = 0, scale = 0;
+    for (char ch : text) {
+        if (ch == '.' && scale == 0) {
+            scale = 1;
+        } else if (ch >= '0' && ch <= '9') {
+            if (scale == 0) whole = whole * 10 + (ch - '0');
+            else whole += (ch - '0') * (scale /= 10);
+        } else {
+            return std::nullopt;
+        }
     }
-    if (used != text.size() || !(d > 0) || d > 3650 || text.front() == '+' || text.front() == '-')
-        return std::nullopt;
-    return static_cast<std::uint64_t>(std::llround(d * 86400));
+    if (whole > 3650) return std::nullopt;
+    return static_cast<std::uint64_t>(std::llround(whole * 86400));
 }
 
 std::string base_name(std::string_view plugin) { return std::string(plugin.substr(0, plugin.find(':'))); }
@@ -208,7 +211,8 @@ private:
         call.resolve(policy_.apply(ctx, name(), text, log));
     }
 
-    void on_deny(hooks::Context& ctx, const hooks::OutcomeArgs& a, hooks::HookCall) {
+    void on_deny(hooks::Context& ctx, const hooks::OutcomeArgs& a, hooks::HookCall call) {
+        call.declined();   // a notification: nobody waits
         const std::string base = base_name(a.plugin);
         if (a.plugin == name() || base == "karma" || base == "naughty" || excluded_.count(base) ||
             excluded_.count(a.plugin))
@@ -218,7 +222,8 @@ private:
                         hooks::hook_name(a.subject), score);
     }
 
-    void on_ok(hooks::Context& ctx, const hooks::OutcomeArgs& a, hooks::HookCall) {
+    void on_ok(hooks::Context& ctx, const hooks::OutcomeArgs& a, hooks::HookCall call) {
+        call.declined();
         using H = hooks::Hook;
         const bool good = a.subject == H::Queue || a.subject == H::Auth || a.subject == H::AuthPlain ||
                           a.subject == H::AuthLogin || a.subject == H::AuthCramMd5;
@@ -227,7 +232,8 @@ private:
         ctx.log().debug("karma: +1 for {} at {} ({})", a.plugin, hooks::hook_name(a.subject), score);
     }
 
-    void on_disconnect(hooks::Context& ctx, const hooks::NoArgs&, hooks::HookCall) {
+    void on_disconnect(hooks::Context& ctx, const hooks::NoArgs&, hooks::HookCall call) {
+        call.declined();
         auto& notes = ctx.notes();
         auto loaded = notes.find(kLoadedNote);
         if (loaded == notes.end()) return;   // not looked up (no address, store failed): not recorded
