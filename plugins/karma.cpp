@@ -14,7 +14,8 @@
 //            the penalty box gets "You were naughty. You cannot connect for D more days." as
 //            `reject` says (naughty: the naughty plugin refuses it at its hook).
 //   deny:    another plugin refused something: karma_score -1 (karma's own refusals, naughty's
-//            (already counted when the reason was noted) and the `exclude`d plugins' are not).
+//            (already counted when the reason was noted), the `exclude`d plugins', refusals at
+//            queue and plugin timeouts (the server's failures) are not).
 //   ok:      a message queued (ok at queue) or a successful AUTH: karma_score +1.
 //   disconnect: the session's outcome (core/proto/karma.hpp) is written, one round trip that is
 //            not waited for: the record, and the penalty when the session sent the IP to the box.
@@ -217,6 +218,9 @@ private:
         if (a.plugin == name() || base == "karma" || base == "naughty" || excluded_.count(base) ||
             excluded_.count(a.plugin))
             return;
+        // The server's own failures are not the client's doing: a queue backend that refused
+        // (451 at queue) and a plugin past its deadline (the chain's "plugin timeout").
+        if (a.subject == hooks::Hook::Queue || a.verdict.text == "plugin timeout") return;
         auto score = adjust_karma(ctx, -1);
         ctx.log().debug("karma: -1 for {}'s {} at {} ({})", a.plugin, hooks::to_string(a.verdict.result),
                         hooks::hook_name(a.subject), score);

@@ -44,6 +44,10 @@ TEST_CASE("karma: other plugins' verdicts move karma_score") {
     CHECK(ctx.notes_map["karma_score"] == "-1");
     for (auto who : {"karma", "naughty", "naughty:2", "greylisting", "spf"})
         p.call(Hook::Deny, outcome(Hook::Rcpt, who, hooks::Result::Deny));
+    p.call(Hook::Deny, outcome(Hook::Queue, "queue/smtp_forward", hooks::Result::DenySoft));   // ours
+    auto timeout = outcome(Hook::DataPost, "spamassassin", hooks::Result::DenySoft);
+    timeout.verdict.text = "plugin timeout";
+    p.call(Hook::Deny, timeout);
     CHECK(ctx.notes_map["karma_score"] == "-1");
     p.call(Hook::Ok, outcome(Hook::Rcpt, "rcpt_ok", hooks::Result::Ok));    // every recipient: no karma
     CHECK(ctx.notes_map["karma_score"] == "-1");
