@@ -28,6 +28,8 @@ std::unique_ptr<hooks::Plugin> make_auth_checkpassword();
 std::unique_ptr<hooks::Plugin> make_sender_permitted_from();
 std::unique_ptr<hooks::Plugin> make_whitelist();
 std::unique_ptr<hooks::Plugin> make_greylisting();
+std::unique_ptr<hooks::Plugin> make_karma();
+std::unique_ptr<hooks::Plugin> make_naughty();
 std::unique_ptr<hooks::Plugin> make_dnsbl();
 std::unique_ptr<hooks::Plugin> make_rhsbl();
 std::unique_ptr<hooks::Plugin> make_fcrdns();
@@ -69,6 +71,8 @@ std::span<const hooks::CatalogEntry> builtin_plugins() {
         {"sender_permitted_from", &make_sender_permitted_from},
         {"whitelist", &make_whitelist},
         {"greylisting", &make_greylisting},
+        {"karma", &make_karma},
+        {"naughty", &make_naughty},
         {"dnsbl", &make_dnsbl},
         {"rhsbl", &make_rhsbl},
         {"fcrdns", &make_fcrdns},

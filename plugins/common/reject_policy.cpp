@@ -1,6 +1,8 @@
 // reject_policy.cpp - qpsmtpd's get_reject. See reject_policy.hpp.
 #include "plugins/common/reject_policy.hpp"
 
+#include "plugins/common/karma_note.hpp"
+
 namespace asmtpd::plugins {
 
 std::optional<hooks::Result> reject_type_from_string(std::string_view s) {
@@ -44,18 +46,12 @@ hooks::Verdict RejectPolicy::apply(hooks::Context& ctx, std::string_view plugin,
     case Mode::log_only:
         ctx.log().info("{}: fail, tolerated, {}", plugin, log);
         return hooks::Verdict::declined();
-    case Mode::naughty: {
+    case Mode::naughty:
         ctx.log().info("{}: fail, NAUGHTY, {}", plugin, log);
-        auto& notes = ctx.notes();
-        std::string line = "(" + std::string(plugin) + ") " + reply;
-        auto& naughty = notes[std::string(kNaughtyNote)];
-        // A check that runs per RCPT (dnsbl, rhsbl) notes its reason once, not per recipient.
-        if (naughty.empty()) naughty = line;
-        else if (("\r\n" + naughty + "\r\n").find("\r\n" + line + "\r\n") == std::string::npos)
-            naughty += "\r\n" + line;
-        notes.try_emplace(std::string(kNaughtyTypeNote), std::string(hooks::to_string(type)));
+        // qpsmtpd's plugins lower the karma when they fail someone; a refusal the naughty plugin
+        // gives later is not counted again (karma leaves naughty's own deny out).
+        if (mark_naughty(ctx, plugin, reply, type)) adjust_karma(ctx, -1);
         return hooks::Verdict::declined();
-    }
     case Mode::reject:
         break;
     }

@@ -2,7 +2,8 @@
 //   reject 0        log the failure, let the session go on (DECLINED)
 //   reject 1        refuse with the reject_type
 //   reject naughty  defer: the reply text is appended (once) to the connection note "naughty" (and
-//                   the type to "naughty_reject_type") for a later plugin to act on; DECLINED
+//                   the type to "naughty_reject_type") for the naughty plugin to act on, and the
+//                   session's karma_score goes down by one (plugins/common/karma_note.hpp); DECLINED
 //   reject_type     perm|hard = DENY, temp|soft = DENYSOFT, disconnect = DENY_DISCONNECT,
 //                   temp_disconnect = DENYSOFT_DISCONNECT
 // Defaults differ per plugin (helo: 1 + disconnect, fcrdns: 0 + temp, ...), so each plugin
@@ -19,11 +20,10 @@
 #include "core/proto/plugin_args.hpp"
 #include "hooks/context.hpp"
 #include "hooks/result.hpp"
+#include "plugins/common/karma_note.hpp"
 
 namespace asmtpd::plugins {
 
-inline constexpr std::string_view kNaughtyNote = "naughty";
-inline constexpr std::string_view kNaughtyTypeNote = "naughty_reject_type";
 
 struct RejectPolicy {
     enum class Mode { log_only, reject, naughty };

@@ -45,7 +45,7 @@ TEST_CASE("reject 1 refuses with the type, 0 logs only") {
     CHECK(ctx.notes_map.count("naughty") == 0);
 }
 
-TEST_CASE("reject naughty stores the message for later") {
+TEST_CASE("reject naughty stores the message for later and lowers karma_score") {
     FakeContext ctx;
     RejectPolicy p;
     REQUIRE_FALSE(read(p, {"reject", "naughty"}));
@@ -54,6 +54,7 @@ TEST_CASE("reject naughty stores the message for later") {
     CHECK(p.apply(ctx, "dnsbl", "listed", "in bl.example").result == hooks::Result::Declined);   // again
     CHECK(ctx.notes_map["naughty"] == "(dnsbl) listed\r\n(helo) bad helo");
     CHECK(ctx.notes_map["naughty_reject_type"] == "DENY");
+    CHECK(ctx.notes_map["karma_score"] == "-2");   // one strike per reason, not per call
 }
 
 TEST_CASE("unknown reject values fail start-up") {
