@@ -13,6 +13,7 @@ Owner: auth backends (issue 16).
 """
 
 import os
+import shutil
 import signal
 import socket
 import tempfile
@@ -176,6 +177,7 @@ class AuthDovecotTest(E2ETestCase):
 
     def test_silent_server_hits_the_deadline(self):
         tmp = Path(tempfile.mkdtemp(prefix="asmtpd-silent-"))
+        self.addCleanup(shutil.rmtree, tmp, True)
         unix = SilentServer(str(tmp / "auth"))
         tcp = SilentServer()
         self.addCleanup(unix.close)
