@@ -2,21 +2,27 @@
 //   auth/imap - AUTH PLAIN and LOGIN checked by an IMAP LOGIN against an IMAP server
 //   (qpsmtpd's auth/auth_imap).
 // SYNOPSIS
-//   auth/imap [HOST [PORT]] [timeout SECONDS]
+//   auth/imap [HOST [PORT]] [timeout SECONDS] [tls yes|no] [tls_verify yes|no] [ca_file PATH]
+//             [tls_name NAME]
 //     HOST      an IP literal or localhost (no DNS on this path); default 127.0.0.1, as
 //               qpsmtpd's localhost.
-//     PORT      default 143. Plain IMAP only: port 993 (qpsmtpd's cue for imaps) is refused
-//               at start-up, as there is no TLS towards the IMAP server yet.
-//     timeout   seconds for one check (connect, greeting, LOGIN's answer); default 10. The
-//               hook's own deadline is 2 s later, so this plugin's answer comes first.
-// PROTOCOL: one connection per check: "a1 LOGIN user password", "a2 LOGOUT" sent at once
+//     PORT      default 143.
+//     timeout   seconds for one check (connect, TLS, greeting, LOGIN's answer); default 10.
+//               The hook's own deadline is 2 s later, so this plugin's answer comes first.
+//     tls       imaps: TLS from the first byte. Default yes on port 993 (qpsmtpd's rule), no
+//               elsewhere. No STARTTLS.
+//     tls_verify  default yes: the certificate must verify against ca_file (default the
+//               system store) and match tls_name (default HOST, an IP literal checked
+//               against the certificate's IP addresses). no: encrypted, unauthenticated.
+// PROTOCOL: one connection per check (over TLS with tls): "a1 LOGIN user password", "a2 LOGOUT" sent at once
 //   (arguments quoted, or LITERAL+ literals for 8-bit text; core/proto/imap_login), the answer
 //   read up to a1's tagged line; then the connection is closed.
 // HOOKS auth_plain, auth_login. The IMAP answer -> result:
 //   a1 OK -> OK (235). a1 NO -> DECLINED, as qpsmtpd's plugin: a later auth plugin may still
 //   accept; with none, 535 5.7.8. a1 NO with a code that says the check could not be made
 //   (UNAVAILABLE, SERVERBUG, LIMIT, INUSE, PRIVACYREQUIRED), a1 BAD, BYE, a server that is
-//   not IMAP, unreachable or silent past timeout -> DENYSOFT (454 4.7.0 "Temporary
+//   not IMAP, a failed TLS handshake or certificate check, unreachable or silent past
+//   timeout -> DENYSOFT (454 4.7.0 "Temporary
 //   authentication failure"). Credentials LOGIN cannot carry (NUL, CR, LF, empty) -> DECLINED
 //   without connecting.
 // LOG "auth/imap: LOGIN accepted for 'alice' (5 ms)", "... refused for 'alice': [CODE] text",
@@ -30,6 +36,7 @@
 
 #include <fmt/format.h>
 
+#include "core/client/client_tls.hpp"
 #include "core/client/scan_exchange.hpp"
 #include "core/proto/imap_login.hpp"
 #include "core/proto/plugin_args.hpp"
@@ -60,7 +67,10 @@ public:
         std::vector<std::string> args = in.line.args;
         std::string host = "127.0.0.1";
         std::string port;
-        auto positional = [&] { return !args.empty() && args.front() != "timeout"; };
+        auto positional = [&] {
+            return !args.empty() && args.front() != "timeout" && args.front() != "tls" &&
+                   args.front() != "tls_verify" && args.front() != "ca_file" && args.front() != "tls_name";
+        };
         if (positional()) {
             host = args.front();
             args.erase(args.begin());
@@ -70,7 +80,9 @@ public:
             args.erase(args.begin());
         }
         proto::ArgPairs pairs;
-        if (auto err = pairs.parse(args, {"timeout"})) return *err + " (usage: [HOST [PORT]] [timeout SECONDS])";
+        if (auto err = pairs.parse(args, {"timeout", "tls", "tls_verify", "ca_file", "tls_name"}))
+            return *err + " (usage: [HOST [PORT]] [timeout SECONDS] [tls yes|no] [tls_verify yes|no] [ca_file PATH] "
+                          "[tls_name NAME])";
         if (host.find('/') != std::string::npos) return "host '" + host + "': IMAP needs HOST and PORT, not a path";
         std::uint16_t port_number = kImapPort;
         if (!port.empty()) {
@@ -78,7 +90,6 @@ public:
             if (!n || *n == 0 || *n > 65535) return "bad port '" + port + "'";
             port_number = static_cast<std::uint16_t>(*n);
         }
-        if (port_number == kImapsPort) return "port 993 is imaps: TLS towards the IMAP server is not supported yet";
         auto target = scanner_target(host, port_number, "host");
         if (!target) return target.error;
         if (target.hop->port != port_number && !port.empty())
@@ -88,6 +99,25 @@ public:
             auto ms = proto::parse_seconds_ms(*v);
             if (!ms || *ms == 0) return "bad timeout '" + *v + "' (seconds, fractions allowed)";
             timeout_ms_ = *ms;
+        }
+        auto yes_no = [&](const char* key, bool dflt) -> std::optional<bool> {
+            auto v = pairs.get(key);
+            if (!v) return dflt;
+            if (*v == "yes" || *v == "1") return true;
+            if (*v == "no" || *v == "0") return false;
+            return std::nullopt;
+        };
+        const auto tls = yes_no("tls", target_.port == kImapsPort);
+        const auto verify = yes_no("tls_verify", true);
+        if (!tls) return "bad tls '" + *pairs.get("tls") + "' (yes or no)";
+        if (!verify) return "bad tls_verify '" + *pairs.get("tls_verify") + "' (yes or no)";
+        if (!*tls && (pairs.has("tls_verify") || pairs.has("ca_file") || pairs.has("tls_name")))
+            return "tls_verify, ca_file and tls_name need tls (port 993 or tls yes)";
+        if (*tls) {
+            std::string error;
+            tls_ = client::client_tls_context(*verify, pairs.get("ca_file").value_or(""), error);
+            if (!tls_) return error;
+            tls_name_ = pairs.get("tls_name").value_or(target_.host == "localhost" ? "localhost" : target_.host);
         }
         set_timeout(std::chrono::milliseconds(timeout_ms_) + kDeadlineSlack);
         return std::nullopt;
@@ -112,6 +142,8 @@ private:
         req.connect_ms = timeout_ms_;
         req.total_ms = timeout_ms_;
         req.max_reply = kMaxReply;
+        req.tls = tls_;
+        req.tls_name = tls_name_;
         req.reply_complete = [](std::string_view reply) {
             return proto::read_imap_login_reply(reply, kTag).status != proto::ImapLoginStatus::Incomplete;
         };
@@ -144,6 +176,8 @@ private:
 
     client::NextHop target_;
     std::uint64_t timeout_ms_ = kDefaultTimeoutMs;
+    std::shared_ptr<io::TlsContext> tls_;   // imaps; null: plain IMAP
+    std::string tls_name_;
 };
 
 }  // namespace

@@ -72,9 +72,10 @@ class Dovecot:
     quota is already exhausted, so Dovecot refuses their copy after the final dot (552 5.2.2)
     while it saves the others': the per-recipient answer only LMTP has.
     passwords: {local part: password} of users who can log in (their user name is
-    <name>@example.test); given, the auth socket and IMAP are served too."""
+    <name>@example.test); given, the auth socket and IMAP are served too. tls_cert: (certificate,
+    key) files; given with passwords, imaps is served on imaps_port too."""
 
-    def __init__(self, users=("alice", "bob", "carol"), quota_full=(), port=None, passwords=None):
+    def __init__(self, users=("alice", "bob", "carol"), quota_full=(), port=None, passwords=None, tls_cert=None):
         self.dir = Path(tempfile.mkdtemp(prefix="asmtpd-dovecot-"))
         os.chmod(self.dir, 0o755)        # the mail owner (nobody under root) must get to mail/
         self.port = port or free_port()
@@ -86,6 +87,8 @@ class Dovecot:
         self.passwords = dict(passwords or {})
         self.auth_socket = str(self.dir / "auth-client") if self.passwords else None
         self.imap_port = free_port() if self.passwords else None
+        self.tls_cert = tls_cert if self.passwords else None
+        self.imaps_port = free_port() if self.tls_cert else None
         self.proc = None
         uid, gid, user, group = _mail_owner()
         for sub in ("run", "state", "mail"):
@@ -174,10 +177,15 @@ service imap-login {{
     port = {self.imap_port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {self.imaps_port or 0}
   }}
 }}
-"""
+""" + (f"""\
+ssl = yes
+ssl_cert = <{self.tls_cert[0]}
+ssl_key = <{self.tls_cert[1]}
+""" if self.tls_cert else "")
 
     # ------------------------------------------------------------------ process
 

@@ -1,12 +1,13 @@
 """test_auth_dovecot.py - AUTH PLAIN and LOGIN checked by a real Dovecot: auth/dovecot over
 Dovecot's auth socket (the protocol Postfix's smtpd_sasl_type=dovecot speaks) and auth/imap
-(an IMAP LOGIN against Dovecot's IMAP on loopback).
+(an IMAP LOGIN against Dovecot's IMAP on loopback, plain and imaps).
 
 One Dovecot for the class (dovecot_support.py: passwd-file users with real passwords, the auth
 client socket in its temporary directory, IMAP on a free port, no failure penalty). The right
 password gives 235, a wrong one 535 5.7.8 (for both mechanisms and both plugins); Dovecot
 stopped gives 454 4.7.0 and, once it is back, the same daemon authenticates again (auth/dovecot
-reconnects); a server that accepts and never answers gives 454 at the plugin's timeout.
+reconnects); a server that accepts and never answers gives 454 at the plugin's timeout; imaps
+works with a verified certificate and fails temporarily (454) without one.
 Passwords never reach asmtpd's log. Skipped, with the reason, only when Dovecot's IMAP is not
 installed (scripts/bootstrap installs it).
 Owner: auth backends (issue 16).
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from dovecot_support import DOMAIN, Dovecot, unavailable
 from harness import E2ETestCase
-from tls_support import b64, plain_response
+from tls_support import b64, plain_response, server_cert
 
 WHY_NOT = unavailable(imap=True)
 
@@ -76,7 +77,9 @@ class AuthDovecotTest(E2ETestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.dovecot = Dovecot(users=(), passwords={"alice": ALICE_PW, "bob": BOB_PW})
+        cert = server_cert()
+        cls.ca_file = cert.cert
+        cls.dovecot = Dovecot(users=(), passwords={"alice": ALICE_PW, "bob": BOB_PW}, tls_cert=(cert.cert, cert.key))
 
     @classmethod
     def tearDownClass(cls):
@@ -174,6 +177,26 @@ class AuthDovecotTest(E2ETestCase):
         for plugin, d in daemons.items():
             with self.subTest(plugin=plugin, after="restart"):
                 self.assertAuth(d, "LOGIN", user("bob"), BOB_PW, 235, "2.7.0")
+
+    def test_imaps(self):
+        port = self.dovecot.imaps_port
+        good = self.daemon(f"auth/imap 127.0.0.1 {port} tls yes ca_file {self.ca_file} timeout 3")
+        self.assertAuth(good, "PLAIN", user("alice"), ALICE_PW, 235, "2.7.0")
+        self.assertAuth(good, "LOGIN", user("bob"), BOB_PW, 235, "2.7.0")
+        self.assertAuth(good, "PLAIN", user("bob"), "wrong-" + BOB_PW, 535, "5.7.8")
+        # A certificate for another name, one that does not verify, TLS to a plain IMAP port:
+        # temporary failures, never a password sent in the clear or to an unverified server.
+        bad = {"name": self.daemon(f"auth/imap 127.0.0.1 {port} tls yes ca_file {self.ca_file} "
+                                   "tls_name other.example.test timeout 3"),
+               "untrusted": self.daemon(f"auth/imap 127.0.0.1 {port} tls yes timeout 3"),
+               "plain port": self.daemon(f"auth/imap 127.0.0.1 {self.dovecot.imap_port} tls yes "
+                                         f"ca_file {self.ca_file} timeout 3")}
+        for why, d in bad.items():
+            with self.subTest(why):
+                self.assertAuth(d, "PLAIN", user("alice"), ALICE_PW, 454, "4.7.0")
+                self.assertIn("auth/imap: PLAIN temporary failure for 'alice@example.test'", d.stderr_text())
+                self.assertIn(": TLS: ", d.stderr_text())
+        self.assertNoSecrets(good)
 
     def test_silent_server_hits_the_deadline(self):
         tmp = Path(tempfile.mkdtemp(prefix="asmtpd-silent-"))

@@ -64,8 +64,15 @@ TEST_CASE("auth/imap: arguments as qpsmtpd's auth_imap takes them") {
     CHECK(!PluginHarness(ctx, "auth/imap", {"localhost"}).init_error);
     CHECK(!PluginHarness(ctx, "auth/imap", {"127.0.0.1:1143", "timeout", "3"}).init_error);
     CHECK(!PluginHarness(ctx, "auth/imap", {"timeout", "3"}).init_error);
+    CHECK(!PluginHarness(ctx, "auth/imap", {"127.0.0.1", "993"}).init_error);   // imaps
+    CHECK(!PluginHarness(ctx, "auth/imap", {"127.0.0.1", "1993", "tls", "yes", "tls_verify", "no"}).init_error);
+    CHECK(!PluginHarness(ctx, "auth/imap", {"tls", "yes", "tls_name", "imap.example.test"}).init_error);
     const std::vector<std::vector<std::string>> bad = {
-        {"127.0.0.1", "993"},            // imaps: no TLS yet
+        {"127.0.0.1", "993", "tls", "maybe"},
+        {"127.0.0.1", "993", "tls_verify", "sometimes"},
+        {"127.0.0.1", "143", "ca_file", "/etc/ssl/certs/ca-certificates.crt"},   // needs tls
+        {"127.0.0.1", "143", "tls_verify", "no"},
+        {"127.0.0.1", "993", "ca_file", "/nonexistent/ca.pem"},
         {"127.0.0.1", "0"},
         {"127.0.0.1", "70000"},
         {"127.0.0.1", "x"},
@@ -80,9 +87,9 @@ TEST_CASE("auth/imap: arguments as qpsmtpd's auth_imap takes them") {
         PluginHarness p(ctx, "auth/imap", bad[i]);
         CHECK(p.init_error.has_value());
     }
-    PluginHarness imaps(ctx, "auth/imap", {"127.0.0.1", "993"});
-    REQUIRE(imaps.init_error);
-    CHECK(imaps.init_error->find("TLS") != std::string::npos);
+    PluginHarness no_ca(ctx, "auth/imap", {"127.0.0.1", "993", "ca_file", "/nonexistent/ca.pem"});
+    REQUIRE(no_ca.init_error);
+    CHECK(no_ca.init_error->find("/nonexistent/ca.pem") != std::string::npos);
 }
 
 TEST_CASE("auth/dovecot and auth/imap: credentials refused without asking; nobody listening is temporary") {
