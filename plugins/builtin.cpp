@@ -25,6 +25,8 @@ std::unique_ptr<hooks::Plugin> make_queue_lmtp();
 std::unique_ptr<hooks::Plugin> make_dso();
 std::unique_ptr<hooks::Plugin> make_auth_flat_file();
 std::unique_ptr<hooks::Plugin> make_auth_checkpassword();
+std::unique_ptr<hooks::Plugin> make_auth_dovecot();
+std::unique_ptr<hooks::Plugin> make_auth_imap();
 std::unique_ptr<hooks::Plugin> make_sender_permitted_from();
 std::unique_ptr<hooks::Plugin> make_whitelist();
 std::unique_ptr<hooks::Plugin> make_greylisting();
@@ -68,6 +70,8 @@ std::span<const hooks::CatalogEntry> builtin_plugins() {
         {"dso", &make_dso},
         {"auth/flat_file", &make_auth_flat_file},
         {"auth/checkpassword", &make_auth_checkpassword},
+        {"auth/dovecot", &make_auth_dovecot},
+        {"auth/imap", &make_auth_imap},
         {"sender_permitted_from", &make_sender_permitted_from},
         {"whitelist", &make_whitelist},
         {"greylisting", &make_greylisting},

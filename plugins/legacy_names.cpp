@@ -18,6 +18,7 @@ struct Rename {
 // Same behaviour under a new name (arguments unchanged).
 constexpr Rename kRenames[] = {
     {"auth/auth_flat_file", "auth/flat_file"},
+    {"auth/auth_imap", "auth/imap"},
     {"check_spamhelo", "helo"},
     {"require_resolvable_fromhost", "resolvable_fromhost"},
     {"check_loop", "loop"},

@@ -15,6 +15,7 @@
 #include "core/io/connector.hpp"
 #include "core/io/stream.hpp"
 #include "core/io/timer.hpp"
+#include "core/io/tls.hpp"
 
 namespace asmtpd::client {
 
@@ -81,6 +82,16 @@ private:
         if (!t) {
             finish(error.empty() ? "connect failed" : std::move(error));
             return;
+        }
+        if (req_.tls) {
+            // Writes queue until the handshake is done; a failed one ends the exchange.
+            std::weak_ptr<Exchange> weak = self_;
+            t = std::make_unique<io::TlsTransport>(
+                reactor_.native(), std::move(t), req_.tls, io::TlsRole::Client,
+                [weak](bool ok, std::string why) {
+                    if (auto me = weak.lock(); me && !ok) me->finish("TLS: " + why);
+                },
+                req_.tls_name);
         }
         transport_ = std::move(t);
         transport_->set_listener(this);

@@ -27,6 +27,10 @@
 #include "core/io/reactor.hpp"
 #include "core/io/spool.hpp"
 
+namespace asmtpd::io {
+class TlsContext;
+}
+
 namespace asmtpd::client {
 
 enum class ScanFraming { Plain, Chunked };
@@ -44,6 +48,12 @@ struct ScanRequest {
     // When set: called with the reply so far after each read; true ends the exchange with
     // that reply at once (no need to wait for the close). Must be pure and cheap.
     std::function<bool(std::string_view reply)> reply_complete;
+    // When set: TLS from the first byte (implicit TLS, e.g. imaps), with this client context
+    // (core/client/client_tls.hpp); tls_name is sent as SNI and, when the context verifies,
+    // checked against the certificate (a DNS name or an IP literal). A failed handshake is an
+    // error like a failed connect.
+    std::shared_ptr<io::TlsContext> tls;
+    std::string tls_name;
 };
 
 struct ScanOutcome {

@@ -1,9 +1,13 @@
-"""dovecot_support.py - a real Dovecot LMTP server for the queue/lmtp end-to-end tests.
+"""dovecot_support.py - a real Dovecot for the end-to-end tests: LMTP for queue/lmtp, and (with
+passwords=) its auth socket and IMAP for auth/dovecot and auth/imap.
 
-Dovecot (Debian's dovecot-core + dovecot-lmtpd) runs in the foreground (`dovecot -F -c`) from a
-config written into a temporary directory: LMTP only, on 127.0.0.1:<free port> and on a Unix
-socket in that directory, passwd-file users, maildir under the directory, every run/state/log
-path inside it. Nothing in /etc/dovecot is read and no system service is touched.
+Dovecot (Debian's dovecot-core + dovecot-lmtpd, dovecot-imapd for IMAP) runs in the foreground
+(`dovecot -F -c`) from a config written into a temporary directory: LMTP on 127.0.0.1:<free port>
+and on a Unix socket in that directory; with passwords, also the auth client socket
+(auth_socket, what Postfix's smtpd_sasl_path points at) and IMAP on 127.0.0.1:<imap_port>, with
+auth_failure_delay 0 so a wrong password is answered at once. passwd-file users, maildir under
+the directory, every run/state/log path inside it. Nothing in /etc/dovecot is read and no system
+service is touched. stop() and start() again reuse the same ports and sockets (an outage).
 Runs as root or as any other user: Dovecot itself refuses mail access as uid 0, so under root
 the mail files belong to nobody:nogroup (the mail directory is handed to them); otherwise to the
 current user. Stopped by its pid (SIGTERM, SIGKILL after 10 s).
@@ -27,16 +31,19 @@ from harness import free_port
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 LMTP_BINARY = "/usr/lib/dovecot/lmtp"
+IMAP_BINARY = "/usr/lib/dovecot/imap-login"
 DOMAIN = "example.test"
 KEEP = os.environ.get("ASMTPD_E2E_KEEP") == "1"
 
 
-def unavailable():
-    """None when a Dovecot with LMTP is installed, else why not (the tests skip with it)."""
+def unavailable(imap=False):
+    """None when a Dovecot with LMTP (and IMAP) is installed, else why not (the tests skip with it)."""
     if not os.access(DOVECOT, os.X_OK):
         return "dovecot is not installed (apt-get install dovecot-core dovecot-lmtpd; scripts/bootstrap does)"
     if not os.access(LMTP_BINARY, os.X_OK):
         return "dovecot's LMTP service is not installed (apt-get install dovecot-lmtpd)"
+    if imap and not os.access(IMAP_BINARY, os.X_OK):
+        return "dovecot's IMAP service is not installed (apt-get install dovecot-imapd)"
     return None
 
 
@@ -63,9 +70,12 @@ class Dovecot:
 
     users: local parts of the known recipients (<name>@example.test). quota_full: users whose
     quota is already exhausted, so Dovecot refuses their copy after the final dot (552 5.2.2)
-    while it saves the others': the per-recipient answer only LMTP has."""
+    while it saves the others': the per-recipient answer only LMTP has.
+    passwords: {local part: password} of users who can log in (their user name is
+    <name>@example.test); given, the auth socket and IMAP are served too. tls_cert: (certificate,
+    key) files; given with passwords, imaps is served on imaps_port too."""
 
-    def __init__(self, users=("alice", "bob", "carol"), quota_full=(), port=None):
+    def __init__(self, users=("alice", "bob", "carol"), quota_full=(), port=None, passwords=None, tls_cert=None):
         self.dir = Path(tempfile.mkdtemp(prefix="asmtpd-dovecot-"))
         os.chmod(self.dir, 0o755)        # the mail owner (nobody under root) must get to mail/
         self.port = port or free_port()
@@ -74,6 +84,11 @@ class Dovecot:
         self.log_path = self.dir / "dovecot.log"
         self.conf_path = self.dir / "dovecot.conf"
         self.users = list(users) + list(quota_full)
+        self.passwords = dict(passwords or {})
+        self.auth_socket = str(self.dir / "auth-client") if self.passwords else None
+        self.imap_port = free_port() if self.passwords else None
+        self.tls_cert = tls_cert if self.passwords else None
+        self.imaps_port = free_port() if self.tls_cert else None
         self.proc = None
         uid, gid, user, group = _mail_owner()
         for sub in ("run", "state", "mail"):
@@ -81,7 +96,10 @@ class Dovecot:
         os.chown(self.mail_dir, uid, gid)
         with open(self.dir / "passwd", "w") as f:
             for name in users:
-                f.write(f"{name}@{DOMAIN}:{{PLAIN}}unused::::::\n")
+                if name not in self.passwords:
+                    f.write(f"{name}@{DOMAIN}:{{PLAIN}}unused::::::\n")
+            for name, password in self.passwords.items():
+                f.write(f"{name}@{DOMAIN}:{{PLAIN}}{password}::::::\n")
             for name in quota_full:
                 f.write(f"{name}@{DOMAIN}:{{PLAIN}}unused::::::userdb_quota_rule=*:storage=10B\n")
         me = pwd.getpwuid(os.geteuid()).pw_name
@@ -94,12 +112,12 @@ instance_name = asmtpd-e2e-{self.port}
 log_path = {self.log_path}
 info_log_path = {self.log_path}
 debug_log_path = {self.log_path}
-protocols = lmtp
+protocols = lmtp{" imap" if self.passwords else ""}
 listen = 127.0.0.1
 ssl = no
 default_internal_user = {me}
 default_internal_group = {my_group}
-default_login_user = {me}
+default_login_user = {user if os.geteuid() == 0 else me}
 mail_uid = {user}
 mail_gid = {group}
 first_valid_uid = {uid}
@@ -130,8 +148,44 @@ service lmtp {{
 service anvil {{
   chroot =
 }}
-""")
+""" + (self._auth_conf() if self.passwords else ""))
         self.start()
+
+    def _auth_conf(self):
+        """The auth client socket (as Postfix's smtpd_sasl_path uses it) and IMAP on loopback."""
+        return f"""\
+auth_mechanisms = plain login
+auth_failure_delay = 0
+disable_plaintext_auth = no
+# Dovecot's per-IP penalty (anvil; 2, 4, 8... s after each failure from one IP) would make every
+# wrong-password test wait for the earlier ones: the auth process cannot reach anvil's socket.
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
+service auth {{
+  user = {"nobody" if os.geteuid() == 0 else me}
+  unix_listener {self.auth_socket} {{
+    mode = 0666
+  }}
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {self.imap_port}
+  }}
+  inet_listener imaps {{
+    address = 127.0.0.1
+    port = {self.imaps_port or 0}
+  }}
+}}
+""" + (f"""\
+ssl = yes
+ssl_cert = <{self.tls_cert[0]}
+ssl_key = <{self.tls_cert[1]}
+""" if self.tls_cert else "")
 
     # ------------------------------------------------------------------ process
 
@@ -141,6 +195,8 @@ service anvil {{
                                      stdout=self._out, stderr=self._out, cwd=str(self.dir))
         deadline = time.monotonic() + timeout
         pending = [("tcp", self.port), ("unix", self.socket_path)]
+        if self.passwords:
+            pending += [("tcp", self.imap_port, b"* OK"), ("unix", self.auth_socket, b"VERSION\t1\t")]
         while pending:
             if self.proc.poll() is not None:
                 raise AssertionError(f"dovecot exited with {self.proc.returncode} during start-up\n" + self.log())
@@ -152,7 +208,7 @@ service anvil {{
             else:
                 time.sleep(0.05)
 
-    def _greets(self, kind, where):
+    def _greets(self, kind, where, greeting=b"220 "):
         try:
             if kind == "tcp":
                 s = socket.create_connection(("127.0.0.1", where), timeout=2)
@@ -169,8 +225,9 @@ service anvil {{
                 if not chunk:
                     return False
                 data += chunk
-            s.sendall(b"QUIT\r\n")
-            return data.startswith(b"220 ")
+            if greeting == b"220 ":
+                s.sendall(b"QUIT\r\n")
+            return data.startswith(greeting)
         except OSError:
             return False
         finally:
@@ -201,6 +258,26 @@ service anvil {{
     @property
     def tcp_hop(self):
         return f"127.0.0.1:{self.port}"
+
+    def auth_server_pid(self):
+        """The pid of Dovecot's auth process (SPID of the auth socket's handshake): a child of
+        the master this instance started."""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(5)
+        s.connect(self.auth_socket)
+        try:
+            data = b""
+            while b"\nDONE\n" not in data:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            s.close()
+        for line in data.decode().splitlines():
+            if line.startswith("SPID\t"):
+                return int(line.split("\t")[1])
+        raise AssertionError(f"no SPID in the auth handshake {data!r}")
 
     def log(self):
         try:

@@ -126,3 +126,10 @@ TEST_CASE("current names pass through untouched") {
     REQUIRE(m.list.plugins.size() == 4);
     CHECK(line_of(m.list.plugins[3]) == "queue/maildir /tmp/x");
 }
+
+TEST_CASE("qpsmtpd's auth/auth_imap HOST PORT is auth/imap HOST PORT") {
+    auto m = migrate("auth/auth_imap 127.0.0.1 143\n");
+    REQUIRE(m.list.errors.empty());
+    REQUIRE(m.list.plugins.size() == 1);
+    CHECK(line_of(m.list.plugins[0]) == "auth/imap 127.0.0.1 143");
+}
