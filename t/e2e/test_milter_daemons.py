@@ -6,7 +6,7 @@ AddHeader Replace) talks to a clamd with a one-signature database the test write
 (scan_support.Clamd, no freshclam); clamd's own answer for the same bytes is the oracle. A
 message carrying the signature is refused at end of message with clamav-milter's reply (550
 5.7.1 Virus found: NAME) and not queued; a clean one is queued with its X-Virus-Scanned and
-X-Virus-Status fields. spamass-milter (-r 15, spamc against scan_support.Spamd: local rules, no
+X-Virus-Status fields, the sender's own X-Virus-Status replaced (CHGHEADER on a client header). spamass-milter (-r 15, spamc against scan_support.Spamd: local rules, no
 network tests) refuses GTUBE with its reply (550 5.7.1 Blocked by SpamAssassin) and queues a
 plain message with the X-Spam-* fields it adds from spamd's answer; a second one rejecting only
 above GTUBE's score tags it and wraps it as spamd's report_safe does (CHGHEADER Content-Type,
@@ -29,7 +29,8 @@ WHY_NOT_SPAM = spamass_milter_unavailable() or spamd_unavailable()
 
 HEAD = (b"From: Alice <alice@example.org>\r\nTo: bob@example.com\r\nDate: Wed, 02 Dec 2026 12:00:00 +0000\r\n"
         b"Message-ID: <%s@example.org>\r\n")
-CLEAN = HEAD % b"clean.1" + b"Subject: report\r\n\r\nThe quarterly report is attached in spirit.\r\n"
+CLEAN = (HEAD % b"clean.1" + b"Subject: report\r\nX-Virus-Status: Clean (forged by the sender)\r\n\r\n"
+         b"The quarterly report is attached in spirit.\r\n")
 INFECTED = HEAD % b"virus.1" + b"Subject: invoice\r\n\r\nsee " + TEST_SIGNATURE + b" here\r\n"
 PLAIN = HEAD % b"lunch.1" + b"Subject: lunch\r\n\r\nShall we meet at noon at the usual place?\r\n"
 SPAM = (HEAD % b"gtube.1" + b"Subject: offer\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n" +
