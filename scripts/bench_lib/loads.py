@@ -1,4 +1,4 @@
-# loads.py - the benchmark loads (a)-(k) and one measured run of a load against a started server.
+# loads.py - the benchmark loads (a)-(l) and one measured run of a load against a started server.
 #
 # Message loads are Postfix smtp-source; the idle load is idle_client.py; the STARTTLS loads are
 # tls_client.py. A run measures wall
@@ -23,6 +23,7 @@ TLS = ("asmtpd-tls", "haraka-tls", "haraka-tls-2w")    # issue 5
 CHAIN = ("asmtpd-dns", "asmtpd-proxy", "haraka-dns", "haraka-dns-2w")   # issue 11 (dns_chain.py)
 DKIM = ("asmtpd-dkim", "asmtpd-nodkim")            # issue 12 (dkim_load.py)
 MILTER = ("asmtpd-milter", "asmtpd")               # issue 13 (milter_load.py)
+SCAN = ("asmtpd-scan", "haraka-scan")              # issue 13 (scan_load.py)
 
 # id -> spec; msgs/conns are the full sizes, --quick divides them by 20. `servers`: who takes
 # part (then narrowed by --servers). Ids are one letter, or a letter and a variant letter;
@@ -55,6 +56,8 @@ LOADS = {
               title="(j) 10 KB rsa-sha256 (2048) signed msgs, conn/msg, conc 50, through dkim + dmarc"),
     "k": dict(kind="smtp", msgs=20000, size=KB, sessions=50, reuse=False, servers=MILTER,
               title="(k) load b through a persistent accept-all milter (milter plugin)"),
+    "l": dict(kind="smtp", msgs=300, size=10 * KB, sessions=50, reuse=False, servers=SCAN,
+              title="(l) 10 KB, conn/msg, conc 50, through spamd + clamd (spamassassin, clamdscan)"),
 }
 
 
@@ -100,6 +103,8 @@ def run_smtp(server, msgs, size, sessions, reuse, timeout=900):
     pids = server.pids()
     dns = getattr(server, "dns", None)
     dq0 = dns.queries() if dns else None
+    side = getattr(server, "side_pids", None)     # load (l): the scanning daemons
+    sc0 = procs.cpu_seconds(side()) if side else None
     dcpu0 = procs.cpu_seconds([dns.proc.pid]) if dns else None
     sink = getattr(server, "downstream", None)
     d0 = sink.delivered() if sink is not None else None
@@ -139,6 +144,9 @@ def run_smtp(server, msgs, size, sessions, reuse, timeout=900):
         if got != msgs:
             ok = False
             out += f"\nnext hop took {got} of {msgs} messages"
+    if side:
+        sc = procs.cpu_seconds(side()) - sc0
+        extra.update({"daemons_cpu_s": round(sc, 2), "daemons_cpu_us_per_msg": round(sc / msgs * 1e6, 1)})
     return dict(extra, **{
         "ok": ok, "msgs": msgs, "size": size, "wall_s": round(wall, 3),
         "msgs_per_s": round(msgs / wall, 1), "mb_per_s": round(msgs * size / MB / wall, 2),

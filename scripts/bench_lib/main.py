@@ -24,6 +24,7 @@ import milter_load         # noqa: E402
 import loads as L          # noqa: E402
 import procs               # noqa: E402
 import report              # noqa: E402
+import scan_load           # noqa: E402
 import servers as S        # noqa: E402
 
 
@@ -54,6 +55,7 @@ def one_run(server, spec, entry, load, i, args):
         log(f"({load}) {server.name} run {i + 1}/{args.reps}: {r['msgs_per_s']:.0f} msgs/s, "
             f"{r['mb_per_s']:.2f} MB/s, cpu {r['cpu_s']}s, peak {r['peak_mem_kb'] / 1024:.1f} MB"
             + (f", next hop took {r['delivered']}" if "delivered" in r else "")
+            + (f", daemons cpu {r['daemons_cpu_s']}s" if "daemons_cpu_s" in r else "")
             + ("" if r["ok"] else "  FAILED: " + r["client_output"][-160:]))
         time.sleep(0.5)
     elif spec["kind"] == "tls":
@@ -177,7 +179,7 @@ def main():
     ap.add_argument("--loads", default="all", help="e.g. g,h or abcdef or ge,hh (a letter takes its variants)")
     ap.add_argument("--servers", default="asmtpd,asmtpd-2w,smtp-sink,haraka,haraka-2w,qpsmtpd,"
                     "asmtpd-fwd,asmtpd-tls,haraka-tls,haraka-tls-2w,asmtpd-dns,asmtpd-proxy,haraka-dns,haraka-dns-2w,"
-                    "asmtpd-dkim,asmtpd-nodkim,asmtpd-milter")
+                    "asmtpd-dkim,asmtpd-nodkim,asmtpd-milter,asmtpd-scan,haraka-scan")
     ap.add_argument("--tls-procs", type=int, default=1, help="TLS client processes for loads h/hh")
     ap.add_argument("--port-base", type=int, default=25710)
     ap.add_argument("--hold", type=float, default=3.0)
@@ -194,6 +196,7 @@ def main():
     os.makedirs(logdir, exist_ok=True)
     wanted = args.servers.split(",")
     pb = args.port_base
+    scan_daemons = scan_load.ScanDaemons(logdir)   # load (l): started by its first server, stopped after the load
     all_servers = {
         "asmtpd": lambda: S.Asmtpd(work, pb, args.asmtpd),
         "asmtpd-2w": lambda: S.Asmtpd(work, pb + 1, args.asmtpd, workers=2),
@@ -213,6 +216,8 @@ def main():
         "asmtpd-dkim": lambda: dkim_load.AsmtpdDkim(work, pb + 16, args.asmtpd),
         "asmtpd-nodkim": lambda: dkim_load.AsmtpdDkim(work, pb + 17, args.asmtpd, verify=False),
         "asmtpd-milter": lambda: milter_load.MilterAsmtpd(work, pb + 18, args.asmtpd, milter_port=pb + 19),
+        "asmtpd-scan": lambda: scan_load.ScanAsmtpd(work, pb + 20, args.asmtpd, scan_daemons),
+        "haraka-scan": lambda: scan_load.ScanHaraka(work, pb + 21, args.haraka_dir, scan_daemons),
     }
     dns_chain.ChainClient.proxy_source = args.proxy_source
     unknown = [n for n in wanted if n not in all_servers]
@@ -221,7 +226,10 @@ def main():
     skipped = {}
     if not S.have_haraka(args.haraka_dir):
         skipped.update({n: "Haraka not installed" for n in ("haraka", "haraka-2w", "haraka-tls", "haraka-tls-2w",
-                                                           "haraka-dns", "haraka-dns-2w")})
+                                                           "haraka-dns", "haraka-dns-2w", "haraka-scan")})
+    why = scan_load.scan_support.spamd_unavailable() or scan_load.scan_support.clamd_unavailable()
+    if why:
+        skipped.update({n: why for n in ("asmtpd-scan", "haraka-scan")})
     if not S.have_qpsmtpd():
         skipped["qpsmtpd"] = "qpsmtpd not installed"
 
@@ -275,7 +283,10 @@ def main():
                 entry["servers"][name] = {"na": f"n/a ({skipped[name]})"}
         here = [all_servers[n]() for n in mine if n not in skipped]
         here = [x for x in here if x.only_loads is None or load in x.only_loads]
-        entry["servers"].update(measure(here, spec, args, logdir, load))
+        try:
+            entry["servers"].update(measure(here, spec, args, logdir, load))
+        finally:
+            scan_daemons.cleanup()
         entry["servers"] = {n: entry["servers"][n] for n in wanted if n in entry["servers"]}
         entry["ratios"] = report.ratios(load, entry, results["loads"])
 

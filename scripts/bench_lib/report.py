@@ -11,7 +11,9 @@ SMTP_METRICS = ("msgs_per_s", "mb_per_s", "cpu_s", "cpu_us_per_msg", "peak_mem_k
                 # forwarding (g*) and STARTTLS (h*) loads only
                 "delivered", "downstream_cpu_s", "downstream_sessions", "handshakes_per_s", "client_cores", "hs_p50_ms", "hs_p99_ms",
                 # the DNS policy chain (i) only
-                "dns_queries_per_msg", "dns_server_cpu_s")
+                "dns_queries_per_msg", "dns_server_cpu_s",
+                # content scanning (l) only: spamd's and clamd's CPU during the run
+                "daemons_cpu_s", "daemons_cpu_us_per_msg")
 
 
 def _f(v, nd=1):
@@ -43,6 +45,8 @@ def ratios(load, entry, loads=None):
         return dkim_ratios(entry)
     if load == "k":
         return milter_ratios(entry, loads or {})
+    if load == "l":
+        return scan_ratios(entry)
     if load.startswith("g"):
         return forward_ratios(entry)
     if load.startswith("h"):
@@ -159,6 +163,22 @@ def milter_ratios(entry, loads):
     return out
 
 
+def scan_ratios(entry):
+    """Issue 13: content scanning through spamd and clamd, asmtpd's plugins against Haraka's on
+    the same daemons, and what each server and the daemons cost per message."""
+    s, out = entry["servers"], {}
+    a = s.get("asmtpd-scan", {}).get("median")
+    h = s.get("haraka-scan", {}).get("median")
+    if a and h and h.get("msgs_per_s"):
+        out["asmtpd-scan/haraka-scan"] = round(a["msgs_per_s"] / h["msgs_per_s"], 3)
+    for name, m in (("asmtpd-scan", a), ("haraka-scan", h)):
+        if m and m.get("cpu_us_per_msg") is not None:
+            out[f"{name} server CPU us/msg"] = m["cpu_us_per_msg"]
+        if m and m.get("daemons_cpu_us_per_msg") is not None:
+            out[f"{name} spamd+clamd CPU us/msg"] = m["daemons_cpu_us_per_msg"]
+    return out
+
+
 def targets(results):
     """Issue 6's targets, each as (text, measured, pass) - pass None when it could not be measured."""
     L = results["loads"]
@@ -206,6 +226,8 @@ def targets(results):
     # issue 13: a persistent milter
     v = L.get("k", {}).get("ratios", {}).get("asmtpd-milter/asmtpd (b)")
     rows.append(("(k) issue 13: asmtpd-milter/asmtpd (b) >= 0.7", v, None if v is None else v >= 0.7))
+    v = L.get("l", {}).get("ratios", {}).get("asmtpd-scan/haraka-scan")
+    rows.append(("(l) issue 13: asmtpd-scan/haraka-scan >= 1", v, None if v is None else v >= 1))
     # only the loads this run measured (a run of some loads says nothing of the others)
     return [r for r in rows if r[0][1:r[0].index(")")] in L]
 
@@ -238,6 +260,9 @@ def print_table(results, out):
                                f" {r['cache_hits']} cached ({_f(100 * (r['cache_hit_rate'] or 0), 2)}%),"
                                f" {r['sent']} sent" if r else "")
                             + "; " + note)
+                elif m.get("daemons_cpu_s") is not None:
+                    note = (f"spamd+clamd CPU {_f(m['daemons_cpu_s'], 2)} s"
+                            f" ({_f(m.get('daemons_cpu_us_per_msg'), 0)} us/msg); " + note)
                 elif m.get("delivered") is not None:
                     note = (f"next hop took {m['delivered']:.0f}/run over {_f(m.get('downstream_sessions'), 0)} conns,"
                             f" smtp-sink CPU {_f(m.get('downstream_cpu_s'), 2)} s;"
@@ -262,7 +287,7 @@ def write_chart(results, png, datadir):
         return "gnuplot not installed"
     order = ["asmtpd", "asmtpd-2w", "asmtpd-fwd", "asmtpd-tls", "smtp-sink", "haraka", "haraka-2w", "haraka-tls",
              "haraka-tls-2w", "qpsmtpd", "uv_spawn raw", "asmtpd-dns", "asmtpd-proxy", "haraka-dns", "haraka-dns-2w",
-             "asmtpd-dkim", "asmtpd-nodkim", "asmtpd-milter"]
+             "asmtpd-dkim", "asmtpd-nodkim", "asmtpd-milter", "asmtpd-scan", "haraka-scan"]
     servers = []
     for entry in results["loads"].values():
         for name, s in entry["servers"].items():

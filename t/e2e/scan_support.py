@@ -3,7 +3,8 @@
 Spamd (Debian's spamd package) runs from a private configuration: the rules Debian ships
 (-C /usr/share/spamassassin, read only), a private --siteconfigpath holding copies of the
 plugin-loading .pre files and nothing else (no local.cf of the machine), --local (no network
-tests, no DNS), -x (no user preferences), learning/reporting off (no --allow-tell), one child,
+tests, no DNS), -x (no user preferences), learning/reporting off (no --allow-tell), one child
+(the benchmark's load (l) asks for more),
 listening on 127.0.0.1:<free port>. Its first scan loads and compiles the rules lazily (about
 8 s on a busy machine), so start() sends one warm-up message before a test sees it.
 Clamd (Debian's clamav-daemon) runs in the foreground from a private clamd.conf: LocalSocket
@@ -94,9 +95,10 @@ def exchange(address, request, timeout=30):
 
 
 class Spamd:
-    """One spamd on 127.0.0.1:<port>, stopped by stop()."""
+    """One spamd on 127.0.0.1:<port> with `children` preforked children, stopped by stop()."""
 
-    def __init__(self):
+    def __init__(self, children=1):
+        self.children = children
         self.dir = Path(tempfile.mkdtemp(prefix="asmtpd-spamd-"))
         os.chmod(self.dir, 0o755)   # spamd drops to nobody under root
         self.site = self.dir / "site"
@@ -118,7 +120,7 @@ class Spamd:
         t0 = time.monotonic()
         args = [SPAMD, "--local", "--nouser-config", "-C", str(SA_RULES), "--siteconfigpath", str(self.site),
                 "--listen", f"127.0.0.1:{self.port}", "--allowed-ips", "127.0.0.1",
-                "--max-children", "1", "--min-children", "1", "--syslog", "stderr"]
+                "--max-children", str(self.children), "--min-children", str(self.children), "--syslog", "stderr"]
         if os.geteuid() == 0:
             args += ["--username", "nobody"]
         self._log = open(self.log_path, "wb")
