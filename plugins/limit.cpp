@@ -141,8 +141,9 @@ private:
                 const auto& reply = r.replies[ch.op];
                 std::int64_t n = reply.number;
                 if (ch.what == "concurrency" && n < 1) {
-                    // A counter that expired under live sessions went below 1: repair it (Haraka).
-                    cx->state().run({io::StateOp::set(ch.key, "1", cfg_.concurrency.ttl_ms)}, 0, {});
+                    // A counter that expired under live sessions went below 1: repair it (Haraka
+                    // sets 1; an increment keeps the other sessions' increments meanwhile).
+                    cx->state().run({io::StateOp::incr(ch.key, 1 - n, cfg_.concurrency.ttl_ms)}, 0, {});
                     n = 1;
                 }
                 if (ch.what == "rate_rcpt_host")
