@@ -48,6 +48,8 @@ std::unique_ptr<hooks::Plugin> make_headers();
 std::unique_ptr<hooks::Plugin> make_loop();
 std::unique_ptr<hooks::Plugin> make_bogus_bounce();
 std::unique_ptr<hooks::Plugin> make_uribl();
+std::unique_ptr<hooks::Plugin> make_limit();
+std::unique_ptr<hooks::Plugin> make_tarpit();
 
 std::span<const hooks::CatalogEntry> builtin_plugins() {
     static constexpr hooks::CatalogEntry kTable[] = {
@@ -93,6 +95,8 @@ std::span<const hooks::CatalogEntry> builtin_plugins() {
         {"loop", &make_loop},
         {"bogus_bounce", &make_bogus_bounce},
         {"uribl", &make_uribl},
+        {"limit", &make_limit, "limit"},
+        {"tarpit", &make_tarpit},
     };
     return kTable;
 }

@@ -28,6 +28,7 @@ struct ConnectionInfo {
     std::string auth_user, auth_method;
     std::map<std::string, std::string> env;  // per-client environment (tcp.env / RELAYCLIENT ...)
     std::size_t connections_from_ip = 1;     // open sessions from remote_ip, this one included
+    std::size_t errors = 0;                  // 4xx/5xx replies so far (421 not counted; Haraka's errors)
 
     // "[1.2.3.4]" style literal used in replies and the Received header.
     std::string remote_literal() const { return "[" + remote_ip + "]"; }

@@ -345,6 +345,7 @@ void Session::reply(const proto::Reply& given) {
     if (log_.enabled(io::Level::Debug)) log_.debug("> {}", r.summary());
     if (r.code >= 400 && r.code != 421 && phase_ < Phase::Closing) {
         ++errors_;
+        info_.errors = errors_;
         const auto max = runtime_->settings.limits.max_errors;
         if (max > 0 && errors_ >= max) {
             out_ += proto::Reply::make(421, "4.7.0", runtime_->facts.hostname + " Error: too many errors").wire(true);
