@@ -83,7 +83,7 @@ TEST_CASE("json escaping: control bytes, quotes, valid UTF-8 kept, invalid bytes
             const char bytes[2] = {static_cast<char>(a), static_cast<char>(b)};
             const std::string out = esc(std::string_view(bytes, 2));
             for (unsigned char c : out) REQUIRE(c >= 0x20);
-            REQUIRE_NOTHROW((void)nlohmann::json::parse(out));
+            REQUIRE(nlohmann::json::accept(out));
         }
     }
 }
