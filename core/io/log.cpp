@@ -60,7 +60,10 @@ void Logger::configure(const LogConfig& config) {
 
 void Logger::open_syslog() {
     // Not connected: each datagram names the path, so a restarted syslog daemon (a new
-    // socket under the same name) is found again without any reconnect logic.
+    // socket under the same name) is found again without any reconnect logic. (poll() cannot
+    // wait for room on an unconnected datagram socket: a full queue means the line is dropped.
+    // The queue holds net.unix.max_dgram_qlen datagrams: 512 with systemd's sysctl defaults,
+    // the kernel's own default is 10.)
     syslog_fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 }
 
