@@ -151,7 +151,8 @@ int main(int argc, char** argv) {
     auto connections = smtp::ConnectionTable::create(workers, table_error);
     if (!connections) return report({"asmtpd: " + table_error});
     auto serve = [&](unsigned worker, bool reloaded) {
-        io::Logger logger(runtime->settings.log_level);
+        // Workers number their lines (json "worker", journal ASMTPD_WORKER); a single process does not.
+        io::Logger logger(runtime->settings.log_config(), workers > 1 ? static_cast<int>(worker) : -1);
         uv_loop_t loop;
         uv_loop_init(&loop);
         int rc = 0;
@@ -162,7 +163,7 @@ int main(int argc, char** argv) {
             std::optional<io::service::Heartbeat> heartbeat;
             std::string error;
             if (!server.start(error)) {
-                std::fprintf(stderr, "asmtpd: %s\n", error.c_str());
+                logger.write(io::Level::Error, 0, "", error);
                 rc = 1;
             } else {
                 logger.write(io::Level::Notice, 0, "", "running as " + run_as_text);
@@ -188,6 +189,13 @@ int main(int argc, char** argv) {
     if (workers <= 1) return serve(0, false);
     // Plugins are loaded once here and inherited by every worker through fork(); so are the
     // listening sockets, which the supervisor keeps for a worker it restarts.
-    return smtp::run_workers(workers, serve, [&] { sockets->release(); },
-                             [&](unsigned index) { connections->reset_worker(index); });
+    // The supervisor logs where the workers do; on SIGHUP it re-reads the log: section too.
+    io::Logger supervisor_log(runtime->settings.log_config());
+    auto reload_log = [&] {
+        smtp::SettingsResult now = smtp::load_start_settings(config_dir, catalog);
+        if (now.errors.empty()) supervisor_log.configure(now.settings.log_config());
+        // else the workers report the errors and keep running; so does the supervisor's log
+    };
+    return smtp::run_workers(workers, supervisor_log, serve, [&] { sockets->release(); },
+                             [&](unsigned index) { connections->reset_worker(index); }, reload_log);
 }

@@ -233,7 +233,8 @@ void Server::reload_runtime() {
     if (!(rt->settings.state == runtime_->settings.state)) log_.warn("reload: state settings change only on restart");
     if (!(rt->settings.run_as == runtime_->settings.run_as)) log_.warn("reload: user and group change only on restart");
     for (const auto& w : rt->warnings) log_.warn("reload: {}", w);
-    logger_.set_level(rt->settings.log_level);
+    // The log: section applies now (target, format ...); an unchanged one only sets the level.
+    if (const auto wanted = rt->settings.log_config(); !(wanted == logger_.config())) logger_.configure(wanted);
     children_.set_max_running(rt->settings.limits.max_children);
     runtime_ = std::move(rt);
     log_.notice("configuration reloaded ({} plugins)", runtime_->registry->plugin_count());

@@ -365,16 +365,36 @@ void Session::flush() {
 void Session::run_chain(hooks::Hook h, hooks::HookArgs args,
                         std::function<void(const hooks::Verdict&, const hooks::Disposition&)> then) {
     timeout_.stop();
+    RejectSubject subject = reject_subject(h, args);
     chain_->run(h, std::move(args),
-                [this, h, then = std::move(then)](hooks::Verdict v, const hooks::Plugin* by) {
+                [this, h, subject = std::move(subject), then = std::move(then)](hooks::Verdict v,
+                                                                                 const hooks::Plugin* by) {
                     if (phase_ >= Phase::Closing) return;
                     hooks::Disposition d = hooks::dispose(h, v);
-                    if (by && v.result != hooks::Result::Ok)
-                        log_.info("{}: [{}] {} {}", hooks::hook_name(h), by->name(),
-                                  hooks::to_string(v.result), d.reply.summary());
+                    log_verdict(h, v, d, by, subject);
                     then(v, d);
                     after_chain();
                 });
+}
+
+// A refusal is one complete line: "reject: rcpt: [plugin] DENY 550 ... client_ip=... helo=...
+// sender=<...> recipient=<...>" (fields in json and the journal). Other non-OK verdicts keep
+// the short form.
+void Session::log_verdict(hooks::Hook h, const hooks::Verdict& v, const hooks::Disposition& d,
+                          const hooks::Plugin* by, const RejectSubject& subject) {
+    const bool refused = d.action == hooks::Action::SilentClose ||
+                         ((d.action == hooks::Action::Respond || d.action == hooks::Action::RespondClose) &&
+                          d.reply.code >= 400);
+    if (refused && log_.enabled(io::Level::Info)) {
+        RejectFields f(subject, info_, txn_ ? &*txn_ : nullptr);
+        log_.log_fields(io::Level::Info, f.fields(), "reject: {}: [{}] {} {}", hooks::hook_name(h),
+                        by ? by->name() : std::string_view("default"), hooks::to_string(v.result),
+                        d.action == hooks::Action::SilentClose ? std::string("(dropped without a reply)")
+                                                               : d.reply.summary());
+        return;
+    }
+    if (by && v.result != hooks::Result::Ok)
+        log_.info("{}: [{}] {} {}", hooks::hook_name(h), by->name(), hooks::to_string(v.result), d.reply.summary());
 }
 
 bool Session::handle_refusal(const hooks::Disposition& d) {

@@ -37,6 +37,7 @@
 #include "core/proto/reply.hpp"
 #include "core/proto/sasl.hpp"
 #include "core/smtp/client_name.hpp"
+#include "core/smtp/reject_log.hpp"
 #include "core/proto/xclient.hpp"
 #include "core/smtp/runtime.hpp"
 #include "core/smtp/session_phase.hpp"
@@ -130,6 +131,9 @@ private:
     void after_chain();                             // a chain finished: resume input
     void run_chain(hooks::Hook h, hooks::HookArgs args,
                    std::function<void(const hooks::Verdict&, const hooks::Disposition&)> then);
+    // The line a chain's verdict gets; a refusal carries client_ip, helo, sender, recipient.
+    void log_verdict(hooks::Hook h, const hooks::Verdict& v, const hooks::Disposition& d, const hooks::Plugin* by,
+                     const RejectSubject& subject);
     // Sends a Respond* disposition; true when the caller should stop (reply sent or closing).
     bool handle_refusal(const hooks::Disposition& d);
     // A refusal that ends the transaction (mail, data, data_post, queue ...): both, in that order.

@@ -96,6 +96,7 @@ public:
                                        {"debug", io::Level::Debug}},
                                       s.log_level);
              }},
+            {"log", [&](const Node& v, const YamlAt& a) { log(v, a, s.log); }},
             {"bare_lf", [&](const Node& v, const YamlAt& a) {
                  r_.choice<proto::BareLfPolicy>(
                      v, a, {{"reject", proto::BareLfPolicy::Reject}, {"normalize", proto::BareLfPolicy::Normalize}},
@@ -217,6 +218,50 @@ private:
                      return r_.error(a, "expected bytes (e.g. 67108864, 64M, 2G), a percentage (e.g. 5%) or 0, got '" +
                                             text + "'");
                  l.min_free_space = text;
+             }},
+        });
+    }
+
+    // log: where lines go and how they look (io::LogConfig; docs/OPERATIONS.md "Logging").
+    void log(const Node& v, const YamlAt& at, io::LogConfig& l) {
+        r_.mapping(v, at, {
+            {"target", [&](const Node& n, const YamlAt& a) {
+                 r_.choice<io::LogTarget>(n, a,
+                                          {{"stderr", io::LogTarget::Stderr}, {"syslog", io::LogTarget::Syslog},
+                                           {"journald", io::LogTarget::Journald}},
+                                          l.target);
+             }},
+            {"format", [&](const Node& n, const YamlAt& a) {
+                 r_.choice<io::LogFormat>(n, a, {{"text", io::LogFormat::Text}, {"json", io::LogFormat::Json}},
+                                          l.format);
+             }},
+            {"priority_prefix", [&](const Node& n, const YamlAt& a) {
+                 r_.choice<io::PriorityPrefix>(n, a,
+                                               {{"auto", io::PriorityPrefix::Auto},
+                                                {"always", io::PriorityPrefix::Always},
+                                                {"never", io::PriorityPrefix::Never}},
+                                               l.prefix);
+             }},
+            {"facility", [&](const Node& n, const YamlAt& a) {
+                 std::string name;
+                 if (!r_.string(n, a, name, false)) return;
+                 auto f = io::facility_from_name(name);
+                 if (!f) return r_.error(a, "expected mail, daemon, user, news or local0 ... local7, got '" + name + "'");
+                 l.facility = *f;
+             }},
+            {"syslog_socket", [&](const Node& n, const YamlAt& a) {
+                 std::string path;
+                 if (!r_.string(n, a, path, false)) return;
+                 if (path.front() != '/') return r_.error(a, "expected an absolute path (like /dev/log), got '" + path + "'");
+                 if (path.size() >= 108) return r_.error(a, "a Unix socket path is at most 107 bytes");
+                 l.syslog_socket = path;
+             }},
+            {"identifier", [&](const Node& n, const YamlAt& a) {
+                 std::string id;
+                 if (!r_.string(n, a, id, false)) return;
+                 if (id.find_first_of(" :[]\t\r\n") != std::string::npos)
+                     return r_.error(a, "no spaces, ':' or brackets in a syslog identifier, got '" + id + "'");
+                 l.identifier = id;
              }},
         });
     }

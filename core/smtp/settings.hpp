@@ -111,6 +111,12 @@ struct Settings {
     std::string spool_dir = "./var/spool";
     unsigned workers = 1;
     io::Level log_level = io::Level::Info;
+    io::LogConfig log;                     // log: target, format ... (its level is log_level)
+    io::LogConfig log_config() const {
+        io::LogConfig c = log;
+        c.level = log_level;
+        return c;
+    }
     proto::BareLfPolicy bare_lf = proto::BareLfPolicy::Reject;
     std::vector<std::string> bare_lf_normalize_from;   // CIDRs trusted with bare_lf: normalize
     std::string greeting;                  // text after "220 <hostname> "; empty = default

@@ -9,11 +9,15 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <thread>
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "core/io/service_notify.hpp"
+#include "core/io/wait_status.hpp"
 
 namespace asmtpd::smtp {
 
@@ -45,8 +49,12 @@ pid_t spawn(unsigned index, bool reloaded, const std::function<int(unsigned, boo
 
 }  // namespace
 
-int run_workers(unsigned count, const std::function<int(unsigned, bool)>& worker,
-                const std::function<void()>& release_on_stop, const std::function<void(unsigned)>& worker_gone) {
+int run_workers(unsigned count, io::Logger& log, const std::function<int(unsigned, bool)>& worker,
+                const std::function<void()>& release_on_stop, const std::function<void(unsigned)>& worker_gone,
+                const std::function<void()>& reload_log) {
+    auto say = [&log](io::Level l, const std::string& text) {
+        if (log.enabled(l)) log.write(l, 0, "supervisor", text);
+    };
     struct sigaction sa {};
     sa.sa_handler = on_stop;
     sigemptyset(&sa.sa_mask);
@@ -60,8 +68,10 @@ int run_workers(unsigned count, const std::function<int(unsigned, bool)>& worker
         workers[i].pid = spawn(i, false, worker);
         workers[i].started = std::chrono::steady_clock::now();
         if (workers[i].pid < 0) {
-            std::perror("asmtpd: fork");
+            say(io::Level::Error, fmt::format("cannot start worker {}: fork: {}", i, std::strerror(errno)));
             g_stop = 1;
+        } else {
+            say(io::Level::Info, fmt::format("worker {} started (pid {})", i, static_cast<long>(workers[i].pid)));
         }
     }
     int rc = 0;
@@ -88,6 +98,8 @@ int run_workers(unsigned count, const std::function<int(unsigned, bool)>& worker
             g_reload = 0;
             reloaded = true;
             io::service::reloading();
+            if (reload_log) reload_log();
+            say(io::Level::Notice, "SIGHUP: reloading the workers");
             for (auto& w : workers)
                 if (w.pid > 0) kill(w.pid, SIGHUP);
             io::service::ready(ready_status);
@@ -102,24 +114,34 @@ int run_workers(unsigned count, const std::function<int(unsigned, bool)>& worker
                 any = true;
                 continue;
             }
+            const std::string who = fmt::format("worker {} (pid {})", i, static_cast<long>(w.pid));
             w.pid = 0;
             if (worker_gone) worker_gone(i);
             const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+            const std::string how = got < 0 ? fmt::format("lost: waitpid: {}", std::strerror(errno))
+                                             : io::describe_wait_status(status);
             if (g_stop) {
                 if (!clean) rc = 1;
+                say(clean ? io::Level::Info : io::Level::Warn, who + " " + how);
                 continue;
             }
             auto lived = std::chrono::steady_clock::now() - w.started;
             if (lived < std::chrono::seconds(1)) {
-                std::fprintf(stderr, "asmtpd: worker %u failed at start-up; stopping\n", i);
+                say(io::Level::Error, who + " " + how + " during its first second; stopping");
                 rc = 1;
                 g_stop = 1;
                 continue;
             }
-            std::fprintf(stderr, "asmtpd: worker %u exited unexpectedly (status %d); restarting\n", i, status);
+            say(io::Level::Error, who + " " + how + "; restarting it");
             std::this_thread::sleep_for(std::chrono::seconds(1));
             w.pid = spawn(i, reloaded, worker);
             w.started = std::chrono::steady_clock::now();
+            if (w.pid < 0) {
+                say(io::Level::Error, fmt::format("cannot restart worker {}: fork: {}", i, std::strerror(errno)));
+                w.pid = 0;
+                continue;
+            }
+            say(io::Level::Info, fmt::format("worker {} restarted (pid {})", i, static_cast<long>(w.pid)));
             any = true;
         }
         if (!any) break;

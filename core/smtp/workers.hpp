@@ -12,6 +12,8 @@
 
 #include <functional>
 
+#include "core/io/log.hpp"
+
 namespace asmtpd::smtp {
 
 // Runs `worker(index, reloaded)` in `count` child processes and supervises them; returns the
@@ -19,9 +21,13 @@ namespace asmtpd::smtp {
 // worker restarted after at least one SIGHUP. `release_on_stop` runs in the parent once, when it
 // forwards SIGTERM/SIGINT (it closes the parent's copies of the listening sockets).
 // `worker_gone(index)` runs in the parent after a worker exited, before any replacement starts
-// (it forgets the dead worker's connections in the shared ConnectionTable).
-int run_workers(unsigned count, const std::function<int(unsigned index, bool reloaded)>& worker,
+// (it forgets the dead worker's connections in the shared ConnectionTable). `log` is the
+// supervisor's own logger (same target and format as the workers'; worker -1); `reload_log` runs
+// in the parent on SIGHUP before the workers are told (it re-reads the log: section).
+// A worker's end is logged in words: "worker 2 (pid 4242) killed by signal 9 (SIGKILL)".
+int run_workers(unsigned count, io::Logger& log, const std::function<int(unsigned index, bool reloaded)>& worker,
                 const std::function<void()>& release_on_stop = {},
-                const std::function<void(unsigned index)>& worker_gone = {});
+                const std::function<void(unsigned index)>& worker_gone = {},
+                const std::function<void()>& reload_log = {});
 
 }  // namespace asmtpd::smtp

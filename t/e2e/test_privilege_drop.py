@@ -154,7 +154,7 @@ class PrivilegeDropTest(E2ETestCase):
         # binding anything (it could not: the port is below 1024).
         time.sleep(1.2)   # a worker that dies in its first second stops the daemon (workers.hpp)
         os.kill(workers[0], 9)
-        self.assertIsNotNone(d.wait_for_log(r"worker \d exited unexpectedly", timeout=10))
+        self.assertIsNotNone(d.wait_for_log(r"worker \d \(pid \d+\) killed by signal 9 \(SIGKILL\)", timeout=10))
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             now = children_of(d.proc.pid)

@@ -195,7 +195,7 @@ public:
     // plugins: config/plugins text. yaml: asmtpd.yaml text (spool_dir is forced into the temp dir).
     explicit SessionDriver(const std::string& plugins, const std::string& yaml = "",
                            const std::vector<std::pair<std::string, std::string>>& files = {})
-        : logger_(std::getenv("ASMTPD_TEST_DEBUG") ? io::Level::Debug : io::Level::Error) {
+        : logger_(std::make_unique<io::Logger>(std::getenv("ASMTPD_TEST_DEBUG") ? io::Level::Debug : io::Level::Error)) {
         uv_loop_init(&loop_);
         children_.emplace(&loop_, 16);
         dir_.write("asmtpd.yaml", "hostname: mx.test\nspool_dir: " + (dir_ / "spool") + "\n" + yaml);
@@ -232,7 +232,7 @@ public:
     void capture_log(io::Level level) {
         log_file_.reset(std::tmpfile());
         REQUIRE(log_file_);
-        logger_ = io::Logger(level, log_file_.get());
+        logger_ = std::make_unique<io::Logger>(level, log_file_.get());   // a Logger owns its sink: not copied
     }
     std::string log_text() {
         if (!log_file_) return {};
@@ -255,7 +255,7 @@ public:
         info.remote_port = 40000;
         info.local_ip = "127.0.0.1";
         info.local_port = 25;
-        session_ = std::make_unique<smtp::Session>(&loop_, *this, std::move(t), info, runtime_, logger_);
+        session_ = std::make_unique<smtp::Session>(&loop_, *this, std::move(t), info, runtime_, *logger_);
         session_->start();
         return take_reply();
     }
@@ -324,7 +324,7 @@ private:
         void operator()(std::FILE* f) const { std::fclose(f); }
     };
     std::unique_ptr<std::FILE, FileCloser> log_file_;   // declared before logger_: outlives it
-    io::Logger logger_;
+    std::unique_ptr<io::Logger> logger_;
     std::optional<io::ChildRunner> children_;   // made after uv_loop_init, gone before uv_loop_close
     std::unique_ptr<io::Resolver> resolver_;
     std::unique_ptr<io::StateStore> state_;
