@@ -12,13 +12,17 @@ last test stops Redis; each test also passes alone. Owner: tooling (t/e2e/), iss
 """
 
 import re
+import shutil
 import smtplib
 import socket
+import tempfile
 import threading
 import time
 import unittest
 
-from harness import REPO, Client, Daemon, E2ETestCase
+from pathlib import Path
+
+from harness import REPO, RUN_AS_YAML, Client, Daemon, E2ETestCase, run_asmtpd
 from haproxy_support import Haproxy
 from redis_support import RedisServer
 
@@ -300,6 +304,20 @@ class ScaleOutTest(E2ETestCase):
             time.sleep(0.05)
             seen = {i for i in want if self.count_log(i, r"karma: fail, in the penalty box") > before[i]}
         self.assertEqual(seen, want, f"instances that refused {source}: {sorted(seen)}, expected {sorted(want)}")
+
+    # ---------------------------------------------------------------- the page's files
+
+    def test_0_documented_asmtpd_yaml_and_plugins_pass_check(self):
+        # The asmtpd.yaml the instances mirror, as the page writes it (--check binds nothing),
+        # with the page's plugins, is a valid configuration.
+        tmp = Path(tempfile.mkdtemp(prefix="asmtpd-e2e-scaleout-check-"))
+        self.addCleanup(shutil.rmtree, tmp, True)
+        (tmp / "asmtpd.yaml").write_text(doc_block("yaml") + RUN_AS_YAML)
+        (tmp / "plugins").write_text(doc_block("plugins").replace("/var/mail/asmtpd", str(tmp / "mail")))
+        r = run_asmtpd(["--config", str(tmp), "--check"])
+        out = (r.stdout + r.stderr).decode(errors="replace")
+        self.assertEqual(r.returncode, 0, out)
+        self.assertIn("configuration OK", out)
 
     # ---------------------------------------------------------------- (a) greylisting
 
