@@ -15,11 +15,11 @@ import re
 import shutil
 import smtplib
 import socket
+import sys
 import tempfile
 import threading
 import time
 import unittest
-
 from pathlib import Path
 
 from harness import REPO, RUN_AS_YAML, Client, Daemon, E2ETestCase, run_asmtpd
@@ -73,7 +73,8 @@ def instance_settings(i, redis, proxy_port):
     state on the shared Redis)."""
     yaml = doc_block("yaml")
     for needle in ("proxy_protocol: true", "trusted_proxies:", "backend: redis", 'prefix: "asmtpd:"', "timeout: 1"):
-        replace(yaml, needle, needle)
+        if needle not in yaml:
+            raise AssertionError(f"docs/scale-out.md's asmtpd.yaml lost {needle!r}: update the test's mirror")
     return {"hostname": f"mx{i}.e2e.test", "log_level": "info", "trusted_proxies": ["127.0.0.1/32"],
             "timeouts": {"proxy": 5, "shutdown": 3},
             "state": {"backend": "redis", "address": redis.address, "prefix": "scaleout:", "timeout": 1},
@@ -239,8 +240,8 @@ class ScaleOutTest(E2ETestCase):
         finally:
             if result and len(result.failures) + len(result.errors) > before:
                 for d in self.instances:
-                    print(f"\n[{self.id()}] {d.settings['hostname']}\n{d.stderr_tail(60)}")
-                print("---- haproxy ----\n" + "\n".join(self.haproxy.log_text().splitlines()[-40:]))
+                    sys.stderr.write(f"\n[{self.id()}] {d.settings['hostname']}\n{d.stderr_tail(60)}\n")
+                sys.stderr.write("---- haproxy ----\n" + "\n".join(self.haproxy.log_text().splitlines()[-40:]) + "\n")
 
     # ---------------------------------------------------------------- helpers
 
