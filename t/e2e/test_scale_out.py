@@ -374,7 +374,8 @@ class ScaleOutTest(E2ETestCase):
                     found.setdefault(int(tok.group(1)), []).append(i)
         missing = sorted(run.accepted - set(found))
         print(f"\n  load run: {LOAD_MESSAGES} messages, {run.attempts} attempts, {len(run.accepted)} got 250, "
-              f"{len(found)} found in the maildirs ({sum(len(v) for v in found.values())} files), "
+              f"{len(found)} found in the maildirs ({sum(len(v) for v in found.values())} files: "
+              f"{'/'.join(str(sum(v.count(i) for v in found.values())) for i in range(self.INSTANCES))}), "
               f"{len(run.failures)} sessions cut or refused, {len(run.sessions)} sessions, "
               f"mx{victim + 1} down {down_at - killed_at:.2f}s after SIGKILL, {run.elapsed:.1f}s")
         self.assertEqual(missing, [], "messages that got 250 are in no maildir")
