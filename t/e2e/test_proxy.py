@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from harness import REPO, E2ETestCase, deep_merge
-from tls_support import (BioTls, Haproxy, TlsClient, client_context, raw_connect, start_with_listeners,
-                         tls_settings)
+from haproxy_support import Haproxy
+from tls_support import BioTls, TlsClient, client_context, raw_connect, start_with_listeners, tls_settings
 
 RECORD = REPO / "t" / "fixtures" / "spp" / "record.py"
 FOREIGN = "someone@foreign.test"

@@ -3,7 +3,7 @@
 A self-signed certificate per test process (openssl req -x509, in a temporary directory),
 client SSL contexts that verify it, a raw SMTP client that can switch to TLS in place
 (TlsClient), extra listeners next to the harness's own (start_with_listeners), SASL encoders,
-and an haproxy in front of asmtpd (Haproxy, started by the test, stopped by its pid).
+and raw_connect (an optional source address). haproxy lives in haproxy_support.py.
 Never: edit harness.py's behaviour, signal a process it did not start, touch files outside
 its temporary directories. Owner: e2e tests of issue 5 (test_tls, test_auth, test_proxy).
 """
@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import os
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -297,86 +296,6 @@ def swaks(*args, timeout=60, env=None):
     p = subprocess.run(["swaks", *args], capture_output=True,
                        timeout=timeout, stdin=subprocess.DEVNULL, env=e)
     return p.returncode, (p.stdout + p.stderr).decode(errors="replace")
-
-
-# ---------------------------------------------------------------- haproxy
-
-def _listening(port):
-    """True when something listens on 127.0.0.1:port (from /proc/net/tcp, no connection)."""
-    want = f"0100007F:{port:04X}"
-    try:
-        with open("/proc/net/tcp") as f:
-            for line in f.readlines()[1:]:
-                parts = line.split()
-                if parts[1] == want and parts[3] == "0A":
-                    return True
-    except OSError:
-        pass
-    return False
-
-
-class Haproxy:
-    """haproxy (Debian's) in the foreground (-db) with a generated config: one TCP frontend on
-    127.0.0.1:<free port> to one backend server with the given options (send-proxy ...)."""
-
-    def __init__(self, backend_port, server_opts="send-proxy", workdir=None):
-        self.dir = Path(workdir or tempfile.mkdtemp(prefix="asmtpd-e2e-haproxy-"))
-        self.port = free_port()
-        self.cfg = self.dir / "haproxy.cfg"
-        self.log = self.dir / "haproxy.log"
-        self.cfg.write_text(
-            "global\n"
-            "    maxconn 256\n"
-            f"    pidfile {self.dir / 'haproxy.pid'}\n"
-            "defaults\n"
-            "    mode tcp\n"
-            "    timeout connect 5s\n"
-            "    timeout client 30s\n"
-            "    timeout server 30s\n"
-            "frontend smtp_in\n"
-            f"    bind 127.0.0.1:{self.port}\n"
-            "    default_backend asmtpd\n"
-            "backend asmtpd\n"
-            f"    server a1 127.0.0.1:{backend_port} {server_opts}\n")
-        self.proc = None
-
-    def start(self, timeout=15.0):
-        if shutil.which("haproxy") is None:
-            raise AssertionError("haproxy is not installed (apt-get install -y haproxy)")
-        check = subprocess.run(["haproxy", "-c", "-f", str(self.cfg)], capture_output=True, timeout=30)
-        if check.returncode != 0:
-            raise AssertionError("haproxy -c: " + (check.stdout + check.stderr).decode(errors="replace"))
-        self._log = open(self.log, "wb")
-        self.proc = subprocess.Popen(["haproxy", "-db", "-f", str(self.cfg)], stdin=subprocess.DEVNULL,
-                                     stdout=self._log, stderr=self._log)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"haproxy exited with {self.proc.returncode}:\n" + self.log_text())
-            if _listening(self.port):
-                return self
-            time.sleep(0.05)
-        self.stop()
-        raise AssertionError("haproxy did not listen in time:\n" + self.log_text())
-
-    def log_text(self):
-        try:
-            return self.log.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        if self.proc is not None and not self._log.closed:
-            self._log.close()
-        if os.environ.get("ASMTPD_E2E_KEEP") != "1":
-            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def raw_connect(port, source=None, timeout=TIMEOUT):
