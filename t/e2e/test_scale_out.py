@@ -34,6 +34,7 @@ LOAD_MESSAGES = 240
 LOAD_SESSIONS = 6              # concurrent sessions of the load run
 PER_SESSION = 5                # messages per session before QUIT
 PENALTY = "You were naughty."
+CONCURRENCY = 5                # the page's `limit concurrency 5`
 
 
 def doc_block(tag):
@@ -64,6 +65,8 @@ def haproxy_config(port, backends):
 def plugin_lines():
     text = doc_block("plugins")
     text = replace(text, "black_timeout 300", f"black_timeout {BLACK}")
+    text = replace(text, f"limit concurrency {CONCURRENCY} rate_conn 30/1m",
+                   f"limit concurrency {CONCURRENCY} rate_conn 1000/1m")
     text = replace(text, "queue/maildir /var/mail/asmtpd", "queue/maildir {maildir}")
     return [line for line in text.splitlines() if line.strip()]
 
@@ -72,12 +75,15 @@ def instance_settings(i, redis, proxy_port):
     """The page's asmtpd.yaml for instance i (mirrored: hostname, PROXY listener, trusted_proxies,
     state on the shared Redis)."""
     yaml = doc_block("yaml")
-    for needle in ("proxy_protocol: true", "trusted_proxies:", "backend: redis", 'prefix: "asmtpd:"', "timeout: 1"):
+    for needle in ("proxy_protocol: true", "trusted_proxies:", "backend: redis", 'prefix: "asmtpd:"', "timeout: 1",
+                   "concurrency: {'10.0.0.5': 0, '10.0.0.6': 0}", "rate_conn: {'10.0.0.5': 0, '10.0.0.6': 0}"):
         if needle not in yaml:
             raise AssertionError(f"docs/scale-out.md's asmtpd.yaml lost {needle!r}: update the test's mirror")
     return {"hostname": f"mx{i}.e2e.test", "log_level": "info", "trusted_proxies": ["127.0.0.1/32"],
             "timeouts": {"proxy": 5, "shutdown": 3},
             "state": {"backend": "redis", "address": redis.address, "prefix": "scaleout:", "timeout": 1},
+            # haproxy's checks come from 127.0.0.1 (the page's 10.0.0.5/.6); the load client is exempt
+            "limit": {section: {"127.0.0.1": 0, LOAD_CLIENT: 0} for section in ("concurrency", "rate_conn")},
             "extra_listen": {"address": "127.0.0.1", "port": proxy_port, "mode": "smtp", "proxy_protocol": True}}
 
 
@@ -437,14 +443,47 @@ class ScaleOutTest(E2ETestCase):
 
     # ---------------------------------------------------------------- per-IP limits
 
-    @unittest.skip("LIMIT: the limit plugin (branch `limit`, issue 14) is not merged yet: add its line "
-                   "to docs/scale-out.md's plugins block and test that per-IP limits hold across instances")
     def test_5_per_ip_limits_across_instances(self):
-        # To do once `limit` is merged: `limit concurrency 2` (or rate_conn) in the plugins block;
-        # three sessions from one client spread over the instances by haproxy: the third gets
-        # 421 4.7.0 whichever instance takes it; another client is unaffected.
-        pass
-
+        # CONCURRENCY sessions from one client, wherever haproxy sends them, fill its limit; the
+        # next one is refused by whichever instance takes it: the count is the deployment's.
+        source = "127.0.0.16"
+        held, where = [], []
+        for _ in range(CONCURRENCY):
+            c, i = self.connect(source)
+            held.append(c)
+            where.append(i)
+        self.assertGreater(len(set(where)), 1, f"haproxy sent every session to mx{where[0] + 1}")
+        refused_by = set()
+        for _ in range(len(self.alive())):     # leastconn: the next ones reach other instances
+            c, _ = self.connect(source, greet=False)
+            r = c.read_reply()
+            self.assertEqual((r.code, r.esc), (421, "4.7.0"), r.raw)
+            self.assertIn("Too many concurrent connections", r.text)
+            c.close()
+            m = [i for i in self.alive() if self.count_log(i, rf"limit: concurrency \d+/{CONCURRENCY} \(limit:concurrency:{re.escape(source)}\), disconnecting") > 0]
+            refused_by.update(m)
+        # An instance that refused held fewer than CONCURRENCY of them itself: it counted the others'.
+        self.assertTrue(refused_by, "no instance logged the refusal")
+        for i in refused_by:
+            self.assertLess(where.count(i), CONCURRENCY, f"mx{i + 1} held every session itself")
+        # Another client behind the same haproxy is greeted meanwhile.
+        c, _ = self.connect("127.0.0.17")
+        c.cmd("QUIT", 221)
+        for c in held:
+            c.cmd("QUIT", 221)
+            c.close()
+        # The counts were given back: the client gets in again.
+        deadline = time.monotonic() + 5
+        while True:
+            c, _ = self.connect(source, greet=False)
+            r = c.read_reply()
+            c.close()
+            if r.code == 220:
+                break
+            self.assertLess(time.monotonic(), deadline, f"{source} still refused: {r.raw}")
+            time.sleep(0.1)
+        print(f"\n  limit concurrency {CONCURRENCY}: sessions on mx{'/mx'.join(str(i + 1) for i in where)}, "
+              f"the next refused by mx{'/mx'.join(str(i + 1) for i in sorted(refused_by))}")
 
 if __name__ == "__main__":
     unittest.main()
