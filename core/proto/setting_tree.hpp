@@ -14,6 +14,15 @@ namespace asmtpd::proto {
 
 struct SettingNode {
     enum class Kind { Null, Scalar, List, Map };
+    // Declared here, defaulted below the class: a Map holds pairs of SettingNode, and clang with
+    // libstdc++ rejects the implicit members, instantiated while SettingNode is incomplete.
+    SettingNode();
+    SettingNode(const SettingNode&);
+    SettingNode(SettingNode&&) noexcept;
+    SettingNode& operator=(const SettingNode&);
+    SettingNode& operator=(SettingNode&&) noexcept;
+    ~SettingNode();
+
     Kind kind = Kind::Null;
     std::string scalar;                                         // Scalar
     std::vector<SettingNode> items;                             // List
@@ -38,5 +47,12 @@ struct SettingNode {
         return "'" + scalar + "'";
     }
 };
+
+inline SettingNode::SettingNode() = default;
+inline SettingNode::SettingNode(const SettingNode&) = default;
+inline SettingNode::SettingNode(SettingNode&&) noexcept = default;
+inline SettingNode& SettingNode::operator=(const SettingNode&) = default;
+inline SettingNode& SettingNode::operator=(SettingNode&&) noexcept = default;
+inline SettingNode::~SettingNode() = default;
 
 }  // namespace asmtpd::proto
