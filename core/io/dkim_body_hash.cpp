@@ -40,17 +40,19 @@ struct OffloadedBodyHash::State {
     void hash(std::string_view bytes) {   // caller holds hash_mu
         for (auto& h : hashers) h->feed(bytes);
     }
-    // Hashes every queued batch, in order. Caller holds hash_mu.
-    void drain() {
+    // Hashes every queued batch, in order; returns the bytes. Caller holds hash_mu.
+    std::size_t drain() {
+        std::size_t bytes = 0;
         for (;;) {
             std::string batch;
             {
                 std::lock_guard lock(queue_mu);
-                if (queue.empty()) return;
+                if (queue.empty()) return bytes;
                 batch = std::move(queue.front());
                 queue.pop_front();
             }
             hash(batch);
+            bytes += batch.size();
             std::lock_guard lock(queue_mu);
             unhashed -= batch.size();
         }
@@ -76,9 +78,8 @@ void OffloadedBodyHash::flush() {
     if (!post_ || state_->backlog() + batch_.size() > limits_.backlog) {
         // No hashing thread, or it is behind: hash here, after what is queued (see the header).
         std::lock_guard lock(state_->hash_mu);
-        state_->drain();
+        stats_.hashed_here += state_->drain() + batch_.size();
         state_->hash(batch_);
-        stats_.hashed_here += batch_.size();
         batch_.clear();
         return;
     }

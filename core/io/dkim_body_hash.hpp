@@ -60,17 +60,22 @@ private:
     proto::dkim::BodyCanonicalizer canon_;
 };
 
+// OffloadedBodyHash's sizes (outside the class: GCC refuses a nested struct with member
+// initializers as a default argument of its enclosing class).
+struct BodyHashLimits {
+    std::size_t batch = 64 * 1024;     // bytes gathered before a drain job is posted
+    std::size_t backlog = 256 * 1024;  // queued, not hashed: past it the loop hashes in place
+};
+
 class OffloadedBodyHash {
 public:
     // Runs a job on the hashing thread (Context::post_to_cpu_thread).
     using Post = std::function<void(std::function<void()>)>;
-    struct Limits {
-        std::size_t batch = 64 * 1024;     // bytes gathered before a drain job is posted
-        std::size_t backlog = 256 * 1024;  // queued, not hashed: past it the loop hashes in place
-    };
+    using Limits = BodyHashLimits;
     struct Stats {   // loop side, for tests and logs
         std::size_t jobs = 0;              // drain jobs posted
-        std::uint64_t hashed_here = 0;     // body bytes the loop hashed in place (cap, no post)
+        std::uint64_t hashed_here = 0;     // body bytes the loop hashed in place (its batches past
+                                           // the cap or without a post, and the queue it drained)
     };
 
     explicit OffloadedBodyHash(Post post = {}, Limits limits = {});
