@@ -5,8 +5,8 @@
 // async handle is closed (the destructor joins the thread first), or destroy a run() job's
 // functions on the thread: their captures belong to the loop, so a finished job goes back whole
 // and the loop destroys it. A post() job (detached) is the exception: its captures are made
-// to be freed on the thread, and nothing goes back. Ownership: CpuThread owns Shared until its destructor hands it to libuv;
-// the async handle's close callback frees it.
+// to be freed on the thread, and nothing goes back. Ownership: CpuThread owns Shared until its
+// destructor hands it to libuv; the async handle's close callback frees it.
 #include "core/io/cpu_thread.hpp"
 
 #include <condition_variable>
