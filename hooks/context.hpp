@@ -78,6 +78,12 @@ public:
     // CPU-bound work (signature checks, signing) that would stall every session of the loop.
     // `after` runs even if the session has ended: check lifetime() there.
     virtual void run_on_cpu_thread(std::function<void()> work, std::function<void()> after) = 0;
+    // run_on_cpu_thread() without `after`, cheaper (io::CpuThread::post): the loop is not woken
+    // when it is done. For work whose result a later run_on_cpu_thread() job reads (jobs run in
+    // the order posted), e.g. dkim's body hashing. `work` and its captures are destroyed on the
+    // CPU thread: capture only owned values and shared_ptr to state that guards itself (a mutex),
+    // never the session or the transaction.
+    virtual void post_to_cpu_thread(std::function<void()> work) { run_on_cpu_thread(std::move(work), [] {}); }
     // Adds a line in front of the next reply to the client (qmail-spp's "P"). A leading
     // "NNN-" or "NNN " is dropped: the reply's own code frames every line, so the client always
     // gets exactly one well-formed reply.

@@ -94,6 +94,10 @@ public:
         if (!cpu_) cpu_ = std::make_unique<io::CpuThread>(loop_);
         cpu_->run(std::move(work), std::move(after));
     }
+    void post_to_cpu_thread(std::function<void()> work) override {
+        if (!cpu_) cpu_ = std::make_unique<io::CpuThread>(loop_);
+        cpu_->post(std::move(work));
+    }
     void prefix_reply(std::string line) override { reply_prefix.push_back(std::move(line)); }
     // A resolver made from dns_options; if c-ares refuses them, one with the defaults (and
     // dns_error says why), so a plugin always gets answers or failures, never a crash.

@@ -2,10 +2,11 @@
 // that brings finished jobs back to the loop (see cpu_thread.hpp).
 //
 // Must never: call a libuv function from the thread other than uv_async_send, send after the
-// async handle is closed (the destructor joins the thread first), or destroy a job's functions
-// on the thread: their captures belong to the loop, so a finished job goes back whole and the
-// loop destroys it. Ownership: CpuThread owns Shared until its destructor hands it to libuv;
-// the async handle's close callback frees it.
+// async handle is closed (the destructor joins the thread first), or destroy a run() job's
+// functions on the thread: their captures belong to the loop, so a finished job goes back whole
+// and the loop destroys it. A post() job (detached) is the exception: its captures are made
+// to be freed on the thread, and nothing goes back. Ownership: CpuThread owns Shared until its
+// destructor hands it to libuv; the async handle's close callback frees it.
 #include "core/io/cpu_thread.hpp"
 
 #include <condition_variable>
@@ -22,6 +23,7 @@ namespace {
 struct Job {
     std::function<void()> work;
     std::function<void()> after;
+    bool detached = false;   // post(): destroyed on the thread, no delivery
 };
 }  // namespace
 
@@ -47,6 +49,10 @@ struct CpuThread::Shared {
                 todo.pop_front();
             }
             if (job.work) job.work();
+            if (job.detached) {
+                job = Job{};   // its captures are freed here (see post())
+                continue;
+            }
             {
                 std::lock_guard lock(mu);
                 done.push_back(std::move(job));
@@ -99,6 +105,15 @@ void CpuThread::run(std::function<void()> work, std::function<void()> after) {
     {
         std::lock_guard lock(shared_->mu);
         shared_->todo.push_back({std::move(work), std::move(after)});
+    }
+    shared_->wake.notify_one();
+    if (!shared_->thread.joinable()) shared_->thread = std::thread([s = shared_] { s->thread_main(); });
+}
+
+void CpuThread::post(std::function<void()> work) {
+    {
+        std::lock_guard lock(shared_->mu);
+        shared_->todo.push_back({std::move(work), {}, true});
     }
     shared_->wake.notify_one();
     if (!shared_->thread.joinable()) shared_->thread = std::thread([s = shared_] { s->thread_main(); });

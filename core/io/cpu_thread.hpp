@@ -12,6 +12,13 @@
 // starts with the first job. While jobs are outstanding the loop stays alive; an idle
 // CpuThread does not keep it running. Destroying the CpuThread waits for the job in progress
 // and drops the others: their `after` never runs.
+//
+// post(work) is run() without `after`, for jobs that feed a computation a later run() job
+// completes (the dkim plugin's body hashing): no wake-up of the loop when it is done, not
+// counted in outstanding(), and it does not keep the loop alive. Its `work` is destroyed on
+// the CPU thread once it has run (or on the loop, dropped, when the CpuThread is destroyed),
+// so its captures must be safe to free there: owned values, shared_ptr to state that guards
+// itself. It runs in FIFO order with the run() jobs.
 #pragma once
 
 #include <functional>
@@ -29,6 +36,7 @@ public:
     CpuThread& operator=(const CpuThread&) = delete;
 
     void run(std::function<void()> work, std::function<void()> after);
+    void post(std::function<void()> work);
     // Jobs posted whose `after` has not run yet.
     std::size_t outstanding() const;
 

@@ -420,6 +420,8 @@ void Session::run_on_cpu_thread(std::function<void()> work, std::function<void()
     owner_.cpu_thread().run(std::move(work), std::move(after));
 }
 
+void Session::post_to_cpu_thread(std::function<void()> work) { owner_.cpu_thread().post(std::move(work)); }
+
 void Session::after(std::uint64_t ms, std::function<void()> fn) {
     if (phase_ >= Phase::Closing) return;
     plugin_timers_.push_back(std::make_unique<io::Timer>(loop_));

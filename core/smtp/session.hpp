@@ -117,6 +117,7 @@ public:
     io::DnsScope& dns() override { return dns_; }
     io::StateScope& state() override { return state_; }
     void run_on_cpu_thread(std::function<void()> work, std::function<void()> after) override;
+    void post_to_cpu_thread(std::function<void()> work) override;
     void prefix_reply(std::string line) override;
 
 private:

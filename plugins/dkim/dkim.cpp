@@ -22,7 +22,8 @@
 //   data: attaches a DkimObserver (dkim_observer.hpp) to the transaction: it splits off the
 //     header block, parses the DKIM-Signature fields (the first max_signatures; the others
 //     are logged as not evaluated) and hashes the body as it arrives, one hash per distinct
-//     (c= body, l=). The spool is never read. Immune sessions (relay clients, authenticated
+//     (c= body, l=), on the loop's CPU thread in 64 KB batches (dkim_observer.hpp says what
+//     runs where). The spool is never read. Immune sessions (relay clients, authenticated
 //     users, whitelisted hosts and senders: plugins/common/immunity.hpp) are not verified,
 //     as qpsmtpd skips them (their mail is ours to sign, not to judge): no observer, no notes.
 //   data_post_headers: fetches every signature's key ("s._domainkey.d" TXT, the strings
@@ -148,14 +149,14 @@ private:
         auto* txn = ctx.transaction();
         if (!txn) return call.declined();
         if (signer_ && !dkim::DkimSigner::signs_for(ctx).empty()) {
-            signer_->attach(*txn, name());
+            signer_->attach(ctx, *txn, name());
             return call.declined();
         }
         if (auto why = immunity(ctx); !why.empty()) {
             ctx.log().info("dkim: skip, immune ({})", why);
             return call.declined();
         }
-        txn->body_observers.push_back(std::make_shared<DkimObserver>(name(), max_signatures_));
+        txn->body_observers.push_back(std::make_shared<DkimObserver>(name(), max_signatures_, dkim::cpu_poster(ctx)));
         call.declined();
     }
 
@@ -195,7 +196,8 @@ private:
 
     // An RSA verification costs tens of microseconds (more for 4096-bit keys, and a message may
     // carry max_signatures of them): the loop hands the judging to its CPU thread and reports.
-    // The observer has ended, so nothing writes to it any more.
+    // The observer has ended, so nothing writes to it any more; the job runs after its body
+    // hashing jobs (FIFO) and finishes the hashes and the header hash inputs there.
     static void judge_on_cpu_thread(hooks::Context& ctx, hooks::HookCall call, std::shared_ptr<DkimObserver> seen,
                                     std::vector<proto::DnsResult> keys, const RejectPolicy& policy) {
         auto results = std::make_shared<std::vector<vd::SignatureResult>>();
@@ -207,16 +209,24 @@ private:
                               });
     }
 
+    // On the CPU thread, after every body hashing job of the message (FIFO): seen.finish()
+    // completes the body hashes and builds the header hash inputs.
     static std::vector<vd::SignatureResult> judge_all(const DkimObserver& seen, const std::vector<proto::DnsResult>& keys) {
         const auto now = static_cast<std::uint64_t>(std::time(nullptr));
+        const std::vector<Candidate> ready = seen.finish();
         std::vector<vd::SignatureResult> results;
         std::size_t next_key = 0;
-        for (const Candidate& c : seen.candidates()) {
-            if (!c.error.empty()) {
+        for (std::size_t i = 0; i < ready.size(); ++i) {
+            const Candidate& c = ready[i];
+            if (!seen.candidates()[i].error.empty()) {   // no key was asked for
                 results.push_back({vd::Verdict::PermError, c.error, c.signature, false});
                 continue;
             }
             const proto::DnsResult& key = keys[next_key++];
+            if (!c.error.empty()) {
+                results.push_back({vd::Verdict::PermError, c.error, c.signature, false});
+                continue;
+            }
             auto r = vd::judge_signature(*c.signature, c.header_data, c.body, key_answer(key), now);
             if (r.verdict == vd::Verdict::TempError) r.reason += " (" + std::string(proto::dns_status_name(key.status)) + ")";
             results.push_back(std::move(r));

@@ -82,8 +82,8 @@ std::string_view DkimSigner::signs_for(hooks::Context& ctx) {
     return {};
 }
 
-void DkimSigner::attach(hooks::Transaction& txn, const std::string& owner) const {
-    txn.body_observers.push_back(std::make_shared<SignObserver>(owner, options_.body_canon));
+void DkimSigner::attach(hooks::Context& ctx, hooks::Transaction& txn, const std::string& owner) const {
+    txn.body_observers.push_back(std::make_shared<SignObserver>(owner, options_.body_canon, cpu_poster(ctx)));
 }
 
 void DkimSigner::sign(hooks::Context& ctx, const std::string& owner, hooks::HookCall call) const {
@@ -123,8 +123,9 @@ void DkimSigner::sign(hooks::Context& ctx, const std::string& owner, hooks::Hook
     auto result = std::make_shared<io::dkim::SignResult>();
     auto* c = &ctx;
     ctx.run_on_cpu_thread(
-        [result, block = std::string(*block), body = seen->body(), k = key->key, o] {
-            *result = io::dkim::sign_header_block(block, body, k, o);
+        [result, block = std::string(*block), seen, k = key->key, o] {
+            // After the body hashing jobs (FIFO): body() completes the hash here, off the loop.
+            *result = io::dkim::sign_header_block(block, seen->body(), k, o);
         },
         [c, alive = ctx.lifetime(), call, result, o, algorithm, why] {
             if (alive.expired() || !call.wanted()) return;

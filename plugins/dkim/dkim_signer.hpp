@@ -45,7 +45,7 @@ public:
     // Why this session's mail is signed ("relay client", "authenticated"), empty if it is not.
     static std::string_view signs_for(hooks::Context& ctx);
     // At the data hook: starts hashing the transaction's content (a SignObserver).
-    void attach(hooks::Transaction& txn, const std::string& owner) const;
+    void attach(hooks::Context& ctx, hooks::Transaction& txn, const std::string& owner) const;
     // At data_post: adds the DKIM-Signature field, or logs why not; answers `call` (DECLINED)
     // when done.
     void sign(hooks::Context& ctx, const std::string& owner, hooks::HookCall call) const;

@@ -30,6 +30,13 @@ void HeaderCollector::finish() {
     state_ = State::Complete;
 }
 
+std::string HeaderCollector::take_block() {
+    held_.resize(block_end_);
+    std::string out = std::move(held_);
+    release();
+    return out;
+}
+
 void HeaderCollector::release() {
     held_ = std::string();
     block_end_ = 0;

@@ -35,6 +35,8 @@ public:
     const std::string& held() const { return held_; }
     // Frees the memory (block() and held() are empty afterwards).
     void release();
+    // Once Complete: the block, moved out (no copy); the collector is released.
+    std::string take_block();
     // Once Complete: drops the body bytes kept after the block (block() stays).
     void keep_block_only() { held_.resize(block_end_); }
 

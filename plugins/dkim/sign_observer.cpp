@@ -5,22 +5,24 @@
 
 namespace asmtpd::plugins::dkim {
 
-SignObserver::SignObserver(std::string owner, proto::dkim::Canon body_canon)
-    : owner_(std::move(owner)), header_(kMaxHeaderBytes), hasher_(body_canon, std::nullopt) {}
+SignObserver::SignObserver(std::string owner, proto::dkim::Canon body_canon, io::dkim::OffloadedBodyHash::Post post)
+    : owner_(std::move(owner)), header_(kMaxHeaderBytes), body_(std::move(post)) {
+    body_.add(body_canon, std::nullopt);
+}
 
 void SignObserver::content(std::string_view bytes) {
-    if (body_) return;
+    if (ended_) return;
     switch (header_.state()) {
         case HeaderCollector::State::Collecting:
             if (auto body = header_.feed(bytes)) {
-                hasher_.feed(*body);
+                body_.feed(*body);
                 header_.keep_block_only();
             } else if (header_.state() == HeaderCollector::State::TooLarge) {
                 header_.release();   // not signed: the body need not be hashed either
             }
             return;
         case HeaderCollector::State::Complete:
-            hasher_.feed(bytes);
+            body_.feed(bytes);
             return;
         case HeaderCollector::State::TooLarge:
             return;
@@ -28,9 +30,10 @@ void SignObserver::content(std::string_view bytes) {
 }
 
 void SignObserver::end() {
-    if (body_) return;
+    if (ended_) return;
+    ended_ = true;
     header_.finish();
-    body_ = hasher_.finish();
+    body_.end();
 }
 
 std::optional<std::string_view> SignObserver::header_block() const {

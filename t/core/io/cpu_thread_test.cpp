@@ -106,3 +106,65 @@ TEST_CASE("cpu thread: destruction waits for the running job, drops the rest and
     loop.run_for(50);
     CHECK(reported == 0);
 }
+
+TEST_CASE("cpu thread: post() runs in order with run() jobs, without after, outstanding or a loop wake-up") {
+    TestLoop loop;
+    const auto loop_thread = std::this_thread::get_id();
+    std::vector<int> order;   // written on the CPU thread only, read after the last run() reported
+    std::atomic<bool> freed_off_loop{false};
+    struct Probe {   // a capture that records where it is freed
+        std::thread::id loop;
+        std::atomic<bool>* flag;
+        ~Probe() {
+            if (flag) *flag = std::this_thread::get_id() != loop;
+        }
+    };
+    bool reported = false;
+    std::atomic<bool> go{false};
+    {
+        CpuThread cpu(loop.get());
+        cpu.post([&] {
+            while (!go) std::this_thread::yield();   // holds the thread until the loop is ready
+            order.push_back(1);
+        });
+        CHECK(cpu.outstanding() == 0);
+        CHECK(uv_run(loop.get(), UV_RUN_NOWAIT) == 0);   // a post() does not keep the loop alive
+        auto probe = std::make_shared<Probe>(loop_thread, &freed_off_loop);
+        cpu.post([&, probe] { order.push_back(2); });
+        probe.reset();   // the job holds the last reference
+        go = true;
+        cpu.run([&] { order.push_back(3); }, [&] { reported = true; });
+        cpu.post([&] { order.push_back(4); });
+        CHECK(cpu.outstanding() == 1);
+        REQUIRE(loop.run_until([&] { return reported; }));
+        CHECK(cpu.outstanding() == 0);
+    }   // joins: the last post() has run or is dropped
+    CHECK(order.size() >= 3);
+    order.resize(3);
+    CHECK(order == std::vector<int>{1, 2, 3});
+    CHECK(freed_off_loop);   // the post() job's captures were freed on the CPU thread
+}
+
+TEST_CASE("cpu thread: destruction drops queued post() jobs and frees their captures") {
+    TestLoop loop;
+    std::atomic<bool> started{false}, release{false};
+    std::atomic<int> ran{0};
+    auto token = std::make_shared<int>(0);
+    std::thread releaser;
+    {
+        CpuThread cpu(loop.get());
+        cpu.post([&] {
+            started = true;
+            while (!release) std::this_thread::yield();
+        });
+        for (int i = 0; i < 3; ++i) cpu.post([&, token] { ++ran; });
+        while (!started) std::this_thread::yield();
+        releaser = std::thread([&] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            release = true;
+        });
+    }
+    releaser.join();
+    CHECK(ran == 0);
+    CHECK(token.use_count() == 1);
+}

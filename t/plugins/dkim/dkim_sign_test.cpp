@@ -262,3 +262,17 @@ TEST_CASE("dkim sign: a message without From, or with a malformed header, is acc
     REQUIRE(r.size() == 1);
     CHECK(r[0].verdict == io::dkim::Verdict::Pass);
 }
+
+TEST_CASE("dkim sign: a large body, hashed on the CPU thread in batches, signs and verifies") {
+    FakeContext ctx;
+    standard_keys(ctx);
+    ctx.conn.auth_user = "joe";
+    PluginHarness p(ctx, "dkim", {"sign"});
+    REQUIRE_FALSE(p.init_error);
+    std::string big = kMessage;
+    for (int i = 0; i < 4000; ++i) big += "line " + std::to_string(i) + "  with\tWSP " + std::string(i % 70, 'q') + " \r\n";
+    const std::string queued = deliver(ctx, p, big, "joe@example.net", 5000);
+    auto r = verify(queued);
+    REQUIRE(r.size() == 1);
+    CHECK(r[0].verdict == io::dkim::Verdict::Pass);
+}

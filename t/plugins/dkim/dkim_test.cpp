@@ -5,7 +5,9 @@
 // through the real daemon in t/e2e/test_dkim.py.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/io/dkim_sign.hpp"
@@ -68,6 +70,20 @@ std::optional<hooks::Verdict> deliver(FakeContext& ctx, PluginHarness& p, std::s
 
 std::vector<plugins::DkimNoteEntry> results(FakeContext& ctx) {
     return plugins::parse_dkim_results_note(ctx.txn->notes[std::string(plugins::kDkimResultsNote)]);
+}
+
+// kMessage with a body of several 64 KB batches (~330 KB), WSP runs included.
+std::string large_message() {
+    std::string m = kMessage;
+    for (int i = 0; i < 4000; ++i) m += "line " + std::to_string(i) + " with  runs \t of WSP " + std::string(i % 60, 'z') + " \r\n";
+    return m;
+}
+
+plugins::dkim::DkimObserver* observer_of(FakeContext& ctx) {
+    REQUIRE(ctx.txn->body_observers.size() == 1);
+    auto* seen = dynamic_cast<plugins::dkim::DkimObserver*>(ctx.txn->body_observers[0].get());
+    REQUIRE(seen);
+    return seen;
 }
 
 struct Fixture {
@@ -321,4 +337,49 @@ TEST_CASE("dkim: the session ending while keys are fetched resolves nothing and 
     CHECK((!sink->verdict || sink->verdict->text == "internal plugin error"));
     CHECK(f.ctx.txn->notes.empty());
     CHECK(f.ctx.log_text().find("dkim: temperror") == std::string::npos);
+}
+
+TEST_CASE("dkim: a large body is hashed on the CPU thread in batches and verifies") {
+    Fixture f;
+    io::dkim::SignOptions simple;
+    simple.body_canon = proto::dkim::Canon::Simple;
+    const std::string big = large_message();
+    const std::string message = signature(big, "rsa") + signature(big, "ed", simple) + big;
+    PluginHarness p(f.ctx, "dkim", {"reject", "1"});
+    auto v = deliver(f.ctx, p, message, 4096);
+    REQUIRE(v);
+    CHECK(v->result == hooks::Result::Declined);
+    auto r = results(f.ctx);
+    REQUIRE(r.size() == 2);
+    CHECK(r[0].result == "pass");
+    CHECK(r[1].result == "pass");
+    CHECK(observer_of(f.ctx)->body_hash().stats().jobs >= 1);   // a batch went to the CPU thread
+}
+
+TEST_CASE("dkim: a transaction dropped mid-DATA with hashing jobs queued frees nothing they use") {
+    Fixture f;
+    PluginHarness p(f.ctx, "dkim");
+    std::atomic<bool> go{false}, started{false};
+    f.ctx.run_on_cpu_thread(   // the CPU thread is busy: the body hashing jobs stay queued
+        [&] {
+            started = true;
+            while (!go) std::this_thread::yield();
+        },
+        [] {});
+    while (!started) std::this_thread::yield();
+    f.ctx.txn.emplace();
+    REQUIRE(p.call(hooks::Hook::Data));
+    const std::string big = large_message();
+    const std::string message = signature(big, "rsa") + big;
+    for (std::size_t at = 0; at < message.size(); at += 10000)
+        f.ctx.txn->body_observers[0]->content(std::string_view(message).substr(at, 10000));
+    const auto* seen = observer_of(f.ctx);
+    CHECK(seen->body_hash().stats().jobs >= 2);
+    CHECK(seen->body_hash().backlog() > 0);
+    f.ctx.txn.reset();   // the session closed: the observer goes, its jobs have not run
+    go = true;
+    bool done = false;
+    f.ctx.run_on_cpu_thread([] {}, [&] { done = true; });   // after every queued job (FIFO)
+    f.ctx.run();
+    CHECK(done);   // under ASan: no use after free in the jobs
 }
