@@ -205,7 +205,10 @@ WorkerMetrics::WorkerMetrics(std::shared_ptr<MetricsRegistry> registry, unsigned
     metric_set(c_.open_sessions, 0);   // a restarted worker: its predecessor's sessions are gone
 }
 
-WorkerMetrics::~WorkerMetrics() { metric_set(c_.up, 0); }
+WorkerMetrics::~WorkerMetrics() {
+    metric_set(c_.up, 0);
+    metric_set(c_.open_sessions, 0);
+}
 
 void WorkerMetrics::configuration_loaded(const hooks::Registry& plugins) {
     for (std::size_t h = 0; h < hooks::kHookCount; ++h)

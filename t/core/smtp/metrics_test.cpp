@@ -36,12 +36,14 @@ TEST_CASE("metrics: two workers' counts are summed, one of them in a forked proc
     const pid_t pid = fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
-        WorkerMetrics w1(reg, 1);
-        w1.connection_accepted();
-        w1.connection_refused(Refusal::MaxConnectionsPerIp);
-        w1.reply(221);
-        w1.bytes_received(23);
-        w1.queue_outcome(QueueOutcome::Queued);
+        {
+            WorkerMetrics w1(reg, 1);
+            w1.connection_accepted();
+            w1.connection_refused(Refusal::MaxConnectionsPerIp);
+            w1.reply(221);
+            w1.bytes_received(23);
+            w1.queue_outcome(QueueOutcome::Queued);
+        }   // a worker that ends cleanly says so in its block
         _exit(0);
     }
     int status = 0;
