@@ -238,5 +238,39 @@ class MetricsTest(unittest.TestCase):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+class SingleProcessMetricsTest(unittest.TestCase):
+    """`workers: 1`: the one process serves the page on its own loop, a SIGHUP shows as a new
+    configuration generation, and the endpoint does not keep the daemon from exiting."""
+
+    def test_single_worker_serves_counts_reload_and_stop(self):
+        port = free_port()
+        d = Daemon(settings={"metrics": {"listen": f"127.0.0.1:{port}"}})
+        try:
+            d.start()
+            c = Client(d.port)
+            c.cmd("QUIT", 221)
+            c.close()
+            d.signal(signal.SIGHUP)
+            d.wait_for_log(r"configuration reloaded")
+            deadline = time.monotonic() + 5
+            while True:
+                status, _, body = http_get(port)
+                s = parse(body)
+                if value(s, "asmtpd_sessions_total", outcome="quit") >= 2 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            self.assertEqual(status, 200)
+            self.assertEqual(value(s, "asmtpd_sessions_total", outcome="quit"), 2)   # with the readiness probe
+            self.assertEqual(value(s, "asmtpd_workers"), 1)
+            self.assertEqual(value(s, "asmtpd_workers_up"), 1)
+            self.assertEqual(value(s, "asmtpd_config_generation"), 2)
+            self.assertEqual(value(s, "asmtpd_config_reloads_total", result="ok"), 1)
+            d.stop()
+            d.check_clean_exit()
+        finally:
+            d.kill()
+            d.cleanup()
+
+
 if __name__ == "__main__":
     unittest.main()
