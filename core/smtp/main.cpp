@@ -166,8 +166,19 @@ int main(int argc, char** argv) {
         metrics = smtp::MetricsRegistry::create(workers, table_error);
         if (!metrics) return report({"asmtpd: " + table_error});
     }
-    int supervisor_metrics_fd = -1;   // the parent's metrics socket: a worker closes its copy
+    // With several workers the supervisor runs a loop of its own for the metrics endpoint (made
+    // here so a worker can drop its inherited copies of that loop's descriptors).
+    uv_loop_t supervisor_loop;
+    if (workers > 1) uv_loop_init(&supervisor_loop);
     auto serve = [&](unsigned worker, bool reloaded) {
+        // A forked worker: the metrics socket and any scrape the supervisor had open are not its.
+        if (workers > 1) {
+            uv_walk(&supervisor_loop, [](uv_handle_t* h, void*) {
+                uv_os_fd_t fd;
+                if (uv_fileno(h, &fd) == 0) ::close(fd);
+            }, nullptr);
+            ::close(uv_backend_fd(&supervisor_loop));
+        }
         // Workers number their lines (json "worker", journal ASMTPD_WORKER); a single process does not.
         io::Logger logger(runtime->settings.log_config(), workers > 1 ? static_cast<int>(worker) : -1);
         uv_loop_t loop;
@@ -180,7 +191,6 @@ int main(int argc, char** argv) {
             server.count_into(metrics);
             // workers: 1 serves /metrics itself; a worker of a supervisor leaves it to the parent.
             if (workers <= 1 && metrics_fd >= 0) server.serve_metrics(std::exchange(metrics_fd, -1));
-            if (workers > 1 && supervisor_metrics_fd >= 0) ::close(supervisor_metrics_fd);
             std::optional<io::service::Heartbeat> heartbeat;
             std::string error;
             if (!server.start(error)) {
@@ -219,14 +229,11 @@ int main(int argc, char** argv) {
     };
     // With metrics: the supervisor sums the workers' blocks and serves GET /metrics on a loop
     // of its own, which it runs between its polls of the workers.
-    uv_loop_t supervisor_loop;
-    uv_loop_init(&supervisor_loop);
     std::unique_ptr<smtp::MetricsServer> metrics_server;
     std::unique_ptr<io::Timer> wake;
     std::function<void(unsigned)> wait;
     if (metrics) {
         std::string err;
-        supervisor_metrics_fd = metrics_fd;
         metrics_server = smtp::MetricsServer::adopt(&supervisor_loop, metrics_fd, [metrics] { return metrics->render(); },
                                                     io::Log(&supervisor_log, 0, "metrics"), err);
         metrics_fd = -1;
