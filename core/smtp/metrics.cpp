@@ -203,6 +203,7 @@ WorkerMetrics::WorkerMetrics(std::shared_ptr<MetricsRegistry> registry, unsigned
     : registry_(std::move(registry)), c_(registry_->worker(worker)) {
     metric_set(c_.up, 1);
     metric_set(c_.open_sessions, 0);   // a restarted worker: its predecessor's sessions are gone
+    metric_set(c_.generation, 0);      // gauges of this process, not of the block
 }
 
 WorkerMetrics::~WorkerMetrics() {
@@ -214,9 +215,9 @@ void WorkerMetrics::configuration_loaded(const hooks::Registry& plugins) {
     for (std::size_t h = 0; h < hooks::kHookCount; ++h)
         for (const auto& e : plugins.entries(static_cast<hooks::Hook>(h)))
             slots_[e.plugin] = registry_->plugin_slot(e.plugin->name());
-    const bool first = metric_load(c_.generation) == 0;
     metric_add(c_.generation);
-    if (!first) metric_add(c_.reloads_ok);
+    if (loaded_) metric_add(c_.reloads_ok);
+    loaded_ = true;
 }
 
 void WorkerMetrics::reload_failed() { metric_add(c_.reloads_failed); }

@@ -75,7 +75,7 @@ struct WorkerCounters {
     std::uint64_t reloads_ok, reloads_failed;
     std::uint64_t open_sessions;               // gauge
     std::uint64_t up;                          // gauge: 1 while the worker runs
-    std::uint64_t generation;                  // gauge: configurations loaded (1 + reloads); max, not summed
+    std::uint64_t generation;                  // gauge: configurations this process loaded (1 + reloads); max, not summed
     LatencyHistogram hook_latency[hooks::kHookCount];
     std::uint64_t hook_verdicts[hooks::kHookCount][kVerdictKinds];
     LatencyHistogram plugin_latency[kMaxMetricPlugins + 1];
@@ -159,6 +159,7 @@ private:
     std::unordered_map<const hooks::Plugin*, unsigned> slots_;
     io::ResolverStats dns_seen_{};
     std::uint64_t children_seen_ = 0;
+    bool loaded_ = false;            // a configuration was loaded in this process already
 };
 
 }  // namespace asmtpd::smtp

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <vector>
 
 using namespace asmtpd;
 using namespace asmtpd::smtp;
@@ -169,4 +170,84 @@ TEST_CASE("metrics: the page has every family once and the summed values") {
     for (std::size_t at = page.find("# HELP "); at != std::string::npos; at = page.find("# HELP ", at + 1)) ++helps;
     CHECK(types == helps);
     CHECK(types == 24);
+}
+
+namespace {
+class Decliner : public hooks::Plugin {
+public:
+    void register_hooks(hooks::Registrar& r) override {
+        r.on<hooks::Hook::Rcpt>([](hooks::Context&, const hooks::AddressArgs&, hooks::HookCall c) { c.declined(); });
+    }
+};
+std::unique_ptr<hooks::Plugin> make_decliner() { return std::make_unique<Decliner>(); }
+const hooks::CatalogEntry kCatalog[] = {{"decliner", &make_decliner}};
+
+std::unique_ptr<hooks::Registry> plugins(std::vector<std::string> instances) {
+    proto::PluginList list;
+    int n = 0;
+    for (auto& i : instances) {
+        proto::PluginLine l;
+        l.name = "decliner";
+        l.instance = i;
+        l.file = "config/plugins";
+        l.line = ++n;
+        list.plugins.push_back(l);
+    }
+    hooks::FlatConfig config{"/tmp/asmtpd-config"};
+    hooks::ServerFacts server;
+    std::vector<std::string> errors;
+    auto r = hooks::Registry::build(list, kCatalog, config, server, errors);
+    REQUIRE(errors.empty());
+    return r;
+}
+
+const hooks::Plugin& first_rcpt_plugin(const hooks::Registry& r, std::size_t i = 0) {
+    return *r.entries(hooks::Hook::Rcpt).at(i).plugin;
+}
+}  // namespace
+
+TEST_CASE("metrics: plugin answers land on the plugin's name; a reload keeps old names") {
+    auto reg = make(1);
+    WorkerMetrics w(reg, 0);
+    auto first = plugins({"decliner", "decliner:2"});
+    w.configuration_loaded(*first);
+    using A = hooks::ChainObserver::Answer;
+    w.plugin_answered(hooks::Hook::Rcpt, first_rcpt_plugin(*first, 1), A::Verdict, hooks::Result::Deny, 1'000'000);
+    w.plugin_answered(hooks::Hook::Rcpt, first_rcpt_plugin(*first, 1), A::Timeout, hooks::Result::DenySoft, 30'000'000'000);
+    auto second = plugins({"decliner:3", "decliner:2"});
+    w.configuration_loaded(*second);
+    w.plugin_answered(hooks::Hook::Rcpt, first_rcpt_plugin(*second, 0), A::Exception, hooks::Result::Declined, 10);
+    const auto names = reg->plugin_names();
+    CHECK(names == std::vector<std::string>{"decliner", "decliner:2", "decliner:3"});
+    const auto s = reg->sum();
+    const auto rcpt = static_cast<std::size_t>(hooks::Hook::Rcpt);
+    CHECK(s->plugin_verdicts[1][rcpt][static_cast<std::size_t>(hooks::Result::Deny)] == 1);
+    CHECK(s->plugin_verdicts[1][rcpt][kVerdictTimeout] == 1);
+    CHECK(s->plugin_verdicts[2][rcpt][kVerdictError] == 1);
+    CHECK(s->plugin_latency[1].count == 2);
+    CHECK(s->generation == 2);
+    CHECK(s->reloads_ok == 1);
+    const std::string page = reg->render();
+    CHECK(has_line(page, "asmtpd_plugin_verdicts_total{plugin=\"decliner:2\",hook=\"rcpt\",verdict=\"timeout\"} 1"));
+    CHECK(has_line(page, "asmtpd_plugin_duration_seconds_count{plugin=\"decliner:3\"} 1"));
+    CHECK(has_line(page, "asmtpd_config_reloads_total{result=\"ok\"} 1"));
+}
+
+TEST_CASE("metrics: generation and reloads: a process's first configuration is no reload") {
+    auto reg = make(1);
+    auto list = plugins({"decliner"});
+    {
+        WorkerMetrics w(reg, 0);
+        w.configuration_loaded(*list);
+        w.configuration_loaded(*list);
+        w.reload_failed();
+        CHECK(reg->sum()->generation == 2);
+    }
+    // A restarted worker: its first configuration is generation 1 again, and no reload.
+    WorkerMetrics again(reg, 0);
+    again.configuration_loaded(*list);
+    const auto s = reg->sum();
+    CHECK(s->generation == 1);
+    CHECK(s->reloads_ok == 1);
+    CHECK(s->reloads_failed == 1);
 }
