@@ -2,9 +2,23 @@
 // continuation per call (see chain.hpp for the rules).
 #include "hooks/chain.hpp"
 
+#include <chrono>
 #include <exception>
 
 namespace asmtpd::hooks {
+
+namespace {
+std::uint64_t steady_ns() {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+}
+}  // namespace
+
+void ChainRunner::observe(const Plugin& p, ChainObserver::Answer a, Result r) {
+    if (!observer_) return;
+    const std::uint64_t now = steady_ns();
+    observer_->plugin_answered(hook_, p, a, r, now > call_started_ns_ ? now - call_started_ns_ : 0);
+}
 
 std::shared_ptr<ChainRunner> ChainRunner::create(const io::Reactor& reactor, std::shared_ptr<const Registry> registry,
                                                  Context& ctx, io::Log log) {
@@ -53,6 +67,7 @@ void ChainRunner::advance() {
         token_ = token;
         in_call_ = true;
         have_sync_ = false;
+        if (observer_) call_started_ns_ = steady_ns();
         bool threw = false;
         try {
             entry.handler(ctx_, args_, HookCall(weak_from_this(), token));
@@ -67,6 +82,7 @@ void ChainRunner::advance() {
         if (!running_ || token_ != token) return;   // cancelled from inside the handler
         if (threw) {
             // qpsmtpd: a plugin that dies is skipped, the chain goes on as if it had DECLINED.
+            observe(*entry.plugin, ChainObserver::Answer::Exception, Result::Declined);
             have_sync_ = false;
             ++index_;
             continue;
@@ -75,6 +91,7 @@ void ChainRunner::advance() {
             have_sync_ = false;
             Verdict v = std::move(sync_verdict_);
             log_.debug("{} [{}] -> {}", hook_name(hook_), entry.plugin->name(), to_string(v.result));
+            observe(*entry.plugin, ChainObserver::Answer::Verdict, v.result);
             if (next_plugin(v)) continue;
             finish(std::move(v), entry.plugin);
             return;
@@ -86,6 +103,7 @@ void ChainRunner::advance() {
             log_.warn("plugin timeout: [{}] did not answer {} within {} ms", plugin->name(),
                       hook_name(hook_), plugin->timeout().count());
             token_ = 0;
+            observe(*plugin, ChainObserver::Answer::Timeout, Result::DenySoft);
             finish({Result::DenySoft, "plugin timeout", {}}, plugin);
         });
         return;
@@ -105,6 +123,7 @@ void ChainRunner::hook_resolved(std::uint64_t token, Verdict v) {
     deadline_->stop();
     const Plugin* plugin = registry_->entries(hook_)[index_].plugin;
     log_.debug("{} [{}] -> {} (async)", hook_name(hook_), plugin->name(), to_string(v.result));
+    observe(*plugin, ChainObserver::Answer::Verdict, v.result);
     if (next_plugin(v)) {
         advance();
         return;

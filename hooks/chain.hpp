@@ -26,6 +26,17 @@
 
 namespace asmtpd::hooks {
 
+// What a chain reports about each plugin call, for the daemon's metrics (core/smtp/metrics).
+// Called on the loop thread; must be cheap and must not call back into the chain.
+class ChainObserver {
+public:
+    enum class Answer { Verdict, Timeout, Exception };
+    virtual ~ChainObserver() = default;
+    // One plugin's answer to one hook call; ns from the call to the answer (or the deadline).
+    // result is the plugin's verdict (Answer::Verdict), else meaningless.
+    virtual void plugin_answered(Hook hook, const Plugin& plugin, Answer answer, Result result, std::uint64_t ns) = 0;
+};
+
 class ChainRunner final : public HookSink, public std::enable_shared_from_this<ChainRunner> {
 public:
     using Done = std::function<void(Verdict verdict, const Plugin* by)>;
@@ -38,6 +49,8 @@ public:
     void notify(Hook hook, const HookArgs& args);
     void cancel();
     bool busy() const { return running_; }
+    // Told about every plugin call of run() (not notify()); null: nobody. Must outlive the runner.
+    void set_observer(ChainObserver* o) { observer_ = o; }
     Hook current() const { return hook_; }
 
     // HookSink
@@ -50,11 +63,14 @@ private:
     void advance();                 // the loop over handlers
     void finish(Verdict v, const Plugin* by);
     bool next_plugin(Verdict& v);   // a DECLINED answer: keep its rewrite, move on
+    void observe(const Plugin& p, ChainObserver::Answer a, Result r);
 
     std::shared_ptr<const Registry> registry_;
     Context& ctx_;
     io::Log log_;
     std::unique_ptr<io::Timer> deadline_;
+    ChainObserver* observer_ = nullptr;
+    std::uint64_t call_started_ns_ = 0;   // steady clock, when the current handler was called (observer only)
 
     bool running_ = false;
     Hook hook_ = Hook::Count_;

@@ -427,6 +427,7 @@ ChildHandle ChildRunner::run(ChildSpec spec, Done done) {
 std::size_t ChildRunner::running() const { return impl_->running; }
 std::size_t ChildRunner::queued() const { return impl_->queue.size(); }
 std::size_t ChildRunner::peak_running() const { return impl_->peak; }
+std::uint64_t ChildRunner::started() const { return impl_->started; }
 
 void ChildRunner::set_max_running(std::size_t n) {
     impl_->max_running = std::max<std::size_t>(n, 1);

@@ -125,6 +125,7 @@ public:
     std::size_t running() const;
     std::size_t queued() const;
     std::size_t peak_running() const;    // highest running() seen (for tests and metrics)
+    std::uint64_t started() const;       // children started so far (a failed spawn counts too)
     void set_max_running(std::size_t n);
 
     struct Impl;

@@ -101,6 +101,7 @@ struct ChildRunner::Impl {
     std::size_t max_running;
     std::size_t running = 0;
     std::size_t peak = 0;
+    std::uint64_t started = 0;   // slots taken: children spawned (or whose spawn failed)
     bool initialised = false;
     std::deque<std::shared_ptr<ChildHandle::State>> queue;
     std::vector<std::shared_ptr<ChildHandle::State>> slots;   // spawned, pid not yet reaped
@@ -123,6 +124,7 @@ struct ChildRunner::Impl {
         s->in_slot = true;
         slots.push_back(s);
         peak = std::max(peak, ++running);
+        ++started;
         update_ref();
     }
     // Drops s from the slot list; the caller keeps its own reference alive meanwhile.

@@ -285,6 +285,10 @@ void Session::run_queue() {
         }
         run_chain(hooks::Hook::Queue, hooks::NoArgs{}, [this](const hooks::Verdict& v, const hooks::Disposition& d2) {
             chain_->notify(hooks::Hook::QueuePost, hooks::OutcomeArgs{hooks::Hook::Queue, {}, v});
+            if (metrics_)
+                metrics_->queue_outcome(d2.action == hooks::Action::Proceed ? QueueOutcome::Queued
+                                        : d2.reply.code >= 500                ? QueueOutcome::Rejected
+                                                                              : QueueOutcome::Deferred);
             if (d2.action == hooks::Action::Proceed) {
                 // The queue row's 250 2.0.0; its text names our id when the backend gave none.
                 proto::Reply queued = d2.reply;

@@ -19,6 +19,8 @@
 #include "core/io/signals.hpp"
 #include "core/smtp/connection_table.hpp"
 #include "core/smtp/listen_sockets.hpp"
+#include "core/smtp/metrics.hpp"
+#include "core/smtp/metrics_server.hpp"
 #include "core/smtp/privileges.hpp"
 #include "core/smtp/runtime.hpp"
 #include "core/smtp/server.hpp"
@@ -104,6 +106,7 @@ int main(int argc, char** argv) {
     std::optional<smtp::PreloadedTls> tls;
     std::optional<smtp::ListenSockets> sockets;
     std::vector<std::string> spool_errors;   // --check: what start-up could not create as root
+    int metrics_fd = -1;                     // metrics.listen, bound with the SMTP ports
     if (early.errors.empty()) {
         tls = smtp::preload_tls(config_dir, early.settings);
         if (check) {   // --check creates nothing; start-up would create the spool as root
@@ -116,6 +119,13 @@ int main(int argc, char** argv) {
             if (!sockets) {
                 std::fprintf(stderr, "asmtpd: %s\n", error.c_str());
                 return 1;
+            }
+            if (const auto& m = early.settings.metrics; m.enabled()) {
+                metrics_fd = io::bind_listening_socket(m.address, static_cast<std::uint16_t>(m.port), false, error);
+                if (metrics_fd < 0) {
+                    std::fprintf(stderr, "asmtpd: metrics: %s\n", error.c_str());
+                    return 1;
+                }
             }
         }
     }
@@ -150,7 +160,25 @@ int main(int argc, char** argv) {
     std::string table_error;
     auto connections = smtp::ConnectionTable::create(workers, table_error);
     if (!connections) return report({"asmtpd: " + table_error});
+    // The metrics registry too: every worker counts into its own block of it.
+    std::shared_ptr<smtp::MetricsRegistry> metrics;
+    if (metrics_fd >= 0) {
+        metrics = smtp::MetricsRegistry::create(workers, table_error);
+        if (!metrics) return report({"asmtpd: " + table_error});
+    }
+    // With several workers the supervisor runs a loop of its own for the metrics endpoint (made
+    // here so a worker can drop its inherited copies of that loop's descriptors).
+    uv_loop_t supervisor_loop;
+    if (workers > 1) uv_loop_init(&supervisor_loop);
     auto serve = [&](unsigned worker, bool reloaded) {
+        // A forked worker: the metrics socket and any scrape the supervisor had open are not its.
+        if (workers > 1) {
+            uv_walk(&supervisor_loop, [](uv_handle_t* h, void*) {
+                uv_os_fd_t fd;
+                if (uv_fileno(h, &fd) == 0) ::close(fd);
+            }, nullptr);
+            ::close(uv_backend_fd(&supervisor_loop));
+        }
         // Workers number their lines (json "worker", journal ASMTPD_WORKER); a single process does not.
         io::Logger logger(runtime->settings.log_config(), workers > 1 ? static_cast<int>(worker) : -1);
         uv_loop_t loop;
@@ -160,6 +188,9 @@ int main(int argc, char** argv) {
             smtp::Server server(&loop, logger, config_dir, runtime, catalog, sockets->take(worker), worker);
             server.notify_service(loop_notifies);
             server.share_connections(connections);
+            server.count_into(metrics);
+            // workers: 1 serves /metrics itself; a worker of a supervisor leaves it to the parent.
+            if (workers <= 1 && metrics_fd >= 0) server.serve_metrics(std::exchange(metrics_fd, -1));
             std::optional<io::service::Heartbeat> heartbeat;
             std::string error;
             if (!server.start(error)) {
@@ -196,6 +227,34 @@ int main(int argc, char** argv) {
         if (now.errors.empty()) supervisor_log.configure(now.settings.log_config());
         // else the workers report the errors and keep running; so does the supervisor's log
     };
-    return smtp::run_workers(workers, supervisor_log, serve, [&] { sockets->release(); },
-                             [&](unsigned index) { connections->reset_worker(index); }, reload_log);
+    // With metrics: the supervisor sums the workers' blocks and serves GET /metrics on a loop
+    // of its own, which it runs between its polls of the workers.
+    std::unique_ptr<smtp::MetricsServer> metrics_server;
+    std::unique_ptr<io::Timer> wake;
+    std::function<void(unsigned)> wait;
+    if (metrics) {
+        std::string err;
+        metrics_server = smtp::MetricsServer::adopt(&supervisor_loop, metrics_fd, [metrics] { return metrics->render(); },
+                                                    io::Log(&supervisor_log, 0, "metrics"), err);
+        metrics_fd = -1;
+        if (!metrics_server) return report({"asmtpd: metrics: " + err});
+        supervisor_log.write(io::Level::Notice, 0, "supervisor",
+                             fmt::format("metrics on {}:{}/metrics", runtime->settings.metrics.address, metrics_server->port()));
+        wake = std::make_unique<io::Timer>(&supervisor_loop);
+        wait = [&](unsigned ms) {
+            wake->start(ms, [] {});
+            uv_run(&supervisor_loop, UV_RUN_ONCE);
+        };
+    }
+    const int rc = smtp::run_workers(workers, supervisor_log, serve, [&] { sockets->release(); },
+                                     [&](unsigned index) {
+                                         connections->reset_worker(index);
+                                         if (metrics) metrics->worker_gone(index);
+                                     },
+                                     reload_log, wait);
+    metrics_server.reset();
+    wake.reset();
+    uv_run(&supervisor_loop, UV_RUN_DEFAULT);
+    uv_loop_close(&supervisor_loop);
+    return rc;
 }

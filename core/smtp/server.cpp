@@ -58,9 +58,12 @@ Server::Server(uv_loop_t* loop, io::Logger& logger, std::string config_dir, std:
       shutdown_timer_(loop),
       sigterm_(loop),
       sigint_(loop),
-      sighup_(loop) {}
+      sighup_(loop),
+      metrics_timer_(loop) {}
 
 Server::~Server() {
+    if (metrics_fd_ >= 0) ::close(metrics_fd_);
+    metrics_server_.reset();
     for (auto& l : listeners_) l->close();
     for (int fd : listen_fds_)
         if (fd >= 0) ::close(fd);
@@ -79,8 +82,24 @@ void Server::close_state() {
     state_.reset();
 }
 
+void Server::count_into(std::shared_ptr<MetricsRegistry> registry) {
+    metrics_registry_ = registry;
+    metrics_ = registry ? std::make_unique<WorkerMetrics>(std::move(registry), worker_) : nullptr;
+}
+
+void Server::publish_metrics() {
+    if (metrics_ && resolver_) metrics_->publish(resolver_->stats(), children_.started());
+}
+
+void Server::metrics_tick() {
+    publish_metrics();
+    metrics_timer_.start(1000, [this] { metrics_tick(); });
+    metrics_timer_.unref();
+}
+
 void Server::close_resolver() {
     if (!resolver_) return;
+    publish_metrics();
     const auto& st = resolver_->stats();
     log_.info("dns: {} lookups, {} from the cache, {} joined a question in flight, {} sent, {} past their deadline",
               st.lookups, st.cache_hits, st.coalesced, st.sent, st.deadlines);
@@ -114,6 +133,21 @@ bool Server::start(std::string& error) {
             proto::Reply::make(421, "4.3.2", runtime_->facts.hostname + " Error: too many open files; try again later").wire(true));
         log_.notice("listening on {}:{}", spec.address, l->port());
         listeners_.push_back(std::move(l));
+    }
+    if (metrics_) {
+        metrics_->configuration_loaded(*runtime_->registry);
+        metrics_tick();
+    }
+    if (metrics_fd_ >= 0 && metrics_registry_) {
+        std::string err;
+        auto registry = metrics_registry_;
+        metrics_server_ = MetricsServer::adopt(loop_, std::exchange(metrics_fd_, -1), [registry] { return registry->render(); },
+                                               log_.with_tag("metrics"), err);
+        if (!metrics_server_) {
+            error = "metrics: " + err;
+            return false;
+        }
+        log_.notice("metrics on {}:{}/metrics", s.metrics.address, metrics_server_->port());
     }
     sigterm_.start(SIGTERM, [this](int) { stop(); });
     sigint_.start(SIGINT, [this](int) { stop(); });
@@ -151,15 +185,24 @@ void Server::on_connection(std::unique_ptr<io::TcpStream> stream, const ListenSp
     }
 
     std::optional<proto::Reply> refusal;
+    std::optional<Refusal> why;
     const auto& lim = rt.settings.limits;
     if (stopping_) {
         refusal = proto::Reply::make(421, "4.3.2", rt.facts.hostname + " Service shutting down");
+        why = Refusal::ShuttingDown;
     } else if (lim.max_connections > 0 && counted.total > lim.max_connections) {
         refusal = proto::Reply::make(421, "4.7.0", rt.facts.hostname + " Error: too many connections");
+        why = Refusal::MaxConnections;
     } else if (!spec.proxy_protocol && lim.max_connections_per_ip > 0 && counted.from_ip > lim.max_connections_per_ip) {
         refusal = proto::Reply::make(421, "4.7.0", rt.facts.hostname + " Error: too many connections from your IP");
+        why = Refusal::MaxConnectionsPerIp;
     } else if (denied_by_map) {
         refusal = proto::Reply::make(554, "5.7.1", rt.facts.hostname + " Error: connections from your address are not accepted");
+        why = Refusal::Access;
+    }
+    if (metrics_) {
+        if (why) metrics_->connection_refused(*why);
+        else metrics_->connection_accepted();
     }
     SessionOptions opts;
     opts.mode = spec.mode;
@@ -174,6 +217,7 @@ void Server::session_finished(Session& s) {
     auto it = sessions_.find(s.id());
     if (it == sessions_.end()) return;
     if (connections_) connections_->remove(worker_, s.info().remote_ip);
+    publish_metrics();
     retired_.push_back(std::move(it->second));
     sessions_.erase(it);
     // Destroy from a fresh loop iteration: we are inside one of the session's callbacks.
@@ -225,6 +269,7 @@ void Server::reload_runtime() {
     if (!rt) {
         for (const auto& e : errors) log_.error("reload: {}", e);
         log_.error("reload failed; keeping the running configuration");
+        if (metrics_) metrics_->reload_failed();
         return;
     }
     if (rt->settings.listen.size() != runtime_->settings.listen.size())
@@ -236,7 +281,9 @@ void Server::reload_runtime() {
     // The log: section applies now (target, format ...); an unchanged one only sets the level.
     if (const auto wanted = rt->settings.log_config(); !(wanted == logger_.config())) logger_.configure(wanted);
     children_.set_max_running(rt->settings.limits.max_children);
+    if (!(rt->settings.metrics == runtime_->settings.metrics)) log_.warn("reload: metrics settings change only on restart");
     runtime_ = std::move(rt);
+    if (metrics_) metrics_->configuration_loaded(*runtime_->registry);
     log_.notice("configuration reloaded ({} plugins)", runtime_->registry->plugin_count());
 }
 
@@ -267,6 +314,8 @@ void Server::maybe_exit() {
     // it any more.
     close_resolver();
     close_state();   // a Redis connection would keep the loop alive
+    metrics_timer_.stop();
+    if (metrics_server_) metrics_server_->close();   // its listener would keep the loop alive
     log_.notice("all sessions done; exiting");
     // Sessions that were told 421 already have it in the kernel: waiting out their lingering
     // closes would only hold the exit up (by up to 2 s) for clients that keep their sockets.

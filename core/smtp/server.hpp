@@ -24,6 +24,8 @@
 #include "core/smtp/runtime.hpp"
 #include "core/smtp/session.hpp"
 #include "core/smtp/connection_table.hpp"
+#include "core/smtp/metrics.hpp"
+#include "core/smtp/metrics_server.hpp"
 #include "core/smtp/session_ids.hpp"
 
 namespace asmtpd::smtp {
@@ -47,6 +49,10 @@ public:
     // server makes its own, which is right for a single worker.
     void share_connections(std::shared_ptr<ConnectionTable> table) { connections_ = std::move(table); }
     std::string service_status() const;   // the STATUS= line: "accepting mail (N plugins)"
+    // This worker counts into `registry` (asmtpd.yaml metrics:); call before start().
+    void count_into(std::shared_ptr<MetricsRegistry> registry);
+    // This process also serves GET /metrics on the bound socket fd (workers: 1); before start().
+    void serve_metrics(int fd) { metrics_fd_ = fd; }
 
     void session_finished(Session& s) override;
     io::ChildRunner& children() override { return children_; }
@@ -56,6 +62,7 @@ public:
     bool auth_failed(const std::string& ip) override;
     io::FreeSpaceMonitor* free_space() override { return &free_space_; }
     bool peer_changed(Session& s, const std::string& old_ip) override;
+    WorkerMetrics* metrics() override { return metrics_.get(); }
     std::size_t session_count() const { return sessions_.size(); }
 
 private:
@@ -64,6 +71,8 @@ private:
     void reload_runtime();
     void close_resolver();   // logs the DNS counters, ends questions still out
     void close_state();      // logs the state store's counters, closes its connection
+    void publish_metrics();  // the resolver's and the child runner's counts into the registry
+    void metrics_tick();     // publish_metrics, then again in a second
 
     uv_loop_t* loop_;
     io::Logger& logger_;
@@ -94,6 +103,11 @@ private:
     io::Timer reaper_;
     io::Timer shutdown_timer_;
     io::SignalWatcher sigterm_, sigint_, sighup_;
+    std::shared_ptr<MetricsRegistry> metrics_registry_;
+    std::unique_ptr<WorkerMetrics> metrics_;
+    int metrics_fd_ = -1;
+    std::unique_ptr<MetricsServer> metrics_server_;
+    io::Timer metrics_timer_;                // publish_metrics every second (unref'd)
 };
 
 }  // namespace asmtpd::smtp

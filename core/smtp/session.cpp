@@ -22,6 +22,7 @@ Session::Session(uv_loop_t* loop, SessionOwner& owner, std::unique_ptr<io::Trans
     : loop_(loop),
       reactor_(loop),
       owner_(owner),
+      metrics_(owner.metrics()),
       transport_(std::move(transport)),
       info_(std::move(info)),
       runtime_(std::move(runtime)),
@@ -35,6 +36,10 @@ Session::Session(uv_loop_t* loop, SessionOwner& owner, std::unique_ptr<io::Trans
       dns_(owner.resolver()),
       state_(owner.state_store()) {
     chain_ = hooks::ChainRunner::create(reactor_, runtime_->registry, *this, log_);
+    if (metrics_) {
+        chain_->set_observer(metrics_);
+        metrics_->session_opened();
+    }
     if (runtime_->registry->has(hooks::Hook::Logging))
         log_ = io::Log(&logger, info_.id, {}, std::make_shared<LoggingTap>(chain_));
     transport_->set_listener(this);
@@ -173,6 +178,7 @@ void Session::shutdown(const proto::Reply& r) {
 
 void Session::on_read(std::string_view bytes) {
     if (phase_ >= Phase::Closing) return;
+    if (metrics_) metrics_->bytes_received(bytes.size());
     in_.append(bytes);
     if (phase_ == Phase::Data) timeout_.start(runtime_->settings.timeouts.data * 1000ull, [this] {
         reply(421, "4.4.2", runtime_->facts.hostname + " Error: timeout exceeded");
@@ -342,6 +348,7 @@ void Session::reply(const proto::Reply& given) {
     }
     const proto::Reply& r = *rp;
     out_ += r.wire(true);
+    if (metrics_) metrics_->reply(r.code);
     if (log_.enabled(io::Level::Debug)) log_.debug("> {}", r.summary());
     if (r.code >= 400 && r.code != 421 && phase_ < Phase::Closing) {
         ++errors_;
@@ -349,6 +356,7 @@ void Session::reply(const proto::Reply& given) {
         const auto max = runtime_->settings.limits.max_errors;
         if (max > 0 && errors_ >= max) {
             out_ += proto::Reply::make(421, "4.7.0", runtime_->facts.hostname + " Error: too many errors").wire(true);
+            if (metrics_) metrics_->reply(421);
             close_session("too many errors");
         }
     }
@@ -366,9 +374,11 @@ void Session::run_chain(hooks::Hook h, hooks::HookArgs args,
                         std::function<void(const hooks::Verdict&, const hooks::Disposition&)> then) {
     timeout_.stop();
     RejectSubject subject = reject_subject(h, args);
+    const std::uint64_t started = metrics_ ? uv_hrtime() : 0;
     chain_->run(h, std::move(args),
-                [this, h, subject = std::move(subject), then = std::move(then)](hooks::Verdict v,
-                                                                                 const hooks::Plugin* by) {
+                [this, h, started, subject = std::move(subject), then = std::move(then)](hooks::Verdict v,
+                                                                                          const hooks::Plugin* by) {
+                    if (metrics_) metrics_->hook_done(h, v.result, uv_hrtime() - started);
                     if (phase_ >= Phase::Closing) return;
                     hooks::Disposition d = hooks::dispose(h, v);
                     log_verdict(h, v, d, by, subject);
@@ -438,6 +448,7 @@ void Session::after(std::uint64_t ms, std::function<void()> fn) {
 void Session::close_session(std::string_view why) {
     if (phase_ >= Phase::Closing) return;
     log_.info("disconnect: {} ({} commands, {} errors)", why, commands_, errors_);
+    if (metrics_) metrics_->session_closed(session_outcome(why));
     chain_->cancel();
     timeout_.stop();
     handshake_timer_.stop();

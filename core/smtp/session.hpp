@@ -37,6 +37,7 @@
 #include "core/proto/reply.hpp"
 #include "core/proto/sasl.hpp"
 #include "core/smtp/client_name.hpp"
+#include "core/smtp/metrics.hpp"
 #include "core/smtp/reject_log.hpp"
 #include "core/proto/xclient.hpp"
 #include "core/smtp/runtime.hpp"
@@ -70,6 +71,8 @@ public:
     virtual bool peer_changed(Session& /*s*/, const std::string& /*old_ip*/) { return false; }
     // The loop's view of free disk space (limits.min_free_space); null: not checked.
     virtual io::FreeSpaceMonitor* free_space() { return nullptr; }
+    // Where this loop counts (asmtpd.yaml metrics:); null: nothing is counted.
+    virtual WorkerMetrics* metrics() { return nullptr; }
 };
 
 // How the listener that accepted the connection is configured.
@@ -217,6 +220,7 @@ private:
     uv_loop_t* loop_;
     io::Reactor reactor_;
     SessionOwner& owner_;
+    WorkerMetrics* metrics_;         // owner_.metrics(): null when nothing is counted
     std::unique_ptr<io::Transport> transport_;
     proto::ConnectionInfo info_;
     std::shared_ptr<const Runtime> runtime_;   // the configuration this session started with

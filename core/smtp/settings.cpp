@@ -115,6 +115,7 @@ public:
             {"tls_before_auth", [&](const Node& v, const YamlAt& a) { r_.boolean(v, a, s.tls_before_auth); }},
             {"dns", [&](const Node& v, const YamlAt& a) { dns(v, a, s.dns); }},
             {"state", [&](const Node& v, const YamlAt& a) { state(v, a, s.state); }},
+            {"metrics", [&](const Node& v, const YamlAt& a) { metrics(v, a, s.metrics); }},
             {"user", [&](const Node& v, const YamlAt& a) {
                  if (r_.string(v, a, s.run_as.user, false)) s.run_as.user_line = a.line;
              }},
@@ -300,6 +301,29 @@ private:
         });
     }
 
+    void metrics(const Node& v, const YamlAt& at, MetricsSettings& m) {
+        MetricsSettings got;
+        YamlAt listen_at = at;
+        r_.mapping(v, at, {
+            {"listen", [&](const Node& n, const YamlAt& a) {
+                 std::string text;
+                 listen_at = a;
+                 if (!r_.string(n, a, text, false)) return;
+                 if (!parse_host_port(text, got.address, got.port))
+                     r_.error(a, "expected IP:port (like 127.0.0.1:9425 or [::1]:9425), got '" + text + "'");
+                 got.line = a.line;
+             }},
+            {"allow_remote", [&](const Node& n, const YamlAt& a) { r_.boolean(n, a, got.allow_remote); }},
+        });
+        if (!got.enabled()) return;
+        const auto ip = proto::parse_ip(got.address);
+        const bool loopback = ip && (ip->is_v4() ? ip->bytes[12] == 127 : *ip == *proto::parse_ip("::1"));
+        if (!loopback && !got.allow_remote)
+            return r_.error(listen_at, "'" + got.address + "' is not a loopback address; the metrics page has no "
+                                       "authentication: set allow_remote: true to serve it there anyway");
+        m = got;
+    }
+
     // "IP:port" or "[IPv6]:port"; an IP literal only (the store connects without a DNS lookup).
     static bool parse_host_port(const std::string& text, std::string& host, unsigned& port) {
         std::string h, p;
@@ -370,6 +394,10 @@ private:
                                  s.limits.pipeline_bytes));
         }
         for (std::size_t i = 0; i < s.listen.size() && i < listen_lines_.size(); ++i) {
+            const auto a = proto::parse_ip(s.listen[i].address), b = proto::parse_ip(s.metrics.address);
+            if (s.metrics.enabled() && a && b && *a == *b && s.listen[i].port == s.metrics.port)
+                r_.error({"metrics.listen", s.metrics.line}, fmt::format("{}:{} is already an SMTP listener (line {})",
+                                                                         s.metrics.address, s.metrics.port, listen_lines_[i]));
             if (s.listen[i].mode == ListenMode::Smtps && !s.tls.enabled())
                 r_.error({fmt::format("listen[{}].mode", i), listen_lines_[i]},
                          "smtps needs tls.cert and tls.key");

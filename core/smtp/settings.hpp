@@ -94,6 +94,20 @@ struct StateSettings {
     bool operator==(const StateSettings&) const = default;
 };
 
+// metrics: the Prometheus endpoint (core/smtp/metrics_server.hpp). Off unless `listen` is
+// given; a non-loopback address only with allow_remote: true (the page has no authentication).
+// Read at start-up only.
+struct MetricsSettings {
+    std::string address;                   // empty: no metrics endpoint
+    unsigned port = 0;
+    bool allow_remote = false;
+    int line = 0;                          // of metrics.listen, for later messages
+    bool enabled() const { return !address.empty(); }
+    bool operator==(const MetricsSettings& o) const {
+        return address == o.address && port == o.port && allow_remote == o.allow_remote;
+    }
+};
+
 // user / group: the account the daemon runs as once its listeners are bound and its TLS key read
 // (core/smtp/privileges.hpp decides what they mean for the uid it was started as). The lines are
 // kept for the start-up errors, which are reported against asmtpd.yaml like the others.
@@ -130,6 +144,7 @@ struct Settings {
     std::map<std::string, proto::SettingNode> plugin_sections;
     DnsSettings dns;
     StateSettings state;
+    MetricsSettings metrics;
     RunAsSettings run_as;
 };
 

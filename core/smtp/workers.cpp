@@ -10,7 +10,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <thread>
 #include <string>
 #include <vector>
 
@@ -51,7 +50,17 @@ pid_t spawn(unsigned index, bool reloaded, const std::function<int(unsigned, boo
 
 int run_workers(unsigned count, io::Logger& log, const std::function<int(unsigned, bool)>& worker,
                 const std::function<void()>& release_on_stop, const std::function<void(unsigned)>& worker_gone,
-                const std::function<void()>& reload_log) {
+                const std::function<void()>& reload_log, const std::function<void(unsigned)>& wait) {
+    // Spends ms (a signal may cut a plain sleep short; the next poll sees it).
+    auto pause = [&wait](unsigned ms) {
+        if (!wait) {
+            usleep(ms * 1000);
+            return;
+        }
+        const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+        for (auto now = std::chrono::steady_clock::now(); now < until && !g_stop; now = std::chrono::steady_clock::now())
+            wait(static_cast<unsigned>(std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count()) + 1);
+    };
     auto say = [&log](io::Level l, const std::string& text) {
         if (log.enabled(l)) log.write(l, 0, "supervisor", text);
     };
@@ -133,7 +142,7 @@ int run_workers(unsigned count, io::Logger& log, const std::function<int(unsigne
                 continue;
             }
             say(io::Level::Error, who + " " + how + "; restarting it");
-            std::this_thread::sleep_for(std::chrono::seconds(1));
+            pause(1000);
             w.pid = spawn(i, reloaded, worker);
             w.started = std::chrono::steady_clock::now();
             if (w.pid < 0) {
@@ -146,7 +155,8 @@ int run_workers(unsigned count, io::Logger& log, const std::function<int(unsigne
         }
         if (!any) break;
         // Sleep until a signal or the next poll; SIGCHLD interrupts the sleep too.
-        usleep(100000);
+        if (wait) wait(100);
+        else usleep(100000);
     }
     return rc;
 }

@@ -25,9 +25,12 @@ namespace asmtpd::smtp {
 // supervisor's own logger (same target and format as the workers'; worker -1); `reload_log` runs
 // in the parent on SIGHUP before the workers are told (it re-reads the log: section).
 // A worker's end is logged in words: "worker 2 (pid 4242) killed by signal 9 (SIGKILL)".
+// `wait(ms)`, when given, is how the parent spends up to ms between its polls (the metrics
+// endpoint runs its loop there); without it the parent sleeps. It may return early.
 int run_workers(unsigned count, io::Logger& log, const std::function<int(unsigned index, bool reloaded)>& worker,
                 const std::function<void()>& release_on_stop = {},
                 const std::function<void(unsigned index)>& worker_gone = {},
-                const std::function<void()>& reload_log = {});
+                const std::function<void()>& reload_log = {},
+                const std::function<void(unsigned ms)>& wait = {});
 
 }  // namespace asmtpd::smtp

@@ -132,7 +132,9 @@ TEST_CASE("child: FIFO cap; queue time counts against the timeout") {
         }));
     CHECK(runner.running() == 2);
     CHECK(runner.queued() == 4);
+    CHECK(runner.started() == 2);   // queued ones are not started yet (asmtpd_children_spawned_total)
     REQUIRE(loop.run_until([&] { return done_order.size() == 6; }, 10000));
+    CHECK(runner.started() == 6);
     auto took = now_ms() - t0;
     CHECK(took >= 550);   // three rounds of two
     CHECK(runner.peak_running() == 2);
