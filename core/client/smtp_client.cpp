@@ -20,8 +20,10 @@ namespace asmtpd::client {
 namespace {
 
 const char* wait_name(int w) {
-    static constexpr const char* kNames[] = {"greeting", "EHLO", "HELO", "RSET", "MAIL", "RCPT", "DATA", "final dot"};
-    return (w >= 0 && w < 8) ? kNames[w] : "?";
+    static constexpr const char* kNames[] = {"greeting", "EHLO",      "HELO",          "RSET",
+                                             "MAIL",     "RCPT",      "DATA",          "final dot",
+                                             "STARTTLS", "TLS handshake", "AUTH"};
+    return (w >= 0 && w < 11) ? kNames[w] : "?";
 }
 
 std::string seconds(std::uint64_t ms) {
@@ -50,6 +52,7 @@ ClientConnection::~ClientConnection() {
 void ClientConnection::drop_transport() {
     timer_.stop();
     waits_.clear();
+    tls_ = nullptr;
     if (!transport_) return;
     transport_->set_listener(nullptr);
     transport_->close_now();
@@ -89,8 +92,8 @@ void ClientConnection::on_connected(std::unique_ptr<io::Transport> t, std::strin
     arm_timer();
 }
 
-void ClientConnection::send(std::string line, Wait w) {
-    log_.debug("next hop {} #{} > {}", config_.hop.describe(), id_, line);
+void ClientConnection::send(std::string line, Wait w, std::string_view shown) {
+    log_.debug("next hop {} #{} > {}", config_.hop.describe(), id_, shown.empty() ? std::string_view(line) : shown);
     line += "\r\n";
     transport_->write(std::move(line));
     waits_.push_back(w);
@@ -189,6 +192,7 @@ void ClientConnection::on_setup_reply(Wait w, proto::Reply r) {
         timer_.stop();
         waits_.clear();
         if (transport_) {   // refused politely: say goodbye rather than drop the line
+            tls_ = nullptr;
             transport_->set_listener(nullptr);
             transport_->write("QUIT\r\n");
             transport_->close_after_flush();
@@ -217,14 +221,22 @@ void ClientConnection::on_setup_reply(Wait w, proto::Reply r) {
             return;
         case Wait::Ehlo:
             if (r.klass() == 2) {
+                pipelining_ = size_ = eightbit_ = smtputf8_ = starttls_ = false;
+                auth_offer_.clear();
                 for (std::size_t i = 1; i < r.lines.size(); ++i) {
                     std::string word = upper_word(r.lines[i]);
                     if (word == "PIPELINING") pipelining_ = true;
                     else if (word == "SIZE") size_ = true;
                     else if (word == "8BITMIME") eightbit_ = true;
                     else if (word == "SMTPUTF8") smtputf8_ = true;
+                    else if (word == "STARTTLS") starttls_ = true;
+                    else if (word == "AUTH" || word.rfind("AUTH=", 0) == 0) {
+                        std::string mechs = r.lines[i].substr(std::min(r.lines[i].size(), std::size_t{5}));
+                        for (char& c : mechs) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+                        auth_offer_ += " " + mechs;
+                    }
                 }
-                break;
+                return after_hello();
             }
             // RFC 5321 §3.2: a server that does not know EHLO answers 5xx; HELO is the fallback.
             if (!lmtp && r.permanent()) {
@@ -234,12 +246,19 @@ void ClientConnection::on_setup_reply(Wait w, proto::Reply r) {
             return setup_failed(Stage::Hello);
         case Wait::Helo:
             if (r.klass() != 2) return setup_failed(Stage::Hello);
-            break;
+            return after_hello();
+        case Wait::StartTls:
+        case Wait::Auth:
+            return on_secure_reply(w, std::move(r));
         default:
             fail(Failure::Protocol, "reply stream out of step during connection set-up");
             return;
     }
-    log_.debug("next hop {} #{} ready (pipelining {}, size {})", config_.hop.describe(), id_, pipelining_, size_);
+}
+
+void ClientConnection::ready() {
+    log_.debug("next hop {} #{} ready (pipelining {}, size {}, tls {}, auth {})", config_.hop.describe(), id_,
+               pipelining_, size_, tls_ != nullptr, authenticated_);
     phase_ = Phase::Idle;
     enter_idle();
     owner_.connection_ready(*this);

@@ -43,6 +43,7 @@
 #include <memory>
 #include <string>
 
+#include "core/client/client_tls.hpp"
 #include "plugins/queue/delivery_verdict.hpp"
 #include "plugins/queue/forward_queue.hpp"
 #include "hooks/plugin.hpp"
@@ -64,6 +65,7 @@ public:
     std::optional<std::string> init(const hooks::PluginInit& in) override {
         client::ClientConfig cfg;
         if (auto err = client::parse_client_config(in.line.args, client::NextHopProtocol::Smtp, cfg)) return err;
+        if (auto err = client::load_client_security(cfg.security)) return err;
         // Our own total deadline must fire first: it knows why, and it withholds the dot.
         const auto mine = std::chrono::milliseconds(cfg.limits.total_ms + 5000);
         if (timeout() < mine) set_timeout(mine);
