@@ -1,7 +1,8 @@
 // smtp_client.hpp - one client connection to the next hop (SMTP or LMTP) and the delivery of
 // one message over it: the state machine shared by queue/smtp_forward and queue/lmtp.
 //
-// Protocol: greeting, EHLO (HELO if EHLO is refused; LHLO for LMTP), then per message: RSET
+// Protocol: greeting, EHLO (HELO if EHLO is refused; LHLO for LMTP), STARTTLS and a second
+// EHLO, then AUTH, when ClientConfig::security asks (smtp_client_secure.cpp), then per message: RSET
 // when the connection was used before (it doubles as a liveness probe), MAIL FROM with SIZE=
 // (and BODY=8BITMIME / SMTPUTF8 when the client gave them and the next hop offers them),
 // RCPT TO for every recipient (pipelined with MAIL when PIPELINING is offered), DATA only if
