@@ -48,6 +48,11 @@ struct Envelope {
     std::vector<std::string> recipients;   // "<c@d.example>" each; at least one
     bool body_8bit = false;                // the client declared BODY=8BITMIME
     bool smtputf8 = false;                 // the client declared SMTPUTF8
+    // DSN (RFC 3461), in normal form with a leading space (proto::format_dsn_mail/_rcpt):
+    // " RET=HDRS ENVID=x" and, per recipient (same order, or empty), " NOTIFY=... ORCPT=...".
+    // Sent only to a next hop whose EHLO/LHLO offers DSN; dropped otherwise (logged).
+    std::string dsn_mail;
+    std::vector<std::string> dsn_rcpts;
     std::string header_prefix;             // Received + plugin headers (+ edited header block), CRLF-terminated
     std::shared_ptr<io::Spool> body;       // finished spool (may be null: empty body)
     std::uint64_t body_offset = 0;         // the body is sent from here (an edited header block skips the original)
@@ -148,12 +153,14 @@ private:
     void on_setup_reply(Wait w, proto::Reply r);
     void on_job_reply(Wait w, proto::Reply r);
     // STARTTLS and AUTH after EHLO/HELO (smtp_client_secure.cpp), then ready().
+    void read_offer(const proto::Reply& ehlo);   // the keywords below, from an EHLO/LHLO reply
     void after_hello();
     void on_secure_reply(Wait w, proto::Reply r);
     void on_handshake(bool ok, std::string error);
     void start_auth();
     void ready();
     void start_transaction();
+    std::string rcpt_line(std::size_t i) const;   // "RCPT TO:<x>" (+ DSN parameters when offered)
     void after_recipients();
     void start_body();
     void pump();
@@ -181,7 +188,7 @@ private:
     bool probing_ = false;             // the RSET of a reused connection is out: failure means retry
 
     // What EHLO offered (the last EHLO: after STARTTLS it is asked again).
-    bool pipelining_ = false, size_ = false, eightbit_ = false, smtputf8_ = false, starttls_ = false;
+    bool pipelining_ = false, size_ = false, eightbit_ = false, smtputf8_ = false, starttls_ = false, dsn_ = false;
     std::string auth_offer_;           // the AUTH line's mechanisms, upper case, space-separated
     io::TlsTransport* tls_ = nullptr;  // transport_ once STARTTLS switched it (owned there)
     bool authenticated_ = false;

@@ -1,6 +1,6 @@
-// smtp_client_secure.cpp - STARTTLS (RFC 3207) and AUTH PLAIN/LOGIN (RFC 4954, 4616) between
-// EHLO and the first transaction of a next-hop connection (see smtp_client.hpp, next_hop.hpp's
-// ClientSecurity).
+// smtp_client_secure.cpp - what an EHLO/LHLO reply offers, then STARTTLS (RFC 3207) and AUTH
+// PLAIN/LOGIN (RFC 4954, 4616) between EHLO and the first transaction of a next-hop
+// connection (see smtp_client.hpp, next_hop.hpp's ClientSecurity).
 //
 // Order: EHLO -> STARTTLS when configured and offered -> handshake (certificate checked when
 // tls_verify) -> EHLO again (RFC 3207 §4.2: everything learnt before is forgotten) -> AUTH
@@ -11,6 +11,9 @@
 // §5 command injection); fall back to plaintext after a failed handshake (the peer may be an
 // attacker stripping TLS, and the connection is unusable anyway).
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
 
 #include "core/client/smtp_client.hpp"
 #include "core/io/tls.hpp"
@@ -31,7 +34,28 @@ bool offers(const std::string& list, std::string_view mech) {
     return false;
 }
 
+std::string upper(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return s;
+}
+
 }  // namespace
+
+void ClientConnection::read_offer(const proto::Reply& r) {
+    pipelining_ = size_ = eightbit_ = smtputf8_ = starttls_ = dsn_ = false;
+    auth_offer_.clear();
+    for (std::size_t i = 1; i < r.lines.size(); ++i) {
+        const std::string word = upper(r.lines[i].substr(0, r.lines[i].find(' ')));
+        if (word == "PIPELINING") pipelining_ = true;
+        else if (word == "SIZE") size_ = true;
+        else if (word == "8BITMIME") eightbit_ = true;
+        else if (word == "SMTPUTF8") smtputf8_ = true;
+        else if (word == "STARTTLS") starttls_ = true;
+        else if (word == "DSN") dsn_ = true;
+        else if (word == "AUTH" || word.rfind("AUTH=", 0) == 0)   // "AUTH=" is the pre-RFC 4954 form
+            auth_offer_ += " " + upper(r.lines[i].substr(std::min(r.lines[i].size(), std::size_t{5})));
+    }
+}
 
 void ClientConnection::after_hello() {
     const ClientSecurity& sec = config_.security;

@@ -22,7 +22,8 @@
 //   none (EHLO uses asmtpd.yaml's hostname; DNS uses its dns: section)
 // HOOKS
 //   queue: the message goes out on a pooled connection (RSET between messages, PIPELINING
-//   when offered, SIZE=, dot-stuffed from the spool). A next-hop address that refuses the
+//   when offered, SIZE=, DSN's RET/ENVID/NOTIFY/ORCPT when offered (else dropped, logged),
+//   dot-stuffed from the spool). A next-hop address that refuses the
 //   connection, times out connecting, or refuses the greeting or EHLO is skipped for the next
 //   one (nothing of the message went out). Our client gets:
 //   - 250 "Queued as <id> (<next hop's reply>)" only when the next hop answered the final

@@ -1,4 +1,5 @@
-"""test_smtp_forward_tls.py - queue/smtp_forward's STARTTLS and AUTH towards a smarthost.
+"""test_smtp_forward_tls.py - queue/smtp_forward's STARTTLS and AUTH towards a smarthost, and
+DSN parameters passed on or dropped.
 
 The smarthost is a second asmtpd (host name smarthost.e2e.test, STARTTLS with a certificate for
 that name and 127.0.0.1, auth/flat_file, queue/maildir), started once per class; a second one
@@ -12,6 +13,7 @@ a log. Owner: next-hop hand-off (queue/smtp_forward).
 import unittest
 
 from harness import E2ETestCase, Daemon
+from test_smtp_forward import SmtpSink
 from tls_support import crypt_hash, make_cert, tls_settings
 
 SMARTHOST = "smarthost.e2e.test"
@@ -128,6 +130,50 @@ class SmtpForwardTlsTest(E2ETestCase):
         self.assertEqual(len(got), 1)
         self.assertRegex(got[0].received, r"with ESMTP\b")
         self.assertIn("does not offer STARTTLS: continuing without TLS", d.stderr_text())
+
+
+class SmtpForwardDsnTest(E2ETestCase):
+    """DSN (RFC 3461) parameters: passed on to a next hop that offers DSN (asmtpd, which logs
+    them on its "mail from"/"rcpt to" lines), dropped for one that does not (smtp-sink -N,
+    whose dumps show the parameters it got)."""
+
+    def send_dsn(self, d):
+        c = self.client(d)
+        c.ehlo()
+        c.cmd("MAIL FROM:<s@example.test> RET=HDRS ENVID=QQ+2B314", 250)
+        c.cmd("RCPT TO:<a@example.test> NOTIFY=success,FAILURE ORCPT=rfc822;orig+2Bx@example.test", 250)
+        c.cmd("RCPT TO:<b@example.test>", 250)
+        c.cmd("DATA", 354)
+        c.send(b"Subject: dsn\r\n\r\nbody\r\n.\r\n")
+        r = c.read_reply()
+        c.cmd("QUIT", 221)
+        return r
+
+    def test_passed_on_when_offered(self):
+        hop = self.start_daemon(settings={"hostname": SMARTHOST})
+        d = self.start_daemon(plugins=["rcpt_ok", f"queue/smtp_forward 127.0.0.1:{hop.port}"])
+        r = self.send_dsn(d)
+        self.assertEqual(r.code, 250, r.raw)
+        self.assertDelivered(hop, 1)
+        log = hop.stderr_text()
+        self.assertIn("mail from <s@example.test> RET=HDRS ENVID=QQ+2B314\n", log)
+        self.assertIn("rcpt to <a@example.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;orig+2Bx@example.test\n", log)
+        self.assertIn("rcpt to <b@example.test>\n", log)
+        # Our own log shows them too: plugins and operators see what the client asked for.
+        self.assertIn("rcpt to <a@example.test> NOTIFY=SUCCESS,FAILURE", d.stderr_text())
+
+    def test_dropped_when_not_offered(self):
+        sink = SmtpSink("-N")
+        self.addCleanup(sink.stop)
+        d = self.start_daemon(plugins=["rcpt_ok", f"queue/smtp_forward {sink.hop}"])
+        r = self.send_dsn(d)
+        self.assertEqual(r.code, 250, r.raw)
+        dumps = sink.dumps()
+        self.assertEqual(len(dumps), 1)
+        mail, rcpts, _ = dumps[0]
+        self.assertEqual(mail, "<s@example.test>")
+        self.assertEqual(rcpts, ["<a@example.test>", "<b@example.test>"])
+        self.assertIn("does not offer DSN: the DSN parameters of", d.stderr_text())
 
 
 if __name__ == "__main__":
