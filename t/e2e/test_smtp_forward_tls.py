@@ -13,7 +13,7 @@ a log. Owner: next-hop hand-off (queue/smtp_forward).
 import unittest
 
 from harness import E2ETestCase, Daemon
-from test_smtp_forward import SmtpSink
+from test_smtp_forward import LmtpFixture, SmtpSink
 from tls_support import crypt_hash, make_cert, tls_settings
 
 SMARTHOST = "smarthost.e2e.test"
@@ -131,6 +131,20 @@ class SmtpForwardTlsTest(E2ETestCase):
         self.assertRegex(got[0].received, r"with ESMTP\b")
         self.assertIn("does not offer STARTTLS: continuing without TLS", d.stderr_text())
 
+    def test_auth_login_and_auth_plaintext(self):
+        # t/fixtures/lmtp_server.py as an SMTP next hop that offers only AUTH LOGIN, no TLS:
+        # the password goes in plaintext only because auth_plaintext yes says so.
+        fx = LmtpFixture("--protocol", "smtp", "--auth-login", "relay:" + PASSWORD)
+        self.addCleanup(fx.stop)
+        d = self.forwarder(fx, "auth_user", "relay", "auth_pass_file", "{config}/relay_pw", "auth_plaintext", "yes")
+        r = self.send(d, "login")
+        self.assertEqual(r.code, 250, r.raw)
+        self.assertEqual(len(fx.messages()), 1)
+        commands = (fx.dir / "out" / "commands.log").read_text()
+        self.assertIn("\tAUTH LOGIN\n", commands)
+        self.assertLess(commands.index("AUTH LOGIN"), commands.index("MAIL FROM"))
+        self.assertNotIn(PASSWORD, d.stderr_text())
+
 
 class SmtpForwardDsnTest(E2ETestCase):
     """DSN (RFC 3461) parameters: passed on to a next hop that offers DSN (asmtpd, which logs
@@ -161,6 +175,17 @@ class SmtpForwardDsnTest(E2ETestCase):
         self.assertIn("rcpt to <b@example.test>\n", log)
         # Our own log shows them too: plugins and operators see what the client asked for.
         self.assertIn("rcpt to <a@example.test> NOTIFY=SUCCESS,FAILURE", d.stderr_text())
+
+    def test_lmtp_passes_them_on(self):
+        fx = LmtpFixture("--dsn")
+        self.addCleanup(fx.stop)
+        d = self.start_daemon(plugins=["rcpt_ok", f"queue/lmtp {fx.hop}"])
+        self.assertEqual(self.send_dsn(d).code, 250)
+        commands = (fx.dir / "out" / "commands.log").read_text()
+        self.assertIn("\tMAIL FROM:<s@example.test> SIZE=", commands)
+        self.assertRegex(commands, r"\tMAIL FROM:<s@example.test> .*RET=HDRS ENVID=QQ\+2B314\n")
+        self.assertIn("\tRCPT TO:<a@example.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;orig+2Bx@example.test\n", commands)
+        self.assertIn("\tRCPT TO:<b@example.test>\n", commands)
 
     def test_dropped_when_not_offered(self):
         sink = SmtpSink("-N")
