@@ -29,4 +29,11 @@ std::uint64_t Transaction::body_size() const {
     return total > body_offset ? total - body_offset : 0;
 }
 
+const std::vector<proto::EsmtpParam>* Transaction::params_of(const proto::Address& recipient) const {
+    const std::string want = recipient.format();
+    for (const auto& r : recipient_params)
+        if (r.recipient.format() == want) return &r.params;
+    return nullptr;
+}
+
 }  // namespace asmtpd::hooks

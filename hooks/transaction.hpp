@@ -35,12 +35,24 @@ public:
     virtual void end() = 0;
 };
 
+// The ESMTP parameters an accepted recipient came with (DSN's NOTIFY and ORCPT, validated by
+// the session with core/proto/dsn.hpp), by the recipient as stored (after RELAYCLIENT and
+// rcpt_post rewrites).
+struct RecipientParams {
+    proto::Address recipient;
+    std::vector<proto::EsmtpParam> params;
+};
+
 struct Transaction {
     std::uint64_t number = 0;                    // 1, 2, ... within the session
     std::string id;                              // "<session>.<number>", used as queue id seed
     std::optional<proto::Address> sender;        // set once the mail hook accepted it
     std::vector<proto::EsmtpParam> mail_params;
     std::vector<proto::Address> recipients;      // accepted ones, in order
+    // Parameters of the recipients that had any, in order. Kept beside `recipients` so that
+    // plugins adding or dropping recipients (milter) need not know them: a recipient without
+    // an entry has none; an entry whose recipient was dropped is never used.
+    std::vector<RecipientParams> recipient_params;
     Notes notes;
     std::string received;                        // "Received: ...\r\n" block (set after DATA)
     std::vector<std::string> added_headers;      // "Name: value" lines, go after Received
@@ -66,6 +78,9 @@ struct Transaction {
     std::uint64_t message_size() const;
     // Bytes of body from body_offset on.
     std::uint64_t body_size() const;
+    // The parameters the recipient came with (the first entry whose address formats the
+    // same); null when none.
+    const std::vector<proto::EsmtpParam>* params_of(const proto::Address& recipient) const;
 };
 
 }  // namespace asmtpd::hooks

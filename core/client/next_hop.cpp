@@ -144,8 +144,13 @@ std::optional<std::string> parse_client_config(const std::vector<std::string>& a
     proto::ArgPairs pairs;
     std::vector<std::string> rest(args.begin() + 1, args.end());
     if (auto err = pairs.parse(rest, {"max_connections", "timeout", "connect_timeout", "data_timeout", "idle_timeout",
-                                      "total_timeout", "dns_timeout", "port"}))
+                                      "total_timeout", "dns_timeout", "port", "tls", "tls_verify", "ca_file",
+                                      "tls_name", "auth_user", "auth_pass_file", "auth_pass", "auth_plaintext"}))
         return err;
+    SecurityArgs sec{pairs.get("tls"),       pairs.get("tls_verify"),     pairs.get("ca_file"),
+                     pairs.get("tls_name"),  pairs.get("auth_user"),      pairs.get("auth_pass_file"),
+                     pairs.get("auth_pass"), pairs.get("auth_plaintext")};
+    if (auto err = parse_client_security(sec, protocol, out.hop, out.security)) return err;
     if (auto v = pairs.get("port")) {
         if (!out.hop.mx) return std::string("port is for \"mx\" only (write host:port)");
         auto n = proto::parse_count(*v);

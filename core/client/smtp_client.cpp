@@ -20,18 +20,14 @@ namespace asmtpd::client {
 namespace {
 
 const char* wait_name(int w) {
-    static constexpr const char* kNames[] = {"greeting", "EHLO", "HELO", "RSET", "MAIL", "RCPT", "DATA", "final dot"};
-    return (w >= 0 && w < 8) ? kNames[w] : "?";
+    static constexpr const char* kNames[] = {"greeting", "EHLO",      "HELO",          "RSET",
+                                             "MAIL",     "RCPT",      "DATA",          "final dot",
+                                             "STARTTLS", "TLS handshake", "AUTH"};
+    return (w >= 0 && w < 11) ? kNames[w] : "?";
 }
 
 std::string seconds(std::uint64_t ms) {
     return ms % 1000 == 0 ? fmt::format("{} s", ms / 1000) : fmt::format("{:.3f} s", ms / 1000.0);
-}
-
-std::string upper_word(const std::string& line) {
-    std::string w = line.substr(0, line.find(' '));
-    for (char& c : w) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return w;
 }
 
 }  // namespace
@@ -50,6 +46,7 @@ ClientConnection::~ClientConnection() {
 void ClientConnection::drop_transport() {
     timer_.stop();
     waits_.clear();
+    tls_ = nullptr;
     if (!transport_) return;
     transport_->set_listener(nullptr);
     transport_->close_now();
@@ -89,8 +86,8 @@ void ClientConnection::on_connected(std::unique_ptr<io::Transport> t, std::strin
     arm_timer();
 }
 
-void ClientConnection::send(std::string line, Wait w) {
-    log_.debug("next hop {} #{} > {}", config_.hop.describe(), id_, line);
+void ClientConnection::send(std::string line, Wait w, std::string_view shown) {
+    log_.debug("next hop {} #{} > {}", config_.hop.describe(), id_, shown.empty() ? std::string_view(line) : shown);
     line += "\r\n";
     transport_->write(std::move(line));
     waits_.push_back(w);
@@ -189,6 +186,7 @@ void ClientConnection::on_setup_reply(Wait w, proto::Reply r) {
         timer_.stop();
         waits_.clear();
         if (transport_) {   // refused politely: say goodbye rather than drop the line
+            tls_ = nullptr;
             transport_->set_listener(nullptr);
             transport_->write("QUIT\r\n");
             transport_->close_after_flush();
@@ -217,14 +215,8 @@ void ClientConnection::on_setup_reply(Wait w, proto::Reply r) {
             return;
         case Wait::Ehlo:
             if (r.klass() == 2) {
-                for (std::size_t i = 1; i < r.lines.size(); ++i) {
-                    std::string word = upper_word(r.lines[i]);
-                    if (word == "PIPELINING") pipelining_ = true;
-                    else if (word == "SIZE") size_ = true;
-                    else if (word == "8BITMIME") eightbit_ = true;
-                    else if (word == "SMTPUTF8") smtputf8_ = true;
-                }
-                break;
+                read_offer(r);
+                return after_hello();
             }
             // RFC 5321 §3.2: a server that does not know EHLO answers 5xx; HELO is the fallback.
             if (!lmtp && r.permanent()) {
@@ -234,12 +226,19 @@ void ClientConnection::on_setup_reply(Wait w, proto::Reply r) {
             return setup_failed(Stage::Hello);
         case Wait::Helo:
             if (r.klass() != 2) return setup_failed(Stage::Hello);
-            break;
+            return after_hello();
+        case Wait::StartTls:
+        case Wait::Auth:
+            return on_secure_reply(w, std::move(r));
         default:
             fail(Failure::Protocol, "reply stream out of step during connection set-up");
             return;
     }
-    log_.debug("next hop {} #{} ready (pipelining {}, size {})", config_.hop.describe(), id_, pipelining_, size_);
+}
+
+void ClientConnection::ready() {
+    log_.debug("next hop {} #{} ready (pipelining {}, size {}, tls {}, auth {})", config_.hop.describe(), id_,
+               pipelining_, size_, tls_ != nullptr, authenticated_);
     phase_ = Phase::Idle;
     enter_idle();
     owner_.connection_ready(*this);
@@ -293,6 +292,12 @@ void ClientConnection::start_transaction() {
     if (size_) mail += fmt::format(" SIZE={}", env.size());
     if (env.body_8bit && eightbit_) mail += " BODY=8BITMIME";
     if (env.smtputf8 && smtputf8_) mail += " SMTPUTF8";
+    const bool dsn_given = !env.dsn_mail.empty() ||
+                           std::any_of(env.dsn_rcpts.begin(), env.dsn_rcpts.end(), [](const std::string& x) { return !x.empty(); });
+    if (dsn_ && dsn_given) mail += env.dsn_mail;
+    else if (dsn_given)
+        log_.info("next hop {} #{} does not offer DSN: the DSN parameters of {} are not passed on", config_.hop.describe(),
+                  id_, env.id);
     if (!pipelining_) {
         send(std::move(mail), Wait::Mail);
         return;
@@ -300,15 +305,23 @@ void ClientConnection::start_transaction() {
     // RFC 2920: MAIL and every RCPT in one write; the replies come back in the same order.
     std::string out = mail + "\r\n";
     log_.debug("next hop {} #{} > {}", config_.hop.describe(), id_, mail);
-    for (const auto& rcpt : env.recipients) {
-        log_.debug("next hop {} #{} > RCPT TO:{}", config_.hop.describe(), id_, rcpt);
-        out += "RCPT TO:" + rcpt + "\r\n";
+    for (std::size_t i = 0; i < env.recipients.size(); ++i) {
+        std::string line = rcpt_line(i);
+        log_.debug("next hop {} #{} > {}", config_.hop.describe(), id_, line);
+        out += line + "\r\n";
     }
     waits_.push_back(Wait::Mail);
     for (std::size_t i = 0; i < env.recipients.size(); ++i) waits_.push_back(Wait::Rcpt);
     next_rcpt_ = env.recipients.size();
     transport_->write(std::move(out));
     arm_timer();
+}
+
+std::string ClientConnection::rcpt_line(std::size_t i) const {
+    const Envelope& env = job_->envelope;
+    std::string line = "RCPT TO:" + env.recipients[i];
+    if (dsn_ && i < env.dsn_rcpts.size()) line += env.dsn_rcpts[i];
+    return line;
 }
 
 void ClientConnection::on_job_reply(Wait w, proto::Reply r) {
@@ -329,14 +342,14 @@ void ClientConnection::on_job_reply(Wait w, proto::Reply r) {
                 return;
             }
             stage_ = Stage::Rcpt;
-            if (!pipelining_) send("RCPT TO:" + rcpts[next_rcpt_++], Wait::Rcpt);
+            if (!pipelining_) send(rcpt_line(next_rcpt_++), Wait::Rcpt);
             return;
         case Wait::Rcpt:
             stage_ = Stage::Rcpt;
             report_.rcpt_replies.push_back(std::move(r));
             // Every RCPT is sent even after a refusal: "all refused" and "some refused" differ.
             if (!pipelining_ && next_rcpt_ < rcpts.size()) {
-                send("RCPT TO:" + rcpts[next_rcpt_++], Wait::Rcpt);
+                send(rcpt_line(next_rcpt_++), Wait::Rcpt);
                 return;
             }
             if (report_.rcpt_replies.size() == rcpts.size()) after_recipients();

@@ -1,7 +1,8 @@
 // smtp_client.hpp - one client connection to the next hop (SMTP or LMTP) and the delivery of
 // one message over it: the state machine shared by queue/smtp_forward and queue/lmtp.
 //
-// Protocol: greeting, EHLO (HELO if EHLO is refused; LHLO for LMTP), then per message: RSET
+// Protocol: greeting, EHLO (HELO if EHLO is refused; LHLO for LMTP), STARTTLS and a second
+// EHLO, then AUTH, when ClientConfig::security asks (smtp_client_secure.cpp), then per message: RSET
 // when the connection was used before (it doubles as a liveness probe), MAIL FROM with SIZE=
 // (and BODY=8BITMIME / SMTPUTF8 when the client gave them and the next hop offers them),
 // RCPT TO for every recipient (pipelined with MAIL when PIPELINING is offered), DATA only if
@@ -34,6 +35,10 @@
 #include "core/proto/smtp_client_reply.hpp"
 #include "core/client/next_hop.hpp"
 
+namespace asmtpd::io {
+class TlsTransport;
+}
+
 namespace asmtpd::client {
 
 // One message as the next hop gets it.
@@ -43,6 +48,11 @@ struct Envelope {
     std::vector<std::string> recipients;   // "<c@d.example>" each; at least one
     bool body_8bit = false;                // the client declared BODY=8BITMIME
     bool smtputf8 = false;                 // the client declared SMTPUTF8
+    // DSN (RFC 3461), in normal form with a leading space (proto::format_dsn_mail/_rcpt):
+    // " RET=HDRS ENVID=x" and, per recipient (same order, or empty), " NOTIFY=... ORCPT=...".
+    // Sent only to a next hop whose EHLO/LHLO offers DSN; dropped otherwise (logged).
+    std::string dsn_mail;
+    std::vector<std::string> dsn_rcpts;
     std::string header_prefix;             // Received + plugin headers (+ edited header block), CRLF-terminated
     std::shared_ptr<io::Spool> body;       // finished spool (may be null: empty body)
     std::uint64_t body_offset = 0;         // the body is sent from here (an edited header block skips the original)
@@ -59,7 +69,10 @@ std::string_view to_string(Stage s);
 // they name internal addresses).
 // Loop: the next hop greeted us (or answered EHLO) with our own host name: the mail would come
 // back to us (RFC 5321 §5.1, last paragraphs; Postfix "mail for ... loops back to myself").
-enum class Failure { None, Connect, Timeout, Closed, Protocol, Local, Loop };
+// Tls: STARTTLS required but not offered or refused, or the handshake (certificate
+// verification included) failed. Auth: AUTH could not be done (no usable mechanism, no TLS
+// for it) or the next hop refused our credentials.
+enum class Failure { None, Connect, Timeout, Closed, Protocol, Local, Loop, Tls, Auth };
 std::string_view to_string(Failure f);
 
 // The first word of a greeting or an EHLO/HELO reply (the next hop's name, one final dot
@@ -129,16 +142,25 @@ public:
 
 private:
     enum class Phase { New, Connecting, Setup, Idle, Busy, Body, Closed };
-    enum class Wait { Greeting, Ehlo, Helo, Rset, Mail, Rcpt, Data, Final };
+    enum class Wait { Greeting, Ehlo, Helo, Rset, Mail, Rcpt, Data, Final, StartTls, Handshake, Auth };
 
     void on_connected(std::unique_ptr<io::Transport> t, std::string error);
-    void send(std::string line, Wait w);
+    // shown: what the debug log shows instead of the line (AUTH carries the password).
+    void send(std::string line, Wait w, std::string_view shown = {});
     void arm_timer();
     void on_timeout();
     void on_reply(proto::Reply r);
     void on_setup_reply(Wait w, proto::Reply r);
     void on_job_reply(Wait w, proto::Reply r);
+    // STARTTLS and AUTH after EHLO/HELO (smtp_client_secure.cpp), then ready().
+    void read_offer(const proto::Reply& ehlo);   // the keywords below, from an EHLO/LHLO reply
+    void after_hello();
+    void on_secure_reply(Wait w, proto::Reply r);
+    void on_handshake(bool ok, std::string error);
+    void start_auth();
+    void ready();
     void start_transaction();
+    std::string rcpt_line(std::size_t i) const;   // "RCPT TO:<x>" (+ DSN parameters when offered)
     void after_recipients();
     void start_body();
     void pump();
@@ -165,8 +187,12 @@ private:
     bool closing_by_peer_ = false;     // a 421 came: the next hop is closing this connection
     bool probing_ = false;             // the RSET of a reused connection is out: failure means retry
 
-    // What EHLO offered.
-    bool pipelining_ = false, size_ = false, eightbit_ = false, smtputf8_ = false;
+    // What EHLO offered (the last EHLO: after STARTTLS it is asked again).
+    bool pipelining_ = false, size_ = false, eightbit_ = false, smtputf8_ = false, starttls_ = false, dsn_ = false;
+    std::string auth_offer_;           // the AUTH line's mechanisms, upper case, space-separated
+    io::TlsTransport* tls_ = nullptr;  // transport_ once STARTTLS switched it (owned there)
+    bool authenticated_ = false;
+    int auth_step_ = 0;                // AUTH LOGIN: 1 user sent, 2 password sent
 
     std::shared_ptr<DeliveryJob> job_;
     DeliveryReport report_;

@@ -17,6 +17,8 @@ std::string_view to_string(Failure f) {
         case Failure::Protocol: return "next hop protocol error";
         case Failure::Local: return "local error";
         case Failure::Loop: return "mail loops back to me";
+        case Failure::Tls: return "TLS with the next hop failed";
+        case Failure::Auth: return "authentication at the next hop failed";
     }
     return "?";
 }

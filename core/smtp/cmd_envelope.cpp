@@ -5,11 +5,15 @@
 // may rewrite the path) -> path grammar and parameters -> mail chain -> 250. The address is
 // validated before any plugin other than *_pre sees it (RELIABILITY P8). An accepted recipient
 // gets qmail's RELAYCLIENT suffix, then the rcpt_post chain (qmail-spp [pass]), then 250.
+// DSN (RFC 3461): RET/ENVID on MAIL and NOTIFY/ORCPT on RCPT are validated here (core/proto/
+// dsn.hpp), kept in mail_params / recipient_params, and shown in the "mail from"/"rcpt to"
+// log lines in their normal form.
 #include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
 
+#include "core/proto/dsn.hpp"
 #include "core/smtp/session.hpp"
 #include "plugins/common/relay_client.hpp"
 
@@ -69,6 +73,8 @@ void Session::mail_after_pre(proto::PathArgs p) {
                 return;
             }
             utf8 = true;
+        } else if (param.keyword == "RET" || param.keyword == "ENVID") {
+            continue;   // DSN: checked together below
         } else if (param.keyword == "AUTH") {
             // RFC 4954 §5: accepted and ignored unless the session is authenticated; it must
             // still be valid xtext so it can never smuggle a CR/LF anywhere.
@@ -80,6 +86,11 @@ void Session::mail_after_pre(proto::PathArgs p) {
             reply(555, "5.5.4", fmt::format("Unsupported parameter {}", param.keyword));
             return;
         }
+    }
+    auto dsn = proto::dsn_mail_params(p.params);
+    if (!dsn) {
+        reply(dsn.error());
+        return;
     }
     if (size && facts.databytes > 0 && *size > facts.databytes) {
         reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
@@ -106,7 +117,8 @@ void Session::mail_after_pre(proto::PathArgs p) {
     txn_->id = fmt::format("{:016x}.{}", info_.id, txn_->number);
     txn_->mail_params = p.params;
     run_chain(hooks::Hook::Mail, hooks::AddressArgs{*addr, p.params},
-              [this, original = *addr](const hooks::Verdict& v, const hooks::Disposition& d) {
+              [this, original = *addr, dsn_text = proto::format_dsn_mail(*dsn)](const hooks::Verdict& v,
+                                                                                const hooks::Disposition& d) {
                   if (d.action != hooks::Action::Proceed) {
                       refuse_transaction(d);
                       return;
@@ -114,7 +126,7 @@ void Session::mail_after_pre(proto::PathArgs p) {
                   if (!txn_) return;
                   proto::Address a = v.address.value_or(original);
                   txn_->sender = a;
-                  log_.info("mail from {}", a.format());
+                  log_.info("mail from {}{}", a.format(), dsn_text);
                   reply(250, "2.1.0", fmt::format("{}, sender OK", a.format()));
               });
 }
@@ -146,8 +158,16 @@ void Session::cmd_rcpt(const proto::Command& c) {
 
 void Session::rcpt_after_pre(proto::PathArgs p) {
     if (!txn_) return;
-    if (!p.params.empty()) {
-        reply(555, "5.5.4", fmt::format("Unsupported parameter {}", p.params.front().keyword));
+    for (const auto& param : p.params) {
+        // RFC 1869 §6: only extensions EHLO offered (DSN's two) are parameters we implement.
+        if ((param.keyword != "NOTIFY" && param.keyword != "ORCPT") || info_.hello == proto::Hello::Helo) {
+            reply(555, "5.5.4", fmt::format("Unsupported parameter {}", param.keyword));
+            return;
+        }
+    }
+    auto dsn = proto::dsn_rcpt_params(p.params);
+    if (!dsn) {
+        reply(dsn.error());
         return;
     }
     proto::AddressRules rules;
@@ -163,7 +183,8 @@ void Session::rcpt_after_pre(proto::PathArgs p) {
         return;
     }
     run_chain(hooks::Hook::Rcpt, hooks::AddressArgs{*addr, p.params},
-              [this, original = *addr](const hooks::Verdict& v, const hooks::Disposition& d) {
+              [this, original = *addr, params = p.params, dsn_text = proto::format_dsn_rcpt(*dsn)](
+                  const hooks::Verdict& v, const hooks::Disposition& d) {
                   proto::Address a = v.address.value_or(original);
                   if (handle_refusal(d)) return;
                   if (!txn_) return;
@@ -179,8 +200,9 @@ void Session::rcpt_after_pre(proto::PathArgs p) {
                       a = std::move(*with);
                   }
                   txn_->recipients.push_back(a);
-                  auto accept = [this](const proto::Address& stored) {
-                      log_.info("rcpt to {}", stored.format());
+                  auto accept = [this, params, dsn_text](const proto::Address& stored) {
+                      if (!params.empty()) txn_->recipient_params.push_back({stored, params});
+                      log_.info("rcpt to {}{}", stored.format(), dsn_text);
                       reply(250, "2.1.5", fmt::format("{}, recipient ok", stored.format()));
                   };
                   if (!runtime_->registry->has(hooks::Hook::RcptPost)) return accept(a);

@@ -52,6 +52,7 @@ void Session::cmd_helo(const proto::Command& c, bool extended) {
                   r.lines.push_back("CHUNKING");
                   r.lines.push_back("ENHANCEDSTATUSCODES");
                   r.lines.push_back("SMTPUTF8");
+                  r.lines.push_back("DSN");
                   if (runtime_->tls && !tls_) r.lines.push_back("STARTTLS");
                   if (auth_offered()) r.lines.push_back("AUTH " + auth_mechanisms());
                   if (xclient_allowed()) r.lines.push_back("XCLIENT " + std::string(proto::xclient_attribute_names()));

@@ -39,6 +39,14 @@ std::optional<hooks::Verdict> verdict_before_final(const client::DeliveryReport&
         const std::string text = "Mail loops back to me (the next hop has my host name)";
         return hooks::Verdict{hooks::Result::DenySoft, text, proto::Reply::make(451, "4.4.6", text)};
     }
+    if (r.failure == client::Failure::Tls || r.failure == client::Failure::Auth) {
+        // RFC 3463 X.7.5 "cryptographic failure"; RFC 4954 §6's 4.7.0 for a temporary AUTH
+        // failure. Temporary both: the operator fixes the next hop or our configuration.
+        const bool tls = r.failure == client::Failure::Tls;
+        std::string text = "Temporary failure forwarding the message: " + std::string(client::to_string(r.failure));
+        if (r.refusal) text += " (" + r.refusal->summary() + ")";
+        return hooks::Verdict{hooks::Result::DenySoft, text, proto::Reply::make(451, tls ? "4.7.5" : "4.7.0", text)};
+    }
     if (r.failure != client::Failure::None || !r.error.empty()) {
         std::string why(client::to_string(r.failure == client::Failure::None ? client::Failure::Local : r.failure));
         if (r.refusal) why += " (" + r.refusal->summary() + ")";

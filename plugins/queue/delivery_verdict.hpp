@@ -26,6 +26,8 @@ hooks::Verdict pass_refusal(const proto::Reply& r);
 
 // The verdict for every report that did not reach the final replies:
 //   the next hop greets with our own host name (Failure::Loop)                -> 451 4.4.6
+//   STARTTLS required but unavailable, handshake/certificate failure (Tls)    -> 451 4.7.5
+//   AUTH impossible or refused (Failure::Auth)                                -> 451 4.7.0
 //   local failure (timeout, connection refused or lost, malformed reply)      -> 451
 //   greeting / EHLO refused (the next hop refuses us, not this message)       -> 451
 //   MAIL or DATA refused                                                      -> pass_refusal

@@ -13,6 +13,7 @@
 #include <random>
 
 #include "core/client/route_lookup.hpp"
+#include "core/proto/dsn.hpp"
 #include "core/proto/text.hpp"
 #include "plugins/queue/delivery_verdict.hpp"
 
@@ -51,7 +52,13 @@ std::optional<client::Envelope> envelope_of(const hooks::Transaction& t, std::st
     client::Envelope e;
     e.id = t.id;
     e.sender = t.sender->format();
-    for (const auto& r : t.recipients) e.recipients.push_back(r.format());
+    for (const auto& r : t.recipients) {
+        e.recipients.push_back(r.format());
+        const auto* params = t.params_of(r);
+        auto dsn = params ? proto::dsn_rcpt_params(*params) : proto::DsnRcptParams{};
+        e.dsn_rcpts.push_back(dsn ? proto::format_dsn_rcpt(*dsn) : std::string());
+    }
+    if (auto dsn = proto::dsn_mail_params(t.mail_params)) e.dsn_mail = proto::format_dsn_mail(*dsn);
     for (const auto& p : t.mail_params) {
         if (p.keyword == "BODY" && p.value && proto::to_lower(*p.value) == "8bitmime") e.body_8bit = true;
         if (p.keyword == "SMTPUTF8") e.smtputf8 = true;
@@ -139,7 +146,11 @@ public:
         for (const auto& g : client::group_by_domain(env.recipients)) {
             client::Envelope part = env;
             part.recipients.clear();
-            for (std::size_t i : g.indexes) part.recipients.push_back(env.recipients[i]);
+            part.dsn_rcpts.clear();
+            for (std::size_t i : g.indexes) {
+                part.recipients.push_back(env.recipients[i]);
+                part.dsn_rcpts.push_back(i < env.dsn_rcpts.size() ? env.dsn_rcpts[i] : std::string());
+            }
             groups_.push_back({g.domain, std::move(part), {}});
         }
         awaiting_ = groups_.size();

@@ -10,7 +10,8 @@
 // CONFIG
 //   none (LHLO uses asmtpd.yaml's hostname)
 // HOOKS
-//   queue: LHLO, MAIL, RCPT for each recipient (DATA only if all were accepted), the message,
+//   queue: LHLO, MAIL, RCPT for each recipient (DATA only if all were accepted; DSN's
+//   parameters when LHLO offers DSN, else dropped and logged), the message,
 //   then one reply per recipient after the final dot:
 //   - all 2xx: 250 "Queued as <id> (<first reply>)";
 //   - all 5xx: the first one's code, enhanced code and text (DENY);

@@ -4,7 +4,9 @@
 // SYNOPSIS
 //   queue/smtp_forward HOST[:PORT] | mx  [max_connections N] [timeout S] [connect_timeout S]
 //                      [data_timeout S] [idle_timeout S] [total_timeout S] [dns_timeout S]
-//                      [port N]
+//                      [port N] [tls none|opportunistic|required] [tls_verify yes|no]
+//                      [ca_file PATH] [tls_name NAME] [auth_user USER]
+//                      [auth_pass_file PATH | auth_pass PASSWORD] [auth_plaintext yes|no]
 //   HOST is an IP literal ("192.0.2.7", "[2001:db8::7]:2525"), localhost, or a host name,
 //   resolved per delivery (A, then AAAA; cached by TTL) and tried address by address. "mx"
 //   routes each recipient domain by DNS (RFC 5321 §5.1); `port N` (mx only, default 25) is the
@@ -12,11 +14,16 @@
 //   timeout 60 (greeting, each command reply, each body write), connect_timeout 10,
 //   data_timeout 300 (reply to the final dot), idle_timeout 30, total_timeout 540 (the whole
 //   hand-off, DNS included, under RFC 5321's 10-minute client wait), dns_timeout 5.
+//   STARTTLS and AUTH towards a smarthost (core/client/next_hop.hpp's ClientSecurity,
+//   core/client/smtp_client_secure.cpp; docs/plugins.md): tls default none; tls_verify
+//   default yes with required; the password preferably from auth_pass_file (first line), so
+//   it is not in config/plugins; AUTH never without TLS unless auth_plaintext yes.
 // CONFIG
 //   none (EHLO uses asmtpd.yaml's hostname; DNS uses its dns: section)
 // HOOKS
 //   queue: the message goes out on a pooled connection (RSET between messages, PIPELINING
-//   when offered, SIZE=, dot-stuffed from the spool). A next-hop address that refuses the
+//   when offered, SIZE=, DSN's RET/ENVID/NOTIFY/ORCPT when offered (else dropped, logged),
+//   dot-stuffed from the spool). A next-hop address that refuses the
 //   connection, times out connecting, or refuses the greeting or EHLO is skipped for the next
 //   one (nothing of the message went out). Our client gets:
 //   - 250 "Queued as <id> (<next hop's reply>)" only when the next hop answered the final
@@ -29,6 +36,8 @@
 //     exist or has neither MX nor address; nothing is sent to any domain then;
 //   - 451 4.4.3 when DNS fails (SERVFAIL, timeout; for HOST also no address); nothing sent;
 //   - 451 4.4.6 "Mail loops back to me" when the next hop greets with our own host name;
+//   - 451 4.7.5 when STARTTLS is required but not offered or refused, or the handshake or
+//     the certificate check fails; 451 4.7.0 when AUTH cannot be done or is refused;
 //   - 451 4.3.0 otherwise: any 4xx, a refused recipient next to accepted ones (our client has
 //     a 250 for each recipient already, and a 5xx would bounce the accepted ones too, so the
 //     whole message is retried later), a domain failing after another took the message, a
@@ -43,6 +52,7 @@
 #include <memory>
 #include <string>
 
+#include "core/client/client_tls.hpp"
 #include "plugins/queue/delivery_verdict.hpp"
 #include "plugins/queue/forward_queue.hpp"
 #include "hooks/plugin.hpp"
@@ -64,6 +74,7 @@ public:
     std::optional<std::string> init(const hooks::PluginInit& in) override {
         client::ClientConfig cfg;
         if (auto err = client::parse_client_config(in.line.args, client::NextHopProtocol::Smtp, cfg)) return err;
+        if (auto err = client::load_client_security(cfg.security)) return err;
         // Our own total deadline must fire first: it knows why, and it withholds the dot.
         const auto mine = std::chrono::milliseconds(cfg.limits.total_ms + 5000);
         if (timeout() < mine) set_timeout(mine);

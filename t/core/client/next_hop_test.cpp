@@ -160,3 +160,63 @@ TEST_CASE("parse_client_config: refusals") {
     CHECK_FALSE(config_error({"127.0.0.1", "total_timeout", "69"}).empty());
     CHECK(config_error({"127.0.0.1", "total_timeout", "70"}).empty());
 }
+
+TEST_CASE("parse_client_config: STARTTLS and AUTH keys") {
+    ClientConfig c;
+    REQUIRE_FALSE(parse_client_config({"relay.example.net:587"}, NextHopProtocol::Smtp, c));
+    CHECK(c.security.tls == TlsMode::None);   // what the plugin always did
+    CHECK_FALSE(c.security.wants_auth());
+
+    REQUIRE_FALSE(parse_client_config({"relay.example.net:587", "tls", "required", "auth_user", "alice",
+                                       "auth_pass_file", "/etc/asmtpd/relay_pw"},
+                                      NextHopProtocol::Smtp, c));
+    CHECK(c.security.tls == TlsMode::Required);
+    CHECK(c.security.verify);                           // required: verified by default
+    CHECK(c.security.tls_name == "relay.example.net");  // the configured name, not an address
+    CHECK(c.security.auth_user == "alice");
+    CHECK(c.security.auth_pass_file == "/etc/asmtpd/relay_pw");
+    CHECK(c.security.auth_pass.empty());                // read by load_client_security
+    CHECK_FALSE(c.security.auth_plaintext);
+
+    REQUIRE_FALSE(parse_client_config({"127.0.0.1", "tls", "opportunistic", "ca_file", "/x/ca.pem", "tls_name",
+                                       "relay.example.net"},
+                                      NextHopProtocol::Smtp, c));
+    CHECK(c.security.tls == TlsMode::Opportunistic);
+    CHECK_FALSE(c.security.verify);                     // opportunistic: encryption only, unless asked
+    CHECK(c.security.tls_name == "relay.example.net");
+    CHECK(c.security.ca_file == "/x/ca.pem");
+    REQUIRE_FALSE(parse_client_config({"127.0.0.1", "tls", "required", "tls_verify", "no"}, NextHopProtocol::Smtp, c));
+    CHECK_FALSE(c.security.verify);
+    CHECK(c.security.tls_name == "127.0.0.1");
+    REQUIRE_FALSE(parse_client_config({"mx", "tls", "opportunistic"}, NextHopProtocol::Smtp, c));
+    CHECK(c.security.tls_name.empty());
+    REQUIRE_FALSE(parse_client_config({"127.0.0.1", "auth_user", "bob", "auth_pass", "pw", "auth_plaintext", "yes"},
+                                      NextHopProtocol::Smtp, c));
+    CHECK(c.security.auth_pass == "pw");
+    CHECK(c.security.auth_plaintext);
+}
+
+TEST_CASE("parse_client_config: STARTTLS and AUTH refusals") {
+    auto has = [](std::vector<std::string> args, std::string_view what, NextHopProtocol p = NextHopProtocol::Smtp) {
+        const std::string err = config_error(std::move(args), p);
+        INFO(err);
+        return err.find(what) != std::string::npos;
+    };
+    CHECK(has({"127.0.0.1", "tls", "sometimes"}, "bad tls"));
+    CHECK(has({"127.0.0.1", "tls", "required", "tls_verify", "maybe"}, "bad tls_verify"));
+    CHECK(has({"127.0.0.1", "ca_file", "/x"}, "need tls"));
+    CHECK(has({"127.0.0.1", "tls_name", "a.example"}, "need tls"));
+    CHECK(has({"127.0.0.1", "tls", "required", "tls_name", "a..example"}, "bad tls_name"));
+    CHECK(has({"127.0.0.1", "tls", "required"}, "smtp_forward only", NextHopProtocol::Lmtp));
+    CHECK(has({"/run/x", "tls", "required"}, "smtp_forward only", NextHopProtocol::Lmtp));
+    CHECK(has({"mx", "tls", "required", "tls_verify", "yes"}, "mx:"));
+    CHECK(has({"mx", "tls", "required", "auth_user", "a", "auth_pass", "b"}, "mx:"));
+    // Never the password in plaintext unless asked for.
+    CHECK(has({"127.0.0.1", "auth_user", "a", "auth_pass_file", "/x"}, "plaintext"));
+    CHECK(has({"127.0.0.1", "tls", "required", "auth_user", "a"}, "exactly one"));
+    CHECK(has({"127.0.0.1", "tls", "required", "auth_user", "a", "auth_pass", "b", "auth_pass_file", "/x"},
+              "exactly one"));
+    CHECK(has({"127.0.0.1", "tls", "required", "auth_pass", "b"}, "need auth_user"));
+    CHECK(has({"127.0.0.1", "tls", "required", "auth_user", "a b", "auth_pass", "b"}, "printable"));
+    CHECK(has({"127.0.0.1", "auth_user", "a", "auth_pass", "b", "auth_plaintext", "perhaps"}, "bad auth_plaintext"));
+}

@@ -23,7 +23,8 @@ TEST_CASE("greeting, EHLO keywords, QUIT") {
     CHECK(has(e, "250-SIZE 26214400\r\n"));
     CHECK(has(e, "250-8BITMIME\r\n"));
     CHECK(has(e, "250-ENHANCEDSTATUSCODES\r\n"));
-    CHECK(has(e, "250 SMTPUTF8\r\n"));
+    CHECK(has(e, "250-SMTPUTF8\r\n"));
+    CHECK(has(e, "250 DSN\r\n"));
     auto q = d.send("QUIT\r\n");
     CHECK(q.rfind("221 2.0.0 mx.test closing connection", 0) == 0);
     CHECK(d.closed());
@@ -48,6 +49,24 @@ TEST_CASE("sequence errors") {
     CHECK(code_of(d.send("NOOP\r\n")) == 250);
     CHECK(code_of(d.send("VRFY someone\r\n")) == 252);
     CHECK(code_of(d.send("HELP\r\n")) == 214);
+}
+
+TEST_CASE("DSN parameters (RFC 3461) are validated on MAIL and RCPT") {
+    SessionDriver d(kAccept);
+    d.connect();
+    d.send("EHLO c.test\r\n");
+    CHECK(code_of(d.send("MAIL FROM:<a@b.test> RET=SOMETIMES\r\n")) == 501);
+    CHECK(code_of(d.send("MAIL FROM:<a@b.test> ENVID=bad+0Aid\r\n")) == 501);
+    CHECK(code_of(d.send("MAIL FROM:<a@b.test> RET=HDRS ENVID=QQ314159\r\n")) == 250);
+    CHECK(code_of(d.send("RCPT TO:<x@y.test> NOTIFY=NEVER,DELAY\r\n")) == 501);
+    CHECK(code_of(d.send("RCPT TO:<x@y.test> ORCPT=rfc822\r\n")) == 501);
+    CHECK(code_of(d.send("RCPT TO:<x@y.test> FOO=bar\r\n")) == 555);
+    CHECK(code_of(d.send("RCPT TO:<x@y.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;o+2Bx@y.test\r\n")) == 250);
+    CHECK(code_of(d.send("RCPT TO:<z@y.test>\r\n")) == 250);
+    CHECK(code_of(d.send("RSET\r\n")) == 250);
+    d.send("HELO c.test\r\n");   // no extensions offered, so no DSN parameters
+    CHECK(code_of(d.send("MAIL FROM:<a@b.test>\r\n")) == 250);
+    CHECK(code_of(d.send("RCPT TO:<x@y.test> NOTIFY=NEVER\r\n")) == 555);
 }
 
 TEST_CASE("a full transaction is queued and answered 250 only after the queue hook") {
