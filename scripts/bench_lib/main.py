@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -243,6 +244,8 @@ def main():
     why = scan_load.scan_support.spamd_unavailable() or scan_load.scan_support.clamd_unavailable()
     if why:
         skipped.update({n: why for n in ("asmtpd-scan", "haraka-scan")})
+    if not shutil.which("redis-server"):
+        skipped["asmtpd-m-redis"] = "redis-server not installed (Debian redis-server)"
     if not S.have_qpsmtpd():
         skipped["qpsmtpd"] = "qpsmtpd not installed"
 
