@@ -24,6 +24,7 @@ CHAIN = ("asmtpd-dns", "asmtpd-proxy", "haraka-dns", "haraka-dns-2w")   # issue 
 DKIM = ("asmtpd-dkim", "asmtpd-nodkim")            # issue 12 (dkim_load.py)
 MILTER = ("asmtpd-milter", "asmtpd")               # issue 13 (milter_load.py)
 SCAN = ("asmtpd-scan", "haraka-scan")              # issue 13 (scan_load.py)
+STATE = ("asmtpd-m-redis", "asmtpd-m-embedded", "asmtpd-b")   # issue 14 (state_load.py)
 
 # id -> spec; msgs/conns are the full sizes, --quick divides them by 20. `servers`: who takes
 # part (then narrowed by --servers). Ids are one letter, or a letter and a variant letter;
@@ -58,6 +59,8 @@ LOADS = {
               title="(k) load b through a persistent accept-all milter (milter plugin)"),
     "l": dict(kind="smtp", msgs=300, size=10 * KB, sessions=50, reuse=False, servers=SCAN,
               title="(l) 10 KB, conn/msg, conc 50, through spamd + clamd (spamassassin, clamdscan)"),
+    "m": dict(kind="smtp", msgs=20000, size=KB, sessions=50, reuse=False, servers=STATE,
+              title="(m) load b through karma + limit + greylisting (white) on Redis and on LMDB"),
 }
 
 
@@ -110,6 +113,8 @@ def run_smtp(server, msgs, size, sessions, reuse, timeout=900):
     d0 = sink.delivered() if sink is not None else None
     s0 = sink.delivered("sess") if sink is not None else None
     dc0 = procs.cpu_seconds(sink.pids()) if sink is not None else None
+    counters = getattr(server, "run_counters", None)   # load (m): redis-server's CPU and commands
+    rc0 = counters() if counters else {}
     cpu0 = procs.cpu_seconds(pids)
     ccpu0 = children_cpu()
     with procs.Sampler(server.pid, server.use_pss) as smp:
@@ -147,6 +152,9 @@ def run_smtp(server, msgs, size, sessions, reuse, timeout=900):
     if side:
         sc = procs.cpu_seconds(side()) - sc0
         extra.update({"daemons_cpu_s": round(sc, 2), "daemons_cpu_us_per_msg": round(sc / msgs * 1e6, 1)})
+    if counters:
+        rc1 = counters()
+        extra.update({k + "_per_msg": round((rc1[k] - rc0[k]) / msgs, 3) for k in rc1 if k in rc0})
     return dict(extra, **{
         "ok": ok, "msgs": msgs, "size": size, "wall_s": round(wall, 3),
         "msgs_per_s": round(msgs / wall, 1), "mb_per_s": round(msgs * size / MB / wall, 2),

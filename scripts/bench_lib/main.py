@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -26,6 +27,7 @@ import procs               # noqa: E402
 import report              # noqa: E402
 import scan_load           # noqa: E402
 import servers as S        # noqa: E402
+import state_load          # noqa: E402
 
 
 def log(msg):
@@ -123,12 +125,20 @@ def measure(servers, spec, args, logdir, load):
             server.stop()
             if getattr(server, "final_stats", None):   # asmtpd-dns: its resolver's counters
                 entries[server.name]["resolver"] = server.final_stats
+            if hasattr(server, "final_check"):         # load (m): the store's counters, checked
+                info, err = server.final_check()
+                entries[server.name].update(info)
+                if err and "error" not in entries[server.name]:
+                    log(f"({load}) {server.name}: INVALID: {err}")
+                    entries[server.name]["invalid"] = err
     keys = IDLE_KEYS if spec["kind"] == "idle" else report.SMTP_METRICS
     for entry in entries.values():
         runs = entry.get("runs", [])
         good = [r for r in runs if r.get("ok")]
         entry["reps_ok"] = len(good)
-        if good:
+        if "invalid" in entry:
+            entry["error"] = "invalid: " + entry["invalid"]
+        elif good:
             entry["median"] = median_of(good, keys)
         elif "error" not in entry:
             entry["error"] = "every run failed: " + str(runs[-1].get("client_output") or runs[-1].get("errors"))[-200:] \
@@ -179,7 +189,8 @@ def main():
     ap.add_argument("--loads", default="all", help="e.g. g,h or abcdef or ge,hh (a letter takes its variants)")
     ap.add_argument("--servers", default="asmtpd,asmtpd-2w,smtp-sink,haraka,haraka-2w,qpsmtpd,"
                     "asmtpd-fwd,asmtpd-tls,haraka-tls,haraka-tls-2w,asmtpd-dns,asmtpd-proxy,haraka-dns,haraka-dns-2w,"
-                    "asmtpd-dkim,asmtpd-nodkim,asmtpd-milter,asmtpd-scan,haraka-scan")
+                    "asmtpd-dkim,asmtpd-nodkim,asmtpd-milter,asmtpd-scan,haraka-scan,"
+                    "asmtpd-m-redis,asmtpd-m-embedded,asmtpd-b")
     ap.add_argument("--tls-procs", type=int, default=1, help="TLS client processes for loads h/hh")
     ap.add_argument("--port-base", type=int, default=25710)
     ap.add_argument("--hold", type=float, default=3.0)
@@ -218,6 +229,9 @@ def main():
         "asmtpd-milter": lambda: milter_load.MilterAsmtpd(work, pb + 18, args.asmtpd, milter_port=pb + 19),
         "asmtpd-scan": lambda: scan_load.ScanAsmtpd(work, pb + 20, args.asmtpd, scan_daemons),
         "haraka-scan": lambda: scan_load.ScanHaraka(work, pb + 21, args.haraka_dir, scan_daemons),
+        "asmtpd-m-redis": lambda: state_load.StateAsmtpd(work, pb + 22, args.asmtpd, "redis", redis_port=pb + 25),
+        "asmtpd-m-embedded": lambda: state_load.StateAsmtpd(work, pb + 23, args.asmtpd, "embedded"),
+        "asmtpd-b": lambda: S.Asmtpd(work, pb + 24, args.asmtpd, name="asmtpd-b"),
     }
     dns_chain.ChainClient.proxy_source = args.proxy_source
     unknown = [n for n in wanted if n not in all_servers]
@@ -230,6 +244,8 @@ def main():
     why = scan_load.scan_support.spamd_unavailable() or scan_load.scan_support.clamd_unavailable()
     if why:
         skipped.update({n: why for n in ("asmtpd-scan", "haraka-scan")})
+    if not shutil.which("redis-server"):
+        skipped["asmtpd-m-redis"] = "redis-server not installed (Debian redis-server)"
     if not S.have_qpsmtpd():
         skipped["qpsmtpd"] = "qpsmtpd not installed"
 

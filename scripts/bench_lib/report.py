@@ -13,7 +13,9 @@ SMTP_METRICS = ("msgs_per_s", "mb_per_s", "cpu_s", "cpu_us_per_msg", "peak_mem_k
                 # the DNS policy chain (i) only
                 "dns_queries_per_msg", "dns_server_cpu_s",
                 # content scanning (l) only: spamd's and clamd's CPU during the run
-                "daemons_cpu_s", "daemons_cpu_us_per_msg")
+                "daemons_cpu_s", "daemons_cpu_us_per_msg",
+                # the state store (m) only: redis-server's CPU and commands per message
+                "redis_cpu_us_per_msg", "redis_cmds_per_msg")
 
 
 def _f(v, nd=1):
@@ -47,6 +49,8 @@ def ratios(load, entry, loads=None):
         return milter_ratios(entry, loads or {})
     if load == "l":
         return scan_ratios(entry)
+    if load == "m":
+        return state_ratios(entry)
     if load.startswith("g"):
         return forward_ratios(entry)
     if load.startswith("h"):
@@ -179,6 +183,38 @@ def scan_ratios(entry):
     return out
 
 
+def state_ratios(entry):
+    """Issue 14: load (b) through karma, limit and greylisting on Redis and on the embedded
+    store, against load (b)'s configuration in the same run, and what the store costs."""
+    s, out = entry["servers"], {}
+    b = s.get("asmtpd-b", {}).get("median")
+    for name in ("asmtpd-m-redis", "asmtpd-m-embedded"):
+        m = s.get(name, {}).get("median")
+        if m and b and b.get("msgs_per_s"):
+            out[f"{name}/asmtpd-b"] = round(m["msgs_per_s"] / b["msgs_per_s"], 3)
+        if m and b and m.get("cpu_us_per_msg") is not None and b.get("cpu_us_per_msg") is not None:
+            out[f"{name} server CPU us/msg (over asmtpd-b)"] = round(m["cpu_us_per_msg"] - b["cpu_us_per_msg"], 1)
+        st = s.get(name, {}).get("store")
+        if st:
+            out[f"{name} store round trips/msg"] = st["round_trips_per_msg"]
+    return out
+
+
+def state_note(s, m):
+    """The notes column of a load (m) row: the store's counters and redis-server's cost."""
+    st = s.get("store")
+    if not st:
+        return ""
+    out = (f"store ({st['backend']}): {_f(st['batches_per_msg'], 2)} batches, {_f(st['ops_per_msg'], 2)} ops,"
+           f" {_f(st['round_trips_per_msg'], 2)} round trips per msg ({st['msgs']} msgs)")
+    if m.get("redis_cpu_us_per_msg") is not None:
+        out += (f"; redis-server CPU {_f(m['redis_cpu_us_per_msg'], 0)} us/msg,"
+                f" {_f(m.get('redis_cmds_per_msg'), 2)} cmds/msg")
+    if s.get("verified"):
+        out += f"; verified: {len(s['verified'])} plugin checks x {next(iter(s['verified'].values()))} msgs"
+    return out + "; "
+
+
 def targets(results):
     """Issue 6's targets, each as (text, measured, pass) - pass None when it could not be measured."""
     L = results["loads"]
@@ -228,6 +264,11 @@ def targets(results):
     rows.append(("(k) issue 13: asmtpd-milter/asmtpd (b) >= 0.7", v, None if v is None else v >= 0.7))
     v = L.get("l", {}).get("ratios", {}).get("asmtpd-scan/haraka-scan")
     rows.append(("(l) issue 13: asmtpd-scan/haraka-scan >= 1", v, None if v is None else v >= 1))
+    # issue 14: the plugins that keep state, on Redis and on the embedded store
+    r = L.get("m", {}).get("ratios", {})
+    for key, want in (("asmtpd-m-redis/asmtpd-b", 0.7), ("asmtpd-m-embedded/asmtpd-b", 0.8)):
+        v = r.get(key)
+        rows.append((f"(m) issue 14: {key} >= {want}", v, None if v is None else v >= want))
     # only the loads this run measured (a run of some loads says nothing of the others)
     return [r for r in rows if r[0][1:r[0].index(")")] in L]
 
@@ -260,6 +301,8 @@ def print_table(results, out):
                                f" {r['cache_hits']} cached ({_f(100 * (r['cache_hit_rate'] or 0), 2)}%),"
                                f" {r['sent']} sent" if r else "")
                             + "; " + note)
+                elif s.get("store"):
+                    note = state_note(s, m) + note
                 elif m.get("daemons_cpu_s") is not None:
                     note = (f"spamd+clamd CPU {_f(m['daemons_cpu_s'], 2)} s"
                             f" ({_f(m.get('daemons_cpu_us_per_msg'), 0)} us/msg); " + note)
@@ -287,7 +330,8 @@ def write_chart(results, png, datadir):
         return "gnuplot not installed"
     order = ["asmtpd", "asmtpd-2w", "asmtpd-fwd", "asmtpd-tls", "smtp-sink", "haraka", "haraka-2w", "haraka-tls",
              "haraka-tls-2w", "qpsmtpd", "uv_spawn raw", "asmtpd-dns", "asmtpd-proxy", "haraka-dns", "haraka-dns-2w",
-             "asmtpd-dkim", "asmtpd-nodkim", "asmtpd-milter", "asmtpd-scan", "haraka-scan"]
+             "asmtpd-dkim", "asmtpd-nodkim", "asmtpd-milter", "asmtpd-scan", "haraka-scan",
+             "asmtpd-m-redis", "asmtpd-m-embedded", "asmtpd-b"]
     servers = []
     for entry in results["loads"].values():
         for name, s in entry["servers"].items():
@@ -318,14 +362,14 @@ def write_chart(results, png, datadir):
 
     d = datadir
     panels = [   # (file, loads, metric, scale, title, log y)
-        ("msgs.dat", "a b e f i", "msgs_per_s", 1.0,
-         "messages/s (1 KB loads; f: spawns/s for the raw loop; i: DNS policy chain)", False),
+        ("msgs.dat", "a b e f i m", "msgs_per_s", 1.0,
+         "messages/s (1 KB loads; f: spawns/s for the raw loop; i: DNS policy chain; m: state)", False),
         ("mbs.dat", "c gc", "mb_per_s", 1.0, "MB/s, 1 MB messages (c; gc: forwarded)", False),
         ("fwd.dat", "g ge", "msgs_per_s", 1.0, "messages/s forwarded by asmtpd to smtp-sink vs smtp-sink alone", False),
         ("tls.dat", "h hh", "msgs_per_s", 1.0, "STARTTLS sessions/s (h: with a 1 KB message; hh: handshake only)", False),
-        ("mem.dat", "a b c d e f g ge gc h hh i", "peak_mem_kb", 1 / 1024,
+        ("mem.dat", "a b c d e f g ge gc h hh i m", "peak_mem_kb", 1 / 1024,
          "peak memory, MB (RSS; PSS when multi-process), log y", True),
-        ("cpu.dat", "a b c e f g ge gc h hh i", "cpu_us_per_msg", 1.0, "server CPU per message (h: per session), us, log y", True),
+        ("cpu.dat", "a b c e f g ge gc h hh i m", "cpu_us_per_msg", 1.0, "server CPU per message (h: per session), us, log y", True),
     ]
     body = []
     for fname, loads, metric, scale, title, logy in panels:
