@@ -11,7 +11,10 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <optional>
 
 #include "core/io/tls.hpp"
@@ -174,18 +177,47 @@ std::shared_ptr<TlsContext> TlsContext::load_client(const std::string& min_versi
     return create(false, min_version, ciphers, error);
 }
 
+namespace {
+// What is wrong with a PEM file, in words, when the file itself shows it; empty when it looks
+// right (then only OpenSSL's reason is left). OpenSSL's own reasons ("no start line (PEM
+// routines)") leave an operator guessing which file and why.
+std::string pem_file_problem(const std::string& path, bool key) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::string("the file cannot be read: ") + std::strerror(errno);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (text.empty()) return "the file is empty";
+    if (!key) {
+        if (text.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+            return "the file holds no PEM certificate (no -----BEGIN CERTIFICATE----- line)";
+        return "";
+    }
+    if (text.find("ENCRYPTED") != std::string::npos)
+        return "the private key is protected by a passphrase; asmtpd needs it without one "
+               "(openssl pkey -in KEY -out NEWKEY)";
+    if (text.find("PRIVATE KEY-----") == std::string::npos)
+        return "the file holds no PEM private key (no -----BEGIN ... PRIVATE KEY----- line)";
+    return "";
+}
+
+std::string explained(const std::string& problem) {
+    const std::string detail = openssl_errors();
+    return problem.empty() ? detail : problem + " (" + detail + ")";
+}
+}  // namespace
+
 bool TlsContext::use_certificate(const std::string& cert_chain_pem, const std::string& key_pem, std::string& error) {
     ERR_clear_error();
     if (SSL_CTX_use_certificate_chain_file(ctx_, cert_chain_pem.c_str()) != 1) {
-        error = "tls cert " + cert_chain_pem + ": " + openssl_errors();
+        error = "tls cert " + cert_chain_pem + ": " + explained(pem_file_problem(cert_chain_pem, false));
         return false;
     }
     if (SSL_CTX_use_PrivateKey_file(ctx_, key_pem.c_str(), SSL_FILETYPE_PEM) != 1) {
-        error = "tls key " + key_pem + ": " + openssl_errors();
+        error = "tls key " + key_pem + ": " + explained(pem_file_problem(key_pem, true));
         return false;
     }
     if (SSL_CTX_check_private_key(ctx_) != 1) {
-        error = "tls key " + key_pem + " does not match cert " + cert_chain_pem + ": " + openssl_errors();
+        error = "tls key " + key_pem + ": this private key does not belong to the certificate in " + cert_chain_pem +
+                " (" + openssl_errors() + ")";
         return false;
     }
     return true;

@@ -32,7 +32,19 @@ void tls_from_plugin_line(const proto::PluginLine& l, const std::string& config_
         auto abs = [&](const std::string& f) { return f.empty() || f[0] == '/' ? f : config_dir + "/" + f; };
         tls.cert = abs(l.args.size() > 0 ? l.args[0] : "ssl/qpsmtpd-server.crt");
         tls.key = abs(l.args.size() > 1 ? l.args[1] : (l.args.size() > 0 ? l.args[0] : "ssl/qpsmtpd-server.key"));
+        tls.cert_at = tls.key_at = l.where() + ": tls";
     }
+}
+
+// A load error ("tls cert PATH: why") at the line that set the failing value, in the form of
+// every other start-up error: "conf/asmtpd.yaml:7: tls.cert: PATH: why".
+std::string tls_problem(const TlsSettings& t, const std::string& config_dir, const std::string& err) {
+    for (const auto& [prefix, at] : {std::pair<std::string_view, const std::string*>{"tls cert ", &t.cert_at},
+                                     {"tls key ", &t.key_at},
+                                     {"tls min_version ", &t.min_version_at},
+                                     {"tls ciphers ", &t.ciphers_at}})
+        if (err.starts_with(prefix) && !at->empty()) return *at + ": " + err.substr(prefix.size());
+    return fmt::format("{}/asmtpd.yaml: tls: {}", config_dir, err);
 }
 
 std::shared_ptr<io::TlsContext> load_tls(const TlsSettings& t, std::string& error) {
@@ -140,12 +152,12 @@ std::shared_ptr<const Runtime> load_runtime(const std::string& config_dir,
         } else {
             rt->tls = load_tls(rt->settings.tls, err);
             if (!rt->tls && same && tls->context) {
-                rt->warnings.push_back(fmt::format("{}/asmtpd.yaml: tls: {}; keeping the certificate and key already loaded",
-                                                   config_dir, err));
+                rt->warnings.push_back(tls_problem(rt->settings.tls, config_dir, err) +
+                                       "; keeping the certificate and key already loaded");
                 rt->tls = tls->context;
             }
         }
-        if (!rt->tls) errors.push_back(fmt::format("{}/asmtpd.yaml: tls: {}", config_dir, err));
+        if (!rt->tls) errors.push_back(tls_problem(rt->settings.tls, config_dir, err));
     }
     rt->trusted_proxies = proto::CidrList::parse(rt->settings.trusted_proxies);
     rt->normalize_from = proto::CidrList::parse(rt->settings.bare_lf_normalize_from);

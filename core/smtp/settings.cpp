@@ -368,9 +368,10 @@ private:
     void tls(const Node& v, const YamlAt& at, TlsSettings& t) {
         const std::size_t before = r_.error_count();
         r_.mapping(v, at, {
-            {"cert", [&](const Node& n, const YamlAt& a) { r_.string(n, a, t.cert, false); }},
-            {"key", [&](const Node& n, const YamlAt& a) { r_.string(n, a, t.key, false); }},
+            {"cert", [&](const Node& n, const YamlAt& a) { r_.string(n, a, t.cert, false), t.cert_at = r_.where(a); }},
+            {"key", [&](const Node& n, const YamlAt& a) { r_.string(n, a, t.key, false), t.key_at = r_.where(a); }},
             {"min_version", [&](const Node& n, const YamlAt& a) {
+                 t.min_version_at = r_.where(a);
                  std::string chosen;
                  if (r_.choice<std::string>(n, a,
                                             {{"TLSv1", "TLSv1"}, {"TLSv1.1", "TLSv1.1"}, {"TLSv1.2", "TLSv1.2"},
@@ -378,7 +379,7 @@ private:
                                             chosen))
                      t.min_version = chosen;
              }},
-            {"ciphers", [&](const Node& n, const YamlAt& a) { r_.string(n, a, t.ciphers, true); }},
+            {"ciphers", [&](const Node& n, const YamlAt& a) { r_.string(n, a, t.ciphers, true), t.ciphers_at = r_.where(a); }},
         });
         // Only when both were readable: "cert: ''" is already reported as empty.
         if (r_.error_count() == before && t.cert.empty() != t.key.empty())

@@ -67,6 +67,9 @@ struct TlsSettings {
     std::string key;                       // PEM private key file
     std::string min_version = "TLSv1.2";   // TLSv1 | TLSv1.1 | TLSv1.2 | TLSv1.3
     std::string ciphers;                   // OpenSSL cipher list; empty = library default
+    // Where each was written ("conf/asmtpd.yaml:7: tls.cert", "conf/plugins:3: tls"), so a
+    // certificate that does not load is reported at its line.
+    std::string cert_at, key_at, min_version_at, ciphers_at;
     bool enabled() const { return !cert.empty() && !key.empty(); }
     bool operator==(const TlsSettings&) const = default;
 };

@@ -37,6 +37,10 @@ void YamlReader::error(const YamlAt& at, std::string_view message) {
     }
 }
 
+std::string YamlReader::where(const YamlAt& at) const {
+    return fmt::format("{}:{}: {}", file_, at.line, at.path);
+}
+
 int YamlReader::line_of(const YAML::Node& n, int fallback) {
     if (!n.IsDefined() || n.IsNull()) return fallback;
     int l = n.Mark().line;

@@ -34,6 +34,8 @@ public:
     YamlReader(std::string file, std::vector<std::string>& errors) : file_(std::move(file)), errors_(errors) {}
 
     void error(const YamlAt& at, std::string_view message);
+    // "FILE:LINE: PATH", the prefix error() gives a message at `at`.
+    std::string where(const YamlAt& at) const;
     std::size_t error_count() const { return errors_.size(); }
     // The node's own line when it has one, else the fallback (a null value's mark is useless).
     static int line_of(const YAML::Node& n, int fallback);

@@ -256,7 +256,7 @@ class PrivilegeDropTest(E2ETestCase):
 
         starttls_works()
         d.signal(signal.SIGHUP)
-        self.assertIsNotNone(d.wait_for_log(r"reload: \S*asmtpd\.yaml: tls: .*keeping the certificate and key "
+        self.assertIsNotNone(d.wait_for_log(r"reload: \S*asmtpd\.yaml:\d+: tls\.(cert|key): .*keeping the certificate and key "
                                             r"already loaded", timeout=10), d.stderr_tail())
         self.assertIsNotNone(d.wait_for_log(r"configuration reloaded", timeout=10))
         starttls_works()

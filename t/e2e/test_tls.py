@@ -419,20 +419,39 @@ class TlsTest(E2ETestCase):
                 self.assertTlsReceived(m, c.tls_version, c.tls_cipher)
 
     def test_bad_tls_settings_fail_start(self):
+        # Each refusal names the line that set the value, the key, and what is wrong in words.
         missing = str(server_cert().cert) + ".missing"
-        for name, settings in {
-            "missing cert": {"tls": {"cert": missing, "key": server_cert().key}},
-            "key does not match": {"tls": {"cert": server_cert().cert, "key": make_cert("other").key}},
-            "bad min_version": tls_settings(min_version="SSLv2"),
-        }.items():
+        encrypted = server_cert().key.parent / "encrypted.key"
+        subprocess.run(["openssl", "pkey", "-in", str(server_cert().key), "-aes256", "-passout", "pass:x",
+                        "-out", str(encrypted)], check=True, capture_output=True, timeout=60)
+        cases = {
+            "missing cert": ({"tls": {"cert": missing, "key": server_cert().key}}, None,
+                             "cert", r"the file cannot be read: No such file or directory"),
+            "not a certificate": ({"tls": {"cert": server_cert().key, "key": server_cert().key}}, None,
+                                  "cert", r"the file holds no PEM certificate"),
+            "key does not match": ({"tls": {"cert": server_cert().cert, "key": make_cert("other").key}}, None,
+                                   "key", r"this private key does not belong to the certificate in "),
+            "encrypted key": ({"tls": {"cert": server_cert().cert, "key": encrypted}}, None,
+                              "key", r"the private key is protected by a passphrase"),
+            "bad min_version": (tls_settings(min_version="SSLv2"), None, "min_version", r"SSLv2"),
+            "plugin line": ({}, ["tls " + missing], None, r"plugins:1: tls: \S+\.missing: the file cannot be read"),
+        }
+        for name, (settings, plugins, key, words) in cases.items():
             with self.subTest(name):
-                d = self.start_daemon(settings=settings, wait=False, check_exit=False)
+                d = self.start_daemon(settings=settings, plugins=(plugins or []) + ["rcpt_ok", "queue/discard"],
+                                      wait=False, check_exit=False)
                 d.wait(20)
                 self.assertIsNotNone(d.returncode, f"daemon started with {name}\n" + d.stderr_tail())
                 self.assertNotEqual(d.returncode, 0)
-                self.assertRegex(d.stderr_text(), r"tls", d.stderr_tail())
+                err = d.stderr_text()
+                if key:
+                    lines = (d.config_dir / "asmtpd.yaml").read_text().splitlines()
+                    line = next(i for i, text in enumerate(lines, 1) if re.match(rf"\s*{key}:", text))
+                    self.assertRegex(err, rf"asmtpd\.yaml:{line}: tls\.{key}: .*{words}", d.stderr_tail())
+                else:
+                    self.assertRegex(err, words, d.stderr_tail())
                 for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
-                    self.assertNotIn(marker, d.stderr_text())
+                    self.assertNotIn(marker, err)
 
     def test_sighup_reloads_certificate(self):
         a, b = make_cert("reload-a"), make_cert("reload-b")
