@@ -9,6 +9,7 @@
 // output strings, so an idle connection holds no buffer at all.
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -212,7 +213,12 @@ bool TlsContext::use_certificate(const std::string& cert_chain_pem, const std::s
         return false;
     }
     if (SSL_CTX_use_PrivateKey_file(ctx_, key_pem.c_str(), SSL_FILETYPE_PEM) != 1) {
-        error = "tls key " + key_pem + ": " + explained(pem_file_problem(key_pem, true));
+        std::string problem = pem_file_problem(key_pem, true);
+        // OpenSSL 3 compares the key with the certificate while loading it.
+        const bool mismatch = ERR_GET_REASON(ERR_peek_error()) == X509_R_KEY_VALUES_MISMATCH ||
+                              ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH;
+        if (problem.empty() && mismatch) problem = "this private key does not belong to the certificate in " + cert_chain_pem;
+        error = "tls key " + key_pem + ": " + explained(problem);
         return false;
     }
     if (SSL_CTX_check_private_key(ctx_) != 1) {

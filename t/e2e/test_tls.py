@@ -16,6 +16,7 @@ import socket
 import ssl
 import subprocess
 import time
+from pathlib import Path
 
 from harness import HOSTNAME, E2ETestCase, deep_merge
 from tls_support import (TlsClient, client_context, ehlo_keywords, make_cert, server_cert, smtps_connect,
@@ -421,7 +422,7 @@ class TlsTest(E2ETestCase):
     def test_bad_tls_settings_fail_start(self):
         # Each refusal names the line that set the value, the key, and what is wrong in words.
         missing = str(server_cert().cert) + ".missing"
-        encrypted = server_cert().key.parent / "encrypted.key"
+        encrypted = Path(server_cert().key).parent / "encrypted.key"
         subprocess.run(["openssl", "pkey", "-in", str(server_cert().key), "-aes256", "-passout", "pass:x",
                         "-out", str(encrypted)], check=True, capture_output=True, timeout=60)
         cases = {
