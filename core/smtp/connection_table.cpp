@@ -10,6 +10,8 @@
 #include <new>
 #include <vector>
 
+#include "core/smtp/shared_mutex.hpp"
+
 namespace asmtpd::smtp {
 
 namespace {
@@ -27,17 +29,12 @@ struct ConnectionTable::Header {
 
 class ConnectionTable::Lock {
 public:
-    explicit Lock(Header& h) : h_(h) {
-        // A worker died holding the lock: what it was changing is one count, which the
-        // supervisor's reset_worker forgets anyway.
-        if (pthread_mutex_lock(&h_.mutex) == EOWNERDEAD) pthread_mutex_consistent(&h_.mutex);
-    }
-    ~Lock() { pthread_mutex_unlock(&h_.mutex); }
-    Lock(const Lock&) = delete;
-    Lock& operator=(const Lock&) = delete;
+    // A worker died holding the lock: what it was changing is one count, which the
+    // supervisor's reset_worker forgets anyway.
+    explicit Lock(Header& h) : guard_(h.mutex) {}
 
 private:
-    Header& h_;
+    SharedMutexLock guard_;
 };
 
 std::shared_ptr<ConnectionTable> ConnectionTable::create(unsigned workers, std::string& error) {
@@ -54,13 +51,7 @@ std::shared_ptr<ConnectionTable> ConnectionTable::create(unsigned workers, std::
         return nullptr;
     }
     auto* h = new (base) Header{};
-    pthread_mutexattr_t attr;
-    pthread_mutexattr_init(&attr);
-    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-    pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-    const int rc = pthread_mutex_init(&h->mutex, &attr);
-    pthread_mutexattr_destroy(&attr);
-    if (rc != 0) {
+    if (const int rc = init_shared_mutex(h->mutex); rc != 0) {
         munmap(base, size);
         error = std::string("connection table: mutex: ") + std::strerror(rc);
         return nullptr;

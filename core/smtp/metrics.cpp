@@ -11,6 +11,8 @@
 #include <cstring>
 #include <new>
 
+#include "core/smtp/shared_mutex.hpp"
+
 namespace asmtpd::smtp {
 
 namespace {
@@ -117,13 +119,7 @@ std::shared_ptr<MetricsRegistry> MetricsRegistry::create(unsigned workers, std::
     }
     auto* h = new (base) Header{};
     h->start_time = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-    pthread_mutexattr_t attr;
-    pthread_mutexattr_init(&attr);
-    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-    pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-    const int rc = pthread_mutex_init(&h->mutex, &attr);
-    pthread_mutexattr_destroy(&attr);
-    if (rc != 0) {
+    if (const int rc = init_shared_mutex(h->mutex); rc != 0) {
         munmap(base, size);
         error = std::string("metrics: mutex: ") + std::strerror(rc);
         return nullptr;
@@ -147,7 +143,7 @@ unsigned MetricsRegistry::plugin_slot(std::string_view name) {
     Header& h = header();
     if (name.size() >= kNameBytes) name = name.substr(0, kNameBytes - 1);
     // A worker that died holding the lock was writing one name; the count is only raised after.
-    if (pthread_mutex_lock(&h.mutex) == EOWNERDEAD) pthread_mutex_consistent(&h.mutex);
+    SharedMutexLock lock(h.mutex);
     unsigned slot = kMaxMetricPlugins;
     const auto n = static_cast<unsigned>(std::min<std::uint64_t>(metric_load(h.plugin_count), kMaxMetricPlugins));
     for (unsigned i = 0; i < n; ++i)
@@ -159,7 +155,6 @@ unsigned MetricsRegistry::plugin_slot(std::string_view name) {
         metric_set(h.plugin_count, n + 1);
         slot = n;
     }
-    pthread_mutex_unlock(&h.mutex);
     return slot;
 }
 
