@@ -195,7 +195,7 @@ class MetricsTest(unittest.TestCase):
         before = parse(self.scrape())
         victim = self.pids[1]
         os.kill(victim, signal.SIGKILL)
-        self.pids = self.__class__.pids = self.worker_pids(2, exclude=(victim,)) | {0: self.pids[0]}
+        self.pids = self.__class__.pids = self.worker_pids(2, timeout=30, exclude=(victim,)) | {0: self.pids[0]}
         s = self.wait_for(lambda s: value(s, "asmtpd_workers_up") == 2 and value(s, "asmtpd_worker_exits_total") == 1,
                           "the worker restarted", timeout=10)
         for (name, labels), v in before.items():
