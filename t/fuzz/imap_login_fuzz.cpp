@@ -35,8 +35,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (cmd) {
             FUZZ_CHECK(cmd->rfind("a1 LOGIN ", 0) == 0);
             FUZZ_CHECK(cmd->size() >= 11 && cmd->substr(cmd->size() - 11) == "a2 LOGOUT\r\n");
-            // No line of the command other than a literal's data starts with a2 before LOGOUT.
-            FUZZ_CHECK(cmd->find("\r\na2 ") == cmd->size() - 11 - 2);
+            // No line of the command starts with a2 before LOGOUT, except a literal's data
+            // (a line that follows "{N}"), which may begin with any bytes.
+            FUZZ_CHECK(cmd->rfind("\r\na2 ") == cmd->size() - 11 - 2);
+            for (auto at = cmd->find("\r\na2 "); at < cmd->size() - 13; at = cmd->find("\r\na2 ", at + 1))
+                FUZZ_CHECK(at > 0 && (*cmd)[at - 1] == '}');
         }
     }
     return 0;
