@@ -13,6 +13,8 @@
 #include "core/proto/plugin_list.hpp"
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using namespace asmtpd::hooks;
 using test::FakeContext;
@@ -320,3 +322,5 @@ TEST_CASE("chain: a hook started with another hook's arguments is refused before
     CHECK(f.order().empty());
     CHECK(f.ctx.log_text().find("hook rcpt started with the wrong argument type") != std::string::npos);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::hooks;
 using asmtpd::proto::Reply;
 
@@ -462,3 +464,5 @@ TEST_CASE("dispose: auth_post and rcpt_post with qmail-spp replies ([auth] / [pa
     CHECK(dispose(Hook::AuthPost, keep).action == A::Proceed);
     CHECK(dispose(Hook::RcptPost, keep).action == A::Proceed);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::hooks::FlatConfig;
 namespace fs = std::filesystem;
 
@@ -180,3 +182,5 @@ TEST_CASE("FlatConfig: binary junk and NUL bytes do not break reading") {
     CHECK(lines[0] == std::string("a\0b", 3));
     CHECK(lines[2] == "ok");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -6,6 +6,8 @@
 
 #include "hooks/hook_call.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::hooks;
 
 namespace {
@@ -99,3 +101,5 @@ TEST_CASE("the safe default fires once, when the last copy goes, not when the fi
     CHECK(sink->resolves == 1);
     CHECK(sink->last.result == Result::DenySoft);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

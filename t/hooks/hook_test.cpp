@@ -7,6 +7,8 @@
 #include <set>
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::hooks;
 
 TEST_CASE("hook_name / hook_from_name round-trip for every hook") {
@@ -94,3 +96,5 @@ TEST_CASE("hook_result_ignored: exactly the bookkeeping hooks") {
         CHECK(hook_result_ignored(h) == (ignored.count(h) == 1));
     }
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::hooks;
 using asmtpd::proto::PluginLine;
 using asmtpd::proto::PluginList;
@@ -169,3 +171,5 @@ TEST_CASE("Registry: an empty list builds an empty registry") {
     CHECK(reg->plugin_count() == 0);
     for (std::size_t i = 0; i < kHookCount; ++i) CHECK_FALSE(reg->has(static_cast<Hook>(i)));
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -6,6 +6,8 @@
 
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::hooks;
 
 TEST_CASE("to_string gives qpsmtpd's constant names") {
@@ -56,3 +58,5 @@ TEST_CASE("result predicates") {
     CHECK(Verdict::done().result == Result::Done);
     CHECK(Verdict::declined().result == Result::Declined);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

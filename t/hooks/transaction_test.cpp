@@ -9,6 +9,8 @@
 
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::hooks::Transaction;
 
 namespace {
@@ -153,3 +155,5 @@ TEST_CASE("edited header block: the prefix ends with it and the body counts from
     uv_run(&loop, UV_RUN_DEFAULT);
     CHECK(uv_loop_close(&loop) == 0);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

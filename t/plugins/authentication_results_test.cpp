@@ -8,6 +8,8 @@
 #include "core/proto/header_edit.hpp"
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 using test::PluginHarness;
@@ -108,3 +110,5 @@ TEST_CASE("authentication_results: the rename edit takes only fields that claim 
           "Original-Authentication-Results: \"mx.example.org\"; dkim=pass\r\n"
           "Subject: s\r\n");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -6,6 +6,8 @@
 
 #include "plugins/builtin.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 
 TEST_CASE("builtin catalog: unique names, working factories, qpsmtpd aliases") {
@@ -23,3 +25,5 @@ TEST_CASE("builtin catalog: unique names, working factories, qpsmtpd aliases") {
                           "queue/maildir", "queue/discard"})
         CHECK(names.count(n) == 1);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -4,6 +4,8 @@
 #include "hooks/defaults.hpp"
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 using test::PluginHarness;
@@ -116,3 +118,5 @@ TEST_CASE("check_badmailfrom: the default still refuses at MAIL and registers no
     CHECK(PluginHarness(ctx, "check_badmailfrom", {"at", "mail"}).init_error);
     CHECK(PluginHarness(ctx, "check_badmailfrom", {"at", "rcpt", "x"}).init_error);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

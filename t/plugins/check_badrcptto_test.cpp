@@ -3,6 +3,8 @@
 
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 using test::PluginHarness;
@@ -35,3 +37,5 @@ TEST_CASE("check_badrcptto: arguments refused") {
     FakeContext ctx;
     CHECK(PluginHarness(ctx, "check_badrcptto", {"x"}).init_error);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -3,6 +3,8 @@
 
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 using test::PluginHarness;
@@ -92,3 +94,5 @@ TEST_CASE("check_earlytalker: bad arguments") {
     CHECK_FALSE(PluginHarness(ctx, "check_earlytalker", {"wait", ".5"}).init_error);
     CHECK_FALSE(PluginHarness(ctx, "check_earlytalker", {"wait", "4.999"}).init_error);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -3,6 +3,8 @@
 
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 using test::PluginHarness;
@@ -65,3 +67,5 @@ TEST_CASE("count_unrecognized_commands: bad arguments") {
         CHECK(PluginHarness(ctx, "count_unrecognized_commands", bad).init_error);
     }
 }
+
+}  // namespace ASMTPD_TEST_UNIT

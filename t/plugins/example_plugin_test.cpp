@@ -44,6 +44,8 @@ private:
 }  // namespace example
 // --- docs/plugins.md example ends
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 using test::PluginHarness;
@@ -106,3 +108,5 @@ TEST_CASE("example plugin: docs/plugins.md shows this code") {
     CHECK(code.size() > 500);
     CHECK(doc == code);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

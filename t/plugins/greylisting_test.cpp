@@ -5,6 +5,8 @@
 
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 using test::PluginHarness;
@@ -169,3 +171,5 @@ TEST_CASE("greylisting: bad arguments and files fail start-up with the reason") 
     REQUIRE(bad.init_error);
     CHECK(bad.init_error->find("300.1.2.3") != std::string::npos);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

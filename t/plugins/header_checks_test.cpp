@@ -9,6 +9,8 @@
 #include "t/support/dns_server.hpp"
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 using test::PluginHarness;
@@ -154,3 +156,5 @@ TEST_CASE("uribl: a base64 part listed, a clean message, a silent server") {
     ctx.write_config("uribl_zones", "uribl.test zz\n");
     CHECK(PluginHarness(ctx, "uribl").init_error == "uribl_zones: 'uribl.test zz': bad mask 'zz'");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

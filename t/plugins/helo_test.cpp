@@ -4,6 +4,8 @@
 
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 using test::PluginHarness;
@@ -59,3 +61,5 @@ TEST_CASE("helo: data_post adds X-HELO") {
     CHECK(std::string(result_name(p.call(hooks::Hook::DataPost))) == "DECLINED");
     CHECK(ctx.txn->added_headers == std::vector<std::string>{"X-HELO: mail.example.net"});
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -3,6 +3,8 @@
 
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 using test::PluginHarness;
@@ -95,3 +97,5 @@ TEST_CASE("hosts_allow: bad lines fail init and name the line") {
         CHECK(err->find(bad) != std::string::npos);
     }
 }
+
+}  // namespace ASMTPD_TEST_UNIT

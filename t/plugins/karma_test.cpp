@@ -6,6 +6,8 @@
 
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using hooks::Hook;
 using test::FakeContext;
@@ -152,3 +154,5 @@ TEST_CASE("karma, naughty: bad arguments") {
     for (auto args : std::vector<std::vector<std::string>>{{"reject", "queue"}, {"reject_type", "maybe"}, {"x", "1"}})
         CHECK_MESSAGE(PluginHarness(ctx, "naughty", args).init_error, args[0]);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -15,6 +15,8 @@
 
 #include "plugins/builtin.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 
 namespace {
@@ -133,3 +135,5 @@ TEST_CASE("qpsmtpd's auth/auth_imap HOST PORT is auth/imap HOST PORT") {
     REQUIRE(m.list.plugins.size() == 1);
     CHECK(line_of(m.list.plugins[0]) == "auth/imap 127.0.0.1 143");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -6,6 +6,8 @@
 
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 using test::PluginHarness;
@@ -92,3 +94,5 @@ TEST_CASE("limit: bad arguments") {
     CHECK(err({"on_error", "maybe"}) == "on_error: expected accept or defer, got 'maybe'");
     CHECK(err({"wait", "1"}).find("unknown argument 'wait'") == 0);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

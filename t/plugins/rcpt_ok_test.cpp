@@ -4,6 +4,8 @@
 #include "hooks/defaults.hpp"
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 using test::PluginHarness;
@@ -115,3 +117,5 @@ TEST_CASE("rcpt_ok: only 'qmail' is accepted as an argument") {
     CHECK(PluginHarness(ctx, "rcpt_ok", {"QMAIL"}).init_error);
     CHECK_FALSE(PluginHarness(ctx, "rcpt_ok", {"qmail"}).init_error);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -4,6 +4,8 @@
 #include "plugins/common/relay_client.hpp"
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 using test::PluginHarness;
@@ -150,3 +152,5 @@ TEST_CASE("relay: RELAYCLIENT's value at connect is noted as qmail's recipient s
     CHECK_FALSE(relays(ctx3, r, "192.0.2.9"));
     CHECK_FALSE(plugins::relay_suffix(ctx3.conn, ctx3.notes_map));
 }
+
+}  // namespace ASMTPD_TEST_UNIT

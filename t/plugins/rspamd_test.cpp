@@ -11,6 +11,8 @@
 #include "t/support/fake_context.hpp"
 #include "t/support/scanner_peer.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 using test::PluginHarness;
@@ -299,3 +301,5 @@ TEST_CASE("rspamd: arguments refused at start-up") {
         CHECK(p.handlers(hooks::Hook::DataPost) == 1);
     }
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -8,6 +8,8 @@
 #include "t/support/dns_server.hpp"
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 using test::PluginHarness;
@@ -114,3 +116,5 @@ TEST_CASE("sender_permitted_from: pass and fail against real zones, reject 3") {
     CHECK(v->reply->lines.at(0) == "SPF - forgery: 198.51.100.1 is not one of example.com's senders");
     CHECK(dns.queries("example.com", "TXT") == 1);   // the second check came from the cache
 }
+
+}  // namespace ASMTPD_TEST_UNIT

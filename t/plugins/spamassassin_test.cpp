@@ -12,6 +12,8 @@
 #include "t/support/fake_context.hpp"
 #include "t/support/scanner_peer.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 using test::PluginHarness;
@@ -180,3 +182,5 @@ TEST_CASE("spamassassin: arguments refused at start-up") {
         CHECK(p.handlers(hooks::Hook::DataPost) == 1);
     }
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -7,6 +7,8 @@
 
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 using test::PluginHarness;
@@ -89,3 +91,5 @@ TEST_CASE("tarpit: bad arguments") {
     CHECK(err({"karma", "2"}) == "karma: expected 0 or 1, got '2'");
     CHECK(err({"wait", "1"}).find("unknown argument 'wait'") == 0);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

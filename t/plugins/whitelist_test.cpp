@@ -4,6 +4,8 @@
 #include "plugins/common/immunity.hpp"
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 using test::PluginHarness;
@@ -91,3 +93,5 @@ TEST_CASE("whitelist: recipients are accepted and counted") {
     CHECK(std::string(result_name(p.rcpt("user", "example.org"))) == "DECLINED");
     CHECK(ctx.txn->notes["whitelistrcpt"] == "2");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

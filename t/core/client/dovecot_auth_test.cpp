@@ -19,6 +19,8 @@
 #include "core/proto/sasl.hpp"
 #include "t/core/io/test_loop.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 
 namespace {
@@ -259,3 +261,5 @@ TEST_CASE("dovecot auth client: nobody listens") {
     CHECK_FALSE(a.a.detail.empty());
     CHECK(a.calls == 1);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

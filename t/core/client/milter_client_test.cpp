@@ -7,6 +7,8 @@
 
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 
 TEST_CASE("milter socket: Postfix's forms") {
@@ -48,3 +50,5 @@ TEST_CASE("milter socket: refused forms name the problem") {
     CHECK(err.find("IP address or localhost") != std::string::npos);
     CHECK(!client::parse_milter_socket("inet:8891", err));
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -8,6 +8,8 @@
 #include <random>
 #include <set>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using client::Route;
 using proto::DnsRecord;
@@ -126,3 +128,5 @@ TEST_CASE("route_from_addresses: at most kMaxRouteAddresses") {
     }
     CHECK(client::route_from_addresses(hosts, results).addresses.size() == client::kMaxRouteAddresses);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

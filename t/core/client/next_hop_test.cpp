@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::client;
 
 namespace {
@@ -220,3 +222,5 @@ TEST_CASE("parse_client_config: STARTTLS and AUTH refusals") {
     CHECK(has({"127.0.0.1", "tls", "required", "auth_user", "a b", "auth_pass", "b"}, "printable"));
     CHECK(has({"127.0.0.1", "auth_user", "a", "auth_pass", "b", "auth_plaintext", "perhaps"}, "bad auth_plaintext"));
 }
+
+}  // namespace ASMTPD_TEST_UNIT

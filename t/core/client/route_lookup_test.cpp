@@ -11,6 +11,8 @@
 #include "t/core/io/test_loop.hpp"
 #include "t/support/dns_server.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using client::Route;
 using io::test::TestLoop;
@@ -115,3 +117,5 @@ TEST_CASE("lookup_mx_route: SERVFAIL and silence are temporary, within the one d
     uv_update_time(f.loop.get());
     CHECK(uv_now(f.loop.get()) - t0 < 1500);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

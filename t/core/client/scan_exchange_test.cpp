@@ -20,6 +20,8 @@
 #include "t/core/io/test_loop.hpp"
 #include "t/support/scanner_peer.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 
 namespace {
@@ -208,3 +210,5 @@ TEST_CASE("scan exchange: failures are errors, each reported once") {
     loop.run_for(50);
     CHECK(run.calls == 1);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

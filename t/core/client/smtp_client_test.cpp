@@ -22,6 +22,8 @@
 #include "core/io/stream.hpp"
 #include "t/core/io/test_loop.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 
 namespace {
@@ -220,3 +222,5 @@ TEST_CASE("smtp_client: a next hop that never greets times out at the command ti
     CHECK(r->stage == client::Stage::Greeting);
     CHECK(uv_now(loop.get()) - started >= 200);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -4,6 +4,8 @@
 
 #include "core/client/smtp_client.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using proto::Reply;
 
@@ -23,3 +25,5 @@ TEST_CASE("to_string: the loop has a name the client may read") {
     CHECK(client::to_string(client::Failure::Loop) == "mail loops back to me");
     CHECK(client::to_string(client::Stage::Greeting) == "greeting");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -19,6 +19,8 @@
 #include "t/core/io/test_loop.hpp"
 #include "t/core/io/child_test_support.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::io;
 using namespace asmtpd::io::test::child;
 using asmtpd::io::test::TestLoop;
@@ -129,3 +131,5 @@ TEST_CASE("child: input fd 1 (qmail-queue envelope) and output fd 6; other fds c
     for (const auto& l : err) listed += l + " ";
     CHECK(listed == "0 1 2 6 ");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -20,6 +20,8 @@
 #include "t/core/io/test_loop.hpp"
 #include "t/core/io/child_test_support.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::io;
 using namespace asmtpd::io::test::child;
 using asmtpd::io::test::TestLoop;
@@ -194,3 +196,5 @@ TEST_CASE("child: a grandchild holding stdout does not hold the run past eof_gra
     REQUIRE(g2 > 0);
     CHECK(loop.run_until([&] { return pid_dead(g2); }, 2000));
 }
+
+}  // namespace ASMTPD_TEST_UNIT

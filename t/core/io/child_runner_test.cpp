@@ -19,6 +19,8 @@
 #include "t/core/io/test_loop.hpp"
 #include "t/core/io/child_test_support.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::io;
 using namespace asmtpd::io::test::child;
 using asmtpd::io::test::TestLoop;
@@ -215,3 +217,5 @@ TEST_CASE("child: rlimits and credentials reach the program") {
         CHECK(d.error.find("setgroups") != std::string::npos);
     }
 }
+
+}  // namespace ASMTPD_TEST_UNIT

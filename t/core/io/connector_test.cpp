@@ -16,6 +16,8 @@
 #include "core/io/listener.hpp"
 #include "t/core/io/test_loop.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::io;
 using asmtpd::io::test::TestLoop;
 
@@ -280,3 +282,5 @@ TEST_CASE("literal_address") {
     CHECK_FALSE(literal_address("256.1.1.1", 25, ss));
     CHECK_FALSE(literal_address("127.1", 25, ss));
 }
+
+}  // namespace ASMTPD_TEST_UNIT

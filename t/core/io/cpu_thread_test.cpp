@@ -16,6 +16,8 @@
 
 #include "t/core/io/test_loop.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::io::CpuThread;
 using asmtpd::io::test::TestLoop;
 
@@ -168,3 +170,5 @@ TEST_CASE("cpu thread: destruction drops queued post() jobs and frees their capt
     CHECK(ran == 0);
     CHECK(token.use_count() == 1);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -9,6 +9,8 @@
 
 #include "core/proto/sasl.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::io;
 
 TEST_CASE("HMAC-MD5: RFC 2202 test vectors") {
@@ -64,3 +66,5 @@ TEST_CASE("random_bytes and random_digits") {
     CHECK(seen.size() == 200);
     for (int n : counts) CHECK(n > 250);   // 400 expected each; a stuck or biased digit shows
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -18,6 +18,8 @@
 #include "core/proto/sasl.hpp"
 #include "t/core/io/test_loop.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::io::dkim;
 using asmtpd::proto::base64_encode;
 using asmtpd::proto::dkim::Canon;
@@ -202,3 +204,5 @@ TEST_CASE("offloaded body hash: past the backlog cap the caller hashes in place,
         CHECK(d[1].canonical_length == expected(Canon::Relaxed, body, std::nullopt).canonical_length);
     }
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -16,6 +16,8 @@
 #include "core/proto/sasl.hpp"
 #include "t/core/io/dkim_rfc8463.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::io::dkim;
 using asmtpd::proto::base64_decode;
 using asmtpd::proto::base64_encode;
@@ -150,3 +152,5 @@ TEST_CASE("bad key material is refused with a reason") {
     CHECK_FALSE(load_private_key_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").key);
     CHECK_FALSE(load_private_key_pem("").key);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

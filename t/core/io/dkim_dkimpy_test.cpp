@@ -27,6 +27,8 @@
 #include "core/io/dkim_sign.hpp"
 #include "core/proto/dkim_header.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::io::dkim;
 namespace fs = std::filesystem;
 namespace pd = asmtpd::proto::dkim;
@@ -166,3 +168,5 @@ TEST_CASE("differential: our verdicts equal dkimpy's, and dkimpy passes what we 
     MESSAGE("we signed ", ours.size(), " messages (", expected_passes, " valid, the rest expired): dkimpy agrees on ",
             same, ", passes ", dkimpy_passed);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

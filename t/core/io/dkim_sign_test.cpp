@@ -12,6 +12,8 @@
 #include "core/io/dkim_verify.hpp"
 #include "t/core/io/dkim_rfc8463.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::io::dkim;
 namespace rfc = asmtpd::test::rfc8463;
 namespace pd = asmtpd::proto::dkim;
@@ -104,3 +106,5 @@ TEST_CASE("oversign_headers: one extra listing for the named fields only; a From
     const std::string forged = *r.field + "From: evil@example.org\r\n" + kHeader + "\r\n" + kBody;
     CHECK(verify_message(forged, own_zone(), kNow)[0].verdict == Verdict::Fail);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -13,6 +13,8 @@
 #include "core/proto/sasl.hpp"
 #include "t/core/io/dkim_rfc8463.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::io::dkim;
 namespace rfc = asmtpd::test::rfc8463;
 namespace pd = asmtpd::proto::dkim;
@@ -210,3 +212,5 @@ TEST_CASE("sign_message refuses a message without From") {
     o.selector = "sel";
     CHECK(sign_message("To: x@example.net\r\n\r\nbody\r\n", *key.key, o).error == "message has no From");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

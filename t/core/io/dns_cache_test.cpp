@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using proto::DnsResult;
 using proto::DnsStatus;
@@ -79,3 +81,5 @@ TEST_CASE("dns_cache: the least recently used entry goes when full; capacity 0 k
     off.store("a/1", result(DnsStatus::answer, 60), 0);
     CHECK(off.size() == 0);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

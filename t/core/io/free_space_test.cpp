@@ -12,6 +12,8 @@
 
 #include "t/core/io/test_loop.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::io;
 using asmtpd::io::test::TestLoop;
 
@@ -68,3 +70,5 @@ TEST_CASE("free_space: stale figures are refreshed on the pool, not on the calle
     CHECK_FALSE(m.short_of_space({dir}, SpaceThreshold{.bytes = 1}, 0));
     loop.run_for(100);   // the last refresh lands before the loop is closed
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -11,6 +11,8 @@
 #include "core/io/stream.hpp"
 #include "t/core/io/test_loop.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::io;
 using asmtpd::io::test::TestClient;
 using asmtpd::io::test::TestLoop;
@@ -131,3 +133,5 @@ TEST_CASE("the callback may close or destroy its own listener") {
     CHECK(b.connect_status == UV_ECONNREFUSED);
     CHECK(calls == 1);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

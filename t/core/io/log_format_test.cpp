@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::io;
 
 namespace {
@@ -145,3 +147,5 @@ TEST_CASE("JOURNAL_STREAM names stderr only when device and inode both match") {
     CHECK_FALSE(journal_stream_matches("8:12345x", 8, 12345));
     CHECK_FALSE(journal_stream_matches("8", 8, 0));
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::io;
 
 namespace {
@@ -131,3 +133,5 @@ TEST_CASE("syslog: no daemon at the socket path, the line goes to stderr") {
     CHECK(read_all(err).find(" error 0000000000000007 still seen\n") != std::string::npos);
     std::fclose(err);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

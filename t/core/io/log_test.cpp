@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::io;
 
 namespace {
@@ -45,13 +47,17 @@ struct Expensive {
 
 }  // namespace
 
+}  // namespace ASMTPD_TEST_UNIT
+
 template <>
-struct fmt::formatter<Expensive> : fmt::formatter<int> {
-    auto format(const Expensive& e, fmt::format_context& ctx) const {
+struct fmt::formatter<ASMTPD_TEST_UNIT::Expensive> : fmt::formatter<int> {
+    auto format(const ASMTPD_TEST_UNIT::Expensive& e, fmt::format_context& ctx) const {
         ++*e.calls;
         return fmt::formatter<int>::format(*e.calls, ctx);
     }
 };
+
+namespace ASMTPD_TEST_UNIT {
 
 TEST_CASE("line format: UTC timestamp with ms, level, %016x session id, tag, message") {
     Capture cap;
@@ -201,3 +207,5 @@ TEST_CASE("lines from several processes sharing one file never interleave") {
     CHECK(lines == kProcs * kLines);
     CHECK(bad == 0);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -7,6 +7,8 @@
 
 #include "core/io/mime_text.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::io::mime_text_parts;
 
 namespace {
@@ -80,3 +82,5 @@ TEST_CASE("mime_text: the cap and garbage") {
         CHECK(j.text.size() <= 1000);
     }
 }
+
+}  // namespace ASMTPD_TEST_UNIT

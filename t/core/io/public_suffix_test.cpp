@@ -9,6 +9,8 @@
 #include <fstream>
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::io::PublicSuffixList;
 
 TEST_CASE("public suffix: the system list") {
@@ -44,3 +46,5 @@ TEST_CASE("public suffix: a list file, and a file that is not there") {
     CHECK_FALSE(PublicSuffixList::load("/nonexistent/psl.dat", &error));
     CHECK(error.find("/nonexistent/psl.dat") != std::string::npos);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -11,6 +11,8 @@
 #include <sstream>
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 namespace {
 namespace fs = std::filesystem;
 
@@ -54,3 +56,5 @@ TEST_CASE("a missing source is reported") {
     TempDir d;
     CHECK(asmtpd::io::rename_no_replace((d.path / "none").c_str(), (d.path / "x").c_str()) == ENOENT);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -15,6 +15,8 @@
 #include "t/core/io/test_loop.hpp"
 #include "t/support/dns_server.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using io::test::TestLoop;
 using proto::DnsResult;
@@ -255,3 +257,5 @@ TEST_CASE("resolver: servers must be IP or IP:port") {
     CHECK_FALSE(io::dns_server_item("127.0.0.1:0"));
     CHECK_FALSE(io::dns_server_item("[::1]5353"));
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -9,6 +9,8 @@
 
 #include "t/core/io/test_loop.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::io::SignalWatcher;
 using asmtpd::io::test::TestLoop;
 
@@ -60,3 +62,5 @@ TEST_CASE("ignore_sigpipe makes SIGPIPE harmless") {
     raise(SIGPIPE);   // would kill the test binary otherwise
     CHECK(true);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

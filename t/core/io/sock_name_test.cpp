@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::io::sock_name_of;
 
 TEST_CASE("IPv4 and IPv6 addresses and ports") {
@@ -38,3 +40,5 @@ TEST_CASE("unknown families give an empty address") {
     CHECK(n.ip.empty());
     CHECK(n.port == 0);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

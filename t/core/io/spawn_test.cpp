@@ -18,6 +18,8 @@
 #include "core/io/exec_helper.hpp"
 #include "core/io/spawn.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::io;
 
 namespace {
@@ -276,3 +278,5 @@ TEST_CASE("asmtpd-exec refuses a malformed command line instead of running the p
         CHECK(WEXITSTATUS(status) == 127);
     }
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -17,6 +17,8 @@
 #include "core/io/work.hpp"
 #include "t/core/io/test_loop.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::io::Spool;
 using asmtpd::io::test::pattern;
 using asmtpd::io::test::TestLoop;
@@ -339,3 +341,5 @@ TEST_CASE("memory: a file spool holds no write buffers once drained, and only sm
     CHECK(spool->read_at(0, back.data(), back.size()) == static_cast<long>(body.size()));
     CHECK(back == body);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

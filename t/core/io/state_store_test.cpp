@@ -15,6 +15,8 @@
 #include "t/core/io/test_loop.hpp"
 #include "t/support/redis_server.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using io::StateOp;
 using io::StateResult;
@@ -268,3 +270,5 @@ TEST_CASE("state store: throughput of {get, set} batches, both backends" * docte
     MESSAGE("redis, 1 in flight:     " << measure(loop, *r, 2000, 1) << " batches/s");
     MESSAGE("redis, 50 in flight:    " << measure(loop, *r, 10000, 50) << " batches/s");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -11,6 +11,8 @@
 #include "core/io/listener.hpp"
 #include "t/core/io/test_loop.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::io;
 using asmtpd::io::test::pattern;
 using asmtpd::io::test::TestClient;
@@ -461,3 +463,5 @@ TEST_CASE("cut_lingering_closes: an exiting process does not wait for peers that
     CHECK(tcp_handles(loop.get()) == 1);   // only the stubborn client is left
     CHECK(TcpStream::cut_lingering_closes() == 0);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -7,6 +7,8 @@
 
 #include "t/core/io/test_loop.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::io::Timer;
 using asmtpd::io::test::TestLoop;
 
@@ -104,3 +106,5 @@ TEST_CASE("a timer callback may destroy another armed timer") {
     CHECK(victim == nullptr);
     CHECK(victim_fired == 0);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -11,6 +11,8 @@
 
 #include "t/core/io/tls_certs.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::io;
 using asmtpd::io::test::certs;
 using asmtpd::io::test::Certs;
@@ -75,3 +77,5 @@ TEST_CASE("TlsContext: certificate and key may share one file; every min_version
     }
     CHECK(TlsContext::load_server(c.server_cert, c.server_key, "TLSv1.2", "ECDHE-RSA-AES256-GCM-SHA384", error) != nullptr);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -14,6 +14,8 @@
 #include "t/core/io/tls_certs.hpp"
 #include "t/core/io/tls_peers.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::io;
 using namespace asmtpd::io::test::tls_peers;
 using asmtpd::io::test::pattern;
@@ -213,3 +215,5 @@ TEST_CASE("a TCP close without close_notify is an EOF, reported as truncation") 
     REQUIRE(loop.run_until([&] { return srec.eofs == 1; }));
     CHECK_FALSE(server.tls->close_notify_received());
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -12,6 +12,8 @@
 #include "t/core/io/tls_certs.hpp"
 #include "t/core/io/tls_peers.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::io;
 using namespace asmtpd::io::test::tls_peers;
 using asmtpd::io::test::pattern;
@@ -92,3 +94,5 @@ TEST_CASE("a client that stalls mid-handshake: nothing happens until the owner's
     CHECK(server.hs.calls == 0);
     CHECK(srec.eofs == 0);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -10,6 +10,8 @@
 #include "t/core/io/tls_certs.hpp"
 #include "t/core/io/tls_peers.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::io;
 using namespace asmtpd::io::test::tls_peers;
 using asmtpd::io::test::pattern;
@@ -67,3 +69,5 @@ TEST_CASE("the owner may destroy the transport from inside its callbacks") {
         CHECK(srec.eofs == 0);
     }
 }
+
+}  // namespace ASMTPD_TEST_UNIT

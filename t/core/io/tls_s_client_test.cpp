@@ -14,6 +14,8 @@
 #include "t/core/io/tls_certs.hpp"
 #include "t/core/io/tls_peers.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::io;
 using namespace asmtpd::io::test::tls_peers;
 using asmtpd::io::test::TestLoop;
@@ -66,3 +68,5 @@ TEST_CASE("openssl s_client as the client: lines echoed, QUIT answered and close
         CHECK(slurp(out) == "echo hello\r\necho second line\r\n221 bye\r\n");
     }
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -12,6 +12,8 @@
 #include "t/core/io/tls_certs.hpp"
 #include "t/core/io/tls_peers.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::io;
 using namespace asmtpd::io::test::tls_peers;
 using asmtpd::io::test::TestLoop;
@@ -100,3 +102,5 @@ TEST_CASE("min_version TLSv1.2 refuses a client that speaks at most TLS 1.1, and
     handshake(loop, server, client);
     CHECK(server.tls->version() == "TLSv1.1");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::io;
 
 namespace {
@@ -35,3 +37,5 @@ TEST_CASE("describe_wait_status: exit codes and signals by number and name") {
     CHECK(signal_name(SIGHUP) == "SIGHUP");
     CHECK(signal_name(1000) == "SIG?");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

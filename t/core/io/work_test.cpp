@@ -9,6 +9,8 @@
 
 #include "t/core/io/test_loop.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::io::run_in_pool;
 using asmtpd::io::test::TestLoop;
 
@@ -61,3 +63,5 @@ TEST_CASE("after may queue more work; empty functions are allowed") {
     loop.run_for(50);
     CHECK(done);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto;
 
 namespace {
@@ -249,3 +251,5 @@ TEST_CASE("parse_path: format round trip over every printable local-part byte") 
         }
     }
 }
+
+}  // namespace ASMTPD_TEST_UNIT

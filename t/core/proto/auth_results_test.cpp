@@ -9,6 +9,8 @@
 
 #include "core/proto/header_block.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::proto::authserv_id;
 using asmtpd::proto::claims_authserv_id;
 using asmtpd::proto::format_authentication_results;
@@ -77,3 +79,5 @@ TEST_CASE("auth_results: folded at 78 columns, one result per line, unfolding re
     for (std::size_t i = 0; i < results.size(); ++i) expect += "\t" + results[i] + (i + 1 < results.size() ? ";" : "");
     CHECK(unfolded == expect);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

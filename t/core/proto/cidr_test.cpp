@@ -6,6 +6,8 @@
 
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::proto::Cidr;
 using asmtpd::proto::CidrList;
 using asmtpd::proto::parse_cidr;
@@ -153,3 +155,5 @@ TEST_CASE("CidrList: any match, bad entries reported") {
     CHECK(empty.empty());
     CHECK_FALSE(empty.matches("127.0.0.1"));
 }
+
+}  // namespace ASMTPD_TEST_UNIT

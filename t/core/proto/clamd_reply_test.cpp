@@ -7,6 +7,8 @@
 
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto;
 using Kind = ClamdReply::Kind;
 
@@ -46,3 +48,5 @@ TEST_CASE("clamd: anything else is malformed, never clean") {
     CHECK(parse_clamd_reply("stream: " + std::string(kMaxVirusName, 'A') + " FOUND\n").kind == Kind::Found);
     CHECK(parse_clamd_reply(std::string(5000, 'x')).kind == Kind::Malformed);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -9,6 +9,8 @@
 
 #include "core/proto/address.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto;
 
 namespace {
@@ -248,3 +250,5 @@ TEST_CASE("decode_xtext") {
         CHECK(decode_xtext(x) == std::string(1, char(c)));
     }
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto;
 using namespace std::string_literals;
 
@@ -351,3 +353,5 @@ TEST_CASE("BDAT raw mode: no end of data, no unstuffing, bare line ends by polic
     CHECK(o2 == "a\r\nb\r\n");
     CHECK(n.bare_line_ending());
 }
+
+}  // namespace ASMTPD_TEST_UNIT

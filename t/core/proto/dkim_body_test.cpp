@@ -6,6 +6,8 @@
 
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto::dkim;
 
 namespace {
@@ -67,3 +69,5 @@ TEST_CASE("§3.5 l=: the sink gets at most l octets, the length keeps counting")
     CHECK(chunked(Canon::Relaxed, "a  b\r\n", 2, 100) == "a b\r\n");
     CHECK(chunked(Canon::Simple, "", 1, 1) == "\r");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

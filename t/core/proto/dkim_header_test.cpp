@@ -6,6 +6,8 @@
 
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto::dkim;
 
 TEST_CASE("split: fields with folding, names trimmed, stops at the empty line") {
@@ -89,3 +91,5 @@ TEST_CASE("signed_header_data: selected fields, then the signature field without
           "Subject:  hi\r\nFrom: Joe <joe@example.net>\r\n"
           "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed;\r\n d=example.net; s=s; h=subject:from:date; bh=YWJj; b=");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

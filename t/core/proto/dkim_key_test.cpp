@@ -6,6 +6,8 @@
 
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto::dkim;
 
 namespace {
@@ -94,3 +96,5 @@ TEST_CASE("key_refusal: key type against a=, h= against the hash") {
     CHECK(key_refusal(ok("h=sha1:sha256; p=YWJj"), signature()) == "");
     CHECK(key_refusal(ok("h=sha512:sha256; p=YWJj"), signature()) == "");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -6,6 +6,8 @@
 
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto::dkim;
 
 namespace {
@@ -169,3 +171,5 @@ TEST_CASE("same_or_subdomain") {
     CHECK_FALSE(same_or_subdomain("badexample.net", "example.net"));
     CHECK_FALSE(same_or_subdomain("net", "example.net"));
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -6,6 +6,8 @@
 
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto::dkim;
 
 namespace {
@@ -94,3 +96,5 @@ TEST_CASE("strip_fws removes WSP, CR and LF only") {
     CHECK(strip_fws("") == "");
     CHECK(strip_fws("a;b") == "a;b");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

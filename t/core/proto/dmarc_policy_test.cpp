@@ -7,6 +7,8 @@
 
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto::dmarc;
 
 namespace {
@@ -174,3 +176,5 @@ TEST_CASE("dmarc: the decisive Author Domain is the strictest failure") {
     CHECK(to_string(Override::SampledOut) == "sampled_out");
     CHECK(to_string(Result::TempError) == "temperror");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto::dmarc;
 
 namespace {
@@ -115,3 +117,5 @@ TEST_CASE("dmarc record: the set at one name (§6.6.3 steps 2, 4, 5)") {
     CHECK(two.error == "2 DMARC records");
     CHECK(select_record({"v=DMARC1; p=x"}).status == RecordStatus::Invalid);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

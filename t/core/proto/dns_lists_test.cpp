@@ -3,6 +3,8 @@
 
 #include "core/proto/dns_lists.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto;
 
 TEST_CASE("dnsbl_zones: zone, zone:message, malformed lines") {
@@ -100,3 +102,5 @@ TEST_CASE("rblsmtpd_setting follows rblsmtpd(1)") {
     CHECK(temp.kind == K::reject_temp);
     CHECK(temp.text == "try later");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

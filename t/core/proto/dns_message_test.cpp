@@ -5,6 +5,8 @@
 
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto;
 using namespace std::string_literals;
 
@@ -180,3 +182,5 @@ TEST_CASE("dns_message: reverse names") {
           "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa");
     CHECK_FALSE(dns_reverse_name("host.example"));
 }
+
+}  // namespace ASMTPD_TEST_UNIT

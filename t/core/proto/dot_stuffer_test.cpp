@@ -11,6 +11,8 @@
 
 #include "core/proto/data_decoder.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::proto::BareLfPolicy;
 using asmtpd::proto::DataDecoder;
 using asmtpd::proto::DataLimits;
@@ -174,3 +176,5 @@ TEST_CASE("DotStuffer: fed() counts content octets and finish() starts over") {
     s.finish(out);
     CHECK(out == "..a\r\n.\r\n..\r\n.\r\n");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

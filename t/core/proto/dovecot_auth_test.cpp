@@ -9,6 +9,8 @@
 
 #include "core/proto/sasl.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto;
 using K = DovecotAuthKind;
 
@@ -114,3 +116,5 @@ TEST_CASE("dovecot auth: the client's lines") {
     bare.initial_response = "x";
     CHECK(dovecot_auth_request_line(bare) == "AUTH\t1\tPLAIN\tservice=sub\001tmission\tnologin\tresp=eA==\n");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto;
 
 TEST_CASE("dsn: NOTIFY") {
@@ -97,3 +99,5 @@ TEST_CASE("dsn: the parameters of MAIL and RCPT, and what a next hop gets") {
     CHECK_FALSE(dsn_rcpt_params({{"NOTIFY", "NEVER,DELAY"}}));
     CHECK_FALSE(dsn_rcpt_params({{"ORCPT", std::nullopt}}));
 }
+
+}  // namespace ASMTPD_TEST_UNIT

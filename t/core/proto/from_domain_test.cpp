@@ -5,6 +5,8 @@
 
 #include "core/proto/from_domain.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::proto::from_domain;
 using asmtpd::proto::valid_host_domain;
 
@@ -53,3 +55,5 @@ TEST_CASE("valid_host_domain: label and length limits") {
     CHECK_FALSE(valid_host_domain("."));
     CHECK_FALSE(valid_host_domain("a b"));
 }
+
+}  // namespace ASMTPD_TEST_UNIT

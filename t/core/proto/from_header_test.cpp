@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto;
 
 namespace {
@@ -71,3 +73,5 @@ TEST_CASE("author domains of a header block") {
     CHECK(a.domains == V{"x.example"});
     CHECK(to_string(AuthorProblem::SeveralFrom) == "multiple From fields");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto;
 
 TEST_CASE("greylist record: qpsmtpd's TS:NEW:BLACK:WHITE, strictly") {
@@ -62,3 +64,5 @@ TEST_CASE("greylist network: IPv4 /24, IPv6 /64, mapped IPv4 as IPv4") {
     CHECK(greylist_network("not an ip").empty());
     CHECK(greylist_network("").empty());
 }
+
+}  // namespace ASMTPD_TEST_UNIT

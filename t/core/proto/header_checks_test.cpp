@@ -5,6 +5,8 @@
 #include "core/proto/header_checks.hpp"
 #include "core/proto/mail_date.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto;
 
 namespace {
@@ -51,3 +53,5 @@ TEST_CASE("header_checks: hops") {
     CHECK(count_hops("Received: a\r\n\tb\r\nDelivered-To: x\r\nreceived: c\r\nX-Received: d\r\n") == 3);
     CHECK(count_hops("") == 0);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

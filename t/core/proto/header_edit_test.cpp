@@ -9,6 +9,8 @@
 
 #include "core/proto/header_block.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::proto::apply_header_edits;
 using asmtpd::proto::HeaderEdit;
 
@@ -118,3 +120,5 @@ TEST_CASE("header_edit: lines that are not fields are kept and never matched") {
     // A block that starts with a folded line: nothing goes above it (it would fold into it).
     CHECK(apply_header_edits(" lead\r\nA: 1\r\n", {HeaderEdit::insert(0, "X", "y")}) == " lead\r\nX: y\r\nA: 1\r\n");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -5,6 +5,8 @@
 
 #include "core/proto/header_meter.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::proto::HeaderLimits;
 using asmtpd::proto::HeaderMeter;
 
@@ -80,3 +82,5 @@ TEST_CASE("header_meter: limits on bytes and on lines") {
     CHECK_FALSE(fed_whole(many, {.max_bytes = 0, .max_lines = 11}).too_big());
     CHECK_FALSE(fed_whole(many, {.max_bytes = 0, .max_lines = 0}).too_big());
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -3,6 +3,8 @@
 
 #include "core/proto/helo_rules.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto;
 
 namespace {
@@ -94,3 +96,5 @@ TEST_CASE("near matches: /24, /96, last two labels") {
     CHECK_FALSE(helo_name_near("mx0.example.com", "mx0.example.net"));
     CHECK_FALSE(helo_name_near("localhost", "localhost"));
 }
+
+}  // namespace ASMTPD_TEST_UNIT

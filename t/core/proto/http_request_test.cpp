@@ -6,6 +6,8 @@
 
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto;
 using S = HttpRequestParse::Status;
 
@@ -51,3 +53,5 @@ TEST_CASE("http request: another version is 505, a long head 431") {
     CHECK(p.error_status == 431);
     CHECK(parse_http_request_head(std::string(kMaxHttpRequestHead + 1, 'G')).error_status == 431);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

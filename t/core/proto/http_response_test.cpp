@@ -7,6 +7,8 @@
 
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto;
 
 namespace {
@@ -106,3 +108,5 @@ TEST_CASE("http_response: a bare CR inside a line is invalid (found by the http_
     CHECK(parse("HTTP/1.1 200 O\rK\r\nContent-Length: 0\r\n\r\n", false, r) == HttpParse::Invalid);
     CHECK(parse("HTTP/1.1 200 OK\r\nX: a\tb\r\nContent-Length: 0\r\n\r\n", false, r) == HttpParse::Complete);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -7,6 +7,8 @@
 
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto;
 using S = ImapLoginStatus;
 
@@ -66,3 +68,5 @@ TEST_CASE("imap: other tags and literals never decide") {
     CHECK(read(g + "* 1 FETCH (BODY[] {14}\r\na1 OK fak").status == S::Incomplete);
     CHECK(read(g + "+ go ahead\r\na1 OK yes\r\n").status == S::Ok);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

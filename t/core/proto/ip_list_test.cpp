@@ -3,6 +3,8 @@
 
 #include "core/proto/ip_list.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto;
 
 TEST_CASE("parse_ip_entry: the three forms") {
@@ -65,3 +67,5 @@ TEST_CASE("IpList: parse collects bad entries, matches any entry, mapped peers")
     CHECK(empty.add("127.0.0."));
     CHECK(empty.matches("127.0.0.99"));
 }
+
+}  // namespace ASMTPD_TEST_UNIT

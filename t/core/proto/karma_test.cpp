@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto;
 
 namespace {
@@ -94,3 +96,5 @@ TEST_CASE("karma start score and days left") {
     CHECK(karma_days_left(kNow + 86400 - 864, kNow) == "0.99");
     CHECK(karma_days_left(kNow, kNow + 5) == "0.00");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

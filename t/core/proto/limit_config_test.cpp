@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto;
 
 namespace {
@@ -195,3 +197,5 @@ TEST_CASE("limit settings: errors name the value's place") {
           "asmtpd.yaml:9: limit.on_error: expected accept or defer, got 'maybe'");
     CHECK(err(scalar("x", "limit", 2)) == "asmtpd.yaml:2: limit: expected a mapping, got 'x'");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::proto::LineReader;
 
 namespace {
@@ -155,3 +157,5 @@ TEST_CASE("LineReader: random inputs, every split agrees with the whole") {
         check_all_splits(max, in, run_whole(max, in));
     }
 }
+
+}  // namespace ASMTPD_TEST_UNIT

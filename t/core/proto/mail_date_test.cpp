@@ -4,6 +4,8 @@
 
 #include "core/proto/mail_date.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::proto::days_from_civil;
 using asmtpd::proto::parse_mail_date;
 
@@ -63,3 +65,5 @@ TEST_CASE("mail_date: not dates") {
     }
     CHECK(parse_mail_date("Sun, 29 Feb 2032 00:00:00 +0000") == days_from_civil(2032, 2, 29) * 86400);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

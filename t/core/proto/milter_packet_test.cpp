@@ -7,6 +7,8 @@
 
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto::milter;
 using namespace std::string_literals;
 
@@ -199,3 +201,5 @@ TEST_CASE("milter: option negotiation with SETSYMLIST") {
     CHECK(!error_of('O', d.substr(0, 14)).empty());
     CHECK(!error_of('O', "\0\0\0\x06\0\0\0\0\0\0\0\0\0\0\0\0x"s).empty());
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -3,6 +3,8 @@
 
 #include "core/proto/plugin_args.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto;
 
 TEST_CASE("ArgPairs: known keys, values, errors") {
@@ -67,3 +69,5 @@ TEST_CASE("split_first_word") {
     CHECK(g == "x");
     CHECK(h == "y");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

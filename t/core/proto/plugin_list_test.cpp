@@ -6,6 +6,8 @@
 
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::proto::parse_plugin_list;
 using asmtpd::proto::PluginList;
 
@@ -123,3 +125,5 @@ TEST_CASE("parse_plugin_list: the file name is used verbatim") {
     CHECK(l.errors[0].rfind("/etc/asmtpd/plugins:2:", 0) == 0);
     CHECK(l.plugins[0].where() == "/etc/asmtpd/plugins:1");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

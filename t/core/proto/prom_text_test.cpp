@@ -6,6 +6,8 @@
 
 #include <array>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto;
 
 TEST_CASE("prom text: label values escape backslash, quote and line feed") {
@@ -69,3 +71,5 @@ TEST_CASE("prom text: a bucket never exceeds the count (a torn read of the share
     t.histogram("h", {}, bounds, counts, 4, 1);
     CHECK(t.text().find("h_bucket{le=\"1\"} 4\n") != std::string::npos);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto;
 
 namespace {
@@ -309,3 +311,5 @@ TEST_CASE("proxy header: a v1 round trip through the parsed fields") {
         CHECK(again == line);
     }
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::proto::esc_matches;
 using asmtpd::proto::Reply;
 using asmtpd::proto::sanitize_reply_text;
@@ -197,3 +199,5 @@ TEST_CASE("wire: the line limit never cuts a UTF-8 character") {
         CHECK(w.size() <= 512);
     }
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -8,6 +8,8 @@
 
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto;
 
 namespace {
@@ -130,3 +132,5 @@ TEST_CASE("rspamd_protocol: Haraka's bar, numbers and subject template") {
     CHECK(rspamd_subject("%s (spam) %s", "x") == "x (spam) %s");
     CHECK(rspamd_subject("SPAM", "x") == "SPAM");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

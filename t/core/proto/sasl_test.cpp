@@ -8,6 +8,8 @@
 
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto;
 using namespace std::string_literals;
 
@@ -216,3 +218,5 @@ TEST_CASE("CRAM-MD5: RFC 2195 challenge and response") {
         CHECK(e.error().code == 501);
     }
 }
+
+}  // namespace ASMTPD_TEST_UNIT

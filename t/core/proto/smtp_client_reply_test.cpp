@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::proto::ClientReplyLimits;
 using asmtpd::proto::ClientReplyParser;
 using asmtpd::proto::Reply;
@@ -246,3 +248,5 @@ TEST_CASE("split_esc") {
     CHECK(esc.empty());
     CHECK(text.empty());
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -7,6 +7,8 @@
 
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto;
 
 namespace {
@@ -135,3 +137,5 @@ TEST_CASE("spamd: X-Spam-Status with the test list folded after a comma") {
     CHECK(st.verdict == "garbage");
     CHECK(st.score.empty());
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -8,6 +8,8 @@
 
 #include <memory>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace spf_test;
 
 TEST_CASE("§2.4 MAIL FROM identity: the sender's domain is checked") {
@@ -242,3 +244,5 @@ TEST_CASE("client address: IPv4-mapped IPv6 is IPv4; a non-address is permerror"
     CHECK(result(z, "::ffff:192.0.2.9") == Result::Pass);
     CHECK(result(z, "not-an-ip") == Result::PermError);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -6,6 +6,8 @@
 
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto::spf;
 
 namespace {
@@ -79,3 +81,5 @@ TEST_CASE("the spf note: one line, read back by parse_spf_note") {
     CHECK(result_from_string("softfail") == Result::SoftFail);
     CHECK_FALSE(result_from_string("unknown"));
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -7,6 +7,8 @@
 
 #include "t/core/proto/spf_zone.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace spf_test;
 
 namespace {
@@ -116,3 +118,5 @@ TEST_CASE("§4.6.4 only the first 10 PTR names are looked at") {
     CHECK(o.result == Result::Neutral);
     CHECK(z.count("n11.example.com", QType::A) == 0);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -6,6 +6,8 @@
 
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto::spf;
 
 namespace {
@@ -140,3 +142,5 @@ TEST_CASE("§7.3 expanded domain names: trailing dot dropped, over 253 octets tr
     CHECK(out.size() <= 253);
     CHECK(out == std::string(60, 'c') + "." + std::string(60, 'd') + "." + std::string(60, 'e') + ".example.com");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -4,6 +4,8 @@
 
 #include "t/core/proto/spf_zone.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace spf_test;
 
 TEST_CASE("§5.1 all always matches") {
@@ -190,3 +192,5 @@ TEST_CASE("domain-specs that expand to no valid name are void, not a query") {
     CHECK(o.void_lookups == 1);
     CHECK(z.asked.size() == 1);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

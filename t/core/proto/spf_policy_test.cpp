@@ -6,6 +6,8 @@
 
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto::spf;
 
 TEST_CASE("reject levels 0..6: accept (A), defer (D) or reject (R) per result") {
@@ -58,3 +60,5 @@ TEST_CASE("reply texts use qpsmtpd's wording and RFC 7372's status codes") {
     CHECK(decide(6, p).esc == "5.7.24");
     CHECK(decide(4, p).esc == "4.7.24");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

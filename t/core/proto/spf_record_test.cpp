@@ -7,6 +7,8 @@
 
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto::spf;
 
 namespace {
@@ -123,3 +125,5 @@ TEST_CASE("§6 modifiers: redirect and exp at most once, unknown ones ignored bu
     bad("v=spf1 moo=%");
     bad("v=spf1 1moo=x");     // not a name, so a directive, and an unknown one
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -6,6 +6,8 @@
 
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto;
 
 TEST_CASE("ASCII case helpers ignore 8-bit bytes") {
@@ -108,3 +110,5 @@ TEST_CASE("find_cr_or_lf finds the first CR or LF, whichever comes first") {
         CHECK(find_cr_or_lf(s, from) == ref);
     }
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -7,6 +7,8 @@
 
 #include "core/proto/uri_hosts.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::proto::find_uri_hosts;
 using asmtpd::proto::reversed_ipv4;
 using asmtpd::proto::uri_unmunge;
@@ -73,3 +75,5 @@ TEST_CASE("uri_hosts: reversed_ipv4") {
     CHECK(reversed_ipv4("192.0.2.7") == "7.2.0.192");
     CHECK(reversed_ipv4("1") == "1");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

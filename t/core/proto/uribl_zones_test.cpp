@@ -4,6 +4,8 @@
 
 #include "core/proto/uribl_zones.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto;
 
 TEST_CASE("uribl_zones: lines") {
@@ -53,3 +55,5 @@ TEST_CASE("uribl_zones: matches") {
     CHECK(to_string(UriblAction::DenySoft) == "denysoft");
     CHECK(uribl_action_from_string("log") == UriblAction::Log);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

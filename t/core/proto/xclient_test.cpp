@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::proto;
 
 TEST_CASE("xclient: attributes are decoded and checked") {
@@ -32,3 +34,5 @@ TEST_CASE("xclient: errors name the attribute") {
     CHECK(parse_xclient("NAME=+zz").error == "bad xtext in NAME");
     CHECK(parse_xclient("").error == "no attributes");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -12,6 +12,8 @@
 
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using smtp::ClientEnv;
 
@@ -186,3 +188,5 @@ TEST_CASE("client_env: random rule sets agree with a brute-force longest match")
         }
     }
 }
+
+}  // namespace ASMTPD_TEST_UNIT

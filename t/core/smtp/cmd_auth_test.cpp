@@ -11,6 +11,8 @@
 #include "plugins/common/child_env.hpp"
 #include "t/support/session_driver.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::test::code_of;
 using asmtpd::test::SessionDriver;
 
@@ -160,3 +162,5 @@ TEST_CASE("auth pre-checks stay: inside a transaction and twice") {
     CHECK(code_of(d.send(plain("a", "b"))) == 503);
     CHECK(d.session().notes().at("record") == "auth_post:a;");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

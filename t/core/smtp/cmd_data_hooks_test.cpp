@@ -8,6 +8,8 @@
 #include "core/smtp/received.hpp"
 #include "t/support/session_driver.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::test::code_of;
 using asmtpd::test::SessionDriver;
 
@@ -137,3 +139,5 @@ TEST_CASE("a body observer of a message refused for its size never sees the end"
     CHECK(code_of(d.send("Subject: far too long for ten bytes\r\n\r\nbody\r\n.\r\n")) == 552);
     CHECK_FALSE(d.session().notes().count("observed"));
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -9,6 +9,8 @@
 #include "plugins/common/relay_client.hpp"
 #include "t/support/session_driver.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::test::code_of;
 using asmtpd::test::SessionDriver;
 
@@ -159,3 +161,5 @@ TEST_CASE("RELAYCLIENT suffix: a result that is no valid address refuses the rec
     CHECK(stored(d).empty());
     CHECK_FALSE(d.session().notes().count("record"));
 }
+
+}  // namespace ASMTPD_TEST_UNIT

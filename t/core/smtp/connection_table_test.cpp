@@ -12,6 +12,8 @@
 #include <random>
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::smtp;
 
 namespace {
@@ -98,3 +100,5 @@ TEST_CASE("connection table: a full address table counts the total only") {
     CHECK(overflowed);
     CHECK(t->add(0, "").ip_counted == false);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

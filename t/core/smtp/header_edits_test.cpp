@@ -13,6 +13,8 @@
 
 #include "t/support/session_driver.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::test::code_of;
 using asmtpd::test::SessionDriver;
 
@@ -114,3 +116,5 @@ TEST_CASE("a message without a blank line: the whole content is the header block
     }
     std::filesystem::remove_all(maildir);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

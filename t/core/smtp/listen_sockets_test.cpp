@@ -10,6 +10,8 @@
 
 #include "core/io/listener.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using namespace asmtpd::smtp;
 
@@ -79,3 +81,5 @@ TEST_CASE("listen sockets: a port another process serves through SO_REUSEPORT is
     CHECK_FALSE(ListenSockets::bind(same, 1, error).has_value());
     ::close(mine[0]);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

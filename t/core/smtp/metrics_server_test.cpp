@@ -10,6 +10,8 @@
 #include "core/io/listener.hpp"
 #include "t/core/io/test_loop.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using namespace asmtpd::smtp;
 using asmtpd::io::test::TestClient;
@@ -121,3 +123,5 @@ TEST_CASE("metrics server: past max_connections a new connection is closed at on
     f.loop.run_until([&] { return f.server->open_connections() == 0; }, 1000);
     CHECK(starts(f.ask("GET /metrics HTTP/1.1\r\n\r\n"), "HTTP/1.1 200 "));
 }
+
+}  // namespace ASMTPD_TEST_UNIT

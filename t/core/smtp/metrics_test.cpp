@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using namespace asmtpd::smtp;
 
@@ -251,3 +253,5 @@ TEST_CASE("metrics: generation and reloads: a process's first configuration is n
     CHECK(s->reloads_ok == 1);
     CHECK(s->reloads_failed == 1);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::smtp::read_plugin_list;
 
 namespace {
@@ -85,3 +87,5 @@ TEST_CASE("no plugins file") {
     REQUIRE(l.errors.size() == 1);
     CHECK(l.errors[0] == d.path + "/plugins:0: cannot read the plugin list");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -12,6 +12,8 @@
 
 #include "t/core/smtp/settings_parse.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::smtp;
 using namespace asmtpd::smtp::settings_parse;
 
@@ -122,3 +124,5 @@ TEST_CASE("drop_privileges: nothing to do when the run_as keeps our ids") {
     CHECK(drop_privileges(RunAs{}, error));
     CHECK(error.empty());
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 
 namespace {
@@ -89,3 +91,5 @@ TEST_CASE("a greeting without our host name is kept whole; tls_protocols gets a 
     CHECK(a.s.greeting == "other.example ESMTP");
     CHECK(a.notices.back() == d.path + "/tls_protocols: note: not read; set tls.min_version in asmtpd.yaml");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -6,6 +6,8 @@
 
 #include <set>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::smtp::SessionIds;
 
 TEST_CASE("two workers started in the same second never share an id") {
@@ -40,3 +42,5 @@ TEST_CASE("the worker index and the base are visible in the id") {
     SessionIds ids(0x12345678, 0xab);
     CHECK(ids.next(0x12345678) == 0x12345678ab000001ull);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -3,6 +3,8 @@
 
 #include "t/support/session_driver.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::test::code_of;
 using asmtpd::test::SessionDriver;
 
@@ -270,3 +272,5 @@ TEST_CASE("set_envelope_address replaces the stored recipient") {
     CHECK(d.send("RCPT TO:<x@y.test>\r\n") == "250 2.1.5 <new@z.test>, recipient ok\r\n");
 }
 
+
+}  // namespace ASMTPD_TEST_UNIT

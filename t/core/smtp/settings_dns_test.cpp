@@ -5,6 +5,8 @@
 
 #include "core/smtp/settings.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::smtp;
 
 namespace {
@@ -45,3 +47,5 @@ TEST_CASE("settings dns: bad values name the key and line") {
     CHECK(e[0].find("dns.resolver: unknown key") != std::string::npos);
     CHECK(errors_of("dns:\n  servers: [\"127.0.0.1:99999\"]\n").size() == 1);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

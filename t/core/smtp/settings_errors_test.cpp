@@ -11,6 +11,8 @@
 
 #include "t/core/smtp/settings_parse.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::smtp;
 using namespace asmtpd::smtp::settings_parse;
 
@@ -200,3 +202,5 @@ TEST_CASE("settings: every problem of a file is reported at once") {
     }
     CHECK(lines == std::vector<int>{2, 4, 5, 7, 8, 9, 10, 11, 13});
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -12,6 +12,8 @@
 
 #include "t/core/smtp/settings_parse.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::smtp;
 using namespace asmtpd::smtp::settings_parse;
 using asmtpd::io::Level;
@@ -249,3 +251,5 @@ TEST_CASE("settings: issue 17 limits and DATA deadlines") {
     CHECK(e.find("'lots'") != std::string::npos);
     CHECK(starts_with(only_error("timeouts:\n  data_total: 0\n"), kFile + ":2: timeouts.data_total: "));
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::smtp;
 namespace fs = std::filesystem;
 
@@ -86,3 +88,5 @@ TEST_CASE("machine_hostname: non-empty and usable in a reply") {
     CHECK_FALSE(h.empty());
     CHECK(h.find_first_of(" \r\n\t") == std::string::npos);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -8,6 +8,8 @@
 
 #include "t/core/smtp/settings_parse.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::smtp;
 using namespace asmtpd::smtp::settings_parse;
 namespace io = asmtpd::io;
@@ -54,3 +56,5 @@ TEST_CASE("log: errors name the key and line and leave the default") {
     CHECK(only_error("log:\n  level: info\n").rfind("conf/asmtpd.yaml:2: log.level: unknown key", 0) == 0);
     CHECK(only_error("log: json\n").rfind("conf/asmtpd.yaml:1: log: ", 0) == 0);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

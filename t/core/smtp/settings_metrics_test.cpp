@@ -7,6 +7,8 @@
 
 #include "core/smtp/settings.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::smtp;
 
 namespace {
@@ -62,3 +64,5 @@ TEST_CASE("settings metrics: not on an SMTP listener's port") {
     const auto e = only_error("listen:\n  - address: 127.0.0.1\n    port: 2525\nmetrics:\n  listen: 127.0.0.1:2525\n");
     CHECK(e.rfind("conf/asmtpd.yaml:5: metrics.listen: 127.0.0.1:2525 is already an SMTP listener (line 2)", 0) == 0);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

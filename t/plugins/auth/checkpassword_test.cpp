@@ -13,6 +13,8 @@
 
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using hooks::Hook;
 using hooks::Result;
@@ -252,3 +254,5 @@ TEST_CASE("auth/checkpassword: a session that ends first drops the late answer")
     CHECK(ok->verdict->result == Result::Ok);
     CHECK(ok->resolves == 1);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -11,6 +11,8 @@
 
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using hooks::Hook;
 using test::FakeContext;
@@ -111,3 +113,5 @@ TEST_CASE("auth/dovecot and auth/imap: credentials refused without asking; nobod
     CHECK(log.find("auth/imap: PLAIN temporary failure for 'alice': 127.0.0.1:1") != std::string::npos);
     CHECK(log.find("secret-pw") == std::string::npos);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

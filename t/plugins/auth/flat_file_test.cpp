@@ -15,6 +15,8 @@
 
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using hooks::Hook;
 using hooks::Result;
@@ -373,3 +375,5 @@ TEST_CASE("auth/flat_file: with no real hash in the file an unknown user still c
     // A 16 MiB memory-hard hash cannot finish in 2 ms; a skipped check takes microseconds.
     CHECK(best > 2.0);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

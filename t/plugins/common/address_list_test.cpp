@@ -3,6 +3,8 @@
 
 #include "plugins/common/address_list.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using plugins::AddressList;
 
@@ -46,3 +48,5 @@ TEST_CASE("AddressList: empty list matches nothing") {
     CHECK(none.empty());
     CHECK_FALSE(none.match(addr("a", "b")));
 }
+
+}  // namespace ASMTPD_TEST_UNIT

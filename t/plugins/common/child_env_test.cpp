@@ -6,6 +6,8 @@
 
 #include "plugins/common/child_env.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 
 namespace {
@@ -93,3 +95,5 @@ TEST_CASE("child_env: timeout and env options of helper-program plugins") {
     CHECK(plugins::take_child_option(bad, i, ms, env)->find("bad env") != std::string::npos);
     CHECK(ms == 2500);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

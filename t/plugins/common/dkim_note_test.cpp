@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::plugins;
 
 namespace {
@@ -63,3 +65,5 @@ TEST_CASE("dkim note: dkim_results round trips, separators inside fields become 
     CHECK(parse_dkim_results_note("").empty());
     CHECK(parse_dkim_results_note("pass\tonly three\tfields").empty());
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::plugins;
 namespace dm = asmtpd::proto::dmarc;
 
@@ -37,3 +39,5 @@ TEST_CASE("dmarc note: structural permerrors, and nothing that breaks the header
     CHECK(s.find('\r') == std::string::npos);
     CHECK(s.rfind("permerror (odd ?x?" "? y?" "?) header.from=\"", 0) == 0);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -4,6 +4,8 @@
 
 #include "plugins/common/dns_batch.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using namespace std::chrono_literals;
 
@@ -41,3 +43,5 @@ TEST_CASE("outcome classes") {
     CHECK(plugins::dns_failed(r));
     CHECK(plugins::dns_outcome(r) == "SERVFAIL (server refused)");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -5,6 +5,8 @@
 #include "plugins/common/immunity.hpp"
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 
@@ -29,3 +31,5 @@ TEST_CASE("immunity: relay, auth, whitelisthost, whitelistsender") {
     ctx.txn->notes["whitelistsender"] = "1";
     CHECK(plugins::immunity(ctx) == "whitelisted sender");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -6,6 +6,8 @@
 
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::hooks::FlatConfig;
 using asmtpd::plugins::RcptHosts;
 
@@ -39,3 +41,5 @@ TEST_CASE("rcpthosts: without me, the hostname is local; empty sets") {
     CHECK(none.empty());
     CHECK_FALSE(none.local_domain("host.example"));
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -4,6 +4,8 @@
 #include "plugins/common/reject_policy.hpp"
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using plugins::RejectPolicy;
 using test::FakeContext;
@@ -62,3 +64,5 @@ TEST_CASE("unknown reject values fail start-up") {
     CHECK(read(p, {"reject", "2"}));
     CHECK(read(p, {"reject_type", "later"}));
 }
+
+}  // namespace ASMTPD_TEST_UNIT

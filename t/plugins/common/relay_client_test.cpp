@@ -7,6 +7,8 @@
 
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using plugins::append_relay_suffix;
 using plugins::kRelayClientNote;
@@ -106,3 +108,5 @@ TEST_CASE("append_relay_suffix: refuses what the recipient parser would refuse")
     CHECK_FALSE(append_relay_suffix(Address{"joe", "example.org"}, "@"));           // empty domain
     CHECK_FALSE(append_relay_suffix(Address{std::string(64, 'l'), "example.org"}, "@gw.test"));   // local > 64
 }
+
+}  // namespace ASMTPD_TEST_UNIT

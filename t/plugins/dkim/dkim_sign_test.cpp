@@ -16,6 +16,8 @@
 #include "t/core/io/dkim_rfc8463.hpp"
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 using test::PluginHarness;
@@ -276,3 +278,5 @@ TEST_CASE("dkim sign: a large body, hashed on the CPU thread in batches, signs a
     REQUIRE(r.size() == 1);
     CHECK(r[0].verdict == io::dkim::Verdict::Pass);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

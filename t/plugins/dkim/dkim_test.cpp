@@ -17,6 +17,8 @@
 #include "t/support/dns_server.hpp"
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 using test::PluginHarness;
@@ -383,3 +385,5 @@ TEST_CASE("dkim: a transaction dropped mid-DATA with hashing jobs queued frees n
     f.ctx.run();
     CHECK(done);   // under ASan: no use after free in the jobs
 }
+
+}  // namespace ASMTPD_TEST_UNIT

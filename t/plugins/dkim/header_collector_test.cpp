@@ -7,6 +7,8 @@
 
 #include <string>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::plugins::dkim::HeaderCollector;
 
 namespace {
@@ -58,3 +60,5 @@ TEST_CASE("header collector: no header at all; no empty line; over the cap") {
     h.release();
     CHECK(h.held().empty());
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -12,6 +12,8 @@
 #include "t/support/dns_server.hpp"
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 using test::PluginHarness;
@@ -165,3 +167,5 @@ TEST_CASE("dmarc: a whitelisted sender is a mailing list: noted, not refused") {
     CHECK(f.ctx.txn->notes["dmarc"] ==
           "fail (p=reject sp=quarantine dis=none override=mailing_list) header.from=example.com");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -6,6 +6,8 @@
 #include "hooks/defaults.hpp"
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 using test::PluginHarness;
@@ -33,3 +35,5 @@ TEST_CASE("dso native: on_auth runs at auth_post with the user, and its REJECT r
     CHECK(d.reply.esc == "5.7.8");
     CHECK(d.reply.lines == std::vector<std::string>{"not you"});
 }
+
+}  // namespace ASMTPD_TEST_UNIT

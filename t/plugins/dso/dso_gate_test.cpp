@@ -13,6 +13,8 @@
 
 #include "plugins/dso/dso_gate.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::plugins::dso::Gate;
 
 namespace {
@@ -151,3 +153,5 @@ TEST_CASE("dso gate: one gate per dlopen handle, dropped with its last user") {
     auto g4 = Gate::for_handle(&a);
     CHECK(g4 != nullptr);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

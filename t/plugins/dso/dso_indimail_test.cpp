@@ -10,6 +10,8 @@
 #include "t/plugins/dso/dso_calls.hpp"
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using namespace asmtpd::test::dso_calls;
 using test::FakeContext;
@@ -108,3 +110,5 @@ TEST_CASE("dso IndiMail: data_func runs after the body and its refusal is final 
     ctx.txn.reset();   // no transaction: nothing to judge
     CHECK(std::string(result_name(h.call(hooks::Hook::DataPost))) == "DECLINED");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

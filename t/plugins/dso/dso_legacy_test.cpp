@@ -7,6 +7,8 @@
 #include "hooks/defaults.hpp"
 #include "plugins/dso/dso_legacy.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using plugins::dso::legacy_verdict;
 using plugins::dso::parse_legacy_message;
@@ -105,3 +107,5 @@ TEST_CASE("dso legacy: hostile messages cannot break the reply framing") {
     std::string longline = "550 " + std::string(2000, 'x');
     CHECK(wire(hooks::Hook::Rcpt, legacy_verdict(1, longline)).size() <= 512);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

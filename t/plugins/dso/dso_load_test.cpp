@@ -11,6 +11,8 @@
 #include "t/plugins/dso/dso_calls.hpp"
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using namespace asmtpd::test::dso_calls;
 using test::FakeContext;
@@ -103,3 +105,5 @@ TEST_CASE("dso: destroy() runs once when the plugin goes") {
     }
     CHECK(test::read_file(marker) == "destroyed\n");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -11,6 +11,8 @@
 #include "t/plugins/dso/dso_calls.hpp"
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using namespace asmtpd::test::dso_calls;
 using test::FakeContext;
@@ -177,3 +179,5 @@ TEST_CASE("dso native: on_data_end reads the whole message on the pool, from mem
     CHECK(std::string(result_name(v)) == "DENY");
     CHECK(wire(hooks::Hook::DataPost, v) == "554 5.7.1 content\r\n");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

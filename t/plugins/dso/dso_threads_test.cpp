@@ -14,6 +14,8 @@
 #include "t/plugins/dso/dso_calls.hpp"
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using namespace asmtpd::test::dso_calls;
 using test::FakeContext;
@@ -154,3 +156,5 @@ TEST_CASE("dso native: without THREAD_SAFE calls are serialised; with it, up to 
     CHECK(two == 2);   // never 3 (the gate), and the pool did run two at once
     CHECK(run({fixture("native_probe"), "concurrency", "1", "--", "may_block", "thread_safe"}, 3) == 1);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -9,6 +9,8 @@
 
 #include "core/proto/header_edit.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 namespace pm = proto::milter;
 using plugins::milter::EditPolicy;
@@ -124,3 +126,5 @@ TEST_CASE("milter edits: quarantine, and actions that were not negotiated") {
     CHECK(u.header_edits.empty());
     CHECK(u.notes.count("quarantine") == 0);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

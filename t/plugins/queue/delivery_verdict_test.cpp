@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using namespace asmtpd::client;
 using namespace asmtpd::plugins;
@@ -222,3 +224,5 @@ TEST_CASE("combine_domains: OK only when every domain took it; 5xx only when not
     CHECK(v.text.find("b.example") != std::string::npos);
     check_soft(combine_domains({{"a.example", ok1}, {"b.example", later}}, 3, "X"));
 }
+
+}  // namespace ASMTPD_TEST_UNIT

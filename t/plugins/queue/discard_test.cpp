@@ -3,6 +3,8 @@
 
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 using test::PluginHarness;
@@ -26,3 +28,5 @@ TEST_CASE("queue/discard: arguments refused") {
     FakeContext ctx;
     CHECK(PluginHarness(ctx, "queue/discard", {"now"}).init_error);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

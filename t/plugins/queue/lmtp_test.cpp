@@ -7,6 +7,8 @@
 #include "t/support/fake_context.hpp"
 #include "t/support/next_hop_peers.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 using test::FixtureServer;
@@ -183,3 +185,5 @@ TEST_CASE("queue/lmtp: smtp-sink -L refusing the final dot for everyone is a DEN
     REQUIRE(v->reply);
     CHECK(v->reply->code == 500);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

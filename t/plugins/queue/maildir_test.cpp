@@ -9,6 +9,8 @@
 #include "core/io/spool.hpp"
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 using test::PluginHarness;
@@ -226,3 +228,5 @@ TEST_CASE("queue/maildir: the worker outlives the session that started it") {
     REQUIRE(names.size() == 1);
     CHECK(read_file(dir + "/new/" + names[0]) == prefix + body);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -16,6 +16,8 @@
 #include "core/io/spool.hpp"
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 using test::PluginHarness;
@@ -415,3 +417,5 @@ TEST_CASE("qmail-queue: the session ends first; the hand-off still finishes, the
     CHECK(sink->resolves == 1);   // resolved once (a real chain drops it: its token is stale)
     CHECK(ctx.children().running() == 0);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -11,6 +11,8 @@
 #include "t/support/fake_context.hpp"
 #include "t/support/next_hop_peers.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 using test::FixtureServer;
@@ -415,3 +417,5 @@ TEST_CASE("queue/smtp_forward: nothing to send is a 451, not a crash") {
     ctx.txn->recipients.clear();
     check_soft(p.call(hooks::Hook::Queue));
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -12,6 +12,8 @@
 #include "t/support/fake_context.hpp"
 #include "t/support/next_hop_peers.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 using test::FixtureServer;
@@ -143,3 +145,5 @@ TEST_CASE("SmtpPool: a dead next hop fails each waiting job once, not after its 
     CHECK(pool->connections_made() == 5);
     CHECK(pool->open_connections() == 0);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -12,6 +12,8 @@
 #include "t/plugins/spp/spp_scripts.hpp"
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using namespace asmtpd::test::spp_scripts;
 using test::FakeContext;
@@ -167,3 +169,5 @@ TEST_CASE("spp: the RELAYCLIENT suffix is noted at connect, before [connection] 
     CHECK(ctx.conn.env.at("RELAYCLIENT") == "@evil.test");   // later programs see the S
     CHECK(plugins::relay_suffix(ctx.conn, ctx.notes_map) == std::string("-gw"));
 }
+
+}  // namespace ASMTPD_TEST_UNIT

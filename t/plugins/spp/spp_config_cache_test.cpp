@@ -10,6 +10,8 @@
 
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::plugins::spp;
 
 namespace {
@@ -93,3 +95,5 @@ TEST_CASE("spp config cache: seed makes the first load synchronous") {
     });
     CHECK(called);   // no loop turn needed
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::plugins::spp;
 
 namespace {
@@ -175,3 +177,5 @@ TEST_CASE("spp_config: random inputs agree with a straightforward model") {
         }
     }
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using namespace asmtpd::plugins::spp;
 
@@ -146,3 +148,5 @@ TEST_CASE("spp_env: variable names and the protected list") {
     CHECK_FALSE(plugins::protected_env_name("path", {}));
     CHECK_FALSE(plugins::protected_env_name("XLD_", {}));
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -11,6 +11,8 @@
 #include "hooks/defaults.hpp"
 #include "t/plugins/spp/spp_output_fixture.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using namespace asmtpd::plugins::spp;
 using namespace asmtpd::plugins::spp::output_test;
@@ -61,3 +63,5 @@ TEST_CASE("random outputs keep the invariants") {
         if (r.kind == Kind::Failure) CHECK(plan.verdict.result == hooks::Result::DenySoft);
     }
 }
+
+}  // namespace ASMTPD_TEST_UNIT

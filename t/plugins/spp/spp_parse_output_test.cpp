@@ -9,6 +9,8 @@
 
 #include "hooks/defaults.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using namespace asmtpd::plugins::spp;
 
@@ -93,3 +95,5 @@ TEST_CASE("failure_reply: qmail-spp's exact text, no enhanced code") {
     CHECK(failure_reason(Failure::Busy) == "busy");
     CHECK(failure_reason(Failure::ForkFailed) == "fork() failed");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

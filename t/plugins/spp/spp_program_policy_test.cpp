@@ -9,6 +9,8 @@
 
 #include "plugins/spp/spp_program_policy.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using asmtpd::plugins::spp::parse_program_policies;
 using asmtpd::plugins::spp::ProgramPolicy;
 using asmtpd::proto::SettingNode;
@@ -87,3 +89,5 @@ TEST_CASE("spp_programs: every mistake names the file, the line and the key") {
     five.entries.emplace_back("x", scalar("5", 2, "spp_programs.x"));
     CHECK(starts_with(error_of(five), "conf/asmtpd.yaml:2: spp_programs.x: expected a mapping"));
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -10,6 +10,8 @@
 #include "t/plugins/spp/spp_scripts.hpp"
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using namespace asmtpd::test::spp_scripts;
 using test::FakeContext;
@@ -110,3 +112,5 @@ TEST_CASE("spp: output caps") {
     CHECK(wire(hooks::Hook::Rcpt, p.rcpt("a", "example.org")).find("output too large") != std::string::npos);
     CHECK(std::string(result_name(p.mail("a", "example.org"))) == "DECLINED");   // N came first
 }
+
+}  // namespace ASMTPD_TEST_UNIT

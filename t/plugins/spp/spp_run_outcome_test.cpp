@@ -11,6 +11,8 @@
 #include "hooks/defaults.hpp"
 #include "t/plugins/spp/spp_output_fixture.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using namespace asmtpd::plugins::spp;
 using namespace asmtpd::plugins::spp::output_test;
@@ -121,3 +123,5 @@ TEST_CASE("apply_run: malformed replies [D]") {
     apply_run(prog(), parse_output("Ebad\n", false), crash, sc, r);
     CHECK(r.failure == Failure::Crashed);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

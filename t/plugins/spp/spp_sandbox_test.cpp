@@ -4,6 +4,8 @@
 
 #include "plugins/spp/spp_sandbox.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd::plugins::spp;
 
 TEST_CASE("spp sandbox: byte sizes") {
@@ -63,3 +65,5 @@ TEST_CASE("spp sandbox: user and group") {
     REQUIRE(s.run_as);
     CHECK(s.run_as->uid == 0);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -13,6 +13,8 @@
 #include "t/plugins/spp/spp_scripts.hpp"
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using namespace asmtpd::test::spp_scripts;
 using test::FakeContext;
@@ -148,3 +150,5 @@ TEST_CASE("spp: without [pass] programs rcpt_post changes nothing (qmail-spp 0.4
     CHECK(std::string(result_name(p.call(hooks::Hook::RcptPost, args))) == "DECLINED");
     CHECK(ctx.conn.env.at("SMTPRCPTCOUNT") == "0");   // as [rcpt] left it
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -12,6 +12,8 @@
 #include "t/plugins/spp/spp_scripts.hpp"
 #include "t/support/fake_context.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using namespace asmtpd::test::spp_scripts;
 using test::FakeContext;
@@ -88,3 +90,5 @@ TEST_CASE("spp: arguments") {
     // enable explicit: nothing runs without ENABLE_SPP.
     CHECK(std::string(result_name(ok.call(hooks::Hook::Connect))) == "DECLINED");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -12,6 +12,8 @@
 #include "hooks/defaults.hpp"
 #include "t/plugins/spp/spp_output_fixture.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using namespace asmtpd::plugins::spp;
 using namespace asmtpd::plugins::spp::output_test;
@@ -153,3 +155,5 @@ TEST_CASE("apply_run: L queues by the byte after L, validated, capped at 4 KiB")
     CHECK(bytes <= 4096);
     CHECK(fx.state.queue(Deferred::Mail).size() > 10);
 }
+
+}  // namespace ASMTPD_TEST_UNIT

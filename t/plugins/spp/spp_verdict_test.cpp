@@ -11,6 +11,8 @@
 #include "hooks/defaults.hpp"
 #include "t/plugins/spp/spp_output_fixture.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using namespace asmtpd::plugins::spp;
 using namespace asmtpd::plugins::spp::output_test;
@@ -167,3 +169,5 @@ TEST_CASE("chain: side effects of earlier runs persist, P lines accumulate, the 
     CHECK(wire(hooks::Hook::Rcpt, plan_verdict(Section::Rcpt, r2).verdict) ==
           "451 qmail-spp failure: /b: child crashed (#4.3.0)\r\n");
 }
+
+}  // namespace ASMTPD_TEST_UNIT

@@ -10,6 +10,8 @@
 #include "t/support/fake_context.hpp"
 #include "t/support/scanner_peer.hpp"
 
+namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
+
 using namespace asmtpd;
 using test::FakeContext;
 using test::PluginHarness;
@@ -124,3 +126,5 @@ TEST_CASE("clamdscan: max_size skips without connecting; arguments refused at st
         CHECK_MESSAGE(!ok.init_error, ok.init_error.value_or(""));
     }
 }
+
+}  // namespace ASMTPD_TEST_UNIT
