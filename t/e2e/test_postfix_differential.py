@@ -36,6 +36,7 @@ POSTFIX_MAIN_CF = {
     "smtpd_hard_error_limit": str(MAX_ERRORS),
     "smtpd_soft_error_limit": str(MAX_ERRORS),
     "smtpd_helo_required": "yes",              # asmtpd: 503 before HELO/EHLO
+    "parent_domain_matches_subdomains": "",    # rcpthosts: "example.test" is that domain only
     "strict_rfc821_envelopes": "yes",          # asmtpd parses MAIL/RCPT as RFC 5321 writes them
     "strict_smtputf8": "yes",                  # asmtpd: UTF-8 addresses only with SMTPUTF8 (553)
     "smtpd_forbid_bare_newline": "reject",     # asmtpd's bare_lf: reject (SMTP smuggling)
@@ -78,6 +79,10 @@ VALID = {
     "localhost_rcpt": txn(rcpts=("<postmaster@localhost>", )),
     "long_body_line": txn(body=BODY + b"x" * 1500 + b"\r\n"),
     "big_under_limit": txn(body=BODY + (b"y" * 70 + b"\r\n") * 200),
+    "dup_rcpt": txn(rcpts=(f"<{OK}>", f"<{OK}>")),
+    "smtputf8": txn(mail_params=" SMTPUTF8", rcpts=("<j\u00f6rg@example.test>", )),
+    "dsn": txn(mail_params=" RET=HDRS ENVID=x1", rcpts=(f"<{OK}> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;{OK}", )),
+    "rcpt_me": txn(rcpts=(f"<postmaster@{HOSTNAME}>", )),
 }
 
 # tag -> an address that RFC 5321 §4.1.2 does not allow (or only with SMTPUTF8), tried in MAIL and RCPT
@@ -137,6 +142,21 @@ MALFORMED = {
     "http_get": [Cmd("GET / HTTP/1.0")],
     "long_command": [Cmd("MAIL FROM:<" + "a" * 600 + "@example.test>")],
     "long_noop": [Cmd("NOOP " + "n" * 1000), Cmd("NOOP")],
+    "mail_tab": [Cmd(f"MAIL FROM:\t<{SENDER}>")],
+    "mail_space": [Cmd(f"MAIL FROM: <{SENDER}>")],
+    "mail_cr": [Cmd(b"MAIL FROM:<a@example.test>\rSIZE=1", "MAIL FROM:<a@example.test><CR>SIZE=1")],
+    "mail_del": [Cmd(b"MAIL FROM:<a\x7f@example.test>", "MAIL FROM:<a<DEL>@example.test>")],
+    "mail_size_twice": [Cmd(f"MAIL FROM:<{SENDER}> SIZE=10 SIZE=20")],
+    "mail_ret_twice": [Cmd(f"MAIL FROM:<{SENDER}> RET=FULL RET=HDRS")],
+    "mail_envid_xtext": [Cmd(f"MAIL FROM:<{SENDER}> ENVID=bad+zz")],
+    "rcpt_notify_never": [Cmd(f"MAIL FROM:<{SENDER}>"), Cmd(f"RCPT TO:<{OK}> NOTIFY=NEVER,SUCCESS")],
+    "rcpt_percent": [Cmd(f"MAIL FROM:<{SENDER}>"), Cmd("RCPT TO:<a%b@example.test>")],
+    "rcpt_bang": [Cmd(f"MAIL FROM:<{SENDER}>"), Cmd("RCPT TO:<b!a@example.test>")],
+    "rcpt_own_literal": [Cmd(f"MAIL FROM:<{SENDER}>"), Cmd("RCPT TO:<a@[127.0.0.1]>")],
+    "rcpt_subdomain": [Cmd(f"MAIL FROM:<{SENDER}>"), Cmd("RCPT TO:<a@sub.example.test>")],
+    "ehlo_long_label": [Cmd("EHLO " + "h" * 300 + ".test")],
+    "noop_tab": [Cmd("NOOP\tx")],
+    "ctrl_in_verb": [Cmd(b"NO\x01OP", "NO<SOH>OP")],
     "bare_lf_body": txn(body=b"Subject: x\r\n\r\nbare\nlf\r\n"),
     "bare_cr_body": txn(body=b"Subject: x\r\n\r\nbare\rcr\r\n"),
     "nul_body": txn(body=b"Subject: x\r\n\r\nnul\x00byte\r\n"),
@@ -157,6 +177,8 @@ PIPELINED = {
     "pipe_vrfy_help": [Pipe("VRFY a@example.test", "HELP", "NOOP")],
     "pipe_ehlo_first": [Pipe("RSET", "EHLO again.e2e.test", "NOOP")],
     "pipe_many_noops": [Pipe(*["NOOP"] * 50)],
+    "pipe_dot_quit": [Cmd(f"MAIL FROM:<{SENDER}>"), Cmd(f"RCPT TO:<{OK}>"), Cmd("DATA"),
+                      Raw(BODY + b".\r\nQUIT\r\n", "<dot>"), Raw(b"", "QUIT"), Cmd("NOOP")],
     "pipe_body_early": [Pipe(f"MAIL FROM:<{SENDER}>", f"RCPT TO:<{OK}>"),
                         Raw(b"DATA\r\n" + BODY + b".\r\n", "DATA+body"), Cmd("NOOP")],
 }
@@ -203,14 +225,21 @@ SEQUENCE = {
     "auth_off": [Cmd("AUTH PLAIN AGFhAGI=")],
     "bdat_no_mail": [Raw(b"BDAT 5 LAST\r\nhello", "BDAT 5 LAST")],
     "bdat": [Cmd(f"MAIL FROM:<{SENDER}>"), Cmd(f"RCPT TO:<{OK}>"), Raw(b"BDAT 12 LAST\r\nSubject: b\r\n", "BDAT 12 LAST")],
+    "bdat_chunks": [Cmd(f"MAIL FROM:<{SENDER}>"), Cmd(f"RCPT TO:<{OK}>"), Raw(b"BDAT 4\r\nab\r\n", "BDAT 4"),
+                    Raw(b"BDAT 0 LAST\r\n", "BDAT 0 LAST")],
+    "bdat_then_data": [Cmd(f"MAIL FROM:<{SENDER}>"), Cmd(f"RCPT TO:<{OK}>"), Raw(b"BDAT 4\r\nab\r\n", "BDAT 4"),
+                       Cmd("DATA")],
+    "rcpt_after_failed_data": [Cmd(f"MAIL FROM:<{SENDER}>"), Cmd("RCPT TO:<x@foreign.test>"), Cmd("DATA"),
+                               Cmd(f"RCPT TO:<{OK}>"), Data(BODY)],
+    "helo_mid_txn": [Cmd(f"MAIL FROM:<{SENDER}>"), Cmd("HELO again.e2e.test"), Cmd(f"RCPT TO:<{OK}>")],
+    "xclient": [Cmd("XCLIENT ADDR=192.0.2.9")],
     "data_args": [Cmd(f"MAIL FROM:<{SENDER}>"), Cmd(f"RCPT TO:<{OK}>"), Cmd("DATA now")],
     "unknown": [Cmd("FOOBAR"), Cmd("FOOBAR with args")],
     "after_quit_ok": [Cmd("NOOP"), Cmd("QUIT")],
 }
-# Sequence cases run once more after a plain HELO.
-HELO_TOO = ("rcpt_before_mail", "data_before_mail", "data_without_rcpt", "data_after_bad_rcpt", "nested_mail",
-            "helo_twice", "ehlo_mid_txn", "rset_args", "quit_mid_txn", "starttls_off", "auth_off", "bdat")
-NO_EHLO = {"mail_before_helo", "helo_bare", "ehlo_bare", "helo_literal",
+# Cases run once more after a plain HELO instead of EHLO.
+HELO_TOO = ("plain", "size_param", "bdat")
+NO_EHLO = {"mail_before_helo", "helo_bare", "ehlo_long_label", "ehlo_bare", "helo_literal",
            "ehlo_odd", "pipe_ehlo_first"}
 
 
@@ -224,21 +253,21 @@ def pipelined(steps):
 
 
 def sessions():
-    """[(name, steps)]: every table's cases after EHLO (or as they are), then the valid ones after
-    HELO and pipelined, then HELO_TOO after HELO: SESSIONS in all, in a fixed order."""
+    """[(name, steps)]: every table's cases after EHLO (or as they are), the valid ones once more
+    pipelined, HELO_TOO after HELO: SESSIONS in all, in a fixed order."""
     out = []
-    for table in (VALID, MALFORMED, PIPELINED, LIMITS, SEQUENCE):
+    tables = (VALID, MALFORMED, PIPELINED, LIMITS, SEQUENCE)
+    for table in tables:
         for name, steps in table.items():
             hello = [] if name in NO_EHLO else [Cmd("EHLO client.e2e.test")]
             out.append((name, hello + list(steps)))
     for name, steps in VALID.items():
-        out.append((name + "/helo", [Cmd("HELO client.e2e.test")] + list(steps)))
-    for name, steps in VALID.items():
         p = pipelined(steps)
         if p:
             out.append((name + "/pipe", [Cmd("EHLO client.e2e.test")] + p))
+    every = {k: v for t in tables for k, v in t.items()}
     for name in HELO_TOO:
-        out.append((name + "/helo", [Cmd("HELO client.e2e.test")] + list(SEQUENCE[name])))
+        out.append((name + "/helo", [Cmd("HELO client.e2e.test")] + list(every[name])))
     return out
 
 
@@ -300,6 +329,9 @@ _DOMAIN_DOT = ("a trailing dot is not in RFC 5321's Domain grammar: asmtpd refus
                "and accepts.")
 _DOUBLE_BRACKETS = ("asmtpd reads <<a@example.test>> as a path whose local part starts with '<' and refuses "
                     "it (501); Postfix strips the extra brackets and accepts.")
+_ROUTING = ("Postfix refuses sender-specified routing ('%' or '!' in the local part) to a relay domain "
+            "(allow_untrusted_routing = no: 554 5.7.1); asmtpd's rcpt_ok, like qmail-smtpd and qpsmtpd, "
+            "looks only at the domain: the local part is the delivering host's business.")
 _LONG_LOCAL = ("asmtpd refuses a local part over RFC 5321 §4.5.3.1.1's 64 octets (501 5.1.3); Postfix has "
                "no such limit.")
 KNOWN = {
@@ -360,11 +392,34 @@ KNOWN = {
     "etrn": ("asmtpd is a front end without a queue of its own: ETRN is not implemented (502, as in "
              "qpsmtpd); Postfix's flush service starts a delivery run (250).",
              [("ETRN example.test", "5", "2")]),
+    "mail_tab": ("asmtpd tolerates spaces after 'FROM:' (a common client bug) but no TAB (RFC 5321 §4.1.1.2 "
+                 "allows neither): 501; Postfix skips any white space.",
+                 [("MAIL FROM:\t<sender@example.org>", "5", "2")]),
+    "mail_cr": ("asmtpd refuses a control character inside a command line (501; RELIABILITY P8: a bare CR is "
+                "never part of a command); Postfix reads it as white space and accepts.",
+                [("MAIL FROM:<a@example.test><CR>SIZE=1", "5", "2")]),
+    "mail_del": ("DEL is not in RFC 5321's atext: asmtpd refuses the address (501); Postfix accepts it.",
+                 [("MAIL FROM:<a<DEL>@example.test>", "5", "2")]),
+    "mail_size_twice": ("a MAIL parameter given twice is ambiguous: asmtpd refuses it (501 5.5.4 Duplicate "
+                        "parameter); Postfix accepts it.",
+                        [(f"MAIL FROM:<{SENDER}> SIZE=10 SIZE=20", "5", "2")]),
+    "rcpt_percent": (_ROUTING, [("RCPT TO:<a%b@example.test>", "2", "5")]),
+    "rcpt_bang": (_ROUTING, [("RCPT TO:<b!a@example.test>", "2", "5")]),
+    "rcpt_own_literal": ("Postfix treats an address literal of its own interface ([127.0.0.1]) as a local "
+                         "destination; asmtpd's rcpt_ok accepts a literal only when rcpthosts lists it, as "
+                         "qmail does (550 5.7.1 Relaying denied).",
+                         [("RCPT TO:<a@[127.0.0.1]>", "5", "2")]),
+    "ehlo_long_label": ("asmtpd checks the EHLO argument as a Domain (labels of at most 63 octets, RFC 1035 "
+                        "§2.3.4) and refuses it (501); Postfix accepts any EHLO name unless "
+                        "reject_invalid_helo_hostname is configured.",
+                        [("*", "5", "2")]),
+    "noop_tab": ("RFC 5321 §4.1.1 ends a verb with SP: asmtpd reads 'NOOP<TAB>x' as one unknown verb "
+                 "(500 5.5.1); Postfix splits on any white space.",
+                 [("NOOP\tx", "5", "2")]),
 }
-for _name, _param in (("size_param", "SIZE=1000"), ("body_8bit", "BODY=8BITMIME"), ("body_7bit", "BODY=7BIT")):
-    KNOWN[_name + "/helo"] = (_PARAMS_AFTER_HELO, [(f"MAIL FROM:<{SENDER}> {_param}", "5", "2"),
-                                                  (f"RCPT TO:<{OK}>", "5", "2"), ("DATA", "5", "3"),
-                                                  ("DATA <dot>", "-", "2")])
+KNOWN["size_param/helo"] = (_PARAMS_AFTER_HELO, [(f"MAIL FROM:<{SENDER}> SIZE=1000", "5", "2"),
+                                                 (f"RCPT TO:<{OK}>", "5", "2"), ("DATA", "5", "3"),
+                                                 ("DATA <dot>", "-", "2")])
 
 
 def unexpected(name, diffs):
