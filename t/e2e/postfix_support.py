@@ -263,10 +263,15 @@ class Postfix:
             except subprocess.TimeoutExpired:
                 pass
         # master leads its own process group (start_new_session): whatever of it is left.
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
+        deadline = time.monotonic() + 2
+        while True:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                break            # the group is empty
+            if time.monotonic() > deadline or self.proc.poll() is None:
+                break
+            time.sleep(0.02)
         if self.proc.poll() is None:
             self.proc.wait(timeout=5)
         self.proc = None

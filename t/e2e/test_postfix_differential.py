@@ -99,7 +99,7 @@ MALFORMED_ADDRESSES = {
     "hyphen_label": "<a@-bad.example.test>",
     "underscore": "<a@exa_mple.test>",
     "bad_ipv4": "<a@[300.1.1.1]>",
-    "bad_ipv6": "<a@[IPv6:::1]>",
+    "bad_ipv6": "<a@[IPv6:1::2::3]>",
     "long_local": "<" + "l" * 65 + "@example.test>",
     "long_domain": "<a@" + ("d" * 63 + ".") * 4 + "test>",
     "open_quote": "<\"unterminated@example.test>",
