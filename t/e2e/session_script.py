@@ -9,9 +9,12 @@ A script is a list of steps, run in order on one connection after the greeting:
 Each reply is recorded as (label, outcome): outcome is the reply class "2".."5", "closed" when
 the server closed the connection instead of replying, "-" for a step not sent because an earlier
 reply made it pointless (a body after a DATA refused), "timeout" when no reply came in time.
-After "closed" every later step is "closed" too. Owner: e2e tests of issue 16 (t/e2e/).
+After "closed" every later step is "closed" too. run_all() runs many scripts in parallel, compare()
+pairs two runs' outcomes up, unexpected() checks the differences against a listed set.
+Owner: e2e tests of issue 16 (t/e2e/).
 """
 
+import concurrent.futures
 import socket
 
 from smtp_client import Client, ConnectionClosed
@@ -121,3 +124,41 @@ def run_script(port, steps, timeout=5.0):
         transcript = c.dump()
         c.close()
     return out, transcript
+
+
+def pipelined(steps):
+    """The same steps with the leading run of commands (MAIL, RCPT..., RSET) in one write."""
+    n = 0
+    while n < len(steps) and isinstance(steps[n], Cmd):
+        n += 1
+    assert n >= 2, "nothing to pipeline"
+    return [Pipe(*[c.line for c in steps[:n]])] + list(steps[n:])
+
+
+def run_all(port, scripts, parallel):
+    """run_script for every (name, steps), `parallel` sessions at a time; results in order."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=parallel) as pool:
+        return list(pool.map(lambda s: run_script(port, s[1]), scripts))
+
+
+def compare(a, p):
+    """[(index, label, outcome a, outcome p)] where two runs of one script differ."""
+    diffs = []
+    for i in range(max(len(a), len(p))):
+        la, oa = a[i] if i < len(a) else ("?", "missing")
+        lp, op = p[i] if i < len(p) else ("?", "missing")
+        if oa != op:
+            diffs.append((i, la if la != "?" else lp, oa, op))
+    return diffs
+
+
+def unexpected(known, diffs):
+    """The differences (label, a, p) of one session beyond `known`, its listed (reason, [(label,
+    a, p)...]) or None: all of them unless they are exactly the listed ones ("*" matches any label)."""
+    got = [(label, a, p) for _, label, a, p in diffs]
+    if known is None:
+        return got
+    want = known[1]
+    same = len(got) == len(want) and all((w[0] == "*" or w[0] == g[0]) and w[1:] == g[1:]
+                                         for g, w in zip(got, want))
+    return [] if same else got
