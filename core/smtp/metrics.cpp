@@ -191,7 +191,7 @@ void MetricsRegistry::set_reload_error(unsigned index, std::string_view text) {
     char* at = static_cast<char*>(base_) + sizeof(Header) + workers_ * sizeof(WorkerCounters) + index * kReloadErrorBytes;
     SharedMutexLock lock(header().mutex);   // a half-written text is only a garbled message
     const std::size_t n = std::min(text.size(), kReloadErrorBytes - 1);
-    std::memcpy(at, text.data(), n);
+    if (n) std::memcpy(at, text.data(), n);
     at[n] = '\0';
 }
 

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "core/smtp/settings_parse.hpp"
+#include "t/core/smtp/settings_parse.hpp"
 
 namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
 
