@@ -96,6 +96,10 @@ class CtlTest(unittest.TestCase):
             self.assertEqual(rc, 0, err)
             self.assertIn("sessions: 1\n", out)
             self.assertIn(f"pid {pids[0]}", out)
+            p = subprocess.run([CTL, "-c", str(self.d.config_dir), "status"], capture_output=True, text=True,
+                               timeout=10)   # the socket named by asmtpd.yaml
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("sessions: 1\n", p.stdout)
         finally:
             c.cmd("QUIT", 221)
             c.close()
@@ -174,6 +178,19 @@ class CtlTest(unittest.TestCase):
                            user=NOBODY, group=1, extra_groups=[], env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0"))
         self.assertEqual(p.returncode, 2, p.stdout)
         self.assertIn("Permission denied", p.stderr)
+
+
+    def test_a_second_daemon_leaves_a_live_socket_alone(self):
+        other = Daemon(settings={"control": {"socket": self.d.socket}})
+        try:
+            other.start(wait=False)
+            self.assertEqual(other.wait(20), 1, other.stderr_tail())
+            self.assertIn(f"asmtpd: control: {self.d.socket}: another process (an asmtpd still running?) answers on it",
+                          other.stderr_text())
+        finally:
+            other.stop()
+            other.cleanup()
+        self.assertEqual(ctl(self.d, "status")[0], 0)
 
 
 class DrainTest(unittest.TestCase):
