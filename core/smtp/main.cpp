@@ -44,7 +44,8 @@ constexpr const char* kUsage =
     "  --version      print the version\n"
     "  --help         this text\n"
     "\n"
-    "Signals: SIGTERM/SIGINT drain and exit, SIGHUP reloads configuration and plugins.\n";
+    "Signals: SIGTERM/SIGINT drain and exit, SIGHUP reloads configuration and plugins.\n"
+    "asmtpd-ctl status|reload|drain|plugins does the same over asmtpd.yaml's control.socket.\n";
 
 }  // namespace
 
