@@ -164,6 +164,12 @@ bool Server::start(std::string& error) {
     sigterm_.start(SIGTERM, [this](int) { stop(); });
     sigint_.start(SIGINT, [this](int) { stop(); });
     sighup_.start(SIGHUP, [this](int) { reload(); });
+    // A worker starts with SIGHUP blocked (workers.cpp): one sent before this point waits,
+    // pending, and reaches the handler now instead of killing the worker.
+    sigset_t hup;
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    pthread_sigmask(SIG_UNBLOCK, &hup, nullptr);
     return true;
 }
 

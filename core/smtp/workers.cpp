@@ -34,6 +34,14 @@ struct Worker {
 };
 
 pid_t spawn(unsigned index, bool reloaded, const std::function<int(unsigned, bool)>& worker) {
+    // The worker starts with SIGHUP blocked, from the fork on, and its Server unblocks it once
+    // its loop handles it: a reload sent to a worker that is still starting then waits for
+    // that handler, instead of being swallowed by the supervisor's inherited one or killing
+    // the worker (the default action), which in its first second would stop the whole daemon.
+    sigset_t hup, before;
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    sigprocmask(SIG_BLOCK, &hup, &before);
     pid_t pid = fork();
     if (pid == 0) {
         // The worker installs its own handlers on its loop; start from the defaults.
@@ -43,6 +51,7 @@ pid_t spawn(unsigned index, bool reloaded, const std::function<int(unsigned, boo
         std::fflush(nullptr);
         _exit(worker(index, reloaded));
     }
+    sigprocmask(SIG_SETMASK, &before, nullptr);   // a SIGHUP meanwhile is delivered here, now
     return pid;
 }
 

@@ -111,6 +111,34 @@ class WorkersTest(E2ETestCase):
         self.assertEqual(len(ids_after), len(set(ids_after)), "an id was reused after the restart")
         self.assertTrue(set(ids_after) > ids_before)
 
+    def test_a_reload_while_a_worker_starts_does_not_kill_it(self):
+        d = self.start_daemon(settings={"workers": 2})
+        before = worker_pids(d, 2)
+        time.sleep(1.2)   # past the first second, so a crash is restarted, not fatal
+        children = f"/proc/{d.proc.pid}/task/{d.proc.pid}/children"
+        os.kill(before[0], signal.SIGKILL)
+        # SIGHUP the replacement the moment it is forked, before its loop can have a handler:
+        # the signal must wait for the handler, not kill the worker (its default action).
+        new = None
+        deadline = time.monotonic() + 15
+        while new is None and time.monotonic() < deadline:
+            with open(children) as f:
+                pids = {int(p) for p in f.read().split()}
+            fresh = pids - set(before.values())
+            if fresh:
+                new = fresh.pop()
+                os.kill(new, signal.SIGHUP)
+        self.assertIsNotNone(new, "worker 0 was not restarted:\n" + d.stderr_tail())
+        deadline = time.monotonic() + 10
+        while d.stderr_text().count("configuration reloaded") < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertIsNone(d.proc.poll(), "the daemon stopped:\n" + d.stderr_tail())
+        os.kill(new, 0)   # the restarted worker is alive (raises if not)
+        self.assertNotIn("killed by signal 1 (", d.stderr_text())
+        self.assertEqual(d.stderr_text().count("configuration reloaded"), 1,
+                         "the early SIGHUP was not kept for the worker's handler:\n" + d.stderr_tail())
+        self.deliver_in_parallel(d, 4)
+
 
 class SecondInstanceTest(E2ETestCase):
 
