@@ -74,7 +74,9 @@ void Session::apply_xforward(const std::vector<proto::XforwardAttr>& attrs) {
             xforward_->name_given = true;
             info_.remote_host = v;
             notes_["remote_host"] = v.empty() ? "unknown" : v;
-            notes_["rdns"] = !v.empty() ? "confirmed" : a.temporary ? "temperror" : "no PTR";
+            notes_["rdns"] = ClientName::result_name(!v.empty()    ? ClientName::Result::confirmed
+                                                     : a.temporary ? ClientName::Result::temperror
+                                                                   : ClientName::Result::no_ptr);
             notes_.erase("rdns_ptr");
         } else if (a.name == "HELO") {
             info_.helo_host = v;
