@@ -55,8 +55,12 @@ struct ClientLimits {
 
 // STARTTLS (RFC 3207) and AUTH (RFC 4954) towards the next hop (queue/smtp_forward only).
 //   None           never STARTTLS (the default: what the plugin always did)
-//   Opportunistic  STARTTLS when the EHLO reply offers it, plaintext otherwise
+//   Opportunistic  STARTTLS when the EHLO reply offers it, plaintext otherwise; without
+//                  verify (Postfix's smtp_tls_security_level=may) a failed handshake is
+//                  retried once over a new plaintext connection
 //   Required       no STARTTLS offer, or a failed handshake: nothing is sent (4xx)
+// Postfix's level names are accepted too: may (opportunistic, no verify), encrypt (required,
+// no verify), verify and secure (required, verify).
 enum class TlsMode { None, Opportunistic, Required };
 std::string_view to_string(TlsMode m);
 
@@ -72,6 +76,8 @@ struct ClientSecurity {
     std::shared_ptr<io::TlsContext> context;   // made by load_client_security (client_tls.hpp)
 
     bool wants_auth() const { return !auth_user.empty(); }
+    // Postfix's "may": a failed TLS handshake is retried once in plaintext. Never with verify.
+    bool plaintext_fallback() const { return tls == TlsMode::Opportunistic && !verify; }
 };
 
 struct ClientConfig {
@@ -87,7 +93,8 @@ struct ClientConfig {
 //   idle_timeout S      total_timeout S          dns_timeout S (default 5)
 //   port N              (mx only: the MX hosts' port, default 25; for tests and odd setups)
 //   SMTP only (see ClientSecurity; parse_client_security):
-//   tls none|opportunistic|required   tls_verify yes|no   ca_file PATH   tls_name NAME
+//   tls none|opportunistic|required (or Postfix's may|encrypt|verify|secure)
+//   tls_verify yes|no   ca_file PATH   tls_name NAME
 //   auth_user USER   auth_pass_file PATH | auth_pass PASSWORD   auth_plaintext yes|no
 // max_connections counts per worker loop and per next-hop address.
 // S are seconds, fractions allowed. total_timeout must leave the client time: it defaults to
@@ -98,7 +105,8 @@ std::optional<std::string> parse_client_config(const std::vector<std::string>& a
 
 // The security keys' part of parse_client_config (next_hop_security.cpp), given the keys'
 // values as parsed. Rules: tls_verify defaults to yes with `tls required`, no with
-// `opportunistic`; tls_verify/ca_file/tls_name need tls; "mx" takes neither tls_verify yes
+// `opportunistic`; Postfix's levels fix it (may, encrypt: no; verify, secure: yes), and a
+// tls_verify that contradicts the level is an error; tls_verify/ca_file/tls_name need tls; "mx" takes neither tls_verify yes
 // nor tls_name nor AUTH (MX host names are not authenticated without DANE or MTA-STS, and
 // credentials would go to any MX); a Unix socket takes no tls; auth_user needs exactly one
 // of auth_pass_file and auth_pass, and tls unless auth_plaintext yes.

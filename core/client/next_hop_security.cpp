@@ -45,16 +45,29 @@ std::optional<std::string> parse_client_security(const SecurityArgs& a, NextHopP
     if (!any) return std::nullopt;
     if (protocol != NextHopProtocol::Smtp)
         return std::string("tls, tls_verify, ca_file, tls_name and auth_* are for queue/smtp_forward only");
+    std::optional<bool> level_verify;   // what a Postfix level name fixes tls_verify to
     if (a.tls) {
         if (*a.tls == "none" || *a.tls == "no") out.tls = TlsMode::None;
         else if (*a.tls == "opportunistic" || *a.tls == "yes") out.tls = TlsMode::Opportunistic;
         else if (*a.tls == "required") out.tls = TlsMode::Required;
-        else return "bad tls '" + *a.tls + "' (none, opportunistic or required)";
+        else if (*a.tls == "may") {
+            out.tls = TlsMode::Opportunistic;
+            level_verify = false;
+        } else if (*a.tls == "encrypt") {
+            out.tls = TlsMode::Required;
+            level_verify = false;
+        } else if (*a.tls == "verify" || *a.tls == "secure") {
+            out.tls = TlsMode::Required;
+            level_verify = true;
+        } else return "bad tls '" + *a.tls + "' (none, opportunistic, required, or Postfix's may, encrypt, verify, secure)";
     }
     const bool tls = out.tls != TlsMode::None;
     if (tls && hop.unix_socket) return std::string("tls is for a TCP next hop, not a Unix socket");
-    auto verify = yes_no(a.tls_verify, out.tls == TlsMode::Required && !hop.mx);
+    auto verify = yes_no(a.tls_verify, level_verify.value_or(out.tls == TlsMode::Required && !hop.mx));
     if (!verify) return "bad tls_verify '" + *a.tls_verify + "' (yes or no)";
+    if (level_verify && *verify != *level_verify)
+        return "tls " + *a.tls + " means tls_verify " + (*level_verify ? "yes" : "no") + ": drop tls_verify " +
+               *a.tls_verify;
     out.verify = *verify;
     if (!tls && (a.tls_verify || a.ca_file || a.tls_name))
         return std::string("tls_verify, ca_file and tls_name need tls opportunistic or tls required");

@@ -33,9 +33,9 @@ std::string seconds(std::uint64_t ms) {
 }  // namespace
 
 ClientConnection::ClientConnection(uv_loop_t* loop, const ClientConfig& config, std::string helo_name,
-                                   ConnectionOwner& owner, io::Log log, std::uint64_t id)
+                                   ConnectionOwner& owner, io::Log log, std::uint64_t id, bool plaintext_retry)
     : loop_(loop), config_(config), helo_name_(std::move(helo_name)), owner_(owner), log_(std::move(log)), id_(id),
-      timer_(loop) {}
+      plaintext_retry_(plaintext_retry), timer_(loop) {}
 
 ClientConnection::~ClientConnection() {
     phase_ = Phase::Closed;
@@ -109,6 +109,9 @@ void ClientConnection::arm_timer() {
 void ClientConnection::on_timeout() {
     if (phase_ == Phase::Body) {
         fail(Failure::Timeout, fmt::format("timed out after {} sending the message", seconds(config_.limits.command_ms)));
+    } else if (!waits_.empty() && waits_.front() == Wait::Handshake && phase_ == Phase::Setup) {
+        handshake_failed(fmt::format("STARTTLS with {}: TLS handshake timed out after {}", config_.security.tls_name,
+                                     seconds(config_.limits.command_ms)));
     } else if (!waits_.empty()) {
         const std::uint64_t ms = waits_.front() == Wait::Final ? config_.limits.data_end_ms : config_.limits.command_ms;
         fail(Failure::Timeout, fmt::format("timed out after {} waiting for the reply to {}", seconds(ms),
@@ -419,6 +422,7 @@ void ClientConnection::fail(Failure kind, std::string error) {
         rep.failure = kind;
         rep.error = std::move(error);
         rep.refusal = std::move(report_.refusal);
+        rep.retry_plaintext = retry_plaintext_;
         owner_.connection_failed(*this, std::move(rep));
         return;
     }

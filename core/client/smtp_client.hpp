@@ -91,6 +91,9 @@ struct DeliveryReport {
     std::vector<proto::Reply> rcpt_replies;    // in envelope order, as far as they came
     std::vector<proto::Reply> final_replies;   // SMTP: one; LMTP: one per recipient
     bool dot_sent = false;                     // a failure after this may leave a duplicate
+    // Set-up only: the TLS handshake failed at the may level (ClientSecurity::plaintext_fallback):
+    // the owner may retry once over a new connection that does not try TLS.
+    bool retry_plaintext = false;
 
     // Every promised reply arrived (the final ones may still be refusals).
     bool complete() const { return stage == Stage::Done && error.empty(); }
@@ -118,8 +121,9 @@ public:
 
 class ClientConnection final : public io::StreamListener, public std::enable_shared_from_this<ClientConnection> {
 public:
+    // plaintext_retry: the retry after a failed may-level handshake: no STARTTLS on this one.
     ClientConnection(uv_loop_t* loop, const ClientConfig& config, std::string helo_name, ConnectionOwner& owner,
-                     io::Log log, std::uint64_t id);
+                     io::Log log, std::uint64_t id, bool plaintext_retry = false);
     ~ClientConnection() override;
     ClientConnection(const ClientConnection&) = delete;
     ClientConnection& operator=(const ClientConnection&) = delete;
@@ -134,6 +138,7 @@ public:
     bool has_job() const { return job_ != nullptr; }
     std::uint64_t id() const { return id_; }
     std::uint64_t messages() const { return messages_; }
+    bool plaintext_retry() const { return plaintext_retry_; }
 
     // StreamListener
     void on_read(std::string_view bytes) override;
@@ -157,6 +162,7 @@ private:
     void after_hello();
     void on_secure_reply(Wait w, proto::Reply r);
     void on_handshake(bool ok, std::string error);
+    void handshake_failed(std::string error);    // fail(Tls), marked for the plaintext retry at the may level
     void start_auth();
     void ready();
     void start_transaction();
@@ -177,6 +183,8 @@ private:
     ConnectionOwner& owner_;
     io::Log log_;
     std::uint64_t id_;
+    bool plaintext_retry_;             // never STARTTLS (the may level's retry)
+    bool retry_plaintext_ = false;     // the handshake failed: the report asks for the retry
 
     Phase phase_ = Phase::New;
     std::unique_ptr<io::Connecting> connecting_;

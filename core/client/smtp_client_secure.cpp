@@ -8,8 +8,10 @@
 // Failure::Auth (the queue plugin answers 4xx; nothing of a message was sent).
 // Must never: send AUTH without TLS unless auth_plaintext; put the password in a log line;
 // accept plaintext that arrived after the 220 to STARTTLS but before the handshake (RFC 3207
-// §5 command injection); fall back to plaintext after a failed handshake (the peer may be an
-// attacker stripping TLS, and the connection is unusable anyway).
+// §5 command injection); fall back to plaintext on the same connection after a failed handshake
+// (it is unusable), or at all unless the level is Postfix's may (opportunistic without
+// tls_verify): then, and only then, the pool retries once over a new connection without
+// STARTTLS, as Postfix does (an attacker can strip TLS from an unverified level anyway).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -59,7 +61,10 @@ void ClientConnection::read_offer(const proto::Reply& r) {
 
 void ClientConnection::after_hello() {
     const ClientSecurity& sec = config_.security;
-    if (sec.tls != TlsMode::None && !tls_) {
+    if (sec.tls != TlsMode::None && !tls_ && plaintext_retry_) {
+        log_.info("next hop {} #{}: plaintext retry after a failed TLS handshake (tls may): no STARTTLS",
+                  config_.hop.describe(), id_);
+    } else if (sec.tls != TlsMode::None && !tls_) {
         if (starttls_) {
             send("STARTTLS", Wait::StartTls);
             return;
@@ -147,7 +152,7 @@ void ClientConnection::on_secure_reply(Wait w, proto::Reply r) {
 void ClientConnection::on_handshake(bool ok, std::string error) {
     auto self = shared_from_this();
     if (phase_ != Phase::Setup) return;
-    if (!ok) return fail(Failure::Tls, "STARTTLS with " + config_.security.tls_name + ": " + error);
+    if (!ok) return handshake_failed("STARTTLS with " + config_.security.tls_name + ": " + error);
     if (waits_.empty() || waits_.front() != Wait::Handshake) {
         fail(Failure::Protocol, "reply stream out of step after the TLS handshake");
         return;
@@ -158,6 +163,15 @@ void ClientConnection::on_handshake(bool ok, std::string error) {
               config_.security.verify ? " for " + config_.security.tls_name : "");
     parser_.clear();
     send("EHLO " + helo_name_, Wait::Ehlo);
+}
+
+void ClientConnection::handshake_failed(std::string error) {
+    if (config_.security.plaintext_fallback() && !plaintext_retry_) {
+        retry_plaintext_ = true;
+        log_.info("next hop {} #{}: TLS handshake failed at the may level (tls opportunistic, tls_verify no): "
+                  "retrying once over a new plaintext connection", config_.hop.describe(), id_);
+    }
+    fail(Failure::Tls, std::move(error));
 }
 
 }  // namespace asmtpd::client

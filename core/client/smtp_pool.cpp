@@ -200,6 +200,18 @@ void SmtpPool::connection_failed(ClientConnection& c, DeliveryReport why) {
     auto self = shared_from_this();
     if (opening_ > 0) --opening_;
     auto keep = take(c);
+    if (why.retry_plaintext && !c.plaintext_retry() && !queue_.empty() && !draining_) {
+        // Postfix's may level: the handshake failed, so the oldest waiter gets one new
+        // connection without STARTTLS instead of this failure (it carries one delivery).
+        auto retry = std::make_shared<ClientConnection>(loop_, config_, helo_name_, *this, queue_.front()->job->log,
+                                                        ++next_id_, true);
+        conns_.push_back(retry);
+        ++opening_;
+        watch_signals();
+        retry->open();
+        dispatch();
+        return;
+    }
     // One attempt per waiting job: the oldest waiter gets this failure, so a dead next hop
     // answers every job after at most one connect_timeout instead of its total_timeout.
     if (!queue_.empty()) {
@@ -225,9 +237,10 @@ void SmtpPool::job_finished(ClientConnection& c, DeliveryReport report, After af
         }
     }
     std::shared_ptr<ClientConnection> keep;
-    if (after == After::Reuse && !draining_) {
+    if (after == After::Reuse && !draining_ && !c.plaintext_retry()) {
         to_back(c);   // most recently used goes last
     } else {
+        // A plaintext retry is not reused: the next delivery tries TLS again.
         if (after == After::Reuse) c.quit();
         keep = take(c);
     }

@@ -1,6 +1,8 @@
 // smtp_pool.hpp - the connections of one worker loop to one next hop: at most max_connections,
 // idle ones reused (RSET between messages) until idle_timeout, deliveries beyond the cap
-// waiting in FIFO order.
+// waiting in FIFO order. At Postfix's may level (ClientSecurity::plaintext_fallback) a
+// connection whose TLS handshake failed is followed by one new connection without STARTTLS for
+// the oldest waiter, closed after that delivery (the next one tries TLS again).
 //
 // Rules: deliver() answers exactly once through job->done, never synchronously from inside
 // deliver(); every job has a total deadline (waiting for a connection included). A connection

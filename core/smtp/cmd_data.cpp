@@ -63,7 +63,7 @@ void Session::begin_data(const proto::Reply& go_ahead, bool chunked) {
     proto::DataLimits limits;
     limits.max_bytes = s.limits.databytes > 0 ? s.limits.databytes : UINT64_MAX;
     limits.max_line = s.limits.data_line_length;
-    limits.bare_lf = policy_for(*runtime_, info_.remote_ip);
+    limits.bare_lf = policy_for(*runtime_, peer_ip());   // the bytes come from the peer, not an XFORWARD client
     limits.dot_stuffed = !chunked;
     data_policy_ = limits.bare_lf;
     data_.emplace(limits);
@@ -250,13 +250,14 @@ void Session::run_data_post_headers() {
 
 void Session::run_received_line() {
     if (!txn_) return;
-    std::string standard = received_header(info_, *txn_, runtime_->facts.hostname, std::time(nullptr));
+    const std::string_view fwd_proto = xforward_ ? std::string_view(xforward_->proto) : std::string_view();
+    std::string standard = received_header(info_, *txn_, runtime_->facts.hostname, std::time(nullptr), fwd_proto);
     if (!runtime_->registry->has(hooks::Hook::ReceivedLine)) {
         txn_->received = std::move(standard);
         run_data_post();
         return;
     }
-    hooks::ReceivedArgs args{received_protocol(info_), info_.auth_user.empty() ? "" : "(" + info_.auth_user + ")",
+    hooks::ReceivedArgs args{received_protocol(info_, fwd_proto), info_.auth_user.empty() ? "" : "(" + info_.auth_user + ")",
                              info_.tls ? info_.tls_version + " " + info_.tls_cipher : "", standard};
     run_chain(hooks::Hook::ReceivedLine, std::move(args),
               [this, standard](const hooks::Verdict& v, const hooks::Disposition&) {

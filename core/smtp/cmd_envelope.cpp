@@ -240,9 +240,13 @@ void Session::cmd_rset(const proto::Command&) {
 void Session::reset_transaction(std::string_view cause) {
     data_.reset();
     bdat_open_ = false;
-    if (!txn_ && cause.empty()) return;
+    if (!txn_ && cause.empty()) {
+        end_xforward();
+        return;
+    }
     chain_->notify(hooks::Hook::ResetTransaction, hooks::ResetArgs{cause == "RSET"});
     txn_.reset();
+    end_xforward();   // after reset_transaction: its plugins still saw the forwarded client
 }
 
 }  // namespace asmtpd::smtp

@@ -55,7 +55,10 @@ void Session::cmd_helo(const proto::Command& c, bool extended) {
                   r.lines.push_back("DSN");
                   if (runtime_->tls && !tls_) r.lines.push_back("STARTTLS");
                   if (auth_offered()) r.lines.push_back("AUTH " + auth_mechanisms());
-                  if (xclient_allowed()) r.lines.push_back("XCLIENT " + std::string(proto::xclient_attribute_names()));
+                  if (xclient_allowed()) {
+                      r.lines.push_back("XCLIENT " + std::string(proto::xclient_attribute_names()));
+                      r.lines.push_back("XFORWARD " + std::string(proto::xforward_attribute_names()));
+                  }
                   // Capabilities offered by plugins, one per line of the "capabilities" note.
                   if (auto it = notes_.find("capabilities"); it != notes_.end()) {
                       std::string_view caps = it->second;

@@ -44,6 +44,7 @@ void Session::cmd_xclient(const proto::Command& c) {
 }
 
 void Session::apply_xclient(const std::vector<proto::XclientAttr>& attrs) {
+    end_xforward();   // XFORWARD attributes are forgotten; old_ip is the counted address
     const std::string old_ip = info_.remote_ip;
     std::optional<std::string> name;   // set when NAME was given ("" = unavailable)
     std::optional<std::string> helo, login;

@@ -52,7 +52,7 @@ std::optional<proto::Reply> CommandTable::out_of_sequence(const Session& s, std:
 }
 
 void CommandTable::dispatch(Session& s, const proto::Command& c) {
-    static constexpr std::array<CommandSpec, 19> kCommands{{
+    static constexpr std::array<CommandSpec, 20> kCommands{{
         {"HELO", [](Session& x, const proto::Command& k) { x.cmd_helo(k, false); }},
         {"EHLO", [](Session& x, const proto::Command& k) { x.cmd_helo(k, true); }},
         {"MAIL", [](Session& x, const proto::Command& k) { x.cmd_mail(k); }, kHello | kNoSender | kSubmissionAuth},
@@ -70,6 +70,7 @@ void CommandTable::dispatch(Session& s, const proto::Command& c) {
         {"STARTTLS", [](Session& x, const proto::Command& k) { x.cmd_starttls(k); }},
         {"AUTH", [](Session& x, const proto::Command& k) { x.cmd_auth(k); }},
         {"XCLIENT", [](Session& x, const proto::Command& k) { x.cmd_xclient(k); }},
+        {"XFORWARD", [](Session& x, const proto::Command& k) { x.cmd_xforward(k); }},
         {"GET", nullptr}, {"POST", nullptr},
     }};
     if (c.verb.empty() || !c.valid_verb || c.verb.back() == ':' || c.verb == "CONNECT") {

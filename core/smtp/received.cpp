@@ -22,7 +22,8 @@ std::string rfc5322_date(std::time_t now) {
     return std::string(buf, n);
 }
 
-std::string received_protocol(const proto::ConnectionInfo& info) {
+std::string received_protocol(const proto::ConnectionInfo& info, std::string_view forwarded_proto) {
+    if (!forwarded_proto.empty()) return clean(forwarded_proto);
     std::string proto = info.hello == proto::Hello::Ehlo ? "ESMTP" : "SMTP";
     if (info.hello == proto::Hello::Ehlo) {
         if (info.tls) proto += "S";
@@ -53,8 +54,8 @@ std::string received_from_plugin(std::string_view text) {
 }
 
 std::string received_header(const proto::ConnectionInfo& info, const hooks::Transaction& txn,
-                            const std::string& hostname, std::time_t now) {
-    const std::string proto = received_protocol(info);
+                            const std::string& hostname, std::time_t now, std::string_view forwarded_proto) {
+    const std::string proto = received_protocol(info, forwarded_proto);
     std::string out = fmt::format("Received: from {} ({} {})\r\n\tby {} (asmtpd) with {} id {}",
                                   clean(info.helo_host.empty() ? "unknown" : info.helo_host),
                                   clean(info.remote_host.empty() ? "unknown" : info.remote_host),

@@ -16,11 +16,13 @@
 
 namespace asmtpd::smtp {
 
+// forwarded_proto: an XFORWARD PROTO of this transaction, the "with" value instead of our own.
 std::string received_header(const proto::ConnectionInfo& info, const hooks::Transaction& txn,
-                            const std::string& hostname, std::time_t now);
+                            const std::string& hostname, std::time_t now, std::string_view forwarded_proto = {});
 
-// RFC 3848's "with" value: SMTP, ESMTP, ESMTPS, ESMTPA, ESMTPSA.
-std::string received_protocol(const proto::ConnectionInfo& info);
+// RFC 3848's "with" value: SMTP, ESMTP, ESMTPS, ESMTPA, ESMTPSA; forwarded_proto when given
+// (XFORWARD PROTO, as Postfix writes it).
+std::string received_protocol(const proto::ConnectionInfo& info, std::string_view forwarded_proto = {});
 
 // A received_line plugin's text as a "Received: ...\r\n" header: its lines ('\n') are folded
 // with CRLF + tab and control characters are replaced, so a plugin cannot inject a header.

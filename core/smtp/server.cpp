@@ -234,7 +234,7 @@ void Server::on_connection(std::unique_ptr<io::TcpStream> stream, const ListenSp
 void Server::session_finished(Session& s) {
     auto it = sessions_.find(s.id());
     if (it == sessions_.end()) return;
-    if (connections_) connections_->remove(worker_, s.info().remote_ip);
+    if (connections_) connections_->remove(worker_, s.peer_ip());
     publish_metrics();
     retired_.push_back(std::move(it->second));
     sessions_.erase(it);

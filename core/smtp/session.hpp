@@ -40,6 +40,7 @@
 #include "core/smtp/metrics.hpp"
 #include "core/smtp/reject_log.hpp"
 #include "core/proto/xclient.hpp"
+#include "core/proto/xforward.hpp"
 #include "core/smtp/runtime.hpp"
 #include "core/smtp/session_phase.hpp"
 #include "hooks/chain.hpp"
@@ -99,6 +100,8 @@ public:
     std::uint64_t id() const { return info_.id; }
     Phase phase() const { return phase_; }
     const proto::ConnectionInfo& info() const { return info_; }
+    // The address this connection is counted under: the peer's, never an XFORWARD one.
+    const std::string& peer_ip() const { return xforward_ ? xforward_->remote_ip : info_.remote_ip; }
 
     // io::StreamListener
     void on_read(std::string_view bytes) override;
@@ -198,6 +201,10 @@ private:
     bool xclient_allowed();
     void cmd_xclient(const proto::Command& c);
     void apply_xclient(const std::vector<proto::XclientAttr>& attrs);
+    // cmd_xforward.cpp
+    void cmd_xforward(const proto::Command& c);
+    void apply_xforward(const std::vector<proto::XforwardAttr>& attrs);
+    void end_xforward();                            // the connection's own client attributes again
     // cmd_misc.cpp
     void cmd_quit(const proto::Command& c);
     void cmd_noop(const proto::Command& c);
@@ -287,7 +294,17 @@ private:
     // client; the old one is kept (late DNS answers still reach a live object) and ignored.
     std::unique_ptr<ClientName> client_name_ = std::make_unique<ClientName>();
     std::vector<std::unique_ptr<ClientName>> old_client_names_;
-    std::optional<bool> xclient_peer_;   // may this peer use XCLIENT (trusted_proxies)
+    std::optional<bool> xclient_peer_;   // may this peer use XCLIENT/XFORWARD (trusted_proxies)
+    // While XFORWARD attributes apply (until the transaction ends): what they replaced.
+    struct Forwarded {
+        std::string remote_ip;
+        std::uint16_t remote_port = 0;
+        std::string remote_host, helo_host;
+        std::vector<std::pair<std::string, std::string>> notes;   // remote_host, rdns, ... as they were
+        bool name_given = false;                                  // an XFORWARD NAME came
+        std::string proto;                                        // XFORWARD PROTO: the Received "with"
+    };
+    std::optional<Forwarded> xforward_;
     io::DnsScope dns_;               // plugins' lookups: dropped with the session (after client_name_)
     io::StateScope state_;           // plugins' state batches: callbacks dropped with the session
 };

@@ -154,7 +154,7 @@ struct Settings {
     Limits limits;
     Timeouts timeouts;
     TlsSettings tls;
-    std::vector<std::string> trusted_proxies;   // CIDRs allowed to send a PROXY header
+    std::vector<std::string> trusted_proxies;   // CIDRs allowed to send a PROXY header, XCLIENT, XFORWARD
     bool tls_before_auth = true;           // offer AUTH only inside TLS (qpsmtpd's tls_before_auth)
     // The sections plugins own (CatalogEntry::settings_key, e.g. spp's spp_programs), by key,
     // as value trees the plugin validates in its init().

@@ -89,6 +89,7 @@ struct Conn {
     bool relay_exported = false;
     bool auth_exported = false;    // the session's login is in the environment
     bool auth_vars_set = false;    // SMTPAUTHUSER/METHOD are there (for [auth], or exported)
+    ClientVars client;             // whom TCPREMOTE* describe (XFORWARD may name another client)
     std::shared_ptr<ChainRun> run;             // the command in progress
 };
 
@@ -301,6 +302,8 @@ private:
             conn->config = o.config;
             auto& env = c.connection().env;
             add_tcpserver_vars(c.connection(), hostname_, env);
+            conn->client.ip = c.connection().remote_ip;
+            conn->client.port = c.connection().remote_port;
             conn->relay_at_connect = env.count("RELAYCLIENT") > 0 || c.connection().relay_client;
             export_relay(c, *conn);
             run_section(c, conn, Section::Connection, call);
@@ -431,6 +434,7 @@ private:
 
     void run_section(hooks::Context& ctx, const std::shared_ptr<Conn>& conn, Section s, hooks::HookCall call,
                      ChainInput input = {}, After after = {}) {
+        follow_client(ctx.connection(), conn->client);
         if (conn->config->programs(s).empty()) {
             hooks::Verdict v;
             if (after) after(ctx, *conn, v);

@@ -67,6 +67,31 @@ void add_tcpserver_vars(const proto::ConnectionInfo& c, std::string_view hostnam
     }
 }
 
+namespace {
+constexpr const char* kClientVars[] = {"TCPREMOTEIP",   "TCPREMOTEPORT", "TCPREMOTEHOST", "TCP6REMOTEIP",
+                                       "TCP6REMOTEPORT", "TCP6LOCALIP",   "TCP6LOCALPORT"};
+}  // namespace
+
+void follow_client(proto::ConnectionInfo& c, ClientVars& shown) {
+    const bool connect_time = c.remote_ip == shown.ip && c.remote_port == shown.port;
+    if (connect_time && !shown.saved) return;
+    if (!shown.saved) {
+        shown.saved.emplace();
+        for (const char* n : kClientVars)
+            if (auto it = c.env.find(n); it != c.env.end()) shown.saved->emplace(n, it->second);
+    }
+    for (const char* n : kClientVars) c.env.erase(n);
+    if (connect_time) {
+        for (auto& [k, v] : *shown.saved) c.env[k] = std::move(v);
+        shown.saved.reset();
+        return;
+    }
+    EnvMap fresh;
+    add_tcpserver_vars(c, {}, fresh);
+    for (const char* n : kClientVars)
+        if (auto it = fresh.find(n); it != fresh.end()) c.env[n] = std::move(it->second);
+}
+
 std::vector<std::string> child_environment(const ServerEnv& server, const EnvMap& env) {
     std::vector<std::string> out;
     out.reserve(server.vars.size() + env.size());

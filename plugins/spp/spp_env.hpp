@@ -10,6 +10,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -34,6 +36,18 @@ struct ServerEnv {
 // TCPREMOTEHOST only when the reverse name is known (never qmail's "unknown"), and for an
 // IPv6 peer also ucspi-tcp6's TCP6* names. IPv4-mapped peers are shown as dotted quads.
 void add_tcpserver_vars(const proto::ConnectionInfo& c, std::string_view hostname, EnvMap& env);
+
+// The client the TCPREMOTE* variables describe. XFORWARD (a trusted proxy naming the original
+// client for one transaction) changes the connection's address: follow_client() then replaces
+// TCPREMOTEIP, TCPREMOTEPORT, TCPREMOTEHOST and the TCP6* variables with the forwarded
+// client's, and puts back the values they had (tcp.env's included) once the address is the
+// connect-time one again. A reverse name that arrives later alone changes nothing.
+struct ClientVars {
+    std::string ip;                  // the connection's address when the variables were set
+    std::uint16_t port = 0;
+    std::optional<EnvMap> saved;     // the variables as they were, while another client is shown
+};
+void follow_client(proto::ConnectionInfo& c, ClientVars& shown);
 
 // "NAME=value" entries for io::ChildSpec::env. Entries whose name is empty or holds '=' or NUL,
 // or whose value holds NUL, are skipped (they cannot be represented in an environment).

@@ -198,6 +198,38 @@ TEST_CASE("parse_client_config: STARTTLS and AUTH keys") {
     CHECK(c.security.auth_plaintext);
 }
 
+TEST_CASE("parse_client_config: Postfix's TLS levels, and which one falls back to plaintext") {
+    struct Case {
+        std::vector<std::string> args;
+        TlsMode tls;
+        bool verify, fallback;
+    };
+    const Case cases[] = {
+        {{"127.0.0.1", "tls", "may"}, TlsMode::Opportunistic, false, true},
+        {{"127.0.0.1", "tls", "opportunistic"}, TlsMode::Opportunistic, false, true},   // the same level
+        {{"127.0.0.1", "tls", "opportunistic", "tls_verify", "yes"}, TlsMode::Opportunistic, true, false},
+        {{"127.0.0.1", "tls", "encrypt"}, TlsMode::Required, false, false},
+        {{"127.0.0.1", "tls", "verify"}, TlsMode::Required, true, false},
+        {{"127.0.0.1", "tls", "secure", "tls_verify", "yes"}, TlsMode::Required, true, false},
+        {{"127.0.0.1", "tls", "required"}, TlsMode::Required, true, false},
+        {{"127.0.0.1"}, TlsMode::None, false, false},
+    };
+    for (const auto& k : cases) {
+        ClientConfig c;
+        INFO(k.args.back());
+        REQUIRE_FALSE(parse_client_config(k.args, NextHopProtocol::Smtp, c));
+        CHECK(c.security.tls == k.tls);
+        CHECK(c.security.verify == k.verify);
+        CHECK(c.security.plaintext_fallback() == k.fallback);
+    }
+    // A tls_verify that contradicts the level is refused; mx has no verified level.
+    CHECK(config_error({"127.0.0.1", "tls", "may", "tls_verify", "yes"}) == "tls may means tls_verify no: drop tls_verify yes");
+    CHECK(config_error({"127.0.0.1", "tls", "secure", "tls_verify", "no"}) == "tls secure means tls_verify yes: drop tls_verify no");
+    CHECK(config_error({"127.0.0.1", "tls", "encrypt", "tls_verify", "no"}).empty());
+    CHECK(config_error({"mx", "tls", "verify"}).find("mx:") == 0);
+    CHECK(config_error({"mx", "tls", "may"}).empty());
+}
+
 TEST_CASE("parse_client_config: STARTTLS and AUTH refusals") {
     auto has = [](std::vector<std::string> args, std::string_view what, NextHopProtocol p = NextHopProtocol::Smtp) {
         const std::string err = config_error(std::move(args), p);

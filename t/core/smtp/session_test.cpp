@@ -273,4 +273,42 @@ TEST_CASE("set_envelope_address replaces the stored recipient") {
 }
 
 
+TEST_CASE("XFORWARD: trusted peers only, for one transaction; the connection stays the peer's") {
+    SessionDriver d(kAccept, "trusted_proxies: [127.0.0.1/32]\n");
+    d.connect();
+    CHECK(has(d.send("EHLO c.test\r\n"), "XFORWARD NAME ADDR PROTO HELO SOURCE PORT IDENT\r\n"));
+    const auto& info = d.session().info();
+    const std::string own_host = info.remote_host;
+    CHECK(d.send("XFORWARD ADDR=192.0.2.7 PORT=4711 NAME=mail.example.org\r\n").rfind("250 2.0.0 Ok\r\n", 0) == 0);
+    CHECK(code_of(d.send("XFORWARD HELO=h.example IDENT=Q1\r\n")) == 250);   // they add up
+    CHECK(info.remote_ip == "192.0.2.7");
+    CHECK(info.remote_port == 4711);
+    CHECK(info.remote_host == "mail.example.org");
+    CHECK(info.helo_host == "h.example");
+    CHECK(d.session().peer_ip() == "127.0.0.1");
+    CHECK(code_of(d.send("MAIL FROM:<a@b.test>\r\n")) == 250);
+    CHECK(code_of(d.send("XFORWARD ADDR=192.0.2.8\r\n")) == 503);
+    CHECK(code_of(d.send("RSET\r\n")) == 250);
+    CHECK(info.remote_ip == "127.0.0.1");
+    CHECK(info.remote_port == 40000);
+    CHECK(info.remote_host == own_host);
+    CHECK(info.helo_host == "c.test");
+    CHECK(code_of(d.send("XFORWARD ADDR=IPV6:2001:db8::1\r\n")) == 250);
+    CHECK(info.remote_host.empty());   // ADDR without NAME: the name is unknown
+    CHECK(code_of(d.send("XFORWARD PORT=x\r\n")) == 501);
+    // XCLIENT forgets the forwarded client and starts over from the peer's own address.
+    CHECK(code_of(d.send("XCLIENT ADDR=192.0.2.9 NAME=[UNAVAILABLE]\r\n")) == 220);
+    CHECK(info.remote_ip == "192.0.2.9");
+    CHECK(d.session().peer_ip() == "192.0.2.9");
+}
+
+TEST_CASE("XFORWARD: untrusted peers are refused and not offered it") {
+    SessionDriver d(kAccept);
+    d.connect();
+    CHECK_FALSE(has(d.send("EHLO c.test\r\n"), "XFORWARD"));
+    auto r = d.send("XFORWARD ADDR=192.0.2.7\r\n");
+    CHECK(r.rfind("550 5.7.0 ", 0) == 0);
+    CHECK(d.session().info().remote_ip == "127.0.0.1");
+}
+
 }  // namespace ASMTPD_TEST_UNIT

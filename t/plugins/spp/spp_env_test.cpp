@@ -93,6 +93,45 @@ TEST_CASE("spp_env: tcpserver's variables") {
     CHECK(m6.at("PROTO") == "TCP");
 }
 
+TEST_CASE("spp_env: TCPREMOTE* follow an XFORWARD client and come back as they were") {
+    proto::ConnectionInfo c;
+    c.remote_ip = "127.0.0.1";
+    c.remote_port = 40000;
+    c.local_ip = "127.0.0.1";
+    c.local_port = 25;
+    c.env = {{"TCPREMOTEHOST", "proxy.from.tcp.env"}};
+    add_tcpserver_vars(c, "", c.env);
+    ClientVars shown{c.remote_ip, c.remote_port, {}};
+    const EnvMap at_connect = c.env;
+
+    c.remote_host = "late.reverse.name";   // the lookup ending later alone changes nothing
+    follow_client(c, shown);
+    CHECK(c.env == at_connect);
+
+    c.remote_ip = "2001:db8::7";           // XFORWARD ADDR/PORT/NAME
+    c.remote_port = 4711;
+    c.remote_host = "mail.example.org";
+    follow_client(c, shown);
+    CHECK(c.env.at("TCPREMOTEIP") == "2001:db8::7");
+    CHECK(c.env.at("TCP6REMOTEIP") == "2001:db8::7");
+    CHECK(c.env.at("TCPREMOTEPORT") == "4711");
+    CHECK(c.env.at("TCPREMOTEHOST") == "mail.example.org");
+    CHECK(c.env.at("TCPLOCALIP") == "127.0.0.1");
+    c.remote_ip = "192.0.2.8";             // a second XFORWARD, without NAME
+    c.remote_host.clear();
+    follow_client(c, shown);
+    CHECK(c.env.at("TCPREMOTEIP") == "192.0.2.8");
+    CHECK_FALSE(c.env.count("TCPREMOTEHOST"));
+    CHECK_FALSE(c.env.count("TCP6REMOTEIP"));
+
+    c.remote_ip = "127.0.0.1";             // the transaction ended: the proxy again, tcp.env's name too
+    c.remote_port = 40000;
+    c.remote_host = "late.reverse.name";
+    follow_client(c, shown);
+    CHECK(c.env == at_connect);
+    CHECK_FALSE(shown.saved);
+}
+
 TEST_CASE("spp_env: qmail-spp's SMTP* variables") {
     EnvMap m;
     set_helo_vars(m, "");
