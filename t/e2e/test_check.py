@@ -94,8 +94,7 @@ class RelativePathsTest(E2ETestCase):
         self.addCleanup(shutil.rmtree, elsewhere, True)
         user = ["--user", pwd.getpwuid(os.geteuid()).pw_name]   # root must name one (scripts/run does)
         results = []
-        for cwd, config in ((co, "config"), (co, str(co / "config")), ("/", str(co / "config")),
-                            (elsewhere, str(co / "config"))):
+        for cwd, config in ((co, "config"), ("/", str(co / "config")), (elsewhere, str(co / "config"))):
             before = (tree(co), tree(elsewhere))
             r = run_asmtpd(["--check", "-c", config] + user, cwd=str(cwd))
             out = (r.returncode, as_dir(r.stdout.decode(), co), as_dir(r.stderr.decode(), co))
@@ -106,11 +105,9 @@ class RelativePathsTest(E2ETestCase):
         self.assertFalse((co / "var" / "spool").exists() or (co / "var" / "mail").exists())
         # A path that cannot be made is reported as the absolute path it means, from anywhere.
         (co / "var" / "spool").write_text("a file where the spool should be\n")
-        for cwd in (co, "/"):
-            r = run_asmtpd(["--check", "-c", str(co / "config")] + user, cwd=str(cwd))
-            self.assertEqual(r.returncode, 1)
-            self.assertIn(f"config/asmtpd.yaml: spool_dir: {co}/var/spool exists and is not a directory",
-                          r.stderr.decode())
+        r = run_asmtpd(["--check", "-c", str(co / "config")] + user, cwd="/")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"config/asmtpd.yaml: spool_dir: {co}/var/spool exists and is not a directory", r.stderr.decode())
 
     def test_daemon_started_elsewhere_delivers_beside_its_config(self):
         elsewhere = Path(tempfile.mkdtemp(prefix="asmtpd-cwd-"))
