@@ -13,12 +13,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/io/child_process.hpp"
 #include "core/io/log.hpp"
 #include "core/io/reactor.hpp"
 #include "core/io/resolver.hpp"
 #include "core/io/state_store.hpp"
+#include "core/proto/config_path.hpp"
 #include "core/proto/connection_info.hpp"
 #include "core/proto/setting_tree.hpp"
 #include "hooks/flat_config.hpp"
@@ -30,7 +32,11 @@ namespace asmtpd::hooks {
 // Server-wide facts a plugin may need (from asmtpd.yaml), fixed for one configuration load.
 struct ServerFacts {
     std::string hostname = "localhost";         // "me": greeting, Received, maildir names
+    // The configuration directory (absolute once the daemon loaded it). Every relative path a
+    // plugin is given (an argument naming a file, directory or program) means a path in it:
+    // open path(arg), never arg itself (the working directory is not the base; issue 15).
     std::string config_dir = "./config";
+    std::string path(std::string_view p) const { return proto::resolve_config_path(config_dir, p); }
     std::string spool_dir = "./var/spool";
     std::chrono::milliseconds plugin_timeout{30000};
     std::uint64_t databytes = 26214400;

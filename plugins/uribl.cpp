@@ -149,7 +149,7 @@ public:
         s->zones = proto::parse_uribl_zones(in.config.lines("uribl_zones"), &error);
         if (!error.empty()) return "uribl_zones: " + error;
         for (const auto& w : in.config.lines("uribl_whitelist_domains")) s->whitelist.insert(proto::to_lower(w));
-        s->psl = io::PublicSuffixList::load(args.get("public_suffix_list").value_or(""), &error);
+        s->psl = io::PublicSuffixList::load(in.server.path(args.get("public_suffix_list").value_or("")), &error);
         if (!s->psl) return error;
         settings_ = std::move(s);
         return std::nullopt;

@@ -7,6 +7,9 @@
 
 #include <fmt/format.h>
 
+#include "core/proto/config_path.hpp"
+#include "core/smtp/config_paths.hpp"
+
 namespace asmtpd::smtp {
 
 namespace {
@@ -69,7 +72,7 @@ void apply_qpsmtpd_control_files(const hooks::FlatConfig& config, const std::set
          }},
         {"spool_dir", "spool_dir",
          [&](const std::string& v) -> std::string {
-             s.spool_dir = v;
+             s.spool_dir = proto::resolve_config_path(config_base(config.dir()), v);   // as asmtpd.yaml's
              return "";
          }},
         {"size_threshold", "limits.memory_spool",

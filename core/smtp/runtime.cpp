@@ -11,7 +11,9 @@
 #include <sstream>
 
 #include "core/io/dir_check.hpp"
+#include "core/proto/config_path.hpp"
 #include "core/proto/plugin_list.hpp"
+#include "core/smtp/config_paths.hpp"
 #include "core/smtp/plugin_list_file.hpp"
 #include "core/smtp/qpsmtpd_control.hpp"
 #include "plugins/legacy_names.hpp"
@@ -29,7 +31,8 @@ void tls_from_plugin_line(const proto::PluginLine& l, const std::string& config_
     if (l.args.size() > 2) {
         errors.push_back(l.where() + ": tls takes at most a certificate and a key file");
     } else if (!tls.enabled()) {
-        auto abs = [&](const std::string& f) { return f.empty() || f[0] == '/' ? f : config_dir + "/" + f; };
+        const std::string base = config_base(config_dir);
+        auto abs = [&](const std::string& f) { return proto::resolve_config_path(base, f); };
         tls.cert = abs(l.args.size() > 0 ? l.args[0] : "ssl/qpsmtpd-server.crt");
         tls.key = abs(l.args.size() > 1 ? l.args[1] : (l.args.size() > 0 ? l.args[0] : "ssl/qpsmtpd-server.key"));
         tls.cert_at = tls.key_at = l.where() + ": tls";
@@ -98,7 +101,7 @@ std::shared_ptr<const Runtime> load_runtime(const std::string& config_dir,
         facts.hostname = *me;
     if (facts.hostname.empty()) facts.hostname = machine_hostname();
     apply_qpsmtpd_control_files(*rt->config, sr.given, facts.hostname, rt->settings, errors, rt->notices);
-    facts.config_dir = config_dir;
+    facts.config_dir = config_base(config_dir);   // absolute: ServerFacts::path() resolves against it
     facts.spool_dir = rt->settings.spool_dir;
     facts.plugin_timeout = std::chrono::seconds(rt->settings.timeouts.plugin);
     facts.databytes = rt->settings.limits.databytes;

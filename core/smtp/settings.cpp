@@ -19,6 +19,7 @@
 
 #include "core/io/ares_channel.hpp"
 #include "core/proto/cidr.hpp"
+#include "core/smtp/config_paths.hpp"
 #include "core/smtp/settings_control.hpp"
 #include "core/smtp/yaml_reader.hpp"
 
@@ -443,7 +444,9 @@ SettingsResult parse_settings(std::string_view yaml_text, const std::string& fil
     return r;
 }
 
-SettingsResult load_settings(const std::string& config_dir, const std::vector<std::string>& plugin_keys) {
+namespace {
+
+SettingsResult read_settings_file(const std::string& config_dir, const std::vector<std::string>& plugin_keys) {
     const std::string file = config_dir + "/asmtpd.yaml";
     auto fail = [&](const std::string& why) {
         SettingsResult r;
@@ -467,6 +470,14 @@ SettingsResult load_settings(const std::string& config_dir, const std::vector<st
     ss << in.rdbuf();
     if (in.bad()) return fail(std::strerror(errno));
     return parse_settings(ss.str(), file, plugin_keys);
+}
+
+}  // namespace
+
+SettingsResult load_settings(const std::string& config_dir, const std::vector<std::string>& plugin_keys) {
+    SettingsResult r = read_settings_file(config_dir, plugin_keys);
+    resolve_setting_paths(r.settings, config_base(config_dir));
+    return r;
 }
 
 std::string machine_hostname() {

@@ -139,7 +139,7 @@ struct RunAsSettings {
 struct Settings {
     std::string hostname;                  // empty in the file -> the machine's name
     std::vector<ListenSpec> listen{ListenSpec{}};
-    std::string spool_dir = "./var/spool";
+    std::string spool_dir = "../var/spool";   // load_settings: relative to the config directory
     unsigned workers = 1;
     io::Level log_level = io::Level::Info;
     io::LogConfig log;                     // log: target, format ... (its level is log_level)
@@ -175,7 +175,9 @@ struct SettingsResult {
 // Parses YAML text (file is used in messages only).
 SettingsResult parse_settings(std::string_view yaml_text, const std::string& file,
                               const std::vector<std::string>& plugin_keys = {});
-// Reads DIR/asmtpd.yaml; a missing file gives the defaults (and no error).
+// Reads DIR/asmtpd.yaml; a missing file gives the defaults (and no error). Its relative paths
+// (spool_dir, state.path, tls.cert, tls.key) come back absolute, taken from DIR
+// (core/smtp/config_paths.hpp); parse_settings leaves them as written.
 SettingsResult load_settings(const std::string& config_dir, const std::vector<std::string>& plugin_keys = {});
 
 // The machine's host name (gethostname), for the hostname default.

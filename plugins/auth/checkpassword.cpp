@@ -5,7 +5,8 @@
 //   auth/checkpassword [timeout SECONDS] [env NAME=VALUE]... PROGRAM [ARG...]
 //     Options come first: every word from PROGRAM on is the program's argv, so a program may
 //     take "timeout" as an argument of its own.
-//     PROGRAM   a path (it must contain a '/'); an executable file at start-up, or the load fails.
+//     PROGRAM   a path (it must contain a '/'; a relative one is taken from the config directory);
+//               an executable file at start-up, or the load fails.
 //     ARG...    the program's arguments, conventionally the program it runs on success; default
 //               /bin/true. Its exit status becomes the checkpassword exit status, so it must be
 //               a program that exits 0.
@@ -97,9 +98,9 @@ public:
         for (; i < args.size() && plugins::is_child_option(args[i]); ++i)
             if (auto e = plugins::take_child_option(args, i, timeout_ms, extra_env_)) return e;
         if (i >= args.size()) return "usage: [timeout SECONDS] [env NAME=VALUE]... PROGRAM [ARG...]";
-        program_ = args[i];
-        if (program_.find('/') == std::string::npos)
-            return "program '" + program_ + "' must be a path (no PATH search)";
+        if (args[i].find('/') == std::string::npos)
+            return "program '" + args[i] + "' must be a path (no PATH search)";
+        program_ = in.server.path(args[i]);   // a relative one from the config directory
         struct stat st {};
         if (::stat(program_.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || ::access(program_.c_str(), X_OK) != 0)
             return "program '" + program_ + "' is not executable";

@@ -248,8 +248,7 @@ public:
             if (args[i].empty()) return "empty path";
             file = args[i];
         }
-        std::string path = file.value_or(kDefaultFile);
-        if (path[0] != '/') path = in.config.dir() + "/" + path;
+        const std::string path = in.server.path(file.value_or(kDefaultFile));
 
         struct stat st {};
         if (::stat(path.c_str(), &st) != 0) return "cannot read " + path + ": " + std::strerror(errno);

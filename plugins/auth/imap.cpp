@@ -115,7 +115,7 @@ public:
             return "tls_verify, ca_file and tls_name need tls (port 993 or tls yes)";
         if (*tls) {
             std::string error;
-            tls_ = client::client_tls_context(*verify, pairs.get("ca_file").value_or(""), error);
+            tls_ = client::client_tls_context(*verify, in.server.path(pairs.get("ca_file").value_or("")), error);
             if (!tls_) return error;
             tls_name_ = pairs.get("tls_name").value_or(target_.host == "localhost" ? "localhost" : target_.host);
         }

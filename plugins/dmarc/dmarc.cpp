@@ -152,7 +152,7 @@ public:
                                       args, policy_, timeout_ms_))
             return e;
         std::string error;
-        psl_ = io::PublicSuffixList::load(args.get("public_suffix_list").value_or(""), &error);
+        psl_ = io::PublicSuffixList::load(in.server.path(args.get("public_suffix_list").value_or("")), &error);
         if (!psl_) return error;
         std::random_device device;
         std::uint64_t seed = (std::uint64_t(device()) << 32) | device();

@@ -1,7 +1,7 @@
 // NAME
 //   queue/maildir - deliver accepted mail into a Maildir (https://cr.yp.to/proto/maildir.html).
 // SYNOPSIS
-//   queue/maildir [DIR]    DIR default ./var/mail/; created with tmp/ new/ cur/ (new ones 0700) at
+//   queue/maildir [DIR]    DIR relative to the config directory, default ../var/mail; created with tmp/ new/ cur/ (new ones 0700) at
 //                          start-up (--check only checks that they could be). qpsmtpd's per-recipient subdirectory argument is not
 //                          supported: a second argument fails start-up rather than being ignored.
 // CONFIG
@@ -44,6 +44,7 @@ namespace asmtpd::plugins {
 namespace {
 
 constexpr std::size_t kChunk = 64 * 1024;
+constexpr const char* kDefaultDir = "../var/mail";   // the var/ beside the config directory
 
 std::string sys_error(std::string_view what, const std::string& path) {
     int e = errno;
@@ -147,8 +148,9 @@ public:
     std::optional<std::string> init(const hooks::PluginInit& in) override {
         const auto& args = in.line.args;
         if (args.size() > 1) return "takes one argument, the directory (per-recipient subdirectories are not supported)";
-        dir_ = args.empty() ? std::string("./var/mail/") : args[0];
-        if (dir_.empty()) return "empty directory";
+        if (!args.empty() && args[0].empty()) return "empty directory";
+        // Relative to the config directory (the shipped config/'s ../var/mail is the checkout's).
+        dir_ = in.server.path(args.empty() ? std::string(kDefaultDir) : args[0]);
         while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
         for (const char* sub : {"tmp", "new", "cur"}) {
             std::filesystem::path p = std::filesystem::path(dir_) / sub;

@@ -4,7 +4,8 @@
 //   queue/qmail-queue [PATH] [timeout SECONDS] [env NAME=VALUE]...
 //     PATH      the program; default /var/qmail/bin/qmail-queue. A QMAILQUEUE variable in the
 //               connection's environment (tcp.env, spp "S") overrides it per message, as in
-//               qmail. An explicit PATH with a '/' must exist and be executable at start-up.
+//               qmail. An explicit PATH with a '/' must exist and be executable at start-up; a
+//               relative one is taken from the config directory.
 //     timeout   seconds (fractions allowed) for one hand-off, queueing for a free child slot
 //               included; default asmtpd.yaml's plugin timeout. Past it the program's process
 //               group gets SIGTERM (SIGKILL 2 s later) and the message gets 451. The hook's own
@@ -158,9 +159,9 @@ public:
             }
             if (path) return "unexpected argument '" + w + "' (usage: [PATH] [timeout SECONDS] [env NAME=VALUE]...)";
             if (w.empty()) return "empty program path";
-            if (w.find('/') != std::string::npos && ::access(w.c_str(), X_OK) != 0)
-                return "program '" + w + "' is not executable";
-            path = w;
+            path = w.find('/') != std::string::npos ? in.server.path(w) : w;   // relative: from the config directory
+            if (w.find('/') != std::string::npos && ::access(path->c_str(), X_OK) != 0)
+                return "program '" + *path + "' is not executable";
         }
         path_ = path.value_or(kDefaultPath);
         timeout_ms_ = timeout_ms;

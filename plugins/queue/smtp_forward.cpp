@@ -74,6 +74,9 @@ public:
     std::optional<std::string> init(const hooks::PluginInit& in) override {
         client::ClientConfig cfg;
         if (auto err = client::parse_client_config(in.line.args, client::NextHopProtocol::Smtp, cfg)) return err;
+        // ca_file and auth_pass_file: relative names from the config directory.
+        cfg.security.ca_file = in.server.path(cfg.security.ca_file);
+        cfg.security.auth_pass_file = in.server.path(cfg.security.auth_pass_file);
         if (auto err = client::load_client_security(cfg.security)) return err;
         // Our own total deadline must fire first: it knows why, and it withholds the dot.
         const auto mine = std::chrono::milliseconds(cfg.limits.total_ms + 5000);

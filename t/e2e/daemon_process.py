@@ -69,7 +69,7 @@ class StartError(AssertionError):
 class Daemon:
     """One asmtpd process with its own temporary config, spool and maildir."""
 
-    def __init__(self, plugins=None, files=None, settings=None, args=(), env=None):
+    def __init__(self, plugins=None, files=None, settings=None, args=(), env=None, wrapper=(), cwd=None):
         self.tmp = Path(tempfile.mkdtemp(prefix="asmtpd-e2e-"))
         self.config_dir = self.tmp / "config"
         self.maildir_path = self.tmp / "mail"
@@ -94,6 +94,10 @@ class Daemon:
         self.files = dict(DEFAULT_FILES)
         self.files.update(files or {})
         self.args = list(args)
+        # wrapper: a command that execs the daemon (its pid stays the daemon's), e.g. unshare;
+        # cwd: the working directory (default the temporary directory).
+        self.wrapper = list(wrapper)
+        self.cwd = str(cwd) if cwd is not None else str(self.tmp)
         self.env = dict(os.environ)
         self.env.setdefault("ASAN_OPTIONS", "detect_leaks=1:quarantine_size_mb=32")
         self.env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
@@ -133,9 +137,9 @@ class Daemon:
     def start(self, wait=True):
         self._err = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
-            [BIN, "--config", str(self.config_dir)] + self.args,
+            self.wrapper + [BIN, "--config", str(self.config_dir)] + self.args,
             stdin=subprocess.DEVNULL, stdout=self._err, stderr=self._err,
-            cwd=str(self.tmp), env=self.env)
+            cwd=self.cwd, env=self.env)
         _live.add(self)
         if wait:
             self.wait_ready()

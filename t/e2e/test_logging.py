@@ -2,11 +2,13 @@
 that parse and carry client_ip, helo, sender and recipient on a refused RCPT; syslog datagrams
 on a socket this test binds (log.syslog_socket), with the mail facility's priorities; the
 supervisor's word for a worker killed by SIGKILL, in the workers' format; target journald on a
-machine without a journal falls back to stderr.
+machine without a journal falls back to stderr; target journald with a journal: the native
+protocol datagrams a socket of this test receives, fields and all.
 
-The journal itself is not exercised end to end: libsystemd's sd_journal_sendv always sends to
-/run/systemd/journal/socket, which a test cannot replace; the fields it gets are unit-tested
-(t/core/io/log_format_test.cpp). Owner: tooling (t/e2e/).
+libsystemd's sd_journal_sendv always sends to /run/systemd/journal/socket (no variable moves
+it), so JournaldSocketTest runs the daemon in a mount namespace of its own (unshare -m, as root):
+there a tmpfs covers /run and the test's directory, holding its socket, is bound at
+/run/systemd/journal. The machine's /run and journal are never touched. Owner: tooling (t/e2e/).
 """
 
 import json
@@ -15,6 +17,8 @@ import re
 import shutil
 import signal
 import socket
+import struct
+import subprocess
 import tempfile
 import time
 
@@ -129,3 +133,106 @@ class JournaldFallbackTest(E2ETestCase):
         refuse_one_rcpt(self, d)
         self.assertIsNotNone(d.wait_for_log(
             r"reject: rcpt: \[rcpt_ok\] DENY 550 .* client_ip=127\.0\.0\.1 helo=client\.e2e\.test"), d.stderr_tail())
+
+
+# Runs "$@" (the daemon) with the test's socket directory as /run/systemd/journal, in a mount
+# namespace of its own; exec keeps the daemon's pid the one the harness started.
+JOURNAL_NAMESPACE = ("mount -t tmpfs -o mode=0755 asmtpd-e2e-run /run && mkdir -p /run/systemd/journal"
+                     " && mount --bind \"$ASMTPD_E2E_JOURNAL\" /run/systemd/journal && exec \"$@\"")
+
+
+def parse_journal_datagram(data):
+    """The journal's native protocol (systemd.io/JOURNAL_NATIVE_PROTOCOL): KEY=VALUE lines, or
+    KEY, a newline, a 64-bit little-endian length, the value and a newline (values with a
+    newline in them). Returns {KEY: [values]}; a malformed datagram fails the test."""
+    fields = {}
+    i = 0
+    while i < len(data):
+        nl = data.index(b"\n", i)
+        line = data[i:nl]
+        if b"=" in line:
+            key, value = line.split(b"=", 1)
+            i = nl + 1
+        else:
+            key = line
+            (n,) = struct.unpack_from("<Q", data, nl + 1)
+            value = data[nl + 9:nl + 9 + n]
+            if data[nl + 9 + n:nl + 10 + n] != b"\n":
+                raise AssertionError(f"binary field {key!r}: no newline after its {n} bytes")
+            i = nl + 10 + n
+        fields.setdefault(key.decode(), []).append(value.decode("utf-8", "replace"))
+    return fields
+
+
+def receive_journal_entry(rx):
+    """One entry: the datagram itself, or (a line past the socket's send buffer) the sealed
+    memfd libsystemd passes with SCM_RIGHTS and no payload."""
+    data, fds, _, _ = socket.recv_fds(rx, 1 << 20, 4)
+    for fd in fds:
+        try:
+            if not data:
+                os.lseek(fd, 0, os.SEEK_SET)
+                chunks = []
+                while chunk := os.read(fd, 1 << 16):
+                    chunks.append(chunk)
+                data = b"".join(chunks)
+        finally:
+            os.close(fd)
+    return parse_journal_datagram(data)
+
+
+class ParseJournalDatagramTest(E2ETestCase):
+
+    def test_both_field_forms(self):
+        raw = b"MESSAGE=hi there\nBODY\n" + struct.pack("<Q", 5) + b"a\nb=c\nPRIORITY=6\n"
+        self.assertEqual(parse_journal_datagram(raw), {"MESSAGE": ["hi there"], "BODY": ["a\nb=c"],
+                                                       "PRIORITY": ["6"]})
+        with self.assertRaises(AssertionError):
+            parse_journal_datagram(b"BODY\n" + struct.pack("<Q", 5) + b"a\nb=cX")
+
+
+class JournaldSocketTest(E2ETestCase):
+
+    def test_a_refused_recipient_reaches_the_journal_with_its_fields(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root for a private mount namespace (unshare -m)")
+        if subprocess.run(["unshare", "--mount", "true"], capture_output=True, timeout=10).returncode != 0:
+            self.skipTest("unshare --mount is not allowed here")
+        sockdir = tempfile.mkdtemp(prefix="asmtpd-journal-")
+        self.addCleanup(shutil.rmtree, sockdir, True)
+        rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(rx.close)
+        rx.bind(os.path.join(sockdir, "socket"))
+        rx.settimeout(5)
+        d = self.start_daemon(
+            settings={"log_level": "info",
+                      "log": {"target": "journald", "facility": "local3", "identifier": "asmtpd-e2e"}},
+            env={"ASMTPD_E2E_JOURNAL": sockdir},
+            wrapper=["unshare", "--mount", "--propagation", "private", "sh", "-c", JOURNAL_NAMESPACE, "sh"])
+        refuse_one_rcpt(self, d)
+        entries = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(
+                "reject: rcpt:" in e.get("MESSAGE", [""])[0] for e in entries):
+            entries.append(receive_journal_entry(rx))
+        rejects = [e for e in entries if "reject: rcpt:" in e.get("MESSAGE", [""])[0]]
+        self.assertEqual(len(rejects), 1, entries)
+        r = rejects[0]
+        for key, values in r.items():   # every field once: ours, not libsystemd's own identifier
+            self.assertEqual(len(values), 1, (key, values))
+        f = {k: v[0] for k, v in r.items()}
+        self.assertRegex(f["MESSAGE"], r"^info [0-9a-f]{16} reject: rcpt: \[rcpt_ok\] DENY 550 5\.7\.1 ")
+        self.assertEqual(f["PRIORITY"], "6")
+        self.assertEqual(f["SYSLOG_IDENTIFIER"], "asmtpd-e2e")
+        self.assertEqual(f["SYSLOG_FACILITY"], "19")
+        self.assertRegex(f["SESSION_ID"], r"^[0-9a-f]{16}$")
+        self.assertIn(f["SESSION_ID"], f["MESSAGE"])
+        self.assertEqual((f["CLIENT_IP"], f["HELO"], f["SENDER"], f["RECIPIENT"]),
+                         ("127.0.0.1", HELO, SENDER, RECIPIENT))
+        self.assertNotIn("ASMTPD_WORKER", f)   # one process: no worker number
+        # The session's other lines went to the journal too, none to stderr.
+        same = [e for e in entries if e.get("SESSION_ID") == [f["SESSION_ID"]]]
+        self.assertTrue(any(e["MESSAGE"][0].split(" ", 2)[2].startswith("connect from 127.0.0.1") for e in same),
+                        same)
+        self.assertNotIn("reject:", d.stderr_text())
+        self.assertNotIn("connect from", d.stderr_text())

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/smtp/config_paths.hpp"
 #include "core/smtp/settings.hpp"
 #include "hooks/flat_config.hpp"
 #include "tools/plugtest/plugtest.hpp"
@@ -234,7 +235,7 @@ int main(int argc, char** argv) {
         fs::create_directories(env.config_dir, ec);
     } else {
         if (!fs::is_directory(o.config_dir, ec)) return usage("--config: " + o.config_dir + " is not a directory");
-        env.config_dir = fs::absolute(o.config_dir).lexically_normal().string();
+        env.config_dir = smtp::config_base(o.config_dir);   // as the daemon takes it (README "Paths")
     }
     env.tmp_dir = tmp;
     smtp::SettingsResult sr = smtp::load_settings(env.config_dir);

@@ -119,6 +119,17 @@ TEST_CASE("queue/maildir: init fails when the directory cannot be made; extra ar
     CHECK(PluginHarness(ctx, "queue/maildir", {""}).init_error);
 }
 
+TEST_CASE("queue/maildir: a relative DIR is taken from the config directory, not the working directory") {
+    FakeContext ctx;
+    // The working directory of the test binary is build-asan/: nothing may appear there.
+    PluginHarness p(ctx, "queue/maildir", {"box/../Maildir/"});
+    REQUIRE_FALSE(p.init_error);
+    CHECK(std::filesystem::is_directory(ctx.dir() / "Maildir/new"));
+    CHECK_FALSE(std::filesystem::exists("Maildir"));
+    CHECK_FALSE(std::filesystem::exists("box"));
+    CHECK(p.plugin().storage_paths() == std::vector<std::string>{ctx.dir() / "Maildir"});
+}
+
 TEST_CASE("queue/maildir: delivers a memory spool byte for byte") {
     FakeContext ctx;
     std::string dir = ctx.dir() / "Maildir";
