@@ -196,8 +196,10 @@ class DebianPackageTest(unittest.TestCase):
                                      stdin=subprocess.DEVNULL, stdout=err, stderr=err)
         self.addCleanup(self.stop_daemon)
         stderr = lambda: (self.tmp / "asmtpd.stderr").read_text()[-4000:]  # noqa: E731
-        got = ns.wait_for("READY", "1", timeout=20)
-        self.assertIsNotNone(got, f"no READY=1 within 20 s:\n{stderr()}")
+        try:
+            got = ns.wait_for("READY", "1", timeout=20)
+        except AssertionError as e:
+            self.fail(f"{e} (exit status {self.proc.poll()})\n{stderr()}")
         self.assertEqual(got[0], self.proc.pid, "READY=1 must come from the main pid")
 
         uid = pwd.getpwnam("asmtpd").pw_uid
