@@ -54,6 +54,12 @@ std::unique_ptr<Registry> Registry::build(const proto::PluginList& list,
     return reg;
 }
 
+std::vector<std::string> Registry::plugin_names() const {
+    std::vector<std::string> out;
+    for (const auto& p : plugins_) out.push_back(p->name());
+    return out;
+}
+
 const Plugin* Registry::find(std::string_view instance) const {
     for (const auto& p : plugins_)
         if (p->name() == instance) return p.get();

@@ -24,6 +24,8 @@ public:
     const std::vector<HookEntry>& entries(Hook h) const { return by_hook_[static_cast<std::size_t>(h)]; }
     bool has(Hook h) const { return !entries(h).empty(); }
     std::size_t plugin_count() const { return plugins_.size(); }
+    // Every plugin's instance name, in config/plugins order.
+    std::vector<std::string> plugin_names() const;
     const Plugin* find(std::string_view instance) const;
     // Every plugin's storage_paths(), in plugin order.
     std::vector<std::string> storage_paths() const;

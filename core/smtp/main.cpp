@@ -17,7 +17,10 @@
 #include "core/io/log.hpp"
 #include "core/io/service_notify.hpp"
 #include "core/io/signals.hpp"
+#include "core/io/unix_listen.hpp"
 #include "core/smtp/connection_table.hpp"
+#include "core/smtp/control_server.hpp"
+#include "core/smtp/control_supervisor.hpp"
 #include "core/smtp/listen_sockets.hpp"
 #include "core/smtp/metrics.hpp"
 #include "core/smtp/metrics_server.hpp"
@@ -41,7 +44,8 @@ constexpr const char* kUsage =
     "  --version      print the version\n"
     "  --help         this text\n"
     "\n"
-    "Signals: SIGTERM/SIGINT drain and exit, SIGHUP reloads configuration and plugins.\n";
+    "Signals: SIGTERM/SIGINT drain and exit, SIGHUP reloads configuration and plugins.\n"
+    "asmtpd-ctl status|reload|drain|plugins does the same over asmtpd.yaml's control.socket.\n";
 
 }  // namespace
 
@@ -107,6 +111,8 @@ int main(int argc, char** argv) {
     std::optional<smtp::ListenSockets> sockets;
     std::vector<std::string> spool_errors;   // --check: what start-up could not create as root
     int metrics_fd = -1;                     // metrics.listen, bound with the SMTP ports
+    io::UnixSocketFile control_file;         // control.socket, made with the SMTP ports
+    int control_fd = -1;
     if (early.errors.empty()) {
         tls = smtp::preload_tls(config_dir, early.settings);
         if (check) {   // --check creates nothing; start-up would create the spool as root
@@ -128,7 +134,32 @@ int main(int argc, char** argv) {
                 }
             }
         }
+        // The control socket: root's (or ours) and the group's (control.group, else the group the
+        // daemon runs as), made now so a socket under /run can be created before the drop.
+        if (const auto& ctl = early.settings.control; ctl.enabled()) {
+            gid_t gid = run_as->drop ? run_as->gid : ::getegid();
+            if (!ctl.group.empty()) {
+                const auto g = smtp::lookup_group(ctl.group);
+                if (!g) return report({fmt::format("{}/asmtpd.yaml: control.group: no such group '{}'", config_dir, ctl.group)});
+                gid = *g;
+            }
+            if (!check) {
+                control_file = io::bind_unix_socket(ctl.socket, ctl.mode, static_cast<uid_t>(-1), gid, error);
+                if (control_file.fd < 0) {
+                    std::fprintf(stderr, "asmtpd: control: %s\n", error.c_str());
+                    return 1;
+                }
+                control_fd = control_file.fd;
+            }
+        }
     }
+    const std::string control_path = early.settings.control.socket;
+    // Only the process that made it removes it, at its exit (never a forked worker).
+    struct RemoveControlSocket {
+        const std::string& path;
+        const io::UnixSocketFile& file;
+        ~RemoveControlSocket() { io::remove_unix_socket(path, file); }
+    } remove_control_socket{control_path, control_file};
     // From here on never root unless asmtpd.yaml says user: root: the plugins (.so files too)
     // load as the user the daemon serves as, so --check sees what the daemon will see.
     if (!smtp::drop_privileges(*run_as, error)) {
@@ -161,8 +192,9 @@ int main(int argc, char** argv) {
     auto connections = smtp::ConnectionTable::create(workers, table_error);
     if (!connections) return report({"asmtpd: " + table_error});
     // The metrics registry too: every worker counts into its own block of it.
+    // (The control socket reads it too: sessions, reloads, per-plugin counts.)
     std::shared_ptr<smtp::MetricsRegistry> metrics;
-    if (metrics_fd >= 0) {
+    if (metrics_fd >= 0 || control_fd >= 0) {
         metrics = smtp::MetricsRegistry::create(workers, table_error);
         if (!metrics) return report({"asmtpd: " + table_error});
     }
@@ -191,6 +223,7 @@ int main(int argc, char** argv) {
             server.count_into(metrics);
             // workers: 1 serves /metrics itself; a worker of a supervisor leaves it to the parent.
             if (workers <= 1 && metrics_fd >= 0) server.serve_metrics(std::exchange(metrics_fd, -1));
+            if (workers <= 1 && control_fd >= 0) server.serve_control(std::exchange(control_fd, -1));
             std::optional<io::service::Heartbeat> heartbeat;
             std::string error;
             if (!server.start(error)) {
@@ -222,24 +255,41 @@ int main(int argc, char** argv) {
     // listening sockets, which the supervisor keeps for a worker it restarts.
     // The supervisor logs where the workers do; on SIGHUP it re-reads the log: section too.
     io::Logger supervisor_log(runtime->settings.log_config());
+    // With a control socket, what the workers make of each reload is followed from here on.
+    smtp::SupervisorState supervisor_state;
+    std::unique_ptr<smtp::SupervisorControl> supervisor_control;
     auto reload_log = [&] {
         smtp::SettingsResult now = smtp::load_start_settings(config_dir, catalog);
         if (now.errors.empty()) supervisor_log.configure(now.settings.log_config());
         // else the workers report the errors and keep running; so does the supervisor's log
+        if (supervisor_control) supervisor_control->reload_forwarded();
     };
     // With metrics: the supervisor sums the workers' blocks and serves GET /metrics on a loop
     // of its own, which it runs between its polls of the workers.
     std::unique_ptr<smtp::MetricsServer> metrics_server;
+    std::unique_ptr<smtp::ControlServer> control_server;
     std::unique_ptr<io::Timer> wake;
     std::function<void(unsigned)> wait;
     if (metrics) {
         std::string err;
-        metrics_server = smtp::MetricsServer::adopt(&supervisor_loop, metrics_fd, [metrics] { return metrics->render(); },
-                                                    io::Log(&supervisor_log, 0, "metrics"), err);
-        metrics_fd = -1;
-        if (!metrics_server) return report({"asmtpd: metrics: " + err});
-        supervisor_log.write(io::Level::Notice, 0, "supervisor",
-                             fmt::format("metrics on {}:{}/metrics", runtime->settings.metrics.address, metrics_server->port()));
+        if (metrics_fd >= 0) {
+            metrics_server = smtp::MetricsServer::adopt(&supervisor_loop, metrics_fd, [metrics] { return metrics->render(); },
+                                                        io::Log(&supervisor_log, 0, "metrics"), err);
+            metrics_fd = -1;
+            if (!metrics_server) return report({"asmtpd: metrics: " + err});
+            supervisor_log.write(io::Level::Notice, 0, "supervisor",
+                                 fmt::format("metrics on {}:{}/metrics", runtime->settings.metrics.address, metrics_server->port()));
+        }
+        if (control_fd >= 0) {
+            const io::Log control_log(&supervisor_log, 0, "control");
+            supervisor_control = std::make_unique<smtp::SupervisorControl>(&supervisor_loop, metrics, supervisor_state, control_log);
+            control_server = smtp::ControlServer::adopt(
+                &supervisor_loop, std::exchange(control_fd, -1),
+                [&](proto::ControlVerb v, smtp::ControlServer::Answer a) { supervisor_control->handle(v, std::move(a)); },
+                control_log, err);
+            if (!control_server) return report({"asmtpd: control: " + err});
+            supervisor_log.write(io::Level::Notice, 0, "supervisor", "control socket " + control_path);
+        }
         wake = std::make_unique<io::Timer>(&supervisor_loop);
         wait = [&](unsigned ms) {
             wake->start(ms, [] {});
@@ -251,8 +301,10 @@ int main(int argc, char** argv) {
                                          connections->reset_worker(index);
                                          if (metrics) metrics->worker_gone(index);
                                      },
-                                     reload_log, wait);
+                                     reload_log, wait, &supervisor_state);
     metrics_server.reset();
+    control_server.reset();
+    supervisor_control.reset();
     wake.reset();
     uv_run(&supervisor_loop, UV_RUN_DEFAULT);
     uv_loop_close(&supervisor_loop);

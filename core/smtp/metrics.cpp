@@ -20,12 +20,15 @@ constexpr std::size_t kNameBytes = 64;
 }
 
 struct MetricsRegistry::Header {
-    pthread_mutex_t mutex;       // the plugin names table only
+    pthread_mutex_t mutex;       // the plugin names table, the plugin order, the reload errors
     double start_time;
     std::uint64_t worker_exits;
     std::uint64_t plugin_count;
     char plugin_names[kMaxMetricPlugins][kNameBytes];
+    std::uint64_t order_count;
+    std::uint8_t order[kMaxPluginOrder];
 };
+// After the header and the worker blocks: one kReloadErrorBytes text per worker.
 
 void metric_add(std::uint64_t& word, std::uint64_t n) {
     std::atomic_ref<std::uint64_t> a(word);
@@ -111,7 +114,8 @@ SessionOutcome session_outcome(std::string_view why) {
 
 std::shared_ptr<MetricsRegistry> MetricsRegistry::create(unsigned workers, std::string& error) {
     if (workers == 0) workers = 1;
-    const std::size_t size = sizeof(Header) + static_cast<std::size_t>(workers) * sizeof(WorkerCounters);
+    const std::size_t size =
+        sizeof(Header) + static_cast<std::size_t>(workers) * (sizeof(WorkerCounters) + kReloadErrorBytes);
     void* base = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (base == MAP_FAILED) {
         error = std::string("metrics: mmap: ") + std::strerror(errno);
@@ -167,6 +171,38 @@ std::vector<std::string> MetricsRegistry::plugin_names() const {
     return out;
 }
 
+void MetricsRegistry::set_plugin_order(const std::vector<unsigned>& slots) {
+    Header& h = header();
+    // A worker that died holding the lock left a half-written list; the next load rewrites it.
+    SharedMutexLock lock(h.mutex);
+    const std::size_t n = std::min(slots.size(), kMaxPluginOrder);
+    for (std::size_t i = 0; i < n; ++i) h.order[i] = static_cast<std::uint8_t>(std::min(slots[i], kMaxMetricPlugins));
+    h.order_count = n;
+}
+
+std::vector<unsigned> MetricsRegistry::plugin_order() const {
+    Header& h = header();
+    SharedMutexLock lock(h.mutex);
+    return std::vector<unsigned>(h.order, h.order + std::min<std::uint64_t>(h.order_count, kMaxPluginOrder));
+}
+
+void MetricsRegistry::set_reload_error(unsigned index, std::string_view text) {
+    if (index >= workers_) return;
+    char* at = static_cast<char*>(base_) + sizeof(Header) + workers_ * sizeof(WorkerCounters) + index * kReloadErrorBytes;
+    SharedMutexLock lock(header().mutex);   // a half-written text is only a garbled message
+    const std::size_t n = std::min(text.size(), kReloadErrorBytes - 1);
+    if (n) std::memcpy(at, text.data(), n);
+    at[n] = '\0';
+}
+
+std::string MetricsRegistry::reload_error(unsigned index) const {
+    if (index >= workers_) return {};
+    const char* at = static_cast<const char*>(base_) + sizeof(Header) + workers_ * sizeof(WorkerCounters) +
+                     index * kReloadErrorBytes;
+    SharedMutexLock lock(header().mutex);
+    return std::string(at, strnlen(at, kReloadErrorBytes));
+}
+
 void MetricsRegistry::worker_gone(unsigned index) {
     if (index >= workers_) return;
     WorkerCounters& w = worker(index);
@@ -195,7 +231,7 @@ std::unique_ptr<WorkerCounters> MetricsRegistry::sum() const {
 // ---- one worker -----------------------------------------------------------------------
 
 WorkerMetrics::WorkerMetrics(std::shared_ptr<MetricsRegistry> registry, unsigned worker)
-    : registry_(std::move(registry)), c_(registry_->worker(worker)) {
+    : registry_(std::move(registry)), c_(registry_->worker(worker)), index_(worker) {
     metric_set(c_.up, 1);
     metric_set(c_.open_sessions, 0);   // a restarted worker: its predecessor's sessions are gone
     metric_set(c_.generation, 0);      // gauges of this process, not of the block
@@ -210,12 +246,19 @@ void WorkerMetrics::configuration_loaded(const hooks::Registry& plugins) {
     for (std::size_t h = 0; h < hooks::kHookCount; ++h)
         for (const auto& e : plugins.entries(static_cast<hooks::Hook>(h)))
             slots_[e.plugin] = registry_->plugin_slot(e.plugin->name());
+    std::vector<unsigned> order;
+    for (const auto& name : plugins.plugin_names()) order.push_back(registry_->plugin_slot(name));
+    registry_->set_plugin_order(order);
     metric_add(c_.generation);
     if (loaded_) metric_add(c_.reloads_ok);
     loaded_ = true;
 }
 
-void WorkerMetrics::reload_failed() { metric_add(c_.reloads_failed); }
+void WorkerMetrics::reload_failed(std::string_view why) {
+    registry_->set_reload_error(index_, why);
+    std::atomic_thread_fence(std::memory_order_release);
+    metric_add(c_.reloads_failed);
+}
 
 void WorkerMetrics::session_closed(SessionOutcome o) {
     metric_add(c_.sessions[static_cast<std::size_t>(o)]);

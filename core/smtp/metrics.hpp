@@ -12,6 +12,8 @@
 // (under a process-shared robust mutex, at configuration load only); a name keeps its slot
 // for the life of the instance (a reload that drops a plugin keeps its series, a new plugin
 // gets the next free slot), and plugins past the table are counted as plugin="_other".
+// For the control socket (control_server.hpp) the mapping also keeps the running plugin list in
+// config order (slots, written at each configuration load) and each worker's last reload error.
 #pragma once
 
 #include <array>
@@ -61,6 +63,8 @@ struct LatencyHistogram {
 };
 
 inline constexpr unsigned kMaxMetricPlugins = 64;   // named plugin slots; one more is "_other"
+inline constexpr std::size_t kMaxPluginOrder = 128;  // plugins of the running list kept in order
+inline constexpr std::size_t kReloadErrorBytes = 2048;
 
 // One worker's block. Only std::uint64_t members (summed word by word).
 struct WorkerCounters {
@@ -97,6 +101,12 @@ public:
     unsigned plugin_slot(std::string_view name);
     // Names by slot (the table as it is now).
     std::vector<std::string> plugin_names() const;
+    // The running configuration's plugins in config order, as slots (kMaxMetricPlugins: "_other").
+    void set_plugin_order(const std::vector<unsigned>& slots);
+    std::vector<unsigned> plugin_order() const;
+    // Why worker `index`'s last reload failed (cut to kReloadErrorBytes - 1).
+    void set_reload_error(unsigned index, std::string_view text);
+    std::string reload_error(unsigned index) const;
     // The supervisor, after worker `index` exited: its gauges go back to 0.
     void worker_gone(unsigned index);
     // All blocks summed (generation: the highest), with relaxed loads. On the heap: it is big.
@@ -135,7 +145,8 @@ public:
 
     // A configuration was loaded (start-up or reload): its plugins get their slots.
     void configuration_loaded(const hooks::Registry& plugins);
-    void reload_failed();
+    // `why` (the errors, one a line) is kept for the control socket before the count is raised.
+    void reload_failed(std::string_view why = {});
 
     void connection_accepted() { metric_add(c_.connections_accepted); }
     void connection_refused(Refusal r) { metric_add(c_.connections_refused[static_cast<std::size_t>(r)]); }
@@ -156,6 +167,7 @@ public:
 private:
     std::shared_ptr<MetricsRegistry> registry_;
     WorkerCounters& c_;
+    unsigned index_;
     std::unordered_map<const hooks::Plugin*, unsigned> slots_;
     io::ResolverStats dns_seen_{};
     std::uint64_t children_seen_ = 0;

@@ -46,16 +46,6 @@ std::optional<Account> lookup_user(const std::string& spec) {
     return Account{pw.pw_uid, pw.pw_gid, pw.pw_name};
 }
 
-std::optional<gid_t> lookup_group(const std::string& spec) {
-    if (auto n = proto::parse_count(spec)) {
-        if (*n > kMaxId) return std::nullopt;
-        return static_cast<gid_t>(*n);
-    }
-    group gr{}, *found = nullptr;
-    std::vector<char> buf(16384);
-    if (::getgrnam_r(spec.c_str(), &gr, buf.data(), buf.size(), &found) != 0 || !found) return std::nullopt;
-    return gr.gr_gid;
-}
 
 // The user's groups from /etc/group (initgroups' list), with gid first; just gid for a uid
 // without a name.
@@ -77,6 +67,17 @@ std::vector<gid_t> groups_of(const Account& a, gid_t gid) {
 std::string errno_text() { return std::strerror(errno); }
 
 }  // namespace
+
+std::optional<gid_t> lookup_group(const std::string& spec) {
+    if (auto n = proto::parse_count(spec)) {
+        if (*n > kMaxId) return std::nullopt;
+        return static_cast<gid_t>(*n);
+    }
+    group gr{}, *found = nullptr;
+    std::vector<char> buf(16384);
+    if (::getgrnam_r(spec.c_str(), &gr, buf.data(), buf.size(), &found) != 0 || !found) return std::nullopt;
+    return gr.gr_gid;
+}
 
 StartIds current_ids() { return {::geteuid(), ::getegid()}; }
 

@@ -46,6 +46,9 @@ StartIds current_ids();
 std::optional<RunAs> resolve_run_as(const RunAsSettings& s, const std::string& file, StartIds ids,
                                     std::string& error);
 
+// A group name or number, as group: takes it; nullopt when it does not resolve.
+std::optional<gid_t> lookup_group(const std::string& spec);
+
 // setgroups, setgid, setuid, then reads every id back. Nothing to do when !run_as.drop.
 bool drop_privileges(const RunAs& run_as, std::string& error);
 

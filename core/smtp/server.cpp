@@ -63,7 +63,9 @@ Server::Server(uv_loop_t* loop, io::Logger& logger, std::string config_dir, std:
 
 Server::~Server() {
     if (metrics_fd_ >= 0) ::close(metrics_fd_);
+    if (control_fd_ >= 0) ::close(control_fd_);
     metrics_server_.reset();
+    control_server_.reset();
     for (auto& l : listeners_) l->close();
     for (int fd : listen_fds_)
         if (fd >= 0) ::close(fd);
@@ -148,6 +150,16 @@ bool Server::start(std::string& error) {
             return false;
         }
         log_.notice("metrics on {}:{}/metrics", s.metrics.address, metrics_server_->port());
+    }
+    if (control_fd_ >= 0 && metrics_registry_) {
+        std::string err;
+        control_server_ = ControlServer::adopt(loop_, std::exchange(control_fd_, -1),
+                                               [this](proto::ControlVerb v, ControlServer::Answer a) { control(v, std::move(a)); },
+                                               log_.with_tag("control"), err);
+        if (!control_server_) {
+            error = "control: " + err;
+            return false;
+        }
     }
     sigterm_.start(SIGTERM, [this](int) { stop(); });
     sigint_.start(SIGINT, [this](int) { stop(); });
@@ -260,7 +272,7 @@ std::string Server::service_status() const {
     return fmt::format("accepting mail ({} plugins)", runtime_->registry->plugin_count());
 }
 
-void Server::reload_runtime() {
+bool Server::reload_runtime(std::string* why) {
     std::vector<std::string> errors;
     // The key file may be root's alone, and we no longer are: a reload that cannot read it again
     // keeps the one already loaded (load_runtime warns).
@@ -269,8 +281,11 @@ void Server::reload_runtime() {
     if (!rt) {
         for (const auto& e : errors) log_.error("reload: {}", e);
         log_.error("reload failed; keeping the running configuration");
-        if (metrics_) metrics_->reload_failed();
-        return;
+        std::string text;
+        for (const auto& e : errors) text += e + "\n";
+        if (metrics_) metrics_->reload_failed(text);
+        if (why) *why = std::move(text);
+        return false;
     }
     if (rt->settings.listen.size() != runtime_->settings.listen.size())
         log_.warn("reload: listen addresses change only on restart");
@@ -282,9 +297,12 @@ void Server::reload_runtime() {
     if (const auto wanted = rt->settings.log_config(); !(wanted == logger_.config())) logger_.configure(wanted);
     children_.set_max_running(rt->settings.limits.max_children);
     if (!(rt->settings.metrics == runtime_->settings.metrics)) log_.warn("reload: metrics settings change only on restart");
+    if (!(rt->settings.control == runtime_->settings.control)) log_.warn("reload: control settings change only on restart");
     runtime_ = std::move(rt);
     if (metrics_) metrics_->configuration_loaded(*runtime_->registry);
+    ++generation_;
     log_.notice("configuration reloaded ({} plugins)", runtime_->registry->plugin_count());
+    return true;
 }
 
 void Server::stop() {
@@ -316,6 +334,7 @@ void Server::maybe_exit() {
     close_state();   // a Redis connection would keep the loop alive
     metrics_timer_.stop();
     if (metrics_server_) metrics_server_->close();   // its listener would keep the loop alive
+    if (control_server_) control_server_->close();
     log_.notice("all sessions done; exiting");
     // Sessions that were told 421 already have it in the kernel: waiting out their lingering
     // closes would only hold the exit up (by up to 2 s) for clients that keep their sockets.

@@ -24,6 +24,7 @@
 #include "core/smtp/runtime.hpp"
 #include "core/smtp/session.hpp"
 #include "core/smtp/connection_table.hpp"
+#include "core/smtp/control_server.hpp"
 #include "core/smtp/metrics.hpp"
 #include "core/smtp/metrics_server.hpp"
 #include "core/smtp/session_ids.hpp"
@@ -53,6 +54,9 @@ public:
     void count_into(std::shared_ptr<MetricsRegistry> registry);
     // This process also serves GET /metrics on the bound socket fd (workers: 1); before start().
     void serve_metrics(int fd) { metrics_fd_ = fd; }
+    // This process also answers the control socket on the bound fd (workers: 1; needs
+    // count_into); before start(). server_control.cpp.
+    void serve_control(int fd) { control_fd_ = fd; }
 
     void session_finished(Session& s) override;
     io::ChildRunner& children() override { return children_; }
@@ -68,7 +72,9 @@ public:
 private:
     void on_connection(std::unique_ptr<io::TcpStream> stream, const ListenSpec& spec);
     void maybe_exit();
-    void reload_runtime();
+    // false: the configuration did not load (why: the errors, one a line); the old one runs on.
+    bool reload_runtime(std::string* why = nullptr);
+    void control(proto::ControlVerb verb, ControlServer::Answer answer);   // server_control.cpp
     void close_resolver();   // logs the DNS counters, ends questions still out
     void close_state();      // logs the state store's counters, closes its connection
     void publish_metrics();  // the resolver's and the child runner's counts into the registry
@@ -107,6 +113,9 @@ private:
     std::unique_ptr<WorkerMetrics> metrics_;
     int metrics_fd_ = -1;
     std::unique_ptr<MetricsServer> metrics_server_;
+    int control_fd_ = -1;
+    std::unique_ptr<ControlServer> control_server_;
+    std::uint64_t generation_ = 1;           // 1 + successful reloads
     io::Timer metrics_timer_;                // publish_metrics every second (unref'd)
 };
 

@@ -19,6 +19,7 @@
 
 #include "core/io/ares_channel.hpp"
 #include "core/proto/cidr.hpp"
+#include "core/smtp/settings_control.hpp"
 #include "core/smtp/yaml_reader.hpp"
 
 namespace asmtpd::smtp {
@@ -116,6 +117,7 @@ public:
             {"dns", [&](const Node& v, const YamlAt& a) { dns(v, a, s.dns); }},
             {"state", [&](const Node& v, const YamlAt& a) { state(v, a, s.state); }},
             {"metrics", [&](const Node& v, const YamlAt& a) { metrics(v, a, s.metrics); }},
+            {"control", [&](const Node& v, const YamlAt& a) { read_control_settings(r_, v, a, s.control); }},
             {"user", [&](const Node& v, const YamlAt& a) {
                  if (r_.string(v, a, s.run_as.user, false)) s.run_as.user_line = a.line;
              }},

@@ -111,6 +111,20 @@ struct MetricsSettings {
     }
 };
 
+// control: the control socket asmtpd-ctl talks to (core/smtp/control_server.hpp). Off unless
+// `socket` is given; mode may not grant anything to others (it reloads and stops the daemon).
+// Read at start-up only.
+struct ControlSettings {
+    std::string socket;                    // absolute path; empty: no control socket
+    unsigned mode = 0660;
+    std::string group;                     // name or gid; empty: the group the daemon runs as
+    int line = 0;                          // of control.socket, for later messages
+    bool enabled() const { return !socket.empty(); }
+    bool operator==(const ControlSettings& o) const {
+        return socket == o.socket && mode == o.mode && group == o.group;
+    }
+};
+
 // user / group: the account the daemon runs as once its listeners are bound and its TLS key read
 // (core/smtp/privileges.hpp decides what they mean for the uid it was started as). The lines are
 // kept for the start-up errors, which are reported against asmtpd.yaml like the others.
@@ -148,6 +162,7 @@ struct Settings {
     DnsSettings dns;
     StateSettings state;
     MetricsSettings metrics;
+    ControlSettings control;
     RunAsSettings run_as;
 };
 

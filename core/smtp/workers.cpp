@@ -48,9 +48,13 @@ pid_t spawn(unsigned index, bool reloaded, const std::function<int(unsigned, boo
 
 }  // namespace
 
+void request_reload() { g_reload = 1; }
+void request_stop() { g_stop = 1; }
+
 int run_workers(unsigned count, io::Logger& log, const std::function<int(unsigned, bool)>& worker,
                 const std::function<void()>& release_on_stop, const std::function<void(unsigned)>& worker_gone,
-                const std::function<void()>& reload_log, const std::function<void(unsigned)>& wait) {
+                const std::function<void()>& reload_log, const std::function<void(unsigned)>& wait,
+                SupervisorState* state) {
     // Spends ms (a signal may cut a plain sleep short; the next poll sees it).
     auto pause = [&wait](unsigned ms) {
         if (!wait) {
@@ -113,6 +117,13 @@ int run_workers(unsigned count, io::Logger& log, const std::function<int(unsigne
                 if (w.pid > 0) kill(w.pid, SIGHUP);
             io::service::ready(ready_status);
         }
+        auto publish = [&] {
+            if (!state) return;
+            state->pids.resize(count);
+            for (unsigned i = 0; i < count; ++i) state->pids[i] = workers[i].pid > 0 ? workers[i].pid : 0;
+            state->draining = g_stop != 0;
+        };
+        publish();
         bool any = false;
         for (unsigned i = 0; i < count; ++i) {
             Worker& w = workers[i];
@@ -142,6 +153,7 @@ int run_workers(unsigned count, io::Logger& log, const std::function<int(unsigne
                 continue;
             }
             say(io::Level::Error, who + " " + how + "; restarting it");
+            publish();
             pause(1000);
             w.pid = spawn(i, reloaded, worker);
             w.started = std::chrono::steady_clock::now();
@@ -153,6 +165,7 @@ int run_workers(unsigned count, io::Logger& log, const std::function<int(unsigne
             say(io::Level::Info, fmt::format("worker {} restarted (pid {})", i, static_cast<long>(w.pid)));
             any = true;
         }
+        publish();
         if (!any) break;
         // Sleep until a signal or the next poll; SIGCHLD interrupts the sleep too.
         if (wait) wait(100);

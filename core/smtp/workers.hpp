@@ -10,7 +10,10 @@
 // as it is now, as its siblings did on the SIGHUP, not the one inherited from start-up.
 #pragma once
 
+#include <sys/types.h>
+
 #include <functional>
+#include <vector>
 
 #include "core/io/log.hpp"
 
@@ -27,10 +30,21 @@ namespace asmtpd::smtp {
 // A worker's end is logged in words: "worker 2 (pid 4242) killed by signal 9 (SIGKILL)".
 // `wait(ms)`, when given, is how the parent spends up to ms between its polls (the metrics
 // endpoint runs its loop there); without it the parent sleeps. It may return early.
+// `state`, when given, is kept up to date for the control socket (control_supervisor.hpp).
+struct SupervisorState {
+    std::vector<pid_t> pids;   // per worker; 0 while it is not running
+    bool draining = false;     // SIGTERM/SIGINT or a drain request: the workers were told to stop
+};
 int run_workers(unsigned count, io::Logger& log, const std::function<int(unsigned index, bool reloaded)>& worker,
                 const std::function<void()>& release_on_stop = {},
                 const std::function<void(unsigned index)>& worker_gone = {},
                 const std::function<void()>& reload_log = {},
-                const std::function<void(unsigned ms)>& wait = {});
+                const std::function<void(unsigned ms)>& wait = {},
+                SupervisorState* state = nullptr);
+
+// What SIGHUP and SIGTERM do to run_workers, asked from its own process (the control socket,
+// inside `wait`): the next poll reloads the workers, or drains them.
+void request_reload();
+void request_stop();
 
 }  // namespace asmtpd::smtp

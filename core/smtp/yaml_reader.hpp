@@ -95,9 +95,10 @@ public:
     // Any subtree as a plain value tree with its places (a plugin's own section); non-scalar
     // mapping keys are reported.
     proto::SettingNode tree(const YAML::Node& n, const YamlAt& at);
+    // A scalar's text as written ("0660" stays octal digits), or reports and returns false.
+    bool scalar_text(const YAML::Node& n, const YamlAt& at, std::string& out);
 
 private:
-    bool scalar_text(const YAML::Node& n, const YamlAt& at, std::string& out);
 
     std::string file_;
     std::vector<std::string>& errors_;

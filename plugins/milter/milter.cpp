@@ -41,6 +41,7 @@
 
 #include "core/client/milter_client.hpp"
 #include "core/proto/header_block.hpp"
+#include "core/proto/header_edit.hpp"
 #include "core/proto/plugin_args.hpp"
 #include "core/proto/text.hpp"
 #include "hooks/plugin.hpp"
@@ -378,8 +379,12 @@ private:
         if (!(c->protocol & pm::kNoHeaders)) {
             std::string prefix = t.received;
             for (const auto& h : t.added_headers) proto::append_header_field(prefix, h);
+            // A milter sees the header block as the plugins before it left it (an earlier
+            // milter's changes included, as Postfix's cleanup shows each milter the queue file
+            // as edited so far); its own edits count on that block, and apply after those.
+            const std::string shown = t.header_edits.empty() ? block : proto::apply_header_edits(block, t.header_edits);
             const bool reply = !(c->protocol & pm::kNoReplyHeader);
-            for (std::string_view part : {std::string_view(prefix), std::string_view(block)})
+            for (std::string_view part : {std::string_view(prefix), std::string_view(shown)})
                 for (const auto& f : proto::split_header_block(part))
                     if (!f.name.empty()) m.head.push_back({pm::header(f.name, header_value(f.value(), leadspc)), reply});
         }

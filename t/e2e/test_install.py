@@ -40,7 +40,8 @@ class InstallTest(E2ETestCase):
 
     def test_fhs_layout(self):
         pre = self.prefix
-        for p in (pre + "/sbin/asmtpd", pre + "/bin/asmtpd-plugtest", pre + "/lib/asmtpd/asmtpd-exec"):
+        for p in (pre + "/sbin/asmtpd", pre + "/sbin/asmtpd-ctl", pre + "/bin/asmtpd-plugtest",
+                  pre + "/lib/asmtpd/asmtpd-exec"):
             self.assertTrue(os.access(self.path(p), os.X_OK), p + " is not an installed executable")
         for p in (self.etc + "/asmtpd/asmtpd.yaml", self.etc + "/asmtpd/plugins", self.etc + "/asmtpd/rcpthosts",
                   pre + "/lib/systemd/system/asmtpd.service", pre + "/share/doc/asmtpd/README.md",
@@ -58,6 +59,7 @@ class InstallTest(E2ETestCase):
         yaml = open(self.path(self.etc + "/asmtpd/asmtpd.yaml")).read()
         self.assertIn("spool_dir: /var/spool/asmtpd", yaml)
         self.assertIn("user: asmtpd", yaml)
+        self.assertIn("socket: /run/asmtpd/control", yaml)
         self.assertFalse(os.path.exists(self.path(self.etc + "/asmtpd/me")))
         self.assertNotIn("./var", open(self.path(self.etc + "/asmtpd/plugins")).read().split("Until then")[1])
 

@@ -346,11 +346,20 @@ class MilterTest(E2ETestCase):
         two = TestMilter("two").start()
         self.addCleanup(two.cleanup)
         d = self.daemon(f"milter socket {self.milter.socket}", f"milter:2 socket {two.socket}")
-        self.send(d, message("ADDHDR"))
+        self.send(d, message("ADDHDR CHGHDR"))
         m = self.only(d)
         names = field_names(m.raw)
         self.assertLess(names.index("X-Milter-one"), names.index("X-Milter-two"))
-        self.assertEqual(fields(m.raw, "X-Added"), ["added by one", "added by two"])
+        # The second sees the message as the first left it (as in Postfix): the first's fields
+        # and its changed Subject, so the second, which acts on the Subject's words, adds nothing.
+        self.assertEqual(fields(m.raw, "X-Added"), ["added by one"])
+        self.assertEqual(fields(m.raw, "Subject"), ["changed subject"])
+        [eoh] = two.events("eoh")
+        seen = [(n, v.strip()) for n, v in eoh["headers"]]
+        self.assertIn(("X-Milter-one", "seen"), seen)
+        self.assertIn(("X-Added", "added by one"), seen)
+        self.assertIn(("Subject", "changed subject"), seen)
+        self.assertNotIn(("Subject", "ADDHDR CHGHDR"), seen)
         # The first one refuses: the second never sees the message's end.
         two.clear()
         self.send(d, message("REJECT"), expect=550)
