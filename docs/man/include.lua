@@ -67,7 +67,7 @@ end
 
 -- Column widths for tbl: the docs' pipe tables give every column the same share, which
 -- leaves a long "meaning" column a third of the page. Each column gets a share by its text:
--- the average cell length, at least its longest word, between 4 and 60 characters.
+-- the average cell length, at least its longest word (+2), between 4 and 60 characters.
 local function cell_text(cell)
   return pandoc.utils.stringify(cell.contents or cell)
 end
@@ -92,7 +92,7 @@ function Table(tbl)
   local weights, sum = {}, 0
   for i = 1, n do
     local avg = count[i] > 0 and total[i] / count[i] or 4
-    weights[i] = math.min(60, math.max(4, avg, longest[i]))
+    weights[i] = math.min(60, math.max(4, avg, longest[i] + 2))
     sum = sum + weights[i]
   end
   for i = 1, n do tbl.colspecs[i][2] = 0.95 * weights[i] / sum end

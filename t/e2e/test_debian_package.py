@@ -18,7 +18,9 @@ with dpkg on this machine, run exactly as its systemd unit runs it, and purged.
    instead of 0.0.0.0:25 (loopback only, as every test server); the original bytes are written
    back afterwards, and `dpkg --verify` proves it. READY=1 comes from the main pid, a message
    sent with smtplib lands in /var/spool/asmtpd/maildir/new owned by asmtpd, the daemon runs as
-   asmtpd, and SIGTERM to its pid ends it with status 0.
+   asmtpd, `asmtpd-ctl status` answers on the control socket the installed config turns on (in
+   /run/asmtpd, the unit's RuntimeDirectory, which the test makes as systemd would), and SIGTERM
+   to its pid ends it with status 0.
 4. dpkg --purge removes /etc/asmtpd, the unit and its enable link, and the (emptied) spool. The
    asmtpd account stays by design (debian/asmtpd.postrm); the test deletes it only when the
    test's own install created it.
@@ -155,9 +157,9 @@ class DebianPackageTest(unittest.TestCase):
         self.assertIn(str(ETC / "plugins"), conffiles)
         self.assertEqual(etc_files - conffiles, set(), "every file under /etc/asmtpd is a conffile")
 
-        for p in ("/usr/sbin/asmtpd", "/usr/bin/asmtpd-plugtest", "/usr/lib/asmtpd/asmtpd-exec"):
+        for p in ("/usr/sbin/asmtpd", "/usr/sbin/asmtpd-ctl", "/usr/bin/asmtpd-plugtest", "/usr/lib/asmtpd/asmtpd-exec"):
             self.assertTrue(os.access(p, os.X_OK), p)
-        for page in ("man8/asmtpd.8.gz", "man5/asmtpd.yaml.5.gz", "man7/asmtpd-plugins.7.gz",
+        for page in ("man8/asmtpd.8.gz", "man8/asmtpd-ctl.8.gz", "man5/asmtpd.yaml.5.gz", "man7/asmtpd-plugins.7.gz",
                      "man1/asmtpd-plugtest.1.gz"):
             self.assertTrue(Path("/usr/share/man", page).is_file(), page + " not installed")
         self.assertTrue(UNIT.is_file(), f"{UNIT} not installed")
@@ -181,6 +183,17 @@ class DebianPackageTest(unittest.TestCase):
                           f"  - address: 127.0.0.1\n    port: {port}", original.decode())
         self.assertEqual(n, 1, f"the shipped listener (0.0.0.0:25) is not in {yaml_path}:\n{original.decode()}")
         yaml_path.write_text(text)
+
+        # systemd makes the unit's RuntimeDirectory (/run/asmtpd: the control socket's) and
+        # StateDirectory before ExecStartPre, owned by its User= (none: root), and removes the
+        # runtime one when the service stops.
+        for key, base in (("RuntimeDirectory", "/run"), ("StateDirectory", "/var/lib")):
+            for name in " ".join(re.findall(rf"(?m)^{key}=(.*)$", unit)).split():
+                d = Path(base, name)
+                if not d.exists():
+                    d.mkdir(mode=0o755)
+                    if key == "RuntimeDirectory":
+                        self.addCleanup(shutil.rmtree, d, True)
 
         r = run(pre, cwd="/", env=SERVICE_ENV, timeout=60)
         self.assertEqual(r.returncode, 0, f"ExecStartPre {pre}:\n{r.stdout}{r.stderr}")
@@ -219,6 +232,10 @@ class DebianPackageTest(unittest.TestCase):
         self.assertEqual(found[0].stat().st_uid, uid)
         found[0].unlink()   # the test's own mail: the purge below then removes the spool
 
+        # The installed config turns the control socket on: its client answers as root.
+        r = run(["/usr/sbin/asmtpd-ctl", "status"], timeout=30)
+        self.assertEqual(r.returncode, 0, f"asmtpd-ctl status:\n{r.stdout}{r.stderr}\n{stderr()}")
+
         self.proc.send_signal(signal.SIGTERM)
         self.assertEqual(self.proc.wait(30), 0, stderr())
         yaml_path.write_bytes(original)
@@ -235,7 +252,7 @@ class DebianPackageTest(unittest.TestCase):
         r = run(["dpkg", "--no-triggers", "--purge", "asmtpd"])
         self.assertEqual(r.returncode, 0, f"dpkg --purge failed:\n{r.stdout}{r.stderr}")
         self.assertFalse(package_present(), package_status())
-        for p in (ETC, UNIT, SPOOL, Path("/usr/sbin/asmtpd")):
+        for p in (ETC, UNIT, SPOOL, Path("/var/lib/asmtpd"), Path("/usr/sbin/asmtpd")):
             self.assertFalse(p.exists(), f"{p} is still there after the purge")
         self.assertFalse(os.path.lexists(WANTS_LINK), "the enable link outlived the purge")
 
