@@ -28,7 +28,7 @@ import harness  # noqa: E402
 
 SUMMARY = re.compile(r"^E2E: (\d+) passed, (\d+) failed$", re.M)
 # Modules that spend the most time waiting go first, so two workers finish together.
-SLOW_FIRST = ["test_dkim_sign", "test_milter", "test_scale_out", "test_smtp_forward", "test_lmtp_dovecot", "test_tls", "test_spp", "test_proxy", "test_spp_limits",
+SLOW_FIRST = ["test_debian_package", "test_dkim_sign", "test_milter", "test_scale_out", "test_smtp_forward", "test_lmtp_dovecot", "test_tls", "test_spp", "test_proxy", "test_spp_limits",
               "test_auth", "test_smuggling", "test_spp_config", "test_signals", "test_limits",
               "test_pipelining", "test_qmail_queue", "test_data", "test_basic"]
 

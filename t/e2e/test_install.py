@@ -49,6 +49,12 @@ class InstallTest(E2ETestCase):
             self.assertTrue(os.path.isfile(self.path(p)), p + " not installed")
         for p in (self.var + "/spool/asmtpd", pre + "/lib/asmtpd/plugins"):
             self.assertTrue(os.path.isdir(self.path(p)), p + " not created")
+        # The man pages, when this build made them (ASMTPD_MANPAGES=AUTO and pandoc installed);
+        # their sources (docs/man) are not docs.
+        if os.path.isdir(os.path.join(BUILD, "man")):
+            for page in ("man8/asmtpd.8", "man8/asmtpd-ctl.8", "man5/asmtpd.yaml.5", "man7/asmtpd-plugins.7", "man1/asmtpd-plugtest.1"):
+                self.assertTrue(os.path.isfile(self.path(pre + "/share/man/" + page)), page + " not installed")
+        self.assertFalse(os.path.exists(self.path(pre + "/share/doc/asmtpd/man")))
         # The development config's relative paths and `me` (localhost) stay out of /etc.
         yaml = open(self.path(self.etc + "/asmtpd/asmtpd.yaml")).read()
         self.assertIn("spool_dir: /var/spool/asmtpd", yaml)
