@@ -4,6 +4,7 @@
 // callers' callbacks and the Prefetch blocks it fills (shared), and reaches the callers only
 // while alive_ says the scope (the session) still exists.
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "core/io/state_store.hpp"
