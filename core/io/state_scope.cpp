@@ -1,5 +1,6 @@
 // state_scope.cpp - one session's state batches, merged per loop iteration; see state_store.hpp.
 //
+// A prefetch replaces an unclaimed one of the same tag (the latest question is the right one).
 // Ownership: held_ and prefetches_ belong to the scope. A sent batch's callback holds the
 // callers' callbacks and the Prefetch blocks it fills (shared), and reaches the callers only
 // while alive_ says the scope (the session) still exists.
@@ -13,7 +14,6 @@ namespace asmtpd::io {
 
 struct StateScope::Prefetch {
     std::string tag;
-    bool sent = false;
     std::optional<StateResult> result;   // the answer, until claimed
     StateCallback waiter;                // claim() came before the answer
     bool claimed = false;
@@ -35,6 +35,8 @@ void StateScope::run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateC
 void StateScope::prefetch(std::string tag, std::vector<StateOp> ops, std::uint64_t deadline_ms) {
     auto p = std::make_shared<Prefetch>();
     p->tag = std::move(tag);
+    // A newer prefetch of the same tag (the client changed, XCLIENT) replaces the old one.
+    std::erase_if(prefetches_, [&](const std::shared_ptr<Prefetch>& q) { return q->tag == p->tag; });
     if (prefetches_.size() >= kMaxPrefetches) prefetches_.erase(prefetches_.begin());
     prefetches_.push_back(p);
     std::weak_ptr<int> alive = alive_;
