@@ -211,8 +211,7 @@ void RedisStore::run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateC
         }
         if (script >= 0) {
             // Kept for a NOSCRIPT answer (a restarted or flushed server): sent again as EVAL.
-            argv[0] = "EVAL";
-            argv[1] = kScriptText[script];
+            waiting_[id].script = script;
             waiting_[id].retry = std::move(argv);
         }
     }
@@ -254,6 +253,8 @@ void RedisStore::on_reply(std::uint64_t id, void* reply) {
         // The server does not know the script: EVAL loads it (once per server start).
         auto retry = std::move(it->second.retry);
         it->second.retry.clear();
+        retry[0] = "EVAL";
+        retry[1] = kScriptText[it->second.script];
         if (command(id, retry)) return;
     }
     auto b = std::move(it->second.batch);

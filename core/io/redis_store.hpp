@@ -67,7 +67,8 @@ private:
     struct Waiting {
         std::shared_ptr<Batch> batch;
         std::size_t index = 0;               // the op's place in its batch
-        std::vector<std::string> retry;      // a script's EVAL, sent if EVALSHA gets NOSCRIPT
+        int script = 0;                      // which script, when retry is set
+        std::vector<std::string> retry;      // a script's EVALSHA, sent as EVAL on NOSCRIPT
     };
     std::unordered_map<std::uint64_t, Waiting> waiting_;
     StateStats stats_;
