@@ -10,7 +10,9 @@
 //   `connect` is `1` (the refusal is given at connect, the only hook karma refuses at);
 //   `zombie` (qpsmtpd's older word) is `naughty`. db_dir, nfslock, loglevel: accepted, ignored.
 // HOOKS
-//   connect: one store round trip reads the IP's record and penalty; notes the history; an IP in
+//   pre_connection: starts the read of the IP's record and penalty (it shares a round trip with
+//            the batches other plugins start there, e.g. limit's).
+//   connect: takes that read (one store round trip); notes the history; an IP in
 //            the penalty box gets "You were naughty. You cannot connect for D more days." as
 //            `reject` says (naughty: the naughty plugin refuses it at its hook).
 //   deny:    another plugin refused something: karma_score -1 (karma's own refusals, naughty's
@@ -141,6 +143,7 @@ public:
     }
 
     void register_hooks(hooks::Registrar& r) override {
+        r.on<hooks::Hook::PreConnection>(&Karma::on_pre_connection);
         r.on<hooks::Hook::Connect>(&Karma::on_connect);
         r.on<hooks::Hook::Deny>(&Karma::on_deny);
         r.on<hooks::Hook::Ok>(&Karma::on_ok);
@@ -153,6 +156,17 @@ private:
         return ip ? "karma:" + ip->to_string() : std::string();
     }
 
+    static constexpr std::string_view kPrefetch = "karma";
+
+    // The read starts here, so that it shares a round trip with the batches other plugins (limit)
+    // start before connect; connect takes its answer.
+    void on_pre_connection(hooks::Context& ctx, const hooks::NoArgs&, hooks::HookCall call) {
+        if (std::string key = key_of(ctx); !key.empty())
+            ctx.state().prefetch(std::string(kPrefetch), {io::StateOp::get(key), io::StateOp::get(key + ":penalty")},
+                                 timeout_ms_);
+        call.declined();
+    }
+
     void on_connect(hooks::Context& ctx, const hooks::NoArgs&, hooks::HookCall call) {
         ctx.notes().try_emplace(std::string(kKarmaScoreNote), "0");
         std::string key = key_of(ctx);
@@ -161,8 +175,9 @@ private:
             return call.declined();
         }
         auto* c = &ctx;   // the scope drops the callback if the session ends first
-        ctx.state().run({io::StateOp::get(key), io::StateOp::get(key + ":penalty")}, timeout_ms_,
-                        [this, c, call, key](io::StateResult r) { decide(*c, call, key, std::move(r)); });
+        auto then = [this, c, call, key](io::StateResult r) { decide(*c, call, key, std::move(r)); };
+        if (ctx.state().claim(kPrefetch, then)) return;
+        ctx.state().run({io::StateOp::get(key), io::StateOp::get(key + ":penalty")}, timeout_ms_, std::move(then));
     }
 
     void decide(hooks::Context& ctx, const hooks::HookCall& call, const std::string& key, io::StateResult r) {

@@ -9,6 +9,10 @@
 //   Haraka's limit.ini sections (lookups per address prefix, name, sender, recipient; history
 //   by karma): core/proto/limit_config.hpp, docs/plugins.md §7.
 // HOOKS (one state store round trip at connect and at rcpt, none elsewhere)
+//   pre_connection
+//               when the connect sections look up the address only (no names, no history):
+//               starts the connect batch (counted here, as Haraka's connect_pre), so that it
+//               shares a round trip with karma's read.
 //   connect     concurrency (counter +1), rate_conn (sliding window), rate_rcpt_host (read):
 //               over a limit: 421 4.7.0, disconnect.
 //   helo, ehlo, mail, rcpt, data
@@ -85,8 +89,10 @@ public:
     }
 
     void register_hooks(hooks::Registrar& r) override {
-        if (cfg_.concurrency.enabled || cfg_.rate_conn.enabled || cfg_.rate_rcpt_host.enabled)
+        if (cfg_.concurrency.enabled || cfg_.rate_conn.enabled || cfg_.rate_rcpt_host.enabled) {
+            if (connect_early()) r.on<hooks::Hook::PreConnection>(&Limit::on_pre_connection);
             r.on<hooks::Hook::Connect>(&Limit::on_connect);
+        }
         if (cfg_.concurrency.enabled) r.on<hooks::Hook::Disconnect>(&Limit::on_disconnect);
         if (cfg_.errors.enabled) {
             r.on<hooks::Hook::Helo>(&Limit::on_helo);
@@ -104,34 +110,57 @@ private:
     static std::string key(std::string_view what, const std::string& k) { return "limit:" + std::string(what) + ":" + k; }
 
     // ---- connect ------------------------------------------------------------------------
-    void on_connect(hooks::Context& ctx, const hooks::NoArgs&, hooks::HookCall call) {
-        const auto& c = ctx.connection();
-        const auto karma = karma_score(ctx);
+    struct ConnectBatch {
         std::vector<io::StateOp> ops;
         std::vector<Check> checks;
         std::string concurrency_key;
+    };
+
+    // The connect ops; the concurrency counter to give back is noted at once (also when the
+    // session ends before the answer).
+    ConnectBatch connect_batch(hooks::Context& ctx) const {
+        const auto& c = ctx.connection();
+        const auto karma = karma_score(ctx);
+        ConnectBatch b;
         if (cfg_.concurrency.enabled)
             if (auto m = cfg_.concurrency.for_host(c.remote_ip, c.remote_host, karma); m && m->rate.limit) {
-                concurrency_key = key("concurrency", m->key);
-                checks.push_back({"concurrency", concurrency_key, m->rate.limit, ops.size()});
-                ops.push_back(io::StateOp::incr(concurrency_key, 1, cfg_.concurrency.ttl_ms));
-                // Given back at disconnect, even if the session ends before the answer.
-                ctx.notes()[std::string(kConcurrencyNote)] = concurrency_key;
+                b.concurrency_key = key("concurrency", m->key);
+                b.checks.push_back({"concurrency", b.concurrency_key, m->rate.limit, b.ops.size()});
+                b.ops.push_back(io::StateOp::incr(b.concurrency_key, 1, cfg_.concurrency.ttl_ms));
+                ctx.notes()[std::string(kConcurrencyNote)] = b.concurrency_key;
             }
         if (cfg_.rate_conn.enabled)
             if (auto m = cfg_.rate_conn.for_host(c.remote_ip, c.remote_host, karma); m && m->rate.limit) {
-                checks.push_back({"rate_conn", key("rate_conn", m->key), m->rate.limit, ops.size()});
-                ops.push_back(io::StateOp::window_add(checks.back().key, m->rate.period_ms));
+                b.checks.push_back({"rate_conn", key("rate_conn", m->key), m->rate.limit, b.ops.size()});
+                b.ops.push_back(io::StateOp::window_add(b.checks.back().key, m->rate.period_ms));
             }
         if (cfg_.rate_rcpt_host.enabled)
             if (auto m = cfg_.rate_rcpt_host.for_host(c.remote_ip, c.remote_host, karma); m && m->rate.limit) {
-                checks.push_back({"rate_rcpt_host", key("rate_rcpt_host", m->key), m->rate.limit, ops.size()});
-                ops.push_back(io::StateOp::get(checks.back().key));
+                b.checks.push_back({"rate_rcpt_host", key("rate_rcpt_host", m->key), m->rate.limit, b.ops.size()});
+                b.ops.push_back(io::StateOp::get(b.checks.back().key));
             }
-        if (ops.empty()) return call.declined();
+        return b;
+    }
+
+    // The connect sections answer from the address alone: their batch can start before connect
+    // (Haraka counts at connect_pre too) and share a round trip with karma's read.
+    bool connect_early() const {
+        return cfg_.concurrency.by_address_only() && cfg_.rate_conn.by_address_only() &&
+               cfg_.rate_rcpt_host.by_address_only();
+    }
+    static constexpr std::string_view kPrefetch = "limit.connect";
+
+    void on_pre_connection(hooks::Context& ctx, const hooks::NoArgs&, hooks::HookCall call) {
+        if (auto b = connect_batch(ctx); !b.ops.empty())
+            ctx.state().prefetch(std::string(kPrefetch), std::move(b.ops), cfg_.timeout_ms);
+        call.declined();
+    }
+
+    void on_connect(hooks::Context& ctx, const hooks::NoArgs&, hooks::HookCall call) {
+        auto b = connect_batch(ctx);   // the same as at pre_connection (connect_early)
+        if (b.ops.empty()) return call.declined();
         auto* cx = &ctx;   // the scope drops the callback if the session ends first
-        ctx.state().run(std::move(ops), cfg_.timeout_ms,
-                        [this, cx, call, checks = std::move(checks), concurrency_key](io::StateResult r) {
+        auto then = [this, cx, call, checks = std::move(b.checks), concurrency_key = b.concurrency_key](io::StateResult r) {
             if (!r.ok()) {
                 // A counter that may not have gone up is not given back.
                 if (!concurrency_key.empty()) cx->notes().erase(std::string(kConcurrencyNote));
@@ -161,7 +190,9 @@ private:
                 cx->log().debug("limit: {} ({})", found, ch.key);
             }
             call.declined();
-        });
+        };
+        if (connect_early() && ctx.state().claim(kPrefetch, then)) return;
+        ctx.state().run(std::move(b.ops), cfg_.timeout_ms, std::move(then));
     }
 
     void on_disconnect(hooks::Context& ctx, const hooks::NoArgs&, hooks::HookCall call) {

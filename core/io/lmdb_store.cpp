@@ -1,8 +1,8 @@
 // lmdb_store.cpp - LMDB transactions for state batches, on the thread pool; see lmdb_store.hpp.
 //
 // Record layout: 8 bytes of expiry (wall-clock ms, little-endian; 0 = never), then the payload:
-// the value (Set), the decimal counter (Incr), or the window's event times, 8 bytes each (oldest
-// first). Ownership: Core is shared by the store and every job in flight; Batch by the job and
+// the value (Set), the decimal counter (Incr), or the window's buckets (core/proto/rate_window's
+// record, a fixed ~100 bytes). Ownership: Core is shared by the store and every job in flight; Batch by the job and
 // its deadline timer.
 #include "core/io/lmdb_store.hpp"
 
@@ -14,10 +14,12 @@
 #include <chrono>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <string_view>
 
 #include "core/io/timer.hpp"
 #include "core/io/work.hpp"
+#include "core/proto/rate_window.hpp"
 
 namespace asmtpd::io {
 
@@ -25,7 +27,6 @@ namespace {
 
 constexpr std::uint64_t kSweepEveryMs = 60000;
 constexpr std::size_t kSweepMaxKeys = 20000;      // per sweep: a sweep stays short
-constexpr std::size_t kWindowMaxEvents = 100000;  // oldest events go first past this
 
 std::uint64_t wall_ms() {
     return static_cast<std::uint64_t>(
@@ -139,21 +140,17 @@ struct LmdbStore::Core {
         }
         case StateOp::Kind::WindowAdd:
         case StateOp::Kind::WindowCount: {
-            const std::uint64_t since = now > op.ttl_ms ? now - op.ttl_ms : 0;
-            std::string events;
-            if (live)
-                for (std::size_t i = 0; i + 8 <= r.payload.size(); i += 8) {
-                    std::uint64_t t = get_u64(r.payload.data() + i);
-                    if (t > since) events.append(r.payload.data() + i, 8);
-                }
+            // A fixed-size bucketed window (core/proto/rate_window): O(1) per op, ~100 bytes a key.
+            std::optional<proto::RateWindow> w;
+            if (live) w = proto::parse_rate_window(r.payload);
             if (op.kind == StateOp::Kind::WindowCount) {
-                out.number = static_cast<std::int64_t>(events.size() / 8);
+                out.number = w ? proto::rate_window_count(*w, now, op.ttl_ms) : 0;
                 return 0;
             }
-            put_u64(events, now);
-            if (events.size() / 8 > kWindowMaxEvents) events.erase(0, events.size() - kWindowMaxEvents * 8);
-            out.number = static_cast<std::int64_t>(events.size() / 8);
-            return write(txn, op.key, now + op.ttl_ms, events);
+            if (!w) w.emplace();
+            out.number = proto::rate_window_add(*w, now, op.ttl_ms);
+            // Kept until its newest event can no longer count (W + one bucket).
+            return write(txn, op.key, now + op.ttl_ms + proto::rate_bucket_ms(op.ttl_ms), proto::format_rate_window(*w));
         }
         }
         return 0;
@@ -241,11 +238,11 @@ LmdbStore::LmdbStore(uv_loop_t* loop, StateOptions o)
 
 LmdbStore::~LmdbStore() = default;
 
-void LmdbStore::run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateCallback done) {
+void LmdbStore::run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateCallback done, std::size_t requests) {
     auto batch = std::make_shared<Batch>();
     batch->ops = std::move(ops);
     batch->done = std::move(done);
-    stats_->batches++;
+    stats_->batches += requests;
     stats_->ops += batch->ops.size();
     const std::uint64_t limit = deadline_ms == 0 ? timeout_ms_ : std::min(deadline_ms, timeout_ms_);
     std::weak_ptr<StateStats> stats = stats_;

@@ -23,8 +23,10 @@ public:
     LmdbStore(uv_loop_t* loop, StateOptions o);
     ~LmdbStore() override;
 
-    void run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateCallback done) override;
+    using StateStore::run;
+    void run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateCallback done, std::size_t requests) override;
     const char* backend() const override { return "embedded"; }
+    uv_loop_t* loop() const override { return loop_; }
     const StateStats& stats() const override { return *stats_; }
 
     struct Core;   // the environment and its options, shared with the pool jobs

@@ -8,13 +8,15 @@
 #include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
-#include <random>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "core/io/timer.hpp"
+#include "core/proto/rate_window.hpp"
 
 namespace asmtpd::io {
 
@@ -29,18 +31,61 @@ constexpr const char* kIncrScript =
     "if tonumber(ARGV[2]) > 0 and redis.call('PTTL', KEYS[1]) < 0 then "
     "redis.call('PEXPIRE', KEYS[1], ARGV[2]) end "
     "return v";
-// Sliding windows: a sorted set of event times (the server's clock, shared by every instance).
-constexpr const char* kWindowAddScript =
+// Sliding windows: core/proto/rate_window's buckets and arithmetic, on the server's clock
+// (shared by every instance). A hash: w = the bucket width, h = the newest bucket, and a field
+// per bucket (its index) with its count. ARGV: window ms, bucket ms, 1 to add an event.
+constexpr const char* kWindowScript =
     "local t = redis.call('TIME') "
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
-    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1])) "
-    "redis.call('ZADD', KEYS[1], now, now .. ':' .. ARGV[2]) "
-    "redis.call('PEXPIRE', KEYS[1], ARGV[1]) "
-    "return redis.call('ZCARD', KEYS[1])";
-constexpr const char* kWindowCountScript =
-    "local t = redis.call('TIME') "
-    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
-    "return redis.call('ZCOUNT', KEYS[1], '(' .. (now - tonumber(ARGV[1])), '+inf')";
+    "local win, width, add = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3] == '1' "
+    "local f = redis.call('HGETALL', KEYS[1]) "
+    "local head, same, buckets = nil, false, {} "
+    "for i = 1, #f, 2 do "
+    "  if f[i] == 'w' then same = tonumber(f[i + 1]) == width "
+    "  elseif f[i] == 'h' then head = tonumber(f[i + 1]) "
+    "  else buckets[#buckets + 1] = {tonumber(f[i]), tonumber(f[i + 1]), f[i]} end "
+    "end "
+    "if not same then "
+    "  if not add then return 0 end "
+    "  if #f > 0 then redis.call('DEL', KEYS[1]) end "
+    "  head, buckets = nil, {} "
+    "end "
+    "local b = math.floor(now / width) "
+    "if head == nil or b > head then head = b end "
+    "if now < head * width then now = head * width end "
+    "local start = now - win "
+    "if start < 0 then start = 0 end "
+    "local oldest = math.floor(start / width) "
+    "local sum = 0 "
+    "if add then "
+    "  local h = string.format('%d', head) "
+    "  redis.call('HINCRBY', KEYS[1], h, 1) "
+    "  redis.call('HSET', KEYS[1], 'w', ARGV[2], 'h', h) "
+    "  redis.call('PEXPIRE', KEYS[1], win + width) "
+    "  sum = 1 "
+    "end "
+    "for _, c in ipairs(buckets) do "
+    "  if c[1] > oldest then sum = sum + c[2] "
+    "  elseif c[1] == oldest then sum = sum + math.floor(c[2] * ((c[1] + 1) * width - start) / width) "
+    "  elseif add then redis.call('HDEL', KEYS[1], c[3]) end "
+    "end "
+    "return sum";
+
+enum Script { kIncr, kWindow, kScripts };
+constexpr const char* kScriptText[kScripts] = {kIncrScript, kWindowScript};
+
+std::string sha1_hex(std::string_view text) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_Digest(text.data(), text.size(), md, &len, EVP_sha1(), nullptr);
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned i = 0; i < len; ++i) {
+        out.push_back(kHex[md[i] >> 4]);
+        out.push_back(kHex[md[i] & 15]);
+    }
+    return out;
+}
 
 }  // namespace
 
@@ -61,13 +106,12 @@ struct RedisStore::Batch {
 };
 
 RedisStore::RedisStore(uv_loop_t* loop, StateOptions o) : loop_(loop), options_(std::move(o)) {
-    std::random_device rd;
-    member_tag_ = std::to_string(rd()) + std::to_string(rd());
+    for (int i = 0; i < kScripts; ++i) script_sha_.push_back(sha1_hex(kScriptText[i]));
 }
 
 RedisStore::~RedisStore() {
     for (auto& [id, entry] : waiting_)
-        if (entry.first->timer) entry.first->timer->stop();
+        if (entry.batch->timer) entry.batch->timer->stop();
     waiting_.clear();
     if (ctx_) {
         ctx_->data = nullptr;   // callbacks hiredis runs while freeing find no store
@@ -103,13 +147,13 @@ bool RedisStore::connect(std::string& error) {
     return true;
 }
 
-void RedisStore::run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateCallback done) {
+void RedisStore::run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateCallback done, std::size_t requests) {
     auto b = std::make_shared<Batch>();
     b->done = std::move(done);
     b->replies.resize(ops.size());
     b->remaining = ops.size();
     b->timer = std::make_unique<Timer>(loop_);
-    stats_.batches++;
+    stats_.batches += requests;
     stats_.ops += ops.size();
 
     std::string error;
@@ -134,6 +178,7 @@ void RedisStore::run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateC
         const StateOp& op = ops[i];
         const std::string key = options_.prefix + op.key;
         std::vector<std::string> argv;
+        int script = -1;
         switch (op.kind) {
         case StateOp::Kind::Get: argv = {"GET", key}; break;
         case StateOp::Kind::Set:
@@ -142,33 +187,46 @@ void RedisStore::run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateC
             break;
         case StateOp::Kind::Del: argv = {"DEL", key}; break;
         case StateOp::Kind::Incr:
-            argv = {"EVAL", kIncrScript, "1", key, std::to_string(op.by), std::to_string(op.ttl_ms)};
+            script = kIncr;
+            argv = {"EVALSHA", script_sha_[kIncr], "1", key, std::to_string(op.by), std::to_string(op.ttl_ms)};
             break;
         case StateOp::Kind::WindowAdd:
-            argv = {"EVAL", kWindowAddScript, "1", key, std::to_string(std::max<std::uint64_t>(op.ttl_ms, 1)),
-                    member_tag_ + ":" + std::to_string(next_id_)};
-            break;
-        case StateOp::Kind::WindowCount:
-            argv = {"EVAL", kWindowCountScript, "1", key, std::to_string(op.ttl_ms)};
+        case StateOp::Kind::WindowCount: {
+            const std::uint64_t window = std::max<std::uint64_t>(op.ttl_ms, 1);
+            script = kWindow;
+            argv = {"EVALSHA", script_sha_[kWindow], "1", key, std::to_string(window),
+                    std::to_string(proto::rate_bucket_ms(window)), op.kind == StateOp::Kind::WindowAdd ? "1" : "0"};
             break;
         }
-        std::vector<const char*> args;
-        std::vector<std::size_t> lens;
-        for (const auto& a : argv) {
-            args.push_back(a.data());
-            lens.push_back(a.size());
         }
         const std::uint64_t id = next_id_++;
-        waiting_[id] = {b, i};
-        void* priv = reinterpret_cast<void*>(static_cast<std::uintptr_t>(id));
-        if (redisAsyncCommandArgv(ctx_, &RedisStore::reply_cb, priv, static_cast<int>(args.size()), args.data(),
-                                  lens.data()) != REDIS_OK) {
+        Waiting& w = waiting_[id];
+        w.batch = b;
+        w.index = i;
+        if (!command(id, argv)) {
             waiting_.erase(id);
             stats_.failures++;
             b->answer({StateStatus::Unavailable, "redis: the connection is closing", {}});
             break;
         }
+        if (script >= 0) {
+            // Kept for a NOSCRIPT answer (a restarted or flushed server): sent again as EVAL.
+            waiting_[id].script = script;
+            waiting_[id].retry = std::move(argv);
+        }
     }
+}
+
+bool RedisStore::command(std::uint64_t id, const std::vector<std::string>& argv) {
+    std::vector<const char*> args;
+    std::vector<std::size_t> lens;
+    for (const auto& a : argv) {
+        args.push_back(a.data());
+        lens.push_back(a.size());
+    }
+    void* priv = reinterpret_cast<void*>(static_cast<std::uintptr_t>(id));
+    return redisAsyncCommandArgv(ctx_, &RedisStore::reply_cb, priv, static_cast<int>(args.size()), args.data(),
+                                 lens.data()) == REDIS_OK;
 }
 
 void RedisStore::reply_cb(redisAsyncContext* ac, void* reply, void* priv) {
@@ -189,10 +247,20 @@ void RedisStore::disconnect_cb(const redisAsyncContext* ac, int status) {
 void RedisStore::on_reply(std::uint64_t id, void* reply) {
     auto it = waiting_.find(id);
     if (it == waiting_.end()) return;
-    auto [b, index] = std::move(it->second);
+    auto* r = static_cast<redisReply*>(reply);
+    if (r && r->type == REDIS_REPLY_ERROR && std::string_view(r->str, r->len).starts_with("NOSCRIPT") &&
+        !it->second.retry.empty() && ctx_ && !it->second.batch->answered) {
+        // The server does not know the script: EVAL loads it (once per server start).
+        auto retry = std::move(it->second.retry);
+        it->second.retry.clear();
+        retry[0] = "EVAL";
+        retry[1] = kScriptText[it->second.script];
+        if (command(id, retry)) return;
+    }
+    auto b = std::move(it->second.batch);
+    const std::size_t index = it->second.index;
     waiting_.erase(it);
     if (b->answered) return;
-    auto* r = static_cast<redisReply*>(reply);
     if (!r) {
         stats_.failures++;
         return b->answer({StateStatus::Unavailable, "redis: connection lost (" + last_error_ + ")", {}});
@@ -250,8 +318,8 @@ void RedisStore::drop_connection() {
     auto waiting = std::move(waiting_);
     waiting_.clear();
     for (auto& [id, entry] : waiting) {
-        if (!entry.first->answered) stats_.failures++;
-        entry.first->answer({StateStatus::Unavailable, "redis: connection dropped (" + last_error_ + ")", {}});
+        if (!entry.batch->answered) stats_.failures++;
+        entry.batch->answer({StateStatus::Unavailable, "redis: connection dropped (" + last_error_ + ")", {}});
     }
 }
 

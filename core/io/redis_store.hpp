@@ -2,8 +2,9 @@
 // the worker's libuv loop (hiredis/adapters/libuv.h), one connection per worker loop.
 //
 // A batch is one pipelined round trip: every op is one command (GET, SET PX, DEL, or a short
-// EVAL script for counters and sliding windows, which run atomically on the server and use the
-// server's clock, so every instance counts the same window). hiredis queues the commands of a
+// script for counters and sliding windows, which run atomically on the server and use the
+// server's clock, so every instance counts the same window). Scripts go by EVALSHA; a NOSCRIPT
+// answer (a restarted or flushed server) sends that command again as EVAL, which loads it. hiredis queues the commands of a
 // batch in its output buffer and writes them together when the socket is writable.
 // Connection: made on the first batch; when it fails or drops, batches fail at once
 // (Unavailable) until the backoff (100 ms, doubling to 5 s) has passed, then the next batch
@@ -17,6 +18,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "core/io/state_store.hpp"
 
@@ -31,8 +33,10 @@ public:
     RedisStore(const RedisStore&) = delete;
     RedisStore& operator=(const RedisStore&) = delete;
 
-    void run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateCallback done) override;
+    using StateStore::run;
+    void run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateCallback done, std::size_t requests) override;
     const char* backend() const override { return "redis"; }
+    uv_loop_t* loop() const override { return loop_; }
     const StateStats& stats() const override { return stats_; }
     bool connected() const { return connected_; }
 
@@ -40,7 +44,7 @@ public:
 
 private:
     bool connect(std::string& error);
-    void send(const std::shared_ptr<Batch>& b);
+    bool command(std::uint64_t id, const std::vector<std::string>& argv);   // false: closing
     void on_reply(std::uint64_t id, void* reply);
     void on_connect(int status);
     void on_disconnect(int status);
@@ -59,8 +63,14 @@ private:
     std::uint64_t retry_at_ = 0;         // loop ms before which no reconnect is tried
     std::string last_error_;
     std::uint64_t next_id_ = 1;
-    std::string member_tag_;             // makes window members unique across instances
-    std::unordered_map<std::uint64_t, std::pair<std::shared_ptr<Batch>, std::size_t>> waiting_;
+    std::vector<std::string> script_sha_;   // EVALSHA's names of the scripts (redis_store.cpp)
+    struct Waiting {
+        std::shared_ptr<Batch> batch;
+        std::size_t index = 0;               // the op's place in its batch
+        int script = 0;                      // which script, when retry is set
+        std::vector<std::string> retry;      // a script's EVALSHA, sent as EVAL on NOSCRIPT
+    };
+    std::unordered_map<std::uint64_t, Waiting> waiting_;
     StateStats stats_;
 };
 

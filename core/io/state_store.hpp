@@ -7,9 +7,10 @@
 //                       shared by every instance that names the same server; one pipelined
 //                       round trip per batch, reconnect with backoff, key prefix.
 //
-// A plugin sends a batch of ops in one run() call (one round trip, one transaction) and gets
-// one StateResult back: a reply per op, or a status that says the store could not answer
-// (unavailable, or past the deadline). Failures are values: every plugin documents what it
+// A plugin sends a batch of ops in one run() call (one round trip, one transaction; its
+// session's StateScope merges the batches of one loop iteration) and gets one StateResult
+// back: a reply per op, or a status that says the store could not answer (unavailable, or past
+// the deadline). Failures are values: every plugin documents what it
 // does when the store does not answer (its fail mode).
 //
 // Rules: the callback runs once, from the loop, never inside run(). Times to live are in
@@ -22,9 +23,12 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <uv.h>
+
+#include "core/io/timer.hpp"
 
 namespace asmtpd::io {
 
@@ -77,9 +81,9 @@ using StateCallback = std::function<void(StateResult)>;
 
 // What one store counted since it was made (logged when the Server stops; read by tests).
 struct StateStats {
-    std::uint64_t batches = 0;        // run() calls
+    std::uint64_t batches = 0;        // callers' batches (a StateScope may merge several in one run())
     std::uint64_t ops = 0;
-    std::uint64_t round_trips = 0;    // Redis: pipelined writes answered; embedded: transactions
+    std::uint64_t round_trips = 0;    // run() calls answered: Redis pipelined writes; embedded: transactions
     std::uint64_t failures = 0;       // batches answered Unavailable
     std::uint64_t timeouts = 0;       // batches answered Timeout
 };
@@ -89,8 +93,14 @@ public:
     virtual ~StateStore() = default;
     // Runs ops as one batch. `done` (may be empty: fire and forget) runs once from the loop;
     // at deadline_ms (capped by the store's own timeout; 0 = that timeout) it gets Timeout.
-    virtual void run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateCallback done) = 0;
+    // `requests`: how many callers' batches this one merges (StateScope), for stats().batches.
+    virtual void run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateCallback done,
+                     std::size_t requests) = 0;
+    void run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateCallback done) {
+        run(std::move(ops), deadline_ms, std::move(done), 1);
+    }
     virtual const char* backend() const = 0;   // "embedded" or "redis"
+    virtual uv_loop_t* loop() const = 0;
     virtual const StateStats& stats() const = 0;
 };
 
@@ -109,25 +119,46 @@ struct StateOptions {
 // The backend `o` names, on `loop`. Nothing is opened or connected until the first run().
 std::unique_ptr<StateStore> make_state_store(uv_loop_t* loop, const StateOptions& o);
 
-// The batches of one session: the destructor drops every callback still pending (the session
-// ended), so a callback may touch the session. Writes already sent still happen.
+// The batches of one session. It merges them: what the session asks for in one loop iteration
+// goes to the store as one batch (one round trip, one transaction).
+// - run() with a callback sends at once, together with everything held.
+// - run() without one (fire and forget) and prefetch() are held until the session's next sent
+//   batch, a claim() of a held prefetch, or the next loop iteration, whichever comes first.
+// - prefetch(tag) starts a batch whose answer a later hook takes with claim(tag): a plugin asks
+//   in an early hook (pre_connection, rcpt_pre) so that its batch and the next plugin's share a
+//   round trip. At most kMaxPrefetches unclaimed ones are kept (the oldest goes first).
+// The destructor sends what is still held (writes happen) and drops every callback still
+// pending (the session ended), as DnsScope does; a callback may therefore touch the session.
 class StateScope {
 public:
-    explicit StateScope(StateStore& s) : store_(s) {}
+    explicit StateScope(StateStore& s);
+    ~StateScope();
     StateScope(const StateScope&) = delete;
     StateScope& operator=(const StateScope&) = delete;
 
-    void run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateCallback done) {
-        if (!done) return store_.run(std::move(ops), deadline_ms, {});
-        std::weak_ptr<int> alive = alive_;
-        store_.run(std::move(ops), deadline_ms, [alive, done = std::move(done)](StateResult r) {
-            if (!alive.expired()) done(std::move(r));
-        });
-    }
+    void run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateCallback done);
+    void prefetch(std::string tag, std::vector<StateOp> ops, std::uint64_t deadline_ms);
+    // The answer of prefetch(tag): `done` runs once, when it arrives, or inside this call when it
+    // is already here. False (and `done` never runs): no such prefetch, or it was claimed.
+    bool claim(std::string_view tag, StateCallback done);
     StateStore& store() { return store_; }
 
+    static constexpr std::size_t kMaxPrefetches = 8;
+
 private:
+    struct Request {
+        std::vector<StateOp> ops;
+        std::uint64_t deadline_ms = 0;
+        StateCallback done;
+    };
+    struct Prefetch;
+    void hold(Request r);
+    void send();   // everything held, as one store batch
+
     StateStore& store_;
+    std::vector<Request> held_;
+    std::vector<std::shared_ptr<Prefetch>> prefetches_;
+    std::unique_ptr<Timer> flush_;   // sends what is held at the next loop iteration
     std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 

@@ -1,6 +1,7 @@
 // limit_config.cpp - see limit_config.hpp.
 #include "core/proto/limit_config.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 
@@ -180,6 +181,15 @@ std::optional<LimitMatch> LimitSection::for_host(std::string_view ip, std::strin
     if (auto h = history.pick(karma_score)) return LimitMatch{full, *h};
     if (dflt) return LimitMatch{full, *dflt};
     return std::nullopt;
+}
+
+bool LimitSection::by_address_only() const {
+    if (history.enabled && (history.good || history.bad || history.none)) return false;
+    for (const auto& [key, rate] : entries)
+        if (key.find(':') == std::string::npos &&
+            std::any_of(key.begin(), key.end(), [](char ch) { return ch >= 'a' && ch <= 'z'; }))
+            return false;   // a name (IPv6 entries have ':'; IPv4 ones no letter)
+    return true;
 }
 
 std::optional<LimitMatch> LimitSection::for_address(std::string_view address) const {

@@ -62,6 +62,9 @@ struct LimitSection {
                                        std::optional<std::int64_t> karma_score) const;
     // address: "user@domain" (empty for the null sender: then only `default`, keyed "<>").
     std::optional<LimitMatch> for_address(std::string_view address) const;
+    // for_host() answers from the address alone: no history (karma_score) and no name entries,
+    // so its answer cannot change between pre_connection and connect.
+    bool by_address_only() const;
 };
 
 struct LimitConfig {

@@ -40,7 +40,10 @@ void Session::cmd_mail(const proto::Command& c) {
         reply(555, "5.5.4", fmt::format("Parameter {} needs EHLO", parsed->params.front().keyword));
         return;
     }
-    run_chain(hooks::Hook::MailPre, hooks::PathArgs{parsed->path, parsed->params},
+    // The hook's copy first: the order in which a call's arguments are made is unspecified, and
+    // the callback's capture moves the path out (the handlers saw an empty path).
+    hooks::PathArgs args{parsed->path, parsed->params};
+    run_chain(hooks::Hook::MailPre, std::move(args),
               [this, p = std::move(*parsed)](const hooks::Verdict& v, const hooks::Disposition& d) mutable {
                   if (handle_refusal(d)) return;
                   rewrite_path(v, p);
@@ -148,7 +151,10 @@ void Session::cmd_rcpt(const proto::Command& c) {
         reply(452, "4.5.3", "Error: too many recipients");
         return;
     }
-    run_chain(hooks::Hook::RcptPre, hooks::PathArgs{parsed->path, parsed->params},
+    // The hook's copy first: the order in which a call's arguments are made is unspecified, and
+    // the callback's capture moves the path out (the handlers saw an empty path).
+    hooks::PathArgs args{parsed->path, parsed->params};
+    run_chain(hooks::Hook::RcptPre, std::move(args),
               [this, p = std::move(*parsed)](const hooks::Verdict& v, const hooks::Disposition& d) mutable {
                   if (handle_refusal(d)) return;
                   rewrite_path(v, p);

@@ -93,6 +93,15 @@ void exercise(io::test::TestLoop& loop, io::StateStore& s) {
     CHECK(r.replies[2].number == 0);
     CHECK(r.replies[3].number == 1);
 
+    // A window costs the same whatever its count: a thousand events, one bucket, exact.
+    std::vector<StateOp> many;
+    for (int i = 0; i < 1000; ++i) many.push_back(StateOp::window_add("busy", 60000));
+    many.push_back(StateOp::window_count("busy", 60000));
+    r = run(loop, s, std::move(many));
+    REQUIRE(r.ok());
+    CHECK(r.replies[999].number == 1000);
+    CHECK(r.replies[1000].number == 1000);
+
     // An empty batch answers Ok with no replies, from the loop too.
     r = run(loop, s, {});
     CHECK(r.ok());
@@ -187,6 +196,12 @@ TEST_CASE("state store, redis: server gone -> Unavailable at once, back after th
         if (!back) loop.run_for(100);
     }
     CHECK(back);
+    // The new server knows no script: EVALSHA's NOSCRIPT sends the script again (EVAL).
+    auto again = run(loop, *s, {StateOp::incr("n", 5, 0), StateOp::window_add("w", 60000), StateOp::incr("n", 1, 0)});
+    REQUIRE_MESSAGE(again.ok(), again.error);
+    CHECK(again.replies[0].number == 5);
+    CHECK(again.replies[1].number == 1);
+    CHECK(again.replies[2].number == 6);
 }
 
 TEST_CASE("state store, redis: a server that does not answer -> Timeout at the deadline, then recovery") {
@@ -228,6 +243,49 @@ TEST_CASE("state store: StateScope drops the callbacks of an ended session") {
     CHECK_FALSE(called);
     auto r = run(loop, *s, {StateOp::get("x")});   // the write itself still happened
     CHECK(r.replies[0].value == "1");
+}
+
+TEST_CASE("state store: StateScope merges a session's batches of one loop iteration; prefetch and claim") {
+    TmpDir dir;
+    io::test::TestLoop loop;
+    io::StateOptions o;
+    o.path = dir / "state.mdb";
+    auto s = io::make_state_store(loop.get(), o);
+    io::StateScope scope(*s);
+    // Two fire-and-forget writes are held; a prefetch too; a batch with a callback takes all.
+    scope.run({StateOp::set("a", "1", 0)}, 0, {});
+    scope.run({StateOp::incr("c", 2, 0)}, 0, {});
+    scope.prefetch("p", {StateOp::get("a"), StateOp::incr("c", 1, 0)}, 0);
+    std::optional<StateResult> mine;
+    scope.run({StateOp::get("a"), StateOp::get("c")}, 0, [&](StateResult r) { mine = std::move(r); });
+    REQUIRE(loop.run_until([&] { return mine.has_value(); }, 5000));
+    CHECK(s->stats().batches == 4);
+    CHECK(s->stats().round_trips == 1);
+    REQUIRE(mine->ok());
+    REQUIRE(mine->replies.size() == 2);   // its own replies only
+    CHECK(mine->replies[0].value == "1");
+    CHECK(mine->replies[1].value == "3");
+    // The prefetch's answer is kept: claim() gives it inside the call; a second claim has none.
+    std::optional<StateResult> pre;
+    CHECK(scope.claim("p", [&](StateResult r) { pre = std::move(r); }));
+    REQUIRE(pre.has_value());
+    REQUIRE(pre->replies.size() == 2);
+    CHECK(pre->replies[0].value == "1");
+    CHECK(pre->replies[1].number == 3);
+    CHECK_FALSE(scope.claim("p", [](StateResult) { FAIL("claimed twice"); }));
+    // A claim of a held prefetch sends it at once; the answer comes from the loop.
+    scope.prefetch("q", {StateOp::get("c")}, 0);
+    std::optional<StateResult> q;
+    CHECK(scope.claim("q", [&](StateResult r) { q = std::move(r); }));
+    CHECK_FALSE(q.has_value());
+    REQUIRE(loop.run_until([&] { return q.has_value(); }, 5000));
+    CHECK(q->replies[0].value == "3");
+    CHECK(s->stats().round_trips == 2);
+    // A lone fire-and-forget write goes at the next loop iteration.
+    scope.run({StateOp::set("late", "x", 0)}, 0, {});
+    REQUIRE(loop.run_until([&] { return s->stats().round_trips == 3; }, 5000));
+    auto r = run(loop, *s, {StateOp::get("late")});
+    CHECK(r.replies[0].value == "x");
 }
 
 namespace {

@@ -50,6 +50,13 @@ TEST_CASE("rcpt_post runs only for recipients the whole rcpt chain accepted") {
     CHECK(stored(d) == V{"<x@y.test>", "<z@y.test>"});
 }
 
+TEST_CASE("mail_pre and rcpt_pre handlers see the path the client wrote") {
+    SessionDriver d("test/record mail_pre\ntest/record:2 rcpt_pre\nrcpt_ok\n", "", {{"rcpthosts", "y.test\n"}});
+    mail(d);
+    CHECK(code_of(d.send("RCPT TO:<x@y.test>\r\n")) == 250);
+    CHECK(d.session().notes().at("record") == "mail_pre:<a@b.test>;rcpt_pre:<x@y.test>;");
+}
+
 TEST_CASE("rcpt_post sees the recipient in the envelope already (qmail-spp's SMTPRCPTCOUNT)") {
     SessionDriver d("test/answer rcpt OK\ntest/never rcpt_post\n");
     mail(d);

@@ -1,0 +1,96 @@
+// rate_window.cpp - bucketed sliding window arithmetic; see rate_window.hpp.
+#include "core/proto/rate_window.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace asmtpd::proto {
+
+namespace {
+
+constexpr std::size_t kRecordSize = 16 + 4 * (kRateBuckets + 1);
+
+// Moves the newest bucket to now's (older buckets shift out); never backwards.
+void advance(RateWindow& w, std::uint64_t now_ms, std::uint64_t width) {
+    if (w.width_ms != width) w = RateWindow{width, now_ms / width, {}};
+    const std::uint64_t b = now_ms / width;
+    if (b <= w.head) return;
+    const std::uint64_t shift = b - w.head;
+    if (shift > kRateBuckets) {
+        w.counts.fill(0);
+    } else {
+        for (std::size_t i = kRateBuckets + 1; i-- > shift;) w.counts[i] = w.counts[i - shift];
+        std::fill(w.counts.begin(), w.counts.begin() + static_cast<std::ptrdiff_t>(shift), 0u);
+    }
+    w.head = b;
+}
+
+std::int64_t count_advanced(const RateWindow& w, std::uint64_t now_ms, std::uint64_t window_ms) {
+    const std::uint64_t width = w.width_ms;
+    // A clock behind the newest bucket reads as the start of that bucket.
+    const std::uint64_t now = std::max(now_ms, w.head * width);
+    const std::uint64_t start = now > window_ms ? now - window_ms : 0;   // the window is (start, now]
+    const std::uint64_t oldest = start / width;
+    std::int64_t sum = 0;
+    for (std::size_t i = 0; i <= kRateBuckets && i <= w.head; ++i) {
+        const std::uint64_t idx = w.head - i;
+        if (idx > oldest) {
+            sum += w.counts[i];
+        } else if (idx == oldest) {
+            const std::uint64_t covered = (idx + 1) * width - start;   // in (0, width]
+            sum += static_cast<std::int64_t>(std::floor(static_cast<double>(w.counts[i]) *
+                                                        static_cast<double>(covered) / static_cast<double>(width)));
+        }
+    }
+    return sum;
+}
+
+void put(std::string& out, std::uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+std::uint64_t get(std::string_view in, std::size_t at, int bytes) {
+    std::uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(in[at + static_cast<std::size_t>(i)]);
+    return v;
+}
+
+}  // namespace
+
+std::uint64_t rate_bucket_ms(std::uint64_t window_ms) {
+    return std::max<std::uint64_t>(1, (window_ms + kRateBuckets - 1) / kRateBuckets);
+}
+
+std::int64_t rate_window_add(RateWindow& w, std::uint64_t now_ms, std::uint64_t window_ms) {
+    advance(w, now_ms, rate_bucket_ms(window_ms));
+    if (w.counts[0] < std::numeric_limits<std::uint32_t>::max()) ++w.counts[0];
+    return count_advanced(w, now_ms, window_ms);
+}
+
+std::int64_t rate_window_count(const RateWindow& w, std::uint64_t now_ms, std::uint64_t window_ms) {
+    if (w.width_ms == 0) return 0;
+    RateWindow copy = w;
+    advance(copy, now_ms, rate_bucket_ms(window_ms));
+    return count_advanced(copy, now_ms, window_ms);
+}
+
+std::string format_rate_window(const RateWindow& w) {
+    std::string out;
+    out.reserve(kRecordSize);
+    put(out, w.width_ms, 8);
+    put(out, w.head, 8);
+    for (auto c : w.counts) put(out, c, 4);
+    return out;
+}
+
+std::optional<RateWindow> parse_rate_window(std::string_view bytes) {
+    if (bytes.size() != kRecordSize) return std::nullopt;
+    RateWindow w;
+    w.width_ms = get(bytes, 0, 8);
+    w.head = get(bytes, 8, 8);
+    if (w.width_ms == 0 || w.head > std::numeric_limits<std::uint64_t>::max() / w.width_ms) return std::nullopt;
+    for (std::size_t i = 0; i < w.counts.size(); ++i) w.counts[i] = static_cast<std::uint32_t>(get(bytes, 16 + 4 * i, 4));
+    return w;
+}
+
+}  // namespace asmtpd::proto
