@@ -268,11 +268,15 @@ class TestMilter:
         out = [json.loads(line) for line in lines if line.strip()]
         return [e for e in out if kind is None or e["ev"] == kind]
 
-    def wait_events(self, kind, count, timeout=10.0):
+    def wait_events(self, kind, count, timeout=10.0, cid=None):
+        """Events of a kind once there are `count` of them (of milter connection `cid` if given:
+        other sessions, such as the harness's readiness probe, have milter connections too)."""
+        def matching():
+            return [e for e in self.events(kind) if cid is None or e.get("cid") == cid]
         deadline = time.monotonic() + timeout
-        while len(self.events(kind)) < count and time.monotonic() < deadline:
+        while len(matching()) < count and time.monotonic() < deadline:
             time.sleep(0.05)
-        return self.events(kind)
+        return matching()
 
     def clear(self):
         try:

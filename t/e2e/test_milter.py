@@ -128,8 +128,8 @@ class MilterTest(E2ETestCase):
         cid = eoms[0]["cid"]
         self.assertEqual({e["cid"] for e in eoms}, {cid})   # one milter connection, three messages
         self.assertEqual(len([e for e in self.milter.events("connect") if e["cid"] == cid]), 1)
-        self.assertEqual(len([e for e in self.milter.wait_events("abort", 1) if e["cid"] == cid]), 1)
-        self.assertTrue([e for e in self.milter.wait_events("close", 1) if e["cid"] == cid])
+        self.assertEqual(len(self.milter.wait_events("abort", 1, cid=cid)), 1)
+        self.assertTrue(self.milter.wait_events("close", 1, cid=cid))
 
     # ---- end-of-message actions -----------------------------------------------------------
 
