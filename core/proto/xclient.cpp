@@ -2,10 +2,6 @@
 #include "core/proto/xclient.hpp"
 
 #include <array>
-#include <charconv>
-
-#include "core/proto/cidr.hpp"
-#include "core/proto/command.hpp"
 
 namespace asmtpd::proto {
 
@@ -13,33 +9,12 @@ namespace {
 
 constexpr std::array<std::string_view, 8> kNames = {"NAME", "ADDR", "PORT", "PROTO", "HELO", "LOGIN", "DESTADDR", "DESTPORT"};
 
-std::string upper(std::string_view s) {
-    std::string u(s);
-    for (char& c : u)
-        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-    return u;
-}
-
-bool printable_word(std::string_view v) {
-    if (v.empty() || v.size() > 255) return false;
-    for (char c : v)
-        if (c <= ' ' || c >= 0x7f) return false;
-    return true;
-}
-
 // "" when `value` suits attribute `name`, else what is wrong.
 std::string check(const std::string& name, std::string& value) {
-    if (name == "ADDR" || name == "DESTADDR") {
-        if (value.size() > 5 && upper(value.substr(0, 5)) == "IPV6:") value.erase(0, 5);
-        return parse_ip(value) ? "" : "not an IP address";
-    }
-    if (name == "PORT" || name == "DESTPORT") {
-        unsigned n = 0;
-        auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-        return (ec == std::errc() && end == value.data() + value.size() && n <= 65535) ? "" : "not a port number";
-    }
+    if (name == "ADDR" || name == "DESTADDR") return ip_address_value(value) ? "" : "not an IP address";
+    if (name == "PORT" || name == "DESTPORT") return port_number(value) ? "" : "not a port number";
     if (name == "PROTO") {
-        value = upper(value);
+        value = upper_ascii(value);
         return value == "SMTP" || value == "ESMTP" ? "" : "must be SMTP or ESMTP";
     }
     return printable_word(value) ? "" : "must be printable ASCII without spaces";
@@ -49,50 +24,6 @@ std::string check(const std::string& name, std::string& value) {
 
 std::string_view xclient_attribute_names() { return "NAME ADDR PORT PROTO HELO LOGIN DESTADDR DESTPORT"; }
 
-XclientParse parse_xclient(std::string_view args) {
-    XclientParse out;
-    std::size_t i = 0;
-    while (i < args.size()) {
-        while (i < args.size() && args[i] == ' ') ++i;
-        if (i == args.size()) break;
-        std::size_t end = args.find(' ', i);
-        if (end == std::string_view::npos) end = args.size();
-        std::string_view word = args.substr(i, end - i);
-        i = end;
-        const auto eq = word.find('=');
-        if (eq == std::string_view::npos || eq == 0) {
-            out.error = "attribute=value expected";
-            return out;
-        }
-        XclientAttr a;
-        a.name = upper(word.substr(0, eq));
-        bool known = false;
-        for (auto n : kNames) known = known || n == a.name;
-        if (!known) {
-            // Named back only when it is a plain word (the text goes into a reply and the log).
-            const bool plain = a.name.size() <= 32 && a.name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == std::string::npos;
-            out.error = plain ? "unknown attribute " + a.name : "unknown attribute";
-            return out;
-        }
-        std::string_view raw = word.substr(eq + 1);
-        const std::string uraw = upper(raw);
-        if (uraw != "[UNAVAILABLE]" && uraw != "[TEMPUNAVAIL]") {
-            auto decoded = decode_xtext(raw);
-            if (!decoded) {
-                out.error = "bad xtext in " + a.name;
-                return out;
-            }
-            std::string v = *decoded;
-            if (auto why = check(a.name, v); !why.empty()) {
-                out.error = a.name + ": " + why;
-                return out;
-            }
-            a.value = std::move(v);
-        }
-        out.attrs.push_back(std::move(a));
-    }
-    if (out.attrs.empty() && out.error.empty()) out.error = "no attributes";
-    return out;
-}
+XclientParse parse_xclient(std::string_view args) { return parse_postfix_attributes(args, kNames, check); }
 
 }  // namespace asmtpd::proto

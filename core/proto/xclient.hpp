@@ -8,22 +8,14 @@
 // Pure: no I/O.
 #pragma once
 
-#include <optional>
-#include <string>
 #include <string_view>
-#include <vector>
+
+#include "core/proto/postfix_attributes.hpp"
 
 namespace asmtpd::proto {
 
-struct XclientAttr {
-    std::string name;                  // upper case: "ADDR"
-    std::optional<std::string> value;  // decoded; nullopt for [UNAVAILABLE] / [TEMPUNAVAIL]
-};
-
-struct XclientParse {
-    std::vector<XclientAttr> attrs;
-    std::string error;                 // empty when every attribute is valid
-};
+using XclientAttr = PostfixAttr;
+using XclientParse = PostfixAttrParse;
 
 // The attribute names announced in EHLO ("NAME ADDR PORT ...").
 std::string_view xclient_attribute_names();

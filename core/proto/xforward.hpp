@@ -12,23 +12,14 @@
 // the Received header and spp environments). Pure: no I/O.
 #pragma once
 
-#include <optional>
-#include <string>
 #include <string_view>
-#include <vector>
+
+#include "core/proto/postfix_attributes.hpp"
 
 namespace asmtpd::proto {
 
-struct XforwardAttr {
-    std::string name;                  // upper case: "ADDR"
-    std::optional<std::string> value;  // decoded; nullopt for [UNAVAILABLE] / [TEMPUNAVAIL]
-    bool temporary = false;            // [TEMPUNAVAIL] (a NAME lookup failed temporarily)
-};
-
-struct XforwardParse {
-    std::vector<XforwardAttr> attrs;
-    std::string error;                 // empty when every attribute is valid
-};
+using XforwardAttr = PostfixAttr;
+using XforwardParse = PostfixAttrParse;
 
 // The attribute names announced in EHLO, in Postfix's order ("NAME ADDR PROTO HELO SOURCE PORT IDENT").
 std::string_view xforward_attribute_names();
