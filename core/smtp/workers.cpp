@@ -4,6 +4,7 @@
 
 #include <signal.h>
 #include <sys/wait.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -42,8 +43,14 @@ pid_t spawn(unsigned index, bool reloaded, const std::function<int(unsigned, boo
     sigemptyset(&hup);
     sigaddset(&hup, SIGHUP);
     sigprocmask(SIG_BLOCK, &hup, &before);
+    const pid_t supervisor = getpid();
     pid_t pid = fork();
     if (pid == 0) {
+        // A supervisor that is killed outright (SIGKILL, OOM) must not leave its workers
+        // serving on the shared port with nobody to restart or stop them: they drain as on
+        // SIGTERM. (Set after the privilege drop, which would clear it.)
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != supervisor) _exit(1);   // it died before the line above
         // The worker installs its own handlers on its loop; start from the defaults.
         signal(SIGTERM, SIG_DFL);
         signal(SIGINT, SIG_DFL);

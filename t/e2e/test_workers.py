@@ -139,6 +139,25 @@ class WorkersTest(E2ETestCase):
                          "the early SIGHUP was not kept for the worker's handler:\n" + d.stderr_tail())
         self.deliver_in_parallel(d, 4)
 
+    def test_workers_drain_when_the_supervisor_is_killed(self):
+        d = self.start_daemon(settings={"workers": 2}, check_exit=False)
+        pids = worker_pids(d, 2)
+        d.kill()   # SIGKILL to the supervisor: nobody is left to stop or restart the workers
+        deadline = time.monotonic() + 15
+        alive = set(pids.values())
+        while alive and time.monotonic() < deadline:
+            for pid in list(alive):
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    alive.discard(pid)
+            time.sleep(0.05)
+        # Orphaned workers would keep serving the shared port (what a SIGKILL after the
+        # harness's SIGTERM deadline left behind in CI).
+        self.assertEqual(alive, set(), "workers outlived their supervisor:\n" + d.stderr_tail())
+        with self.assertRaises(OSError):
+            Client(d.port)
+
 
 class SecondInstanceTest(E2ETestCase):
 
