@@ -20,15 +20,21 @@ bool Session::xclient_allowed() {
     return *xclient_peer_;
 }
 
-void Session::cmd_xclient(const proto::Command& c) {
+// XCLIENT and XFORWARD: only from trusted_proxies, and only between transactions (Postfix's replies).
+bool Session::proxy_command_allowed() {
     if (!xclient_allowed()) {
         reply(550, "5.7.0", "Error: insufficient authorization");
-        return;
+        return false;
     }
     if (txn_) {
         reply(503, "5.5.1", "Error: MAIL transaction in progress");
-        return;
+        return false;
     }
+    return true;
+}
+
+void Session::cmd_xclient(const proto::Command& c) {
+    if (!proxy_command_allowed()) return;
     auto p = proto::parse_xclient(c.args);
     if (!p.error.empty()) {
         reply(501, "5.5.4", "Bad XCLIENT attribute: " + p.error);

@@ -28,14 +28,7 @@ const char* const kForwardNotes[] = {"remote_host", "rdns", "rdns_ptr", "xforwar
 }  // namespace
 
 void Session::cmd_xforward(const proto::Command& c) {
-    if (!xclient_allowed()) {
-        reply(550, "5.7.0", "Error: insufficient authorization");
-        return;
-    }
-    if (txn_) {
-        reply(503, "5.5.1", "Error: MAIL transaction in progress");
-        return;
-    }
+    if (!proxy_command_allowed()) return;
     auto p = proto::parse_xforward(c.args);
     if (p.attrs.empty() && p.error == "no attributes") {
         reply(501, "5.5.4", "Syntax: XFORWARD attribute=value...");

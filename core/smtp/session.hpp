@@ -199,6 +199,7 @@ private:
     void consume_bdat();                            // the current BDAT's octets, then its reply
     // cmd_xclient.cpp
     bool xclient_allowed();
+    bool proxy_command_allowed();   // replies 550/503 and returns false when XCLIENT/XFORWARD may not run
     void cmd_xclient(const proto::Command& c);
     void apply_xclient(const std::vector<proto::XclientAttr>& attrs);
     // cmd_xforward.cpp
