@@ -382,6 +382,14 @@ void MilterConnection::message(MilterMessage m, std::function<void(MilterAnswer)
     im.step_head();
 }
 
+bool MilterConnection::park() {
+    auto& im = *impl_;
+    if (broken_ || im.closed || im.done || !im.transport || negotiated_.version < milter::kVersion) return false;
+    im.write(milter::packet('K'));
+    im.flush();
+    return true;
+}
+
 void MilterConnection::close(bool quit) {
     auto& im = *impl_;
     im.done = nullptr;

@@ -89,6 +89,13 @@ public:
     void message(MilterMessage m, std::function<void(MilterAnswer)> done);
     // QUIT (when quit and the connection works), then close. Idempotent; drops a pending callback.
     void close(bool quit);
+    // QUIT_NC ("quit, a new connection follows", protocol 6): the filter ends its session and
+    // waits for the next CONNECT on this connection, without a new option negotiation. Only
+    // after an end of message answered CONTINUE, the one point where libmilter's state table
+    // allows it (the caller knows; libmilter ignores it anywhere else). False
+    // (nothing sent) when the connection is broken, busy or speaks an older version. While
+    // parked, anything from the filter (data or its close) leaves the connection broken().
+    bool park();
 
     bool broken() const { return broken_; }
     bool busy() const;

@@ -8,7 +8,7 @@
 //   HELO 'H' host:str0      MAIL 'M' / RCPT 'R' 1*arg:str0  ("<addr>" then ESMTP args)
 //   MACRO    = 'D' stage-cmd:char *(name:str0 value:str0)
 //   HEADER 'L' name:str0 value:str0   BODY 'B' octets (<= kMaxBodyChunk)   EOH 'N', BODYEOB 'E',
-//   DATA 'T', ABORT 'A', QUIT 'Q' (no data)   UNKNOWN 'U' command:str0
+//   DATA 'T', ABORT 'A', QUIT 'Q', QUIT_NC 'K' (no data)   UNKNOWN 'U' command:str0
 // Replies: ACCEPT 'a', CONTINUE 'c', DISCARD 'd', REJECT 'r', TEMPFAIL 't', SKIP 's',
 //   PROGRESS 'p' (no data); REPLYCODE 'y' text:str0 ("550 5.7.1 no", or multi-line
 //   "550-5.7.1 a\r\n550 5.7.1 b"); ADDHEADER 'h' name:str0 value:str0; CHGHEADER 'm' /

@@ -6,12 +6,20 @@
 //          [content_timeout S] [default_action tempfail|accept|reject] [protocol 6]
 //          [connect_macros LIST] [helo_macros LIST] [mail_macros LIST] [rcpt_macros LIST]
 //          [data_macros LIST] [end_of_header_macros LIST] [end_of_data_macros LIST]
+//          [reuse N] [reuse_idle S]
 //   Postfix's milter_* settings: defaults connect 30 s, command 30 s, content 300 s,
 //   default_action tempfail. LIST is comma-separated macro names ("i,{auth_authen}") or
 //   "none"; the defaults are Postfix's milter_*_macros (milter_macros.cpp), and a list the
 //   filter asks for in its option negotiation (SETSYMLIST) wins. Several milters run in
 //   order when the plugin is listed several times (milter, milter:2, ...); list them before
 //   the queue plugin (a DISCARD is answered at the queue hook).
+//   reuse N (default 0: a connection per session, as Postfix) keeps up to N connections per
+//   worker between sessions: a session whose last filter exchange was an end of message that
+//   the filter answered CONTINUE ends with QUIT_NC instead of QUIT (libmilter's state table
+//   allows it only there), and the next session sends its CONNECT on that connection without
+//   connecting or negotiating again; the options of the first negotiation hold. A parked
+//   connection unused for reuse_idle seconds (default 60) is closed at the next session's
+//   start or end; one the filter closed meanwhile is never used.
 // HOOKS
 //   connect: connects, negotiates (every action and protocol step offered; the filter's
 //     SMFIP_NO* and NR_* flags are honoured), sends CONNECT with the macros.
@@ -40,13 +48,14 @@
 #include <fmt/format.h>
 
 #include "core/client/milter_client.hpp"
+#include "core/client/milter_pool.hpp"
 #include "core/proto/header_block.hpp"
 #include "core/proto/header_edit.hpp"
-#include "core/proto/plugin_args.hpp"
 #include "core/proto/text.hpp"
 #include "hooks/plugin.hpp"
 #include "plugins/milter/milter_edits.hpp"
 #include "plugins/milter/milter_macros.hpp"
+#include "plugins/milter/milter_settings.hpp"
 
 namespace asmtpd::plugins {
 
@@ -56,15 +65,9 @@ namespace pm = proto::milter;
 using milter::MacroLists;
 using pm::Stage;
 
-enum class DefaultAction { Tempfail, Accept, Reject };
+using milter::DefaultAction;
+using milter::Settings;
 enum class Level { Connect, Helo, Mail, Rcpt, Data, Eom, Unknown };
-
-struct Settings {
-    client::NextHop target;
-    client::MilterTimeouts timeouts;
-    DefaultAction default_action = DefaultAction::Tempfail;
-    MacroLists macros = milter::default_macro_lists();
-};
 
 struct Conn {
     std::shared_ptr<client::MilterConnection> mc;
@@ -73,6 +76,7 @@ struct Conn {
     bool session_discard = false;   // DISCARD at connect/helo: every message is dropped
     bool txn_open = false;          // MAIL went out and no end of message yet: ABORT at reset
     bool txn_skip = false;          // ACCEPT/DISCARD before the end: nothing more this message
+    bool after_eom = false;         // the last exchange was an end of message, CONTINUE: QUIT_NC may follow
     std::uint32_t protocol = 0, actions = 0;
     MacroLists macros;
 };
@@ -103,43 +107,8 @@ std::string header_value(std::string_view raw, bool leading_space) {
 class Milter final : public hooks::Plugin {
 public:
     std::optional<std::string> init(const hooks::PluginInit& in) override {
-        proto::ArgPairs args;
-        if (auto err = args.parse(in.line.args,
-                                  {"socket", "connect_timeout", "command_timeout", "content_timeout", "default_action",
-                                   "protocol", "connect_macros", "helo_macros", "mail_macros", "rcpt_macros",
-                                   "data_macros", "end_of_header_macros", "end_of_data_macros"}))
-            return err;
         auto s = std::make_shared<Settings>();
-        auto sock = args.get("socket");
-        if (!sock) return "usage: milter socket unix:/path|inet:port@host [key value ...]";
-        std::string error;
-        auto hop = client::parse_milter_socket(*sock, error);
-        if (!hop) return error;
-        s->target = *hop;
-        for (auto [key, field] : {std::pair{"connect_timeout", &client::MilterTimeouts::connect_ms},
-                                  std::pair{"command_timeout", &client::MilterTimeouts::command_ms},
-                                  std::pair{"content_timeout", &client::MilterTimeouts::content_ms}}) {
-            if (auto v = args.get(key)) {
-                auto ms = proto::parse_seconds_ms(*v);
-                if (!ms || *ms == 0) return fmt::format("bad {} '{}'", key, *v);
-                s->timeouts.*field = *ms;
-            }
-        }
-        if (auto v = args.get("default_action")) {
-            if (*v == "tempfail") s->default_action = DefaultAction::Tempfail;
-            else if (*v == "accept") s->default_action = DefaultAction::Accept;
-            else if (*v == "reject") s->default_action = DefaultAction::Reject;
-            else return "bad default_action '" + *v + "' (tempfail, accept or reject)";
-        }
-        if (auto v = args.get("protocol"); v && *v != "6") return "bad protocol '" + *v + "' (only 6)";
-        for (std::size_t i = 0; i < pm::kStageCount; ++i) {
-            auto key = milter::macro_arg_name(static_cast<Stage>(i));
-            if (auto v = args.get(key)) {
-                auto list = milter::parse_macro_list(*v, error);
-                if (!list) return std::string(key) + ": " + error;
-                s->macros[i] = std::move(*list);
-            }
-        }
+        if (auto err = milter::parse_settings(in.line.args, *s)) return err;
         const auto& t = s->timeouts;
         const auto mine = std::chrono::milliseconds(t.connect_ms + t.command_ms + t.content_ms + 2000);
         if (timeout() < mine) set_timeout(mine);
@@ -163,6 +132,16 @@ public:
 
 private:
     using ConnPtr = std::shared_ptr<Conn>;
+
+    std::shared_ptr<client::MilterPool> pool_for(const hooks::Context& ctx) {
+        if (!settings_->reuse) return nullptr;
+        std::lock_guard<std::mutex> g(conns_m_);
+        auto& pool = pools_[ctx.reactor().loop_id()];
+        if (!pool)
+            pool = client::MilterPool::create(ctx.reactor(), settings_->reuse,
+                                              std::chrono::milliseconds(settings_->reuse_idle_ms));
+        return pool;
+    }
 
     ConnPtr find(const hooks::Context& ctx) {
         std::lock_guard<std::mutex> g(conns_m_);
@@ -245,6 +224,7 @@ private:
 
     void command(hooks::Context& ctx, const ConnPtr& c, std::string bytes, std::uint32_t no_reply, Level level,
                  hooks::HookCall call) {
+        c->after_eom = false;
         if (c->protocol & no_reply) {
             c->mc->send(std::move(bytes));
             return call.declined();
@@ -277,30 +257,35 @@ private:
             for (auto it = conns_.begin(); it != conns_.end();) it = it->first.expired() ? conns_.erase(it) : std::next(it);
             conns_[ctx.lifetime()] = c;
         }
+        if (auto pool = pool_for(ctx)) c->mc = pool->take();
+        if (c->mc) return begin_session(ctx, c, call);
         c->mc = client::MilterConnection::create(ctx.reactor(), settings_->target, settings_->timeouts);
         c->mc->open(pm::kAllActions, pm::kOfferedProtocol,
                     [this, c, call, cp = &ctx, life = ctx.lifetime()](std::string error) {
                         if (life.expired() || !call.wanted()) return call.declined();
-                        auto& ctx = *cp;
-                        if (!error.empty()) return call.resolve(broken(ctx, *c, error, Level::Connect));
-                        const auto& o = c->mc->negotiated();
-                        c->protocol = o.protocol;
-                        c->actions = o.actions;
-                        c->macros = settings_->macros;
-                        for (std::size_t i = 0; i < pm::kStageCount; ++i)
-                            if (o.macros[i]) {
-                                std::string ignored;
-                                if (auto l = milter::parse_macro_list(*o.macros[i], ignored)) c->macros[i] = *l;
-                            }
-                        if (c->protocol & pm::kNoConnect) return call.declined();
-                        const auto& info = ctx.connection();
-                        const std::string host = info.remote_host.empty() ? info.remote_literal() : info.remote_host;
-                        const char family = info.remote_ip.empty() ? 'U' : info.remote_ip.find(':') != std::string::npos ? '6' : '4';
-                        command(ctx, c,
-                                with_macros(ctx, *c, Stage::Connect,
-                                            pm::connect(host, family, info.remote_port, info.remote_ip)),
-                                pm::kNoReplyConnect, Level::Connect, call);
+                        if (!error.empty()) return call.resolve(broken(*cp, *c, error, Level::Connect));
+                        begin_session(*cp, c, call);
                     });
+    }
+
+    // The negotiated options (fresh, or from a parked connection's first negotiation), then CONNECT.
+    void begin_session(hooks::Context& ctx, const ConnPtr& c, hooks::HookCall call) {
+        const auto& o = c->mc->negotiated();
+        c->protocol = o.protocol;
+        c->actions = o.actions;
+        c->macros = settings_->macros;
+        for (std::size_t i = 0; i < pm::kStageCount; ++i)
+            if (o.macros[i]) {
+                std::string ignored;
+                if (auto l = milter::parse_macro_list(*o.macros[i], ignored)) c->macros[i] = *l;
+            }
+        if (c->protocol & pm::kNoConnect) return call.declined();
+        const auto& info = ctx.connection();
+        const std::string host = info.remote_host.empty() ? info.remote_literal() : info.remote_host;
+        const char family = info.remote_ip.empty() ? 'U' : info.remote_ip.find(':') != std::string::npos ? '6' : '4';
+        command(ctx, c,
+                with_macros(ctx, *c, Stage::Connect, pm::connect(host, family, info.remote_port, info.remote_ip)),
+                pm::kNoReplyConnect, Level::Connect, call);
     }
 
     void on_helo(hooks::Context& ctx, const hooks::HeloArgs& a, hooks::HookCall call) {
@@ -403,6 +388,10 @@ private:
             if (life.expired() || !call.wanted()) return call.declined();
             c->txn_open = false;   // the filter's message is over
             if (!a.ok()) return call.resolve(broken(*cp, *c, a.error, Level::Eom));
+            // libmilter allows QUIT_NC only in its end-of-message state, which an ACCEPT,
+            // REJECT, TEMPFAIL or DISCARD there leaves (it ignores a QUIT_NC then, and the
+            // next CONNECT with it): only a CONTINUE keeps the connection reusable.
+            c->after_eom = a.reply && a.reply->kind == pm::ReplyKind::Continue;
             call.resolve(end_of_message(*cp, *c, std::move(a)));
         });
     }
@@ -440,7 +429,10 @@ private:
         auto c = find(ctx);
         if (c && !c->down && c->mc) {
             if (c->mc->busy()) broken(ctx, *c, "a command got no reply in time", Level::Connect);
-            else if (c->txn_open) c->mc->send(pm::packet('A'));
+            else if (c->txn_open) {
+                c->mc->send(pm::packet('A'));
+                c->after_eom = false;
+            }
         }
         if (c) {
             c->txn_open = false;
@@ -459,11 +451,16 @@ private:
                 conns_.erase(it);
             }
         }
-        if (c && c->mc) c->mc->close(!c->down);
+        if (c && c->mc) {
+            auto pool = pool_for(ctx);
+            if (pool && !c->down && c->after_eom && !c->mc->busy()) pool->put(std::move(c->mc));
+            else c->mc->close(!c->down);
+        }
         call.declined();
     }
 
     std::shared_ptr<const Settings> settings_;
+    std::map<const void*, std::shared_ptr<client::MilterPool>> pools_;   // reuse N: by Reactor::loop_id()
     std::mutex conns_m_;
     std::map<std::weak_ptr<const void>, ConnPtr, std::owner_less<std::weak_ptr<const void>>> conns_;
 };

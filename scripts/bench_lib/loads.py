@@ -22,7 +22,7 @@ FORWARD = ("asmtpd-fwd", "smtp-sink")                  # issue 4: the chain and 
 TLS = ("asmtpd-tls", "haraka-tls", "haraka-tls-2w")    # issue 5
 CHAIN = ("asmtpd-dns", "asmtpd-proxy", "haraka-dns", "haraka-dns-2w")   # issue 11 (dns_chain.py)
 DKIM = ("asmtpd-dkim", "asmtpd-nodkim")            # issue 12 (dkim_load.py)
-MILTER = ("asmtpd-milter", "asmtpd")               # issue 13 (milter_load.py)
+MILTER = ("asmtpd-milter", "asmtpd-milter-reuse", "asmtpd")               # issue 13 (milter_load.py)
 SCAN = ("asmtpd-scan", "haraka-scan")              # issue 13 (scan_load.py)
 STATE = ("asmtpd-m-redis", "asmtpd-m-embedded", "asmtpd-b")   # issue 14 (state_load.py)
 

@@ -7,6 +7,8 @@
 # (b)'s configuration) in the same run, so the ratio compares like with like.
 #   asmtpd-milter   milter socket inet:PORT@127.0.0.1 default_action tempfail, rcpt_ok,
 #                   queue/discard (a milter that fails shows as failed messages, never as speed)
+#   asmtpd-milter-reuse   the same with `reuse 64`: milter connections parked between SMTP
+#                   sessions (QUIT_NC), so a session costs no connect and no option negotiation
 # Owner: tooling (scripts/bench_lib/).
 import os
 import signal
@@ -20,9 +22,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 class MilterAsmtpd(S.Asmtpd):
-    def __init__(self, work, port, binary, milter_port):
-        super().__init__(work, port, binary, name="asmtpd-milter")
+    def __init__(self, work, port, binary, milter_port, reuse=0):
+        super().__init__(work, port, binary, name="asmtpd-milter-reuse" if reuse else "asmtpd-milter")
         self.milter_port = milter_port
+        self.reuse = reuse
         self.milter = None
         self.milter_bin = os.path.join(work, "milter_accept")
 
@@ -32,6 +35,8 @@ class MilterAsmtpd(S.Asmtpd):
         if not os.path.exists(self.milter_bin) or os.path.getmtime(src) > os.path.getmtime(self.milter_bin):
             subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-o", self.milter_bin, src], check=True, timeout=120)
         line = f"milter socket inet:{self.milter_port}@127.0.0.1 default_action tempfail"
+        if self.reuse:
+            line += f" reuse {self.reuse}"
         with open(os.path.join(self.cfg, "plugins"), "w") as f:
             f.write("\n".join([line, "rcpt_ok", self.queue]) + "\n")
 
@@ -69,4 +74,5 @@ class MilterAsmtpd(S.Asmtpd):
             self._stop_milter()
 
     def note(self):
-        return f"milter (milter_accept.c on port {self.milter_port}, accept all) + rcpt_ok + queue/discard"
+        reuse = f", reuse {self.reuse}" if self.reuse else ""
+        return f"milter (milter_accept.c on port {self.milter_port}, accept all{reuse}) + rcpt_ok + queue/discard"

@@ -153,6 +153,8 @@ class Filter(Milter.Base):
         if "MULTILINE" in s:
             self.setreply("550", "5.7.1", "first line", "second line", "third line")
             return Milter.REJECT
+        if "EOMCONTINUE" in s:
+            return Milter.CONTINUE   # libmilter stays in its end-of-message state: QUIT_NC allowed
         return Milter.ACCEPT
 
     def abort(self):
