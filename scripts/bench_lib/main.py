@@ -189,7 +189,7 @@ def main():
     ap.add_argument("--loads", default="all", help="e.g. g,h or abcdef or ge,hh (a letter takes its variants)")
     ap.add_argument("--servers", default="asmtpd,asmtpd-2w,smtp-sink,haraka,haraka-2w,qpsmtpd,"
                     "asmtpd-fwd,asmtpd-tls,haraka-tls,haraka-tls-2w,asmtpd-dns,asmtpd-proxy,haraka-dns,haraka-dns-2w,"
-                    "asmtpd-dkim,asmtpd-nodkim,asmtpd-milter,asmtpd-milter-reuse,asmtpd-scan,haraka-scan,"
+                    "asmtpd-dkim,asmtpd-nodkim,asmtpd-milter-reuse,asmtpd-milter,asmtpd-scan,haraka-scan,"
                     "asmtpd-m-redis,asmtpd-m-embedded,asmtpd-b")
     ap.add_argument("--tls-procs", type=int, default=1, help="TLS client processes for loads h/hh")
     ap.add_argument("--port-base", type=int, default=25710)
@@ -227,7 +227,7 @@ def main():
         "asmtpd-dkim": lambda: dkim_load.AsmtpdDkim(work, pb + 16, args.asmtpd),
         "asmtpd-nodkim": lambda: dkim_load.AsmtpdDkim(work, pb + 17, args.asmtpd, verify=False),
         "asmtpd-milter": lambda: milter_load.MilterAsmtpd(work, pb + 18, args.asmtpd, milter_port=pb + 19),
-        "asmtpd-milter-reuse": lambda: milter_load.MilterAsmtpd(work, pb + 18, args.asmtpd, milter_port=pb + 19,
+        "asmtpd-milter-reuse": lambda: milter_load.MilterAsmtpd(work, pb + 26, args.asmtpd, milter_port=pb + 27,
                                                                 reuse=64),
         "asmtpd-scan": lambda: scan_load.ScanAsmtpd(work, pb + 20, args.asmtpd, scan_daemons),
         "haraka-scan": lambda: scan_load.ScanHaraka(work, pb + 21, args.haraka_dir, scan_daemons),
