@@ -156,32 +156,38 @@ struct LmdbStore::Core {
         return 0;
     }
 
-    StateResult execute(const std::vector<StateOp>& ops) {
-        StateResult res;
+    // Several batches in one transaction (the batches of one loop iteration, every session's):
+    // a result each, in order. One failure fails them all, as it would have failed each alone.
+    std::vector<StateResult> execute(const std::vector<const std::vector<StateOp>*>& batches) {
+        std::vector<StateResult> results(batches.size());
+        auto fail_all = [&](std::string error) {
+            for (auto& r : results) {
+                r.status = StateStatus::Unavailable;
+                r.error = error;
+                r.replies.clear();
+            }
+            return std::move(results);
+        };
         std::string error;
-        if (!open(error)) {
-            res.status = StateStatus::Unavailable;
-            res.error = error;
-            return res;
-        }
-        const bool read_only = std::all_of(ops.begin(), ops.end(), [](const StateOp& op) {
-            return op.kind == StateOp::Kind::Get || op.kind == StateOp::Kind::WindowCount;
+        if (!open(error)) return fail_all(error);
+        const bool read_only = std::all_of(batches.begin(), batches.end(), [](const std::vector<StateOp>* ops) {
+            return std::all_of(ops->begin(), ops->end(), [](const StateOp& op) {
+                return op.kind == StateOp::Kind::Get || op.kind == StateOp::Kind::WindowCount;
+            });
         });
         const std::uint64_t now = wall_ms();
         MDB_txn* txn = nullptr;
         int rc = mdb_txn_begin(env, nullptr, read_only ? MDB_RDONLY : 0, &txn);
-        res.replies.resize(ops.size());
-        for (std::size_t i = 0; rc == 0 && i < ops.size(); ++i) rc = apply(txn, ops[i], now, res.replies[i]);
+        for (std::size_t b = 0; rc == 0 && b < batches.size(); ++b) {
+            const auto& ops = *batches[b];
+            results[b].replies.resize(ops.size());
+            for (std::size_t i = 0; rc == 0 && i < ops.size(); ++i) rc = apply(txn, ops[i], now, results[b].replies[i]);
+        }
         if (rc == 0) rc = mdb_txn_commit(txn);
         else if (txn) mdb_txn_abort(txn);
-        if (rc != 0) {
-            res.status = StateStatus::Unavailable;
-            res.error = options.path + ": " + mdb_strerror(rc);
-            res.replies.clear();
-            return res;
-        }
+        if (rc != 0) return fail_all(options.path + ": " + mdb_strerror(rc));
         if (!read_only) maybe_sweep(now);
-        return res;
+        return results;
     }
 
     // Deletes expired records, at most kSweepMaxKeys visited, at most once a minute.
@@ -209,10 +215,8 @@ struct LmdbStore::Core {
     }
 };
 
-namespace {
-
 // One run() call: the answer goes out once, from the job's end or the deadline timer.
-struct Batch {
+struct LmdbStore::Batch {
     std::vector<StateOp> ops;
     StateCallback done;
     std::unique_ptr<Timer> deadline;
@@ -226,8 +230,6 @@ struct Batch {
     }
 };
 
-}  // namespace
-
 LmdbStore::LmdbStore(uv_loop_t* loop, StateOptions o)
     : loop_(loop),
       timeout_ms_(o.timeout_ms),
@@ -236,7 +238,9 @@ LmdbStore::LmdbStore(uv_loop_t* loop, StateOptions o)
     core_->options = std::move(o);
 }
 
-LmdbStore::~LmdbStore() = default;
+LmdbStore::~LmdbStore() {
+    if (!pending_.empty()) flush();   // fire-and-forget writes of the last sessions still happen
+}
 
 void LmdbStore::run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateCallback done, std::size_t requests) {
     auto batch = std::make_shared<Batch>();
@@ -251,17 +255,36 @@ void LmdbStore::run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateCa
         if (auto s = stats.lock()) s->timeouts++;
         b->answer({StateStatus::Timeout, "the embedded store did not answer in time", {}});
     });
-    auto result = std::make_shared<StateResult>();
+    pending_.push_back(std::move(batch));
+    if (!merge_) merge_ = std::make_unique<Timer>(loop_);
+    if (!merge_->active()) merge_->start(0, [this] { flush(); });
+}
+
+// Every batch of this loop iteration, every session's, in one transaction and one pool job:
+// under load that is several sessions' batches per thread hand-over, not one each.
+void LmdbStore::flush() {
+    auto batches = std::make_shared<std::vector<std::shared_ptr<Batch>>>(std::move(pending_));
+    pending_.clear();
+    auto results = std::make_shared<std::vector<StateResult>>();
+    std::weak_ptr<StateStats> stats = stats_;
     run_in_pool(
         loop_,
-        [core = core_, batch, result] { *result = core->execute(batch->ops); },
-        [batch, result, stats] {
-            if (auto s = stats.lock()) {
-                s->round_trips++;
-                if (!result->ok()) s->failures++;
+        [core = core_, batches, results] {
+            std::vector<const std::vector<StateOp>*> ops;
+            ops.reserve(batches->size());
+            for (const auto& b : *batches) ops.push_back(&b->ops);
+            *results = core->execute(ops);
+        },
+        [batches, results, stats] {
+            if (auto s = stats.lock()) s->round_trips++;
+            for (std::size_t i = 0; i < batches->size(); ++i) {
+                auto& batch = (*batches)[i];
+                auto& result = (*results)[i];
+                if (!result.ok())
+                    if (auto s = stats.lock()) s->failures++;
+                batch->answer(std::move(result));
+                batch->deadline.reset();
             }
-            batch->answer(std::move(*result));
-            batch->deadline.reset();
         });
 }
 

@@ -1,8 +1,9 @@
 // lmdb_store.hpp - the embedded state store: one LMDB file shared by every worker process of
 // an instance (LMDB's lock file serialises their writers), kept across restarts.
 //
-// Each batch is one LMDB transaction on the thread pool (a read-only one when the batch only
-// reads), so the loop never waits on the file lock or the disk. Records carry their expiry
+// The batches of one loop iteration (every session's) are one LMDB transaction on the thread
+// pool (a read-only one when they only read), so the loop never waits on the file lock or the
+// disk, and a busy loop pays one thread hand-over for several sessions' batches. Records carry their expiry
 // (wall-clock ms): a read ignores an expired record, a write batch replaces it, and a sweep
 // after a write batch (at most once a minute per process) deletes what expired.
 // The environment is opened on the first batch (after the worker forked: LMDB forbids using
@@ -13,8 +14,10 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "core/io/state_store.hpp"
+#include "core/io/timer.hpp"
 
 namespace asmtpd::io {
 
@@ -30,12 +33,17 @@ public:
     const StateStats& stats() const override { return *stats_; }
 
     struct Core;   // the environment and its options, shared with the pool jobs
+    struct Batch;  // one run() call, shared by its job and its deadline timer
 
 private:
+    void flush();
+
     uv_loop_t* loop_;
     std::uint64_t timeout_ms_;
     std::shared_ptr<Core> core_;
     std::shared_ptr<StateStats> stats_;   // shared: a job may finish after the store is gone
+    std::vector<std::shared_ptr<Batch>> pending_;   // run() calls of this loop iteration
+    std::unique_ptr<Timer> merge_;                  // sends them at the next one
 };
 
 }  // namespace asmtpd::io

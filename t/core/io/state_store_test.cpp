@@ -131,6 +131,38 @@ TEST_CASE("state store, embedded: every op, expiry, and the file survives the st
     CHECK(r.replies[1].value == "6");
 }
 
+TEST_CASE("state store, embedded: the batches of one loop iteration share one transaction, each answered alone") {
+    TmpDir dir;
+    io::test::TestLoop loop;
+    io::StateOptions o;
+    o.path = dir / "state.mdb";
+    auto s = io::make_state_store(loop.get(), o);
+    // Three callers (sessions) in one iteration: one writes, one reads what the first wrote
+    // (the order is kept inside the transaction), one only reads; plus a fire-and-forget write.
+    std::vector<std::optional<StateResult>> got(3);
+    s->run({StateOp::incr("n", 5, 0), StateOp::set("k", "v", 0)}, 0, [&](StateResult r) { got[0] = std::move(r); });
+    s->run({StateOp::get("k"), StateOp::incr("n", 1, 0)}, 0, [&](StateResult r) { got[1] = std::move(r); });
+    s->run({StateOp::get("missing")}, 0, [&](StateResult r) { got[2] = std::move(r); });
+    s->run({StateOp::incr("n", 10, 0)}, 0, nullptr);
+    CHECK_FALSE(got[0].has_value());   // never synchronous
+    REQUIRE(loop.run_until([&] { return got[0] && got[1] && got[2]; }, 5000));
+    CHECK(s->stats().round_trips == 1);
+    CHECK(s->stats().batches == 4);
+    REQUIRE(got[0]->ok());
+    CHECK(got[0]->replies.size() == 2);
+    CHECK(got[0]->replies[0].number == 5);
+    REQUIRE(got[1]->ok());
+    REQUIRE(got[1]->replies.size() == 2);
+    CHECK(got[1]->replies[0].value == "v");
+    CHECK(got[1]->replies[1].number == 6);
+    REQUIRE(got[2]->ok());
+    CHECK_FALSE(got[2]->replies.at(0).found);
+    // A batch of a later iteration is a transaction of its own, after the merged one.
+    auto r = run(loop, *s, {StateOp::get("n")});
+    CHECK(r.replies.at(0).value == "16");
+    CHECK(s->stats().round_trips == 2);
+}
+
 TEST_CASE("state store, embedded: a path that cannot be opened is Unavailable, with the reason") {
     TmpDir dir;
     io::test::TestLoop loop;
