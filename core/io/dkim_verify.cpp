@@ -26,16 +26,17 @@ std::string_view to_string(Verdict v) {
 }
 
 SignatureResult judge_signature(const pd::Signature& sig, std::string_view header_data, const BodyDigest& body,
-                                const KeyAnswer& answer, std::uint64_t now) {
+                                const KeyAnswer& answer, std::uint64_t now, KeyCache* keys) {
     if (!sig.acceptable) return result(Verdict::PermError, "algorithm " + std::string(to_string(sig.algorithm)) + " is not accepted", sig);
     if (pd::signature_expired(sig, now, kClockSkew)) return result(Verdict::Fail, "signature expired", sig);
     if (pd::signed_in_future(sig, now, kClockSkew)) return result(Verdict::Fail, "signature timestamp in the future", sig);
     if (answer.status == KeyAnswer::Status::TempFail) return result(Verdict::TempError, "key lookup failed", sig);
     if (answer.status == KeyAnswer::Status::NotFound) return result(Verdict::PermError, "no key for signature", sig);
-    const pd::ParsedKey record = pd::parse_key_record(answer.txt);
+    const auto decoded = keys ? keys->get(answer.txt) : decode_key(answer.txt);
+    const pd::ParsedKey& record = decoded->record;
     if (!record.key) return result(Verdict::PermError, record.error, sig);
     if (auto refusal = pd::key_refusal(*record.key, sig); !refusal.empty()) return result(Verdict::PermError, refusal, sig);
-    const LoadedPublicKey key = load_public_key(record.key->type, record.key->public_key);
+    const LoadedPublicKey& key = *decoded->loaded;
     if (!key.key) return result(Verdict::PermError, key.error, sig);
 
     SignatureResult out = result(Verdict::Fail, {}, sig);

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "core/io/dkim_body_hash.hpp"
+#include "core/io/dkim_key_cache.hpp"
 #include "core/proto/dkim_key.hpp"
 #include "core/proto/dkim_signature.hpp"
 
@@ -49,9 +50,11 @@ struct KeyAnswer {
 };
 
 // The verdict for `sig`, given its canonical header data (signed_header_data), the body
-// digest and the key lookup's answer; `now` is seconds since the epoch.
+// digest and the key lookup's answer; `now` is seconds since the epoch. With `keys`, the key
+// record is decoded once per distinct record (dkim_key_cache) instead of once per call.
 SignatureResult judge_signature(const proto::dkim::Signature& sig, std::string_view header_data,
-                                const BodyDigest& body, const KeyAnswer& key, std::uint64_t now);
+                                const BodyDigest& body, const KeyAnswer& key, std::uint64_t now,
+                                KeyCache* keys = nullptr);
 
 using KeyLookup = std::function<KeyAnswer(const std::string& query_name)>;
 

@@ -28,7 +28,8 @@
 //     as qpsmtpd skips them (their mail is ours to sign, not to judge): no observer, no notes.
 //   data_post_headers: fetches every signature's key ("s._domainkey.d" TXT, the strings
 //     joined, the first record when there are several) on the session's resolver, all at
-//     once, then judges each signature (io::dkim::judge_signature, now = the wall clock):
+//     once, then judges each signature (io::dkim::judge_signature, now = the wall clock; each
+//     distinct key record is decoded once, io::dkim::KeyCache, up to 1024 records):
 //       key found      -> pass | fail | permerror by the signature and key
 //       NXDOMAIN, no TXT data                 -> permerror "no key for signature"
 //       SERVFAIL, timeout, refused            -> temperror "key lookup failed (...)"
@@ -187,10 +188,11 @@ private:
             if (c.error.empty()) questions.push_back({pd::key_query_name(*c.signature), proto::DnsType::txt});
         auto* c = &ctx;
         dns_lookup_all(ctx.dns(), std::move(questions), dns_deadline_ms(timeout(), timeout_ms_),
-                       [policy = policy_, c, alive = ctx.lifetime(), call, seen](std::vector<proto::DnsResult> keys) {
+                       [policy = policy_, c, alive = ctx.lifetime(), call, seen,
+                        cache = key_cache_](std::vector<proto::DnsResult> keys) {
                            // The session ended, or the chain gave up waiting (plugin timeout).
                            if (alive.expired() || !call.wanted()) return;
-                           judge_on_cpu_thread(*c, call, seen, std::move(keys), policy);
+                           judge_on_cpu_thread(*c, call, seen, std::move(keys), policy, cache);
                        });
     }
 
@@ -199,10 +201,11 @@ private:
     // The observer has ended, so nothing writes to it any more; the job runs after its body
     // hashing jobs (FIFO) and finishes the hashes and the header hash inputs there.
     static void judge_on_cpu_thread(hooks::Context& ctx, hooks::HookCall call, std::shared_ptr<DkimObserver> seen,
-                                    std::vector<proto::DnsResult> keys, const RejectPolicy& policy) {
+                                    std::vector<proto::DnsResult> keys, const RejectPolicy& policy,
+                                    std::shared_ptr<vd::KeyCache> cache) {
         auto results = std::make_shared<std::vector<vd::SignatureResult>>();
         auto* c = &ctx;
-        ctx.run_on_cpu_thread([results, seen, keys = std::move(keys)] { *results = judge_all(*seen, keys); },
+        ctx.run_on_cpu_thread([results, seen, keys = std::move(keys), cache] { *results = judge_all(*seen, keys, *cache); },
                               [c, alive = ctx.lifetime(), call, results, policy] {
                                   if (alive.expired() || !call.wanted()) return;
                                   report(*c, call, *results, policy);
@@ -211,7 +214,8 @@ private:
 
     // On the CPU thread, after every body hashing job of the message (FIFO): seen.finish()
     // completes the body hashes and builds the header hash inputs.
-    static std::vector<vd::SignatureResult> judge_all(const DkimObserver& seen, const std::vector<proto::DnsResult>& keys) {
+    static std::vector<vd::SignatureResult> judge_all(const DkimObserver& seen, const std::vector<proto::DnsResult>& keys,
+                                                      vd::KeyCache& cache) {
         const auto now = static_cast<std::uint64_t>(std::time(nullptr));
         const std::vector<Candidate> ready = seen.finish();
         std::vector<vd::SignatureResult> results;
@@ -227,7 +231,7 @@ private:
                 results.push_back({vd::Verdict::PermError, c.error, c.signature, false});
                 continue;
             }
-            auto r = vd::judge_signature(*c.signature, c.header_data, c.body, key_answer(key), now);
+            auto r = vd::judge_signature(*c.signature, c.header_data, c.body, key_answer(key), now, &cache);
             if (r.verdict == vd::Verdict::TempError) r.reason += " (" + std::string(proto::dns_status_name(key.status)) + ")";
             results.push_back(std::move(r));
         }
@@ -266,6 +270,8 @@ private:
     std::optional<dkim::DkimSigner> signer_;   // set by `sign`
     std::optional<std::uint64_t> timeout_ms_;
     std::size_t max_signatures_ = 5;
+    // Key records decoded once (shared with judging jobs, which may outlive a reload).
+    std::shared_ptr<vd::KeyCache> key_cache_ = std::make_shared<vd::KeyCache>();
 };
 
 }  // namespace
