@@ -7,7 +7,7 @@
 #include <openssl/x509.h>
 
 #include <climits>
-#include <unordered_map>
+#include <mutex>
 
 namespace asmtpd::io::dkim {
 
@@ -49,12 +49,28 @@ bool fits(KeyType type, Algorithm alg) {
 
 }  // namespace
 
+struct PublicKey::Prepared {
+    std::mutex m;   // EVP_PKEY_CTX_dup reads the template; threads take turns
+    EVP_PKEY_CTX* ctx = nullptr;
+    ~Prepared() { EVP_PKEY_CTX_free(ctx); }
+};
+
+const EVP_MD* fetched_sha256();
+
 struct PublicKeyLoader {
     static PublicKey make(EVP_PKEY* k, KeyType type) {
         PublicKey out;
         out.key_ = own(k);
         out.type_ = type;
         out.bits_ = unsigned(EVP_PKEY_get_bits(k));
+        if (type == KeyType::Rsa) {
+            auto p = std::make_shared<PublicKey::Prepared>();
+            p->ctx = EVP_PKEY_CTX_new(k, nullptr);
+            if (p->ctx && EVP_PKEY_verify_init(p->ctx) == 1 &&
+                EVP_PKEY_CTX_set_rsa_padding(p->ctx, RSA_PKCS1_PADDING) == 1 &&
+                EVP_PKEY_CTX_set_signature_md(p->ctx, fetched_sha256()) == 1)
+                out.prepared_ = std::move(p);
+        }
         return out;
     }
 };
@@ -69,7 +85,6 @@ struct PrivateKeyLoader {
     }
 };
 
-namespace {
 // EVP_sha256() makes OpenSSL 3 look the implementation up in its provider on every init; the
 // fetched one is looked up once per process and is immutable (never freed: it lives as long
 // as the library).
@@ -77,7 +92,6 @@ const EVP_MD* fetched_sha256() {
     static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
     return md ? md : EVP_sha256();
 }
-}  // namespace
 
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, fetched_sha256(), nullptr); }
 Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }
@@ -95,9 +109,9 @@ std::string sha256(std::string_view b) {
     return h.finish();
 }
 
-namespace {
-
-LoadedPublicKey decode_public_key(KeyType type, std::string_view key_bytes) {
+// Callers that judge many messages keep the decoded keys (dkim_key_cache: OpenSSL 3's DER
+// decoding costs several times the verification).
+LoadedPublicKey load_public_key(KeyType type, std::string_view key_bytes) {
     if (key_bytes.size() > INT_MAX) return {std::nullopt, "key is too large"};
     if (type == KeyType::Ed25519) {
         if (key_bytes.size() != 32) return {std::nullopt, "ed25519 key is not 32 bytes"};
@@ -123,27 +137,6 @@ LoadedPublicKey decode_public_key(KeyType type, std::string_view key_bytes) {
     return {std::move(key), {}};
 }
 
-// OpenSSL 3 decodes a DER key through its provider machinery, which costs several times the
-// RSA verification itself (bench load (j)); a few senders sign most mail, so each thread keeps
-// the keys it decoded. Keys are immutable, so handing one out again is safe. Bounded: the map
-// is emptied when full, which costs one decode per key afterwards and nothing else.
-constexpr std::size_t kDecodedKeysKept = 256;
-
-}  // namespace
-
-LoadedPublicKey load_public_key(KeyType type, std::string_view key_bytes) {
-    thread_local std::unordered_map<std::string, LoadedPublicKey> decoded;
-    std::string id;
-    id.reserve(key_bytes.size() + 1);
-    id += type == KeyType::Rsa ? 'r' : 'e';
-    id.append(key_bytes);
-    if (auto hit = decoded.find(id); hit != decoded.end()) return hit->second;
-    LoadedPublicKey out = decode_public_key(type, key_bytes);
-    if (decoded.size() >= kDecodedKeysKept) decoded.clear();
-    decoded.emplace(std::move(id), out);
-    return out;
-}
-
 bool verify_hash(const PublicKey& key, Algorithm alg, std::string_view header_hash, std::string_view signature) {
     if (!fits(key.type(), alg) || header_hash.size() != 32) return false;
     if (alg == Algorithm::Ed25519Sha256) {
@@ -151,9 +144,21 @@ bool verify_hash(const PublicKey& key, Algorithm alg, std::string_view header_ha
         if (!md.ctx || EVP_DigestVerifyInit(md.ctx, nullptr, nullptr, nullptr, key.get()) != 1) return false;
         return EVP_DigestVerify(md.ctx, bytes(signature), signature.size(), bytes(header_hash), header_hash.size()) == 1;
     }
+    if (key.prepared_) {
+        EVP_PKEY_CTX* ctx = nullptr;
+        {
+            std::lock_guard<std::mutex> g(key.prepared_->m);
+            ctx = EVP_PKEY_CTX_dup(key.prepared_->ctx);
+        }
+        if (ctx) {
+            const bool ok = EVP_PKEY_verify(ctx, bytes(signature), signature.size(), bytes(header_hash), header_hash.size()) == 1;
+            EVP_PKEY_CTX_free(ctx);
+            return ok;
+        }
+    }
     PkeyCtx pk(key.get());
     if (!pk.ctx || EVP_PKEY_verify_init(pk.ctx) != 1 || EVP_PKEY_CTX_set_rsa_padding(pk.ctx, RSA_PKCS1_PADDING) != 1 ||
-        EVP_PKEY_CTX_set_signature_md(pk.ctx, EVP_sha256()) != 1)
+        EVP_PKEY_CTX_set_signature_md(pk.ctx, fetched_sha256()) != 1)
         return false;
     return EVP_PKEY_verify(pk.ctx, bytes(signature), signature.size(), bytes(header_hash), header_hash.size()) == 1;
 }

@@ -54,9 +54,16 @@ public:
     unsigned bits() const { return bits_; }
     evp_pkey_st* get() const { return key_.get(); }
 
+    // RSA: a verification context set up once (padding, digest) and copied per verification,
+    // since OpenSSL 3's init looks the algorithm and the digest up in its provider every time,
+    // at about the cost of the verification itself. Shared by the copies of this key.
+    struct Prepared;
+
 private:
     friend struct PublicKeyLoader;
+    friend bool verify_hash(const PublicKey&, Algorithm, std::string_view, std::string_view);
     std::shared_ptr<evp_pkey_st> key_;
+    std::shared_ptr<Prepared> prepared_;
     KeyType type_ = KeyType::Rsa;
     unsigned bits_ = 0;
 };
