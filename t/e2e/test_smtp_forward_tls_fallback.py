@@ -1,8 +1,9 @@
 """test_smtp_forward_tls_fallback.py - queue/smtp_forward at Postfix's may level: a next hop
 whose TLS handshake fails (t/fixtures/lmtp_server.py --starttls-garbage: it offers STARTTLS,
 says 220, then answers the ClientHello with bytes that are not TLS) gets the message over one
-new plaintext connection, and the next message tries TLS again; the verifying levels never fall
-back (451 4.7.5, nothing delivered).
+new plaintext connection, and the next message tries TLS again; so does one whose handshake
+never ends (--starttls-silent: the ClientHello goes unanswered until the timeout); the
+verifying levels never fall back (451 4.7.5, nothing delivered).
 
 The oracle is the next hop's own record: which connection sent which command (commands.log)
 and which connection delivered each stored message. Owner: next-hop hand-off (queue/smtp_forward).
@@ -14,8 +15,8 @@ from test_smtp_forward import LmtpFixture
 
 class SmtpForwardTlsFallbackTest(E2ETestCase):
 
-    def next_hop(self):
-        fx = LmtpFixture("--protocol", "smtp", "--starttls-garbage")
+    def next_hop(self, mode="--starttls-garbage"):
+        fx = LmtpFixture("--protocol", "smtp", mode)
         self.addCleanup(fx.stop)
         return fx
 
@@ -58,6 +59,18 @@ class SmtpForwardTlsFallbackTest(E2ETestCase):
                                    "retrying once over a new plaintext connection"), 2)
         self.assertIn("plaintext retry after a failed TLS handshake (tls may): no STARTTLS", log)
         self.assertIn("STARTTLS with 127.0.0.1: TLS handshake", log)
+
+    def test_may_retries_in_plaintext_after_a_handshake_that_times_out(self):
+        fx = self.next_hop("--starttls-silent")
+        d = self.forwarder(fx, "tls", "may")
+        r = self.send(d, "silent")
+        self.assertEqual(r.code, 250, r.raw)
+        [(_, meta)] = fx.messages()
+        self.assertEqual(meta["conn"], 2)   # the first connection hung in the handshake
+        cmds = self.commands(fx)
+        self.assertEqual(cmds[1], ["EHLO", "STARTTLS"])
+        self.assertNotIn("STARTTLS", cmds[2])
+        self.assertIn("retrying once over a new plaintext connection", d.stderr_text())
 
     def test_verify_levels_do_not_fall_back(self):
         fx = self.next_hop()
