@@ -106,6 +106,25 @@ class BasicTest(EnvelopeRecording, E2ETestCase):
         self.assertIsNotNone(m.received, m.raw[:300])
         self.assertEqual(m.content, m.stored_form(msg))
 
+    def test_maildir_keeps_the_envelope_as_qmail_local_does(self):
+        d = self.start_daemon()
+        c = self.client(d)
+        c.ehlo()
+        c.send_mail(sender="env@example.test", rcpts=("a@example.test", "b@example.test"),
+                    body=b"Subject: envelope\r\n\r\nx\r\n")
+        c.cmd("MAIL FROM:<>", 250)
+        c.cmd("RCPT TO:<a@example.test>", 250)
+        c.cmd("DATA", 354)
+        c.send(b"Subject: bounce\r\n\r\ny\r\n.\r\n")
+        c.expect(250)
+        got = sorted(self.assertDelivered(d, 2), key=lambda m: b"bounce" in m.raw)
+        # Return-Path with the sender, then a Delivered-To per recipient, before everything else.
+        self.assertTrue(got[0].raw.startswith(b"Return-Path: <env@example.test>\r\n"
+                                              b"Delivered-To: a@example.test\r\n"
+                                              b"Delivered-To: b@example.test\r\nReceived: "), got[0].raw[:200])
+        self.assertTrue(got[1].raw.startswith(b"Return-Path: <>\r\nDelivered-To: a@example.test\r\nReceived: "),
+                        got[1].raw[:200])
+
     def test_received_header(self):
         d = self.start_daemon()
         c = self.client(d)
