@@ -95,7 +95,7 @@ DkimNoteEntry note_entry(const vd::SignatureResult& r) {
         e.selector = s->selector;
         e.algorithm = std::string(pd::to_string(s->algorithm));
         e.identity = s->identity;
-        e.b_prefix = proto::base64_encode(s->signature).substr(0, 8);
+        e.b_prefix = proto::base64_encode(std::string_view(s->signature).substr(0, 6));   // 6 bytes: 8 characters
     }
     return e;
 }
