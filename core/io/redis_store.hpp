@@ -45,6 +45,7 @@ public:
 private:
     bool connect(std::string& error);
     bool command(std::uint64_t id, const std::vector<std::string>& argv);   // false: closing
+    std::string request_;   // scratch: one formatted request
     void on_reply(std::uint64_t id, void* reply);
     void on_connect(int status);
     void on_disconnect(int status);
