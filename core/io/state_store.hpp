@@ -8,7 +8,8 @@
 //                       round trip per batch, reconnect with backoff, key prefix.
 //
 // A plugin sends a batch of ops in one run() call (one round trip, one transaction; its
-// session's StateScope merges the batches of one loop iteration) and gets one StateResult
+// session's StateScope merges the batches of one loop iteration, and the embedded store runs
+// every session's batches of one iteration in one transaction) and gets one StateResult
 // back: a reply per op, or a status that says the store could not answer (unavailable, or past
 // the deadline). Failures are values: every plugin documents what it
 // does when the store does not answer (its fail mode).

@@ -246,7 +246,7 @@ private:
         bool passed = false, temporary = false, failed = false;
         for (std::size_t i = 0; i < results.size(); ++i) {
             const auto& r = results[i];
-            ctx.log().info("dkim: {}", log_line(r, i));
+            if (ctx.log().enabled(io::Level::Info)) ctx.log().info("dkim: {}", log_line(r, i));
             entries.push_back(note_entry(r));
             passed = passed || r.verdict == vd::Verdict::Pass;
             temporary = temporary || r.verdict == vd::Verdict::TempError;
