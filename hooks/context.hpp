@@ -94,6 +94,13 @@ public:
     // "NNN-" or "NNN " is dropped: the reply's own code frames every line, so the client always
     // gets exactly one well-formed reply.
     virtual void prefix_reply(std::string line) = 0;
+    // Counts `n` events named `event` for the plugin instance named `plugin` (its name()):
+    // asmtpd_plugin_events_total{plugin,event} on the metrics page when `metrics:` is on, summed
+    // over the workers (docs/OPERATIONS.md). A plugin's first 16 event names get a series each,
+    // later ones count as event="_other": use a fixed set of names, never a client's data.
+    virtual void count(std::string_view plugin, std::string_view event, std::uint64_t n = 1) {
+        (void)plugin, (void)event, (void)n;
+    }
 };
 
 }  // namespace asmtpd::hooks

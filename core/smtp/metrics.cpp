@@ -27,6 +27,8 @@ struct MetricsRegistry::Header {
     char plugin_names[kMaxMetricPlugins][kNameBytes];
     std::uint64_t order_count;
     std::uint8_t order[kMaxPluginOrder];
+    std::uint64_t event_count[kMaxMetricPlugins + 1];
+    char event_names[kMaxMetricPlugins + 1][kMaxPluginEvents][kNameBytes];
 };
 // After the header and the worker blocks: one kReloadErrorBytes text per worker.
 
@@ -171,6 +173,33 @@ std::vector<std::string> MetricsRegistry::plugin_names() const {
     return out;
 }
 
+unsigned MetricsRegistry::event_slot(unsigned plugin_slot, std::string_view event) {
+    Header& h = header();
+    plugin_slot = std::min(plugin_slot, kMaxMetricPlugins);
+    if (event.size() >= kNameBytes) event = event.substr(0, kNameBytes - 1);
+    SharedMutexLock lock(h.mutex);
+    const auto n = static_cast<unsigned>(std::min<std::uint64_t>(metric_load(h.event_count[plugin_slot]), kMaxPluginEvents));
+    for (unsigned i = 0; i < n; ++i)
+        if (std::string_view(h.event_names[plugin_slot][i]) == event) return i;
+    if (n == kMaxPluginEvents) return kMaxPluginEvents;
+    std::memset(h.event_names[plugin_slot][n], 0, kNameBytes);
+    std::memcpy(h.event_names[plugin_slot][n], event.data(), event.size());
+    std::atomic_thread_fence(std::memory_order_release);
+    metric_set(h.event_count[plugin_slot], n + 1);
+    return n;
+}
+
+std::vector<std::string> MetricsRegistry::event_names(unsigned plugin_slot) const {
+    Header& h = header();
+    plugin_slot = std::min(plugin_slot, kMaxMetricPlugins);
+    const auto n = static_cast<unsigned>(std::min<std::uint64_t>(metric_load(h.event_count[plugin_slot]), kMaxPluginEvents));
+    std::atomic_thread_fence(std::memory_order_acquire);
+    std::vector<std::string> out;
+    for (unsigned i = 0; i < n; ++i)
+        out.emplace_back(h.event_names[plugin_slot][i], strnlen(h.event_names[plugin_slot][i], kNameBytes));
+    return out;
+}
+
 void MetricsRegistry::set_plugin_order(const std::vector<unsigned>& slots) {
     Header& h = header();
     // A worker that died holding the lock left a half-written list; the next load rewrites it.
@@ -289,6 +318,22 @@ void WorkerMetrics::plugin_answered(hooks::Hook hook, const hooks::Plugin& plugi
                                                            : static_cast<std::size_t>(result);
     observe_latency(c_.plugin_latency[slot], ns);
     metric_add(c_.plugin_verdicts[slot][h][kind < kVerdictKinds ? kind : kVerdictError]);
+}
+
+void WorkerMetrics::plugin_event(std::string_view plugin, std::string_view event, std::uint64_t n) {
+    auto it = events_.find(plugin);
+    if (it == events_.end()) it = events_.emplace(std::string(plugin), PluginEvents{registry_->plugin_slot(plugin), {}}).first;
+    PluginEvents& pe = it->second;
+    unsigned index = kMaxPluginEvents + 1;
+    for (const auto& [name, i] : pe.events)
+        if (name == event) index = i;
+    if (index > kMaxPluginEvents) {
+        index = registry_->event_slot(pe.slot, event);
+        // Names past the plugin's share all count as "_other"; they are looked up each time
+        // rather than kept, so a plugin that invents names cannot grow this map.
+        if (index < kMaxPluginEvents) pe.events.emplace_back(std::string(event), index);
+    }
+    metric_add(c_.plugin_events[pe.slot][index], n);
 }
 
 void WorkerMetrics::publish(const io::ResolverStats& dns, std::uint64_t children_spawned) {

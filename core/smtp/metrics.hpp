@@ -17,6 +17,7 @@
 #pragma once
 
 #include <array>
+#include <map>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -63,6 +64,7 @@ struct LatencyHistogram {
 };
 
 inline constexpr unsigned kMaxMetricPlugins = 64;   // named plugin slots; one more is "_other"
+inline constexpr unsigned kMaxPluginEvents = 16;    // event names a plugin may count; one more is "_other"
 inline constexpr std::size_t kMaxPluginOrder = 128;  // plugins of the running list kept in order
 inline constexpr std::size_t kReloadErrorBytes = 2048;
 
@@ -84,6 +86,7 @@ struct WorkerCounters {
     std::uint64_t hook_verdicts[hooks::kHookCount][kVerdictKinds];
     LatencyHistogram plugin_latency[kMaxMetricPlugins + 1];
     std::uint64_t plugin_verdicts[kMaxMetricPlugins + 1][hooks::kHookCount][kVerdictKinds];
+    std::uint64_t plugin_events[kMaxMetricPlugins + 1][kMaxPluginEvents + 1];   // Context::count
 };
 static_assert(sizeof(WorkerCounters) % sizeof(std::uint64_t) == 0);
 
@@ -101,6 +104,10 @@ public:
     unsigned plugin_slot(std::string_view name);
     // Names by slot (the table as it is now).
     std::vector<std::string> plugin_names() const;
+    // The index of one of a plugin slot's event names (added when new, as plugin names are);
+    // kMaxPluginEvents ("_other") when the plugin has used all of its names.
+    unsigned event_slot(unsigned plugin_slot, std::string_view event);
+    std::vector<std::string> event_names(unsigned plugin_slot) const;
     // The running configuration's plugins in config order, as slots (kMaxMetricPlugins: "_other").
     void set_plugin_order(const std::vector<unsigned>& slots);
     std::vector<unsigned> plugin_order() const;
@@ -159,6 +166,8 @@ public:
     // Counters kept elsewhere in the process (they start from 0 in a restarted worker): the
     // difference since the last call is added.
     void publish(const io::ResolverStats& dns, std::uint64_t children_spawned);
+    // Context::count: `n` events named `event` of the plugin instance named `plugin`.
+    void plugin_event(std::string_view plugin, std::string_view event, std::uint64_t n);
 
     // hooks::ChainObserver
     void plugin_answered(hooks::Hook hook, const hooks::Plugin& plugin, Answer answer, hooks::Result result,
@@ -169,6 +178,11 @@ private:
     WorkerCounters& c_;
     unsigned index_;
     std::unordered_map<const hooks::Plugin*, unsigned> slots_;
+    struct PluginEvents {
+        unsigned slot = kMaxMetricPlugins;
+        std::vector<std::pair<std::string, unsigned>> events;   // name -> index, as the registry gave it
+    };
+    std::map<std::string, PluginEvents, std::less<>> events_;   // by plugin name: no lock to count
     io::ResolverStats dns_seen_{};
     std::uint64_t children_seen_ = 0;
     bool loaded_ = false;            // a configuration was loaded in this process already

@@ -125,6 +125,17 @@ std::string MetricsRegistry::render() const {
                                        {"verdict", verdict_kind_name(k)}};
                 t.sample("asmtpd_plugin_verdicts_total", l, c.plugin_verdicts[p][h][k]);
             }
+    t.family("asmtpd_plugin_events_total", "counter", "Events plugins count themselves (Context::count), by plugin and event.");
+    for (std::size_t p = 0; p < names.size(); ++p) {
+        std::vector<std::string> events = event_names(static_cast<unsigned>(p));
+        events.resize(kMaxPluginEvents);
+        events.push_back("_other");
+        for (std::size_t e = 0; e <= kMaxPluginEvents; ++e) {
+            if (c.plugin_events[p][e] == 0) continue;
+            const PromLabel l[] = {{"plugin", names[p]}, {"event", events[e]}};
+            t.sample("asmtpd_plugin_events_total", l, c.plugin_events[p][e]);
+        }
+    }
     return t.take();
 }
 

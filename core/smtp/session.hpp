@@ -124,6 +124,9 @@ public:
     io::StateScope& state() override { return state_; }
     void run_on_cpu_thread(std::function<void()> work, std::function<void()> after) override;
     void post_to_cpu_thread(std::function<void()> work) override;
+    void count(std::string_view plugin, std::string_view event, std::uint64_t n) override {
+        if (metrics_) metrics_->plugin_event(plugin, event, n);
+    }
     void prefix_reply(std::string line) override;
 
 private:

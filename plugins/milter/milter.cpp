@@ -34,6 +34,9 @@
 //   enhanced code and lines; DISCARD accepts the message and drops it: the transaction note
 //   "discard" is set and this plugin answers the queue hook 250 without the backend.
 //   QUARANTINE: transaction note "quarantine" and an X-Quarantine header.
+// METRICS
+//   asmtpd_plugin_events_total{event="connection_opened"} and {event="connection_reused"}: how
+//   each session got its milter connection (reuse N).
 // FAIL MODE
 //   A filter that cannot be reached, answers garbage or misses a deadline is dropped for the
 //   session; default_action then answers every MAIL, RCPT, DATA and end of data (tempfail:
@@ -258,7 +261,11 @@ private:
             conns_[ctx.lifetime()] = c;
         }
         if (auto pool = pool_for(ctx)) c->mc = pool->take();
-        if (c->mc) return begin_session(ctx, c, call);
+        if (c->mc) {
+            ctx.count(name(), "connection_reused");
+            return begin_session(ctx, c, call);
+        }
+        ctx.count(name(), "connection_opened");
         c->mc = client::MilterConnection::create(ctx.reactor(), settings_->target, settings_->timeouts);
         c->mc->open(pm::kAllActions, pm::kOfferedProtocol,
                     [this, c, call, cp = &ctx, life = ctx.lifetime()](std::string error) {

@@ -16,8 +16,9 @@ import threading
 import time
 import unittest
 
-from harness import E2ETestCase
+from harness import E2ETestCase, free_port
 from milter_support import TestMilter, milter_unavailable
+from test_metrics import http_get
 from test_milter import fields, message
 
 WHY_NOT = milter_unavailable()
@@ -97,10 +98,10 @@ class MilterReuseTest(E2ETestCase):
         self.relay = CountingRelay(self.milter.port)
         self.addCleanup(self.relay.close)
 
-    def daemon(self, options="reuse 4"):
+    def daemon(self, options="reuse 4", settings=None):
         line = f"milter socket inet:{self.relay.port}@127.0.0.1 command_timeout 5 content_timeout 5 {options}"
         return self.start_daemon(plugins=[line, "rcpt_ok", "queue/maildir {maildir}"],
-                                 files={"rcpthosts": "example.com\n"})
+                                 files={"rcpthosts": "example.com\n"}, settings=settings)
 
     def session(self, d, subject=None):
         """One SMTP session; with a subject, one message in it."""
@@ -116,7 +117,8 @@ class MilterReuseTest(E2ETestCase):
         time.sleep(0.3)   # the daemon parks or closes after the QUIT reply
 
     def test_sessions_one_after_another_share_one_connection(self):
-        d = self.daemon()
+        port = free_port()
+        d = self.daemon(settings={"metrics": {"listen": f"127.0.0.1:{port}"}})
         before = self.relay.count()   # the harness's readiness probe made one
         for i in range(3):
             self.session(d, f"reuse {i} ADDHDR EOMCONTINUE")
@@ -130,6 +132,12 @@ class MilterReuseTest(E2ETestCase):
         ports = [e["macros"]["{client_port}"] for e in self.milter.events("connect")]
         self.assertEqual(len(set(ports[-3:])), 3, ports)
         self.assertGreaterEqual(len(self.milter.wait_events("close", 3)), 3)
+        # The plugin counts how each session got its connection (Context::count): the probe's
+        # and the first session's were opened, the next two reused.
+        status, _, page = http_get(port)
+        self.assertEqual(status, 200)
+        self.assertIn('\nasmtpd_plugin_events_total{plugin="milter",event="connection_opened"} 2\n', page)
+        self.assertIn('\nasmtpd_plugin_events_total{plugin="milter",event="connection_reused"} 2\n', page)
 
     def test_without_reuse_every_session_connects(self):
         d = self.daemon(options="")

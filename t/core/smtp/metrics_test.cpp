@@ -119,6 +119,25 @@ TEST_CASE("metrics: plugin names keep their slots; past the table they are _othe
     CHECK(reg->plugin_names()[1] == "queue/maildir");
 }
 
+TEST_CASE("metrics: events plugins count (Context::count): by plugin and name, summed; past 16 names _other") {
+    auto reg = make(2);
+    WorkerMetrics w0(reg, 0), w1(reg, 1);
+    w0.plugin_event("milter", "connection_opened", 1);
+    w0.plugin_event("milter", "connection_reused", 3);
+    w1.plugin_event("milter", "connection_reused", 2);
+    w1.plugin_event("milter:2", "connection_opened", 1);
+    CHECK(reg->event_names(reg->plugin_slot("milter")) == std::vector<std::string>{"connection_opened", "connection_reused"});
+    for (unsigned i = 0; i < kMaxPluginEvents + 3; ++i) w0.plugin_event("noisy", "e" + std::to_string(i), 1);
+    CHECK(reg->event_names(reg->plugin_slot("noisy")).size() == kMaxPluginEvents);
+    const std::string page = reg->render();
+    CHECK(has_line(page, "# TYPE asmtpd_plugin_events_total counter"));
+    CHECK(has_line(page, "asmtpd_plugin_events_total{plugin=\"milter\",event=\"connection_opened\"} 1"));
+    CHECK(has_line(page, "asmtpd_plugin_events_total{plugin=\"milter\",event=\"connection_reused\"} 5"));
+    CHECK(has_line(page, "asmtpd_plugin_events_total{plugin=\"milter:2\",event=\"connection_opened\"} 1"));
+    CHECK(has_line(page, "asmtpd_plugin_events_total{plugin=\"noisy\",event=\"e15\"} 1"));
+    CHECK(has_line(page, "asmtpd_plugin_events_total{plugin=\"noisy\",event=\"_other\"} 3"));
+}
+
 TEST_CASE("metrics: latency lands in the first bucket whose bound is not below it") {
     LatencyHistogram h{};
     observe_latency(h, 400'000);          // 0.4 ms
@@ -171,7 +190,7 @@ TEST_CASE("metrics: the page has every family once and the summed values") {
     std::size_t helps = 0;
     for (std::size_t at = page.find("# HELP "); at != std::string::npos; at = page.find("# HELP ", at + 1)) ++helps;
     CHECK(types == helps);
-    CHECK(types == 24);
+    CHECK(types == 25);
 }
 
 namespace {
