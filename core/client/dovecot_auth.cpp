@@ -7,7 +7,6 @@
 
 #include <unistd.h>
 
-#include <csignal>
 #include <utility>
 #include <vector>
 
@@ -220,8 +219,7 @@ void DovecotAuthClient::drop(const std::string& why) {
     if (conn_) conn_->close_now();
     state_ = State::Closed;
     inbuf_.clear();
-    sigterm_.reset();
-    sigint_.reset();
+    stop_signals_.reset();
     auto failed = std::exchange(pending_, {});
     for (auto& [id, p] : failed) {
         p->deadline.reset();
@@ -239,20 +237,15 @@ void DovecotAuthClient::close_if_idle() {
     if (conn_) conn_->close_now();
     state_ = State::Closed;
     inbuf_.clear();
-    sigterm_.reset();
-    sigint_.reset();
+    stop_signals_.reset();
 }
 
 void DovecotAuthClient::watch_signals() {
-    if (sigterm_) return;
+    if (stop_signals_) return;
     std::weak_ptr<DovecotAuthClient> weak = weak_from_this();
-    auto on_stop = [weak](int) {
+    stop_signals_ = std::make_unique<io::StopSignals>(reactor_.native(), [weak] {
         if (auto me = weak.lock()) me->shutdown();
-    };
-    sigterm_ = std::make_unique<io::SignalWatcher>(reactor_.native());
-    sigint_ = std::make_unique<io::SignalWatcher>(reactor_.native());
-    sigterm_->start(SIGTERM, on_stop);
-    sigint_->start(SIGINT, on_stop);
+    });
 }
 
 }  // namespace asmtpd::client

@@ -27,11 +27,11 @@
 
 #include "core/client/next_hop.hpp"
 #include "core/io/reactor.hpp"
+#include "core/io/signals.hpp"
 #include "core/io/stream.hpp"
 
 namespace asmtpd::io {
 class Connecting;
-class SignalWatcher;
 }  // namespace asmtpd::io
 
 namespace asmtpd::client {
@@ -100,7 +100,7 @@ private:
     std::map<std::uint32_t, std::shared_ptr<Pending>> pending_;
     std::unique_ptr<io::Connecting> connecting_;
     std::unique_ptr<io::Transport> conn_;
-    std::unique_ptr<io::SignalWatcher> sigterm_, sigint_;
+    std::unique_ptr<io::StopSignals> stop_signals_;
 };
 
 }  // namespace asmtpd::client

@@ -1,8 +1,6 @@
 // milter_pool.cpp - one loop's parked milter connections (see milter_pool.hpp).
 #include "core/client/milter_pool.hpp"
 
-#include <csignal>
-
 namespace asmtpd::client {
 
 MilterPool::MilterPool(const io::Reactor& reactor, std::size_t max, std::chrono::milliseconds idle_limit)
@@ -55,20 +53,12 @@ void MilterPool::shutdown() {
 }
 
 void MilterPool::watch_signals(bool on) {
-    if (!on) {
-        sigterm_.reset();
-        sigint_.reset();
-        return;
-    }
-    if (sigterm_) return;
+    if (!on) return stop_signals_.reset();
+    if (stop_signals_) return;
     std::weak_ptr<MilterPool> weak = weak_from_this();
-    auto on_stop = [weak](int) {
+    stop_signals_ = std::make_unique<io::StopSignals>(reactor_.native(), [weak] {
         if (auto me = weak.lock()) me->shutdown();
-    };
-    sigterm_ = std::make_unique<io::SignalWatcher>(reactor_.native());
-    sigint_ = std::make_unique<io::SignalWatcher>(reactor_.native());
-    sigterm_->start(SIGTERM, on_stop);
-    sigint_->start(SIGINT, on_stop);
+    });
 }
 
 }  // namespace asmtpd::client

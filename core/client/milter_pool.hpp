@@ -55,7 +55,7 @@ private:
     std::uint64_t idle_limit_ms_;
     bool draining_ = false;
     std::vector<Idle> idle_;
-    std::unique_ptr<io::SignalWatcher> sigterm_, sigint_;
+    std::unique_ptr<io::StopSignals> stop_signals_;   // only while connections are parked
 };
 
 }  // namespace asmtpd::client

@@ -77,15 +77,11 @@ void SmtpPool::shutdown() {
 }
 
 void SmtpPool::watch_signals() {
-    if (sigterm_) return;
+    if (stop_signals_) return;
     std::weak_ptr<SmtpPool> weak = weak_from_this();
-    auto on_stop = [weak](int) {
+    stop_signals_ = std::make_unique<io::StopSignals>(loop_, [weak] {
         if (auto me = weak.lock()) me->shutdown();
-    };
-    sigterm_ = std::make_unique<io::SignalWatcher>(loop_);
-    sigint_ = std::make_unique<io::SignalWatcher>(loop_);
-    sigterm_->start(SIGTERM, on_stop);
-    sigint_->start(SIGINT, on_stop);
+    });
 }
 
 std::shared_ptr<ClientConnection> SmtpPool::take(ClientConnection& c) {
@@ -97,8 +93,7 @@ std::shared_ptr<ClientConnection> SmtpPool::take(ClientConnection& c) {
     }
     if (conns_.empty()) {
         // No connection, no handle: the loop may end (see the header).
-        sigterm_.reset();
-        sigint_.reset();
+        stop_signals_.reset();
     }
     return out;
 }

@@ -87,7 +87,7 @@ private:
     std::uint64_t next_id_ = 0;
     bool draining_ = false;
     bool dispatching_ = false, dispatch_again_ = false;
-    std::unique_ptr<io::SignalWatcher> sigterm_, sigint_;    // only while conns_ is not empty
+    std::unique_ptr<io::StopSignals> stop_signals_;   // only while conns_ is not empty
 };
 
 }  // namespace asmtpd::client

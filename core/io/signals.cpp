@@ -63,4 +63,10 @@ void SignalWatcher::keep_loop_alive(bool yes) {
 
 void ignore_sigpipe() { std::signal(SIGPIPE, SIG_IGN); }
 
+StopSignals::StopSignals(uv_loop_t* loop, std::function<void()> on_stop) : term_(loop), int_(loop) {
+    auto fn = [on_stop = std::move(on_stop)](int) { on_stop(); };
+    term_.start(SIGTERM, fn);
+    int_.start(SIGINT, fn);
+}
+
 }  // namespace asmtpd::io

@@ -31,6 +31,19 @@ private:
     Block* block_;
 };
 
+// The daemon's stop signals (SIGTERM, SIGINT), watched next to the server's own watchers by an
+// object whose idle connections would keep the loop alive (connection pools, persistent
+// clients): `on_stop` runs on each, and the object closes them. Hold one only while there is
+// something to close, so an idle object keeps no handle and the loop can end. It may be
+// destroyed from inside `on_stop`.
+class StopSignals {
+public:
+    StopSignals(uv_loop_t* loop, std::function<void()> on_stop);
+
+private:
+    SignalWatcher term_, int_;
+};
+
 // Process-wide: a peer that resets while we write must give EPIPE, not kill the server.
 // Call once at start-up (and in tests that write to sockets).
 void ignore_sigpipe();

@@ -204,6 +204,25 @@ Milter.runmilter("acceptall", sys.argv[1], 240)
 '''
 
 
+class SharedTestMilter:
+    """Mixin for a test class: one test milter ("one", 3 s sleeps) for the whole class, its
+    event log cleared before each test."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.milter = TestMilter("one", sleep=3.0).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.milter.cleanup()
+        super().tearDownClass()
+
+    def setUp(self):
+        super().setUp()
+        self.milter.clear()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -23,7 +23,7 @@ import unittest
 from pathlib import Path
 
 from harness import E2ETestCase, free_port
-from milter_support import TestMilter, milter_unavailable
+from milter_support import SharedTestMilter, TestMilter, milter_unavailable
 
 WHY_NOT = milter_unavailable()
 
@@ -50,18 +50,7 @@ def field_names(raw):
 
 
 @unittest.skipIf(WHY_NOT is not None, WHY_NOT or "")
-class MilterTest(E2ETestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.milter = TestMilter("one", sleep=3.0).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.milter.cleanup()
-
-    def setUp(self):
-        self.milter.clear()
+class MilterTest(SharedTestMilter, E2ETestCase):
 
     def daemon(self, *milters, files=None):
         lines = list(milters) or [f"milter socket {self.milter.socket} command_timeout 2 content_timeout 2"]
@@ -330,7 +319,9 @@ class MilterTest(E2ETestCase):
                          ("milter socket inet:10025@mx.example", "IP address or localhost"),
                          (f"milter socket {self.milter.socket} default_action maybe", "bad default_action"),
                          (f"milter socket {self.milter.socket} protocol 2", "only 6"),
-                         (f"milter socket {self.milter.socket} mail_macros {{x", "bad macro name")):
+                         (f"milter socket {self.milter.socket} mail_macros {{x", "bad macro name"),
+                         (f"milter socket {self.milter.socket} reuse x", "bad reuse 'x'"),
+                         (f"milter socket {self.milter.socket} reuse 2 reuse_idle 0", "bad reuse_idle '0'")):
             with self.subTest(line=bad):
                 d = self.start_daemon(plugins=[bad, "rcpt_ok", "queue/maildir {maildir}"], wait=False,
                                       check_exit=False)
