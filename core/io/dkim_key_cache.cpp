@@ -13,7 +13,7 @@ std::shared_ptr<const DecodedKey> decode_key(std::string_view txt) {
 std::shared_ptr<const DecodedKey> KeyCache::get(std::string_view txt) {
     {
         std::lock_guard<std::mutex> g(m_);
-        if (auto it = entries_.find(std::string(txt)); it != entries_.end()) return it->second;
+        if (auto it = entries_.find(txt); it != entries_.end()) return it->second;
     }
     auto d = decode_key(txt);   // outside the lock: another thread may decode the same record too
     std::lock_guard<std::mutex> g(m_);

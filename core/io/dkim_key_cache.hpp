@@ -10,12 +10,12 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "core/io/dkim_crypto.hpp"
 #include "core/proto/dkim_key.hpp"
@@ -38,7 +38,7 @@ public:
 private:
     std::size_t max_;
     std::mutex m_;
-    std::unordered_map<std::string, std::shared_ptr<const DecodedKey>> entries_;
+    std::map<std::string, std::shared_ptr<const DecodedKey>, std::less<>> entries_;   // found by view: no copy per lookup
 };
 
 }  // namespace asmtpd::io::dkim

@@ -211,8 +211,8 @@ void RedisStore::run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateC
         }
         if (script >= 0) {
             // Kept for a NOSCRIPT answer (a restarted or flushed server): sent again as EVAL.
-            waiting_[id].script = script;
-            waiting_[id].retry = std::move(argv);
+            w.script = script;
+            w.retry = std::move(argv);
         }
     }
 }

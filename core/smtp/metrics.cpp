@@ -324,9 +324,8 @@ void WorkerMetrics::plugin_event(std::string_view plugin, std::string_view event
     auto it = events_.find(plugin);
     if (it == events_.end()) it = events_.emplace(std::string(plugin), PluginEvents{registry_->plugin_slot(plugin), {}}).first;
     PluginEvents& pe = it->second;
-    unsigned index = kMaxPluginEvents + 1;
-    for (const auto& [name, i] : pe.events)
-        if (name == event) index = i;
+    auto known = std::find_if(pe.events.begin(), pe.events.end(), [&](const auto& e) { return e.first == event; });
+    unsigned index = known != pe.events.end() ? known->second : kMaxPluginEvents + 1;
     if (index > kMaxPluginEvents) {
         index = registry_->event_slot(pe.slot, event);
         // Names past the plugin's share all count as "_other"; they are looked up each time
