@@ -111,7 +111,7 @@ RedisStore::RedisStore(uv_loop_t* loop, StateOptions o) : loop_(loop), options_(
 
 RedisStore::~RedisStore() {
     for (auto& [id, entry] : waiting_)
-        if (entry.batch->timer) entry.batch->timer->stop();
+        if (entry.batch && entry.batch->timer) entry.batch->timer->stop();
     waiting_.clear();
     if (ctx_) {
         ctx_->data = nullptr;   // callbacks hiredis runs while freeing find no store
@@ -144,6 +144,7 @@ bool RedisStore::connect(std::string& error) {
     redisAsyncSetConnectCallback(ac, &RedisStore::connect_cb);
     redisAsyncSetDisconnectCallback(ac, &RedisStore::disconnect_cb);
     ctx_ = ac;
+    probe_expire_nx();
     return true;
 }
 
@@ -151,7 +152,6 @@ void RedisStore::run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateC
     auto b = std::make_shared<Batch>();
     b->done = std::move(done);
     b->replies.resize(ops.size());
-    b->remaining = ops.size();
     b->timer = std::make_unique<Timer>(loop_);
     stats_.batches += requests;
     stats_.ops += ops.size();
@@ -177,7 +177,7 @@ void RedisStore::run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateC
     for (std::size_t i = 0; i < ops.size(); ++i) {
         const StateOp& op = ops[i];
         const std::string key = options_.prefix + op.key;
-        std::vector<std::string> argv;
+        std::vector<std::string> argv, helper;
         int script = -1;
         switch (op.kind) {
         case StateOp::Kind::Get: argv = {"GET", key}; break;
@@ -187,6 +187,14 @@ void RedisStore::run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateC
             break;
         case StateOp::Kind::Del: argv = {"DEL", key}; break;
         case StateOp::Kind::Incr:
+            if (op.ttl_ms == 0 || expire_nx_) {
+                argv = {"INCRBY", key, std::to_string(op.by)};
+                // After INCRBY, PEXPIRE NX gives an expiry only to a counter that has none (a new
+                // one). No interleaving leaves a counter without one: had it expired in between,
+                // there is nothing left to expire. Its reply counts only as an error.
+                if (op.ttl_ms) helper = {"PEXPIRE", key, std::to_string(op.ttl_ms), "NX"};
+                break;
+            }
             script = kIncr;
             argv = {"EVALSHA", script_sha_[kIncr], "1", key, std::to_string(op.by), std::to_string(op.ttl_ms)};
             break;
@@ -199,22 +207,39 @@ void RedisStore::run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateC
             break;
         }
         }
-        const std::uint64_t id = next_id_++;
-        Waiting& w = waiting_[id];
-        w.batch = b;
-        w.index = i;
-        if (!command(id, argv)) {
-            waiting_.erase(id);
+        Waiting* w = send(b, i, argv);
+        if (w && !helper.empty()) w = send(b, kNoReply, helper);
+        if (!w) {
             stats_.failures++;
             b->answer({StateStatus::Unavailable, "redis: the connection is closing", {}});
             break;
         }
         if (script >= 0) {
             // Kept for a NOSCRIPT answer (a restarted or flushed server): sent again as EVAL.
-            w.script = script;
-            w.retry = std::move(argv);
+            w->script = script;
+            w->retry = std::move(argv);
         }
     }
+}
+
+RedisStore::Waiting* RedisStore::send(const std::shared_ptr<Batch>& b, std::size_t index,
+                                      const std::vector<std::string>& argv) {
+    const std::uint64_t id = next_id_++;
+    Waiting& w = waiting_[id];
+    w.batch = b;
+    w.index = index;
+    if (!command(id, argv)) {
+        waiting_.erase(id);
+        return nullptr;
+    }
+    if (b) b->remaining++;
+    return &w;
+}
+
+// PEXPIRE on a missing key answers 0 on Redis 7 and an error before it: nothing is written.
+void RedisStore::probe_expire_nx() {
+    expire_nx_ = false;
+    send(nullptr, kNoReply, {"PEXPIRE", options_.prefix + "expire-nx-probe", "1", "NX"});
 }
 
 // The RESP request built here and handed over formatted: hiredis's own formatting
@@ -268,6 +293,10 @@ void RedisStore::on_reply(std::uint64_t id, void* reply) {
     auto b = std::move(it->second.batch);
     const std::size_t index = it->second.index;
     waiting_.erase(it);
+    if (!b) {
+        expire_nx_ = r && r->type == REDIS_REPLY_INTEGER;
+        return;
+    }
     if (b->answered) return;
     if (!r) {
         stats_.failures++;
@@ -276,6 +305,13 @@ void RedisStore::on_reply(std::uint64_t id, void* reply) {
     if (r->type == REDIS_REPLY_ERROR) {
         stats_.failures++;
         return b->answer({StateStatus::Unavailable, "redis: " + std::string(r->str, r->len), {}});
+    }
+    if (index == kNoReply) {
+        if (--b->remaining == 0) {
+            stats_.round_trips++;
+            b->answer({});
+        }
+        return;
     }
     StateReply& out = b->replies[index];
     if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) {
@@ -326,6 +362,7 @@ void RedisStore::drop_connection() {
     auto waiting = std::move(waiting_);
     waiting_.clear();
     for (auto& [id, entry] : waiting) {
+        if (!entry.batch) continue;
         if (!entry.batch->answered) stats_.failures++;
         entry.batch->answer({StateStatus::Unavailable, "redis: connection dropped (" + last_error_ + ")", {}});
     }

@@ -1,9 +1,11 @@
 // redis_store.hpp - the state store on a Redis server: hiredis's asynchronous API attached to
 // the worker's libuv loop (hiredis/adapters/libuv.h), one connection per worker loop.
 //
-// A batch is one pipelined round trip: every op is one command (GET, SET PX, DEL, or a short
-// script for counters and sliding windows, which run atomically on the server and use the
-// server's clock, so every instance counts the same window). Scripts go by EVALSHA; a NOSCRIPT
+// A batch is one pipelined round trip: every op is one command or two (GET, SET PX, DEL; a
+// counter is INCRBY and, for a new one's expiry, PEXPIRE NX; a sliding window is a short script,
+// which runs atomically on the server and uses the server's clock, so every instance counts the
+// same window). A server older than Redis 7 has no PEXPIRE NX: each connection asks once, and
+// there (and until the answer) counters go by a script too. Scripts go by EVALSHA; a NOSCRIPT
 // answer (a restarted or flushed server) sends that command again as EVAL, which loads it. hiredis queues the commands of a
 // batch in its output buffer and writes them together when the socket is writable.
 // Connection: made on the first batch; when it fails or drops, batches fail at once
@@ -65,13 +67,18 @@ private:
     std::string last_error_;
     std::uint64_t next_id_ = 1;
     std::vector<std::string> script_sha_;   // EVALSHA's names of the scripts (redis_store.cpp)
+    bool expire_nx_ = false;   // the server takes PEXPIRE ... NX (Redis 7): counters need no script
+    void probe_expire_nx();
+    static constexpr std::size_t kNoReply = static_cast<std::size_t>(-1);
     struct Waiting {
-        std::shared_ptr<Batch> batch;
-        std::size_t index = 0;               // the op's place in its batch
+        std::shared_ptr<Batch> batch;        // null: the connection's PEXPIRE NX probe
+        std::size_t index = 0;               // the op's place in its batch; kNoReply: a helper command
         int script = 0;                      // which script, when retry is set
         std::vector<std::string> retry;      // a script's EVALSHA, sent as EVAL on NOSCRIPT
     };
     std::unordered_map<std::uint64_t, Waiting> waiting_;
+    // Sends one command of b (null: the probe); counts it in b's replies to wait for.
+    Waiting* send(const std::shared_ptr<Batch>& b, std::size_t index, const std::vector<std::string>& argv);
     StateStats stats_;
 };
 

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -200,6 +201,48 @@ TEST_CASE("state store, redis: every op on a real redis-server, keys under the p
     // One pipelined round trip per batch.
     CHECK(s->stats().round_trips == s->stats().batches - 1);   // the empty batch sends nothing
     CHECK(s->stats().failures == 0);
+}
+
+// What redis-server counted for one command (INFO commandstats), through redis-cli.
+long redis_calls(std::uint16_t port, const std::string& command) {
+    const std::string cmd = "redis-cli -h 127.0.0.1 -p " + std::to_string(port) + " INFO commandstats";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    REQUIRE(p != nullptr);
+    std::string out;
+    char buf[4096];
+    while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    REQUIRE(::pclose(p) == 0);
+    const std::string tag = "cmdstat_" + command + ":calls=";
+    const auto at = out.find(tag);
+    return at == std::string::npos ? 0 : std::stol(out.substr(at + tag.size()));
+}
+
+TEST_CASE("state store, redis 7: a counter is INCRBY + PEXPIRE NX, no script; its window stays fixed") {
+    TmpDir dir;
+    test::RedisServer redis(dir.path());
+    io::test::TestLoop loop;
+    io::StateOptions o;
+    o.backend = io::StateOptions::Backend::Redis;
+    o.port = redis.port();
+    auto s = io::make_state_store(loop.get(), o);
+    REQUIRE(run(loop, *s, {StateOp::get("warm")}).ok());   // connected, and the probe answered
+    const long scripts = redis_calls(redis.port(), "evalsha") + redis_calls(redis.port(), "eval");
+    auto r = run(loop, *s, {StateOp::incr("fixed", 1, 600), StateOp::incr("forever", 2, 0)});
+    REQUIRE(r.ok());
+    CHECK(r.replies[0].number == 1);
+    CHECK(r.replies[1].number == 2);
+    loop.run_for(350);
+    r = run(loop, *s, {StateOp::incr("fixed", 1, 600)});   // must not push the expiry back
+    REQUIRE(r.ok());
+    CHECK(r.replies[0].number == 2);
+    loop.run_for(400);
+    r = run(loop, *s, {StateOp::incr("fixed", 1, 600), StateOp::incr("forever", 1, 0)});
+    REQUIRE(r.ok());
+    CHECK(r.replies[0].number == 1);   // 750 ms after it was made: a new window
+    CHECK(r.replies[1].number == 3);   // no expiry asked, none given
+    CHECK(redis_calls(redis.port(), "evalsha") + redis_calls(redis.port(), "eval") == scripts);
+    CHECK(redis_calls(redis.port(), "incrby") == 5);
+    CHECK(s->stats().round_trips == 4);
 }
 
 TEST_CASE("state store, redis: server gone -> Unavailable at once, back after the backoff") {
