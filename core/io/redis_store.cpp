@@ -92,27 +92,25 @@ std::string sha1_hex(std::string_view text) {
 struct RedisStore::Batch {
     StateCallback done;
     std::vector<StateReply> replies;
-    std::size_t remaining = 0;
-    std::unique_ptr<Timer> timer;   // the deadline, or the post of an immediate failure
+    std::size_t remaining = 0;      // commands sent and not yet answered
+    std::uint64_t deadline = 0;     // loop ms
+    std::unique_ptr<Timer> post;    // an answer that cannot wait for Redis, posted to the loop
     bool answered = false;
 
     void answer(StateResult r) {
         if (answered) return;
         answered = true;
-        if (timer) timer->stop();
         if (r.ok()) r.replies = std::move(replies);
         if (done) done(std::move(r));
     }
 };
 
-RedisStore::RedisStore(uv_loop_t* loop, StateOptions o) : loop_(loop), options_(std::move(o)) {
+RedisStore::RedisStore(uv_loop_t* loop, StateOptions o) : loop_(loop), options_(std::move(o)), deadline_timer_(loop) {
     for (int i = 0; i < kScripts; ++i) script_sha_.push_back(sha1_hex(kScriptText[i]));
 }
 
 RedisStore::~RedisStore() {
-    for (auto& [id, entry] : waiting_)
-        if (entry.batch && entry.batch->timer) entry.batch->timer->stop();
-    waiting_.clear();
+    sent_.clear();
     if (ctx_) {
         ctx_->data = nullptr;   // callbacks hiredis runs while freeing find no store
         redisAsyncFree(ctx_);
@@ -126,6 +124,9 @@ bool RedisStore::connect(std::string& error) {
                 "); next try in " + std::to_string(retry_at_ - uv_now(loop_)) + " ms";
         return false;
     }
+    // hiredis fails a lost connection's commands before it lets go of it; should any be left,
+    // they must not wait for the new connection's replies.
+    fail_sent("redis: connection lost (" + last_error_ + ")");
     redisAsyncContext* ac = redisAsyncConnect(options_.host.c_str(), static_cast<int>(options_.port));
     if (!ac || ac->err) {
         std::string why = ac ? ac->errstr : "out of memory";
@@ -152,7 +153,6 @@ void RedisStore::run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateC
     auto b = std::make_shared<Batch>();
     b->done = std::move(done);
     b->replies.resize(ops.size());
-    b->timer = std::make_unique<Timer>(loop_);
     stats_.batches += requests;
     stats_.ops += ops.size();
 
@@ -160,106 +160,136 @@ void RedisStore::run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateC
     if (ops.empty() || (!ctx_ && !connect(error))) {
         // Answered from the loop, never inside run(): the timer keeps the batch until it fires.
         if (!ops.empty()) stats_.failures++;
-        b->timer->start(0, [b, error] {
-            b->answer(error.empty() ? StateResult{} : StateResult{StateStatus::Unavailable, error, {}});
+        b->post = std::make_unique<Timer>(loop_);
+        b->post->start(0, [b, error] {
+            auto keep = b;   // the timer is the batch's: it goes when the batch does
+            keep->answer(error.empty() ? StateResult{} : StateResult{StateStatus::Unavailable, error, {}});
         });
         return;
     }
     const std::uint64_t limit = deadline_ms == 0 ? options_.timeout_ms : std::min(deadline_ms, options_.timeout_ms);
-    Batch* raw = b.get();
-    b->timer->start(limit, [this, raw] {
-        stats_.timeouts++;
-        raw->answer({StateStatus::Timeout, "redis did not answer within the deadline", {}});
-        lost("a batch timed out");
-        drop_connection();   // may free raw: nothing after this
-    });
+    b->deadline = uv_now(loop_) + limit;
 
     for (std::size_t i = 0; i < ops.size(); ++i) {
         const StateOp& op = ops[i];
-        const std::string key = options_.prefix + op.key;
-        std::vector<std::string> argv, helper;
-        int script = -1;
+        key_.assign(options_.prefix).append(op.key);
+        Sent* sent = nullptr;
         switch (op.kind) {
-        case StateOp::Kind::Get: argv = {"GET", key}; break;
+        case StateOp::Kind::Get: sent = send(b, i, {"GET", key_}); break;
         case StateOp::Kind::Set:
-            argv = {"SET", key, op.value};
-            if (op.ttl_ms) argv.insert(argv.end(), {"PX", std::to_string(op.ttl_ms)});
+            sent = op.ttl_ms ? send(b, i, {"SET", key_, op.value, "PX", std::to_string(op.ttl_ms)})
+                             : send(b, i, {"SET", key_, op.value});
             break;
-        case StateOp::Kind::Del: argv = {"DEL", key}; break;
+        case StateOp::Kind::Del: sent = send(b, i, {"DEL", key_}); break;
         case StateOp::Kind::Incr:
             if (op.ttl_ms == 0 || expire_nx_) {
-                argv = {"INCRBY", key, std::to_string(op.by)};
+                sent = send(b, i, {"INCRBY", key_, std::to_string(op.by)});
                 // After INCRBY, PEXPIRE NX gives an expiry only to a counter that has none (a new
                 // one). No interleaving leaves a counter without one: had it expired in between,
                 // there is nothing left to expire. Its reply counts only as an error.
-                if (op.ttl_ms) helper = {"PEXPIRE", key, std::to_string(op.ttl_ms), "NX"};
+                if (sent && op.ttl_ms) sent = send(b, kNoReply, {"PEXPIRE", key_, std::to_string(op.ttl_ms), "NX"});
                 break;
             }
-            script = kIncr;
-            argv = {"EVALSHA", script_sha_[kIncr], "1", key, std::to_string(op.by), std::to_string(op.ttl_ms)};
+            if ((sent = send(b, i, std::vector<std::string>{"EVALSHA", script_sha_[kIncr], "1", key_,
+                                                            std::to_string(op.by), std::to_string(op.ttl_ms)})))
+                sent->script = kIncr;
             break;
         case StateOp::Kind::WindowAdd:
         case StateOp::Kind::WindowCount: {
             const std::uint64_t window = std::max<std::uint64_t>(op.ttl_ms, 1);
-            script = kWindow;
-            argv = {"EVALSHA", script_sha_[kWindow], "1", key, std::to_string(window),
-                    std::to_string(proto::rate_bucket_ms(window)), op.kind == StateOp::Kind::WindowAdd ? "1" : "0"};
+            if ((sent = send(b, i, std::vector<std::string>{"EVALSHA", script_sha_[kWindow], "1", key_,
+                                                            std::to_string(window),
+                                                            std::to_string(proto::rate_bucket_ms(window)),
+                                                            op.kind == StateOp::Kind::WindowAdd ? "1" : "0"})))
+                sent->script = kWindow;
             break;
         }
         }
-        Waiting* w = send(b, i, argv);
-        if (w && !helper.empty()) w = send(b, kNoReply, helper);
-        if (!w) {
+        if (!sent) {
             stats_.failures++;
             b->answer({StateStatus::Unavailable, "redis: the connection is closing", {}});
-            break;
-        }
-        if (script >= 0) {
-            // Kept for a NOSCRIPT answer (a restarted or flushed server): sent again as EVAL.
-            w->script = script;
-            w->retry = std::move(argv);
+            return;
         }
     }
-}
-
-RedisStore::Waiting* RedisStore::send(const std::shared_ptr<Batch>& b, std::size_t index,
-                                      const std::vector<std::string>& argv) {
-    const std::uint64_t id = next_id_++;
-    Waiting& w = waiting_[id];
-    w.batch = b;
-    w.index = index;
-    if (!command(id, argv)) {
-        waiting_.erase(id);
-        return nullptr;
-    }
-    if (b) b->remaining++;
-    return &w;
-}
-
-// PEXPIRE on a missing key answers 0 on Redis 7 and an error before it: nothing is written.
-void RedisStore::probe_expire_nx() {
-    expire_nx_ = false;
-    send(nullptr, kNoReply, {"PEXPIRE", options_.prefix + "expire-nx-probe", "1", "NX"});
+    arm_deadline(b->deadline);
 }
 
 // The RESP request built here and handed over formatted: hiredis's own formatting
 // (redisFormatSdsCommandArgv, printf-style sds appends) cost more than the rest of a batch on
 // the loop (bench load (m)).
-bool RedisStore::command(std::uint64_t id, const std::vector<std::string>& argv) {
-    std::string& req = request_;
+namespace {
+template <typename Args>
+void format_request(std::string& req, const Args& args) {
     req.clear();
     req += '*';
-    req += std::to_string(argv.size());
+    req += std::to_string(args.size());
     req += "\r\n";
-    for (const auto& a : argv) {
+    for (const auto& a : args) {
         req += '$';
-        req += std::to_string(a.size());
+        req += std::to_string(std::string_view(a).size());
         req += "\r\n";
         req += a;
         req += "\r\n";
     }
+}
+}  // namespace
+
+RedisStore::Sent* RedisStore::send(const std::shared_ptr<Batch>& b, std::size_t index,
+                                   std::initializer_list<std::string_view> args) {
+    format_request(request_, args);
+    return queue(b, index);
+}
+
+RedisStore::Sent* RedisStore::send(const std::shared_ptr<Batch>& b, std::size_t index,
+                                   const std::vector<std::string>& args) {
+    format_request(request_, args);
+    Sent* s = queue(b, index);
+    if (s) s->retry = args;   // kept for a NOSCRIPT answer (a restarted or flushed server): sent again as EVAL
+    return s;
+}
+
+RedisStore::Sent* RedisStore::queue(const std::shared_ptr<Batch>& b, std::size_t index) {
+    const std::uint64_t id = next_id_++;
     void* priv = reinterpret_cast<void*>(static_cast<std::uintptr_t>(id));
-    return redisAsyncFormattedCommand(ctx_, &RedisStore::reply_cb, priv, req.data(), req.size()) == REDIS_OK;
+    if (redisAsyncFormattedCommand(ctx_, &RedisStore::reply_cb, priv, request_.data(), request_.size()) != REDIS_OK)
+        return nullptr;
+    if (b) b->remaining++;
+    return &sent_.emplace_back(Sent{id, b, index, -1, {}});
+}
+
+// PEXPIRE on a missing key answers 0 on Redis 7 and an error before it: nothing is written.
+void RedisStore::probe_expire_nx() {
+    expire_nx_ = false;
+    key_.assign(options_.prefix).append("expire-nx-probe");
+    send(nullptr, kNoReply, {"PEXPIRE", key_, "1", "NX"});
+}
+
+void RedisStore::arm_deadline(std::uint64_t at) {
+    if (deadline_at_ && deadline_at_ <= at) return;
+    deadline_at_ = at;
+    const std::uint64_t now = uv_now(loop_);
+    deadline_timer_.start(at > now ? at - now : 0, [this] { check_deadlines(); });
+}
+
+// Answered batches are not taken off the timer: it may wake once for nothing, then it is armed
+// for the earliest deadline still waiting (a scan of what is in flight, once per timeout).
+void RedisStore::check_deadlines() {
+    deadline_at_ = 0;
+    const std::uint64_t now = uv_now(loop_);
+    std::uint64_t next = 0;
+    for (const Sent& s : sent_) {
+        if (!s.batch || s.batch->answered) continue;
+        if (s.batch->deadline <= now) {
+            stats_.timeouts++;
+            auto late = s.batch;
+            late->answer({StateStatus::Timeout, "redis did not answer within the deadline", {}});
+            lost("a batch timed out");
+            drop_connection();   // what is behind it in the pipeline would be late too
+            return;
+        }
+        next = next ? std::min(next, s.batch->deadline) : s.batch->deadline;
+    }
+    if (next) arm_deadline(next);
 }
 
 void RedisStore::reply_cb(redisAsyncContext* ac, void* reply, void* priv) {
@@ -278,24 +308,23 @@ void RedisStore::disconnect_cb(const redisAsyncContext* ac, int status) {
 }
 
 void RedisStore::on_reply(std::uint64_t id, void* reply) {
-    auto it = waiting_.find(id);
-    if (it == waiting_.end()) return;
+    if (sent_.empty() || sent_.front().id != id) return;   // hiredis answers in order: never
+    Sent sent = std::move(sent_.front());
+    sent_.pop_front();
     auto* r = static_cast<redisReply*>(reply);
-    if (r && r->type == REDIS_REPLY_ERROR && std::string_view(r->str, r->len).starts_with("NOSCRIPT") &&
-        !it->second.retry.empty() && ctx_ && !it->second.batch->answered) {
-        // The server does not know the script: EVAL loads it (once per server start).
-        auto retry = std::move(it->second.retry);
-        it->second.retry.clear();
-        retry[0] = "EVAL";
-        retry[1] = kScriptText[it->second.script];
-        if (command(id, retry)) return;
-    }
-    auto b = std::move(it->second.batch);
-    const std::size_t index = it->second.index;
-    waiting_.erase(it);
+    const auto& b = sent.batch;
     if (!b) {
         expire_nx_ = r && r->type == REDIS_REPLY_INTEGER;
         return;
+    }
+    if (r && r->type == REDIS_REPLY_ERROR && std::string_view(r->str, r->len).starts_with("NOSCRIPT") &&
+        !sent.retry.empty() && ctx_ && !b->answered) {
+        // The server does not know the script: EVAL loads it (once per server start).
+        sent.retry[0] = "EVAL";
+        sent.retry[1] = kScriptText[sent.script];
+        b->remaining--;   // counted again by send()
+        if (send(b, sent.index, sent.retry)) return;
+        b->remaining++;
     }
     if (b->answered) return;
     if (!r) {
@@ -306,20 +335,15 @@ void RedisStore::on_reply(std::uint64_t id, void* reply) {
         stats_.failures++;
         return b->answer({StateStatus::Unavailable, "redis: " + std::string(r->str, r->len), {}});
     }
-    if (index == kNoReply) {
-        if (--b->remaining == 0) {
-            stats_.round_trips++;
-            b->answer({});
+    if (sent.index != kNoReply) {
+        StateReply& out = b->replies[sent.index];
+        if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) {
+            out.found = true;
+            out.value.assign(r->str, r->len);
+        } else if (r->type == REDIS_REPLY_INTEGER) {
+            out.found = true;
+            out.number = r->integer;
         }
-        return;
-    }
-    StateReply& out = b->replies[index];
-    if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) {
-        out.found = true;
-        out.value.assign(r->str, r->len);
-    } else if (r->type == REDIS_REPLY_INTEGER) {
-        out.found = true;
-        out.number = r->integer;
     }
     if (--b->remaining == 0) {
         stats_.round_trips++;
@@ -359,12 +383,16 @@ void RedisStore::drop_connection() {
     connected_ = false;
     ac->data = nullptr;   // its callbacks no longer reach us: fail what waits here instead
     redisAsyncFree(ac);
-    auto waiting = std::move(waiting_);
-    waiting_.clear();
-    for (auto& [id, entry] : waiting) {
+    fail_sent("redis: connection dropped (" + last_error_ + ")");
+}
+
+void RedisStore::fail_sent(const std::string& why) {
+    auto sent = std::move(sent_);
+    sent_.clear();
+    for (auto& entry : sent) {
         if (!entry.batch) continue;
         if (!entry.batch->answered) stats_.failures++;
-        entry.batch->answer({StateStatus::Unavailable, "redis: connection dropped (" + last_error_ + ")", {}});
+        entry.batch->answer({StateStatus::Unavailable, why, {}});
     }
 }
 

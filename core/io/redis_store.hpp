@@ -17,12 +17,15 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <initializer_list>
 #include <memory>
 #include <string>
-#include <unordered_map>
+#include <string_view>
 #include <vector>
 
 #include "core/io/state_store.hpp"
+#include "core/io/timer.hpp"
 
 struct redisAsyncContext;
 
@@ -45,14 +48,33 @@ public:
     struct Batch;
 
 private:
+    static constexpr std::size_t kNoReply = static_cast<std::size_t>(-1);
+    // One command sent and not yet answered. hiredis answers in the order of sending, so these
+    // form a FIFO: the front is the next reply's.
+    struct Sent {
+        std::uint64_t id = 0;                // hiredis's privdata: checks the order
+        std::shared_ptr<Batch> batch;        // null: the connection's PEXPIRE NX probe
+        std::size_t index = 0;               // the op's place in its batch; kNoReply: a helper command
+        int script = -1;                     // which script, when retry is set
+        std::vector<std::string> retry;      // a script's EVALSHA, sent as EVAL on NOSCRIPT
+    };
+
     bool connect(std::string& error);
-    bool command(std::uint64_t id, const std::vector<std::string>& argv);   // false: closing
-    std::string request_;   // scratch: one formatted request
+    void probe_expire_nx();
+    // Sends one command of b (null: the probe) and counts it in b's replies to wait for;
+    // nullptr when the connection is closing.
+    Sent* send(const std::shared_ptr<Batch>& b, std::size_t index, std::initializer_list<std::string_view> args);
+    Sent* send(const std::shared_ptr<Batch>& b, std::size_t index, const std::vector<std::string>& args);
+    Sent* queue(const std::shared_ptr<Batch>& b, std::size_t index);   // request_ is formatted
     void on_reply(std::uint64_t id, void* reply);
     void on_connect(int status);
     void on_disconnect(int status);
     void lost(std::string why);          // the connection is gone: start the backoff
     void drop_connection();
+    void fail_sent(const std::string& why);   // answers every batch still waiting: Unavailable
+    // One timer for every batch's deadline, armed for the earliest it knows of.
+    void arm_deadline(std::uint64_t at);
+    void check_deadlines();
 
     static void reply_cb(redisAsyncContext* ac, void* reply, void* priv);
     static void connect_cb(const redisAsyncContext* ac, int status);
@@ -62,23 +84,17 @@ private:
     StateOptions options_;
     redisAsyncContext* ctx_ = nullptr;   // owned by hiredis once attached; null when not connected
     bool connected_ = false;
+    bool expire_nx_ = false;             // the server takes PEXPIRE ... NX (Redis 7): counters need no script
     std::uint64_t backoff_ms_ = 0;
     std::uint64_t retry_at_ = 0;         // loop ms before which no reconnect is tried
     std::string last_error_;
     std::uint64_t next_id_ = 1;
     std::vector<std::string> script_sha_;   // EVALSHA's names of the scripts (redis_store.cpp)
-    bool expire_nx_ = false;   // the server takes PEXPIRE ... NX (Redis 7): counters need no script
-    void probe_expire_nx();
-    static constexpr std::size_t kNoReply = static_cast<std::size_t>(-1);
-    struct Waiting {
-        std::shared_ptr<Batch> batch;        // null: the connection's PEXPIRE NX probe
-        std::size_t index = 0;               // the op's place in its batch; kNoReply: a helper command
-        int script = 0;                      // which script, when retry is set
-        std::vector<std::string> retry;      // a script's EVALSHA, sent as EVAL on NOSCRIPT
-    };
-    std::unordered_map<std::uint64_t, Waiting> waiting_;
-    // Sends one command of b (null: the probe); counts it in b's replies to wait for.
-    Waiting* send(const std::shared_ptr<Batch>& b, std::size_t index, const std::vector<std::string>& argv);
+    std::deque<Sent> sent_;
+    Timer deadline_timer_;
+    std::uint64_t deadline_at_ = 0;      // loop ms the timer fires at; 0: not armed
+    std::string request_;                // scratch: one formatted request
+    std::string key_;                    // scratch: the prefixed key
     StateStats stats_;
 };
 

@@ -303,6 +303,33 @@ TEST_CASE("state store, redis: a server that does not answer -> Timeout at the d
     CHECK(back);
 }
 
+TEST_CASE("state store, redis: each batch keeps its own deadline, the shorter one behind a longer one too") {
+    TmpDir dir;
+    test::RedisServer redis(dir.path());
+    io::test::TestLoop loop;
+    io::StateOptions o;
+    o.backend = io::StateOptions::Backend::Redis;
+    o.port = redis.port();
+    o.timeout_ms = 3000;
+    auto s = io::make_state_store(loop.get(), o);
+    REQUIRE(run(loop, *s, {StateOp::set("a", "1", 0)}).ok());
+    redis.pause();
+    std::optional<StateResult> first, second;
+    const auto start = std::chrono::steady_clock::now();
+    s->run({StateOp::get("a")}, 0, [&](StateResult r) { first = std::move(r); });       // 3 s
+    s->run({StateOp::get("a")}, 150, [&](StateResult r) { second = std::move(r); });    // 150 ms
+    REQUIRE(loop.run_until([&] { return second.has_value(); }, 5000));
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+    CHECK(second->status == StateStatus::Timeout);
+    CHECK(waited.count() >= 140);
+    CHECK(waited.count() < 1500);
+    // The connection went with it: the batch ahead is answered at once, not at its own deadline.
+    REQUIRE(loop.run_until([&] { return first.has_value(); }, 500));
+    CHECK(first->status == StateStatus::Unavailable);
+    CHECK(s->stats().timeouts == 1);
+    redis.resume();
+}
+
 TEST_CASE("state store: StateScope drops the callbacks of an ended session") {
     TmpDir dir;
     io::test::TestLoop loop;
