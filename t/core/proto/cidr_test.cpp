@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+
 #include <string>
 
 namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
@@ -12,6 +14,18 @@ using asmtpd::proto::Cidr;
 using asmtpd::proto::CidrList;
 using asmtpd::proto::parse_cidr;
 using asmtpd::proto::parse_ip;
+
+TEST_CASE("IpAddress::to_string: every IPv4 octet value in every place, as inet_ntop writes it") {
+    for (unsigned v = 0; v < 256; ++v)
+        for (int place = 0; place < 4; ++place) {
+            asmtpd::proto::IpAddress a;
+            a.bytes[10] = a.bytes[11] = 0xff;
+            for (int i = 0; i < 4; ++i) a.bytes[12 + i] = static_cast<std::uint8_t>(i == place ? v : 7 * i + 1);
+            char want[INET_ADDRSTRLEN] = {};
+            REQUIRE(inet_ntop(AF_INET, a.bytes.data() + 12, want, sizeof want));
+            CHECK(a.to_string() == want);
+        }
+}
 
 TEST_CASE("parse_ip: IPv4 and IPv6 literals") {
     auto a = parse_ip("192.0.2.7");
