@@ -1,12 +1,14 @@
 // redis_store.hpp - the state store on a Redis server: hiredis's asynchronous API attached to
 // the worker's libuv loop (hiredis/adapters/libuv.h), one connection per worker loop.
 //
-// A batch is one pipelined round trip: every op is one command or two (GET, SET PX, DEL; a
-// counter is INCRBY and, for a new one's expiry, PEXPIRE NX; a sliding window is a short script,
-// which runs atomically on the server and uses the server's clock, so every instance counts the
-// same window). A server older than Redis 7 has no PEXPIRE NX: each connection asks once, and
-// there (and until the answer) counters go by a script too. Scripts go by EVALSHA; a NOSCRIPT
-// answer (a restarted or flushed server) sends that command again as EVAL, which loads it. hiredis queues the commands of a
+// A batch is one pipelined round trip: every op is one command or a few. GET, SET PX, DEL; a
+// counter is INCRBY and, for a new one's expiry, PEXPIRE NX (a server older than Redis 7 has no
+// PEXPIRE NX: each connection asks once, and there, and until the answer, a counter is a short
+// script by EVALSHA; NOSCRIPT, from a restarted or flushed server, sends it again as EVAL); a
+// sliding window is core/proto/rate_window's buckets as the fields of a hash: HINCRBY and
+// PEXPIRE to add an event, HGETALL to count, worked out here on the server's clock (read by
+// TIME at connect and every minute), so every instance counts the same window; fields that no
+// longer count are deleted by an HDEL nobody waits for. hiredis queues the commands of a
 // batch in its output buffer and writes them together when the socket is writable.
 // Connection: made on the first batch; when it fails or drops, batches fail at once
 // (Unavailable) until the backoff (100 ms, doubling to 5 s) has passed, then the next batch
@@ -28,6 +30,7 @@
 #include "core/io/timer.hpp"
 
 struct redisAsyncContext;
+struct redisReply;
 
 namespace asmtpd::io {
 
@@ -52,15 +55,28 @@ private:
     // One command sent and not yet answered. hiredis answers in the order of sending, so these
     // form a FIFO: the front is the next reply's.
     struct Sent {
+        enum class Kind : std::uint8_t {
+            Value,    // the op's reply (or, with index kNoReply, only counted: a helper command)
+            Window,   // HGETALL of a sliding window: the count is worked out from it
+            Probe,    // the connection's PEXPIRE NX probe (no batch)
+            Clock,    // TIME (no batch)
+        };
         std::uint64_t id = 0;                // hiredis's privdata: checks the order
-        std::shared_ptr<Batch> batch;        // null: the connection's PEXPIRE NX probe
+        std::shared_ptr<Batch> batch;        // null: no batch waits for it
         std::size_t index = 0;               // the op's place in its batch; kNoReply: a helper command
+        Kind kind = Kind::Value;
         int script = -1;                     // which script, when retry is set
         std::vector<std::string> retry;      // a script's EVALSHA, sent as EVAL on NOSCRIPT
+        std::uint64_t window_ms = 0, now_ms = 0;   // Window: the window, and the clock it was read at
+        std::string key;                     // Window: the hash, for the clean-up of old fields
     };
 
     bool connect(std::string& error);
     void probe_expire_nx();
+    void sync_clock();                       // sends TIME when the offset is due for a refresh
+    std::uint64_t server_now_ms() const;     // our clock plus the offset to the server's
+    void on_clock(const redisReply* r);
+    std::int64_t window_count(const Sent& sent, const redisReply* r);
     // Sends one command of b (null: the probe) and counts it in b's replies to wait for;
     // nullptr when the connection is closing.
     Sent* send(const std::shared_ptr<Batch>& b, std::size_t index, std::initializer_list<std::string_view> args);
@@ -85,6 +101,8 @@ private:
     redisAsyncContext* ctx_ = nullptr;   // owned by hiredis once attached; null when not connected
     bool connected_ = false;
     bool expire_nx_ = false;             // the server takes PEXPIRE ... NX (Redis 7): counters need no script
+    std::int64_t clock_offset_ms_ = 0;   // the server's clock minus ours
+    std::uint64_t next_clock_sync_ = 0;  // loop ms
     std::uint64_t backoff_ms_ = 0;
     std::uint64_t retry_at_ = 0;         // loop ms before which no reconnect is tried
     std::string last_error_;

@@ -2,6 +2,7 @@
 #include "core/proto/rate_window.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <limits>
 
@@ -91,6 +92,55 @@ std::optional<RateWindow> parse_rate_window(std::string_view bytes) {
     if (w.width_ms == 0 || w.head > std::numeric_limits<std::uint64_t>::max() / w.width_ms) return std::nullopt;
     for (std::size_t i = 0; i < w.counts.size(); ++i) w.counts[i] = static_cast<std::uint32_t>(get(bytes, 16 + 4 * i, 4));
     return w;
+}
+
+std::string rate_field_name(std::uint64_t index, std::uint64_t width_ms) {
+    return std::to_string(index) + "@" + std::to_string(width_ms);
+}
+
+namespace {
+std::optional<std::uint64_t> decimal(std::string_view text) {
+    std::uint64_t v = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+    return v;
+}
+}  // namespace
+
+RateFields rate_window_from_fields(std::span<const std::pair<std::string_view, std::string_view>> fields,
+                                   std::uint64_t now_ms, std::uint64_t window_ms) {
+    const std::uint64_t width = rate_bucket_ms(window_ms);
+    const std::uint64_t now_index = now_ms / width;
+    const std::uint64_t reach = now_index + kRateBuckets;   // a window ahead at most
+    RateFields out;
+    struct Bucket {
+        std::uint64_t index, count;
+        std::string_view name;
+    };
+    std::vector<Bucket> buckets;
+    std::uint64_t head = now_index;
+    for (const auto& [name, value] : fields) {
+        const auto at = name.find('@');
+        const auto index = at == std::string_view::npos ? std::nullopt : decimal(name.substr(0, at));
+        const auto w = at == std::string_view::npos ? std::nullopt : decimal(name.substr(at + 1));
+        if (!index || !w || *w != width || *index > reach) {
+            out.stale.push_back(name);
+            continue;
+        }
+        buckets.push_back({*index, decimal(value).value_or(0), name});
+        head = std::max(head, *index);
+    }
+    out.window = RateWindow{width, head, {}};
+    for (const Bucket& b : buckets) {
+        if (head - b.index > kRateBuckets) {
+            out.stale.push_back(b.name);
+            continue;
+        }
+        auto& c = out.window.counts[head - b.index];
+        c = static_cast<std::uint32_t>(
+            std::min<std::uint64_t>(std::uint64_t{c} + b.count, std::numeric_limits<std::uint32_t>::max()));
+    }
+    return out;
 }
 
 }  // namespace asmtpd::proto

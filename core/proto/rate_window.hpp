@@ -12,8 +12,9 @@
 // window's start: at a steady rate, under 1/kRateBuckets (5%) of the window's events. An event
 // more than W + B old never counts.
 // Clock: the caller's (ms). A time older than the newest bucket (clock stepped back) counts in
-// the newest bucket. The Redis backend runs the same arithmetic in Lua on the server's clock
-// (core/io/redis_store.cpp); tests hold both to the same answers.
+// the newest bucket. The Redis backend keeps the same buckets as hash fields (below) and does
+// the same arithmetic here, on the server's clock (core/io/redis_store.cpp); tests hold both
+// backends to the same answers.
 // Pure: no I/O, no clock. The record comes from a store another process may write, so parsing
 // is strict and a bad record counts as an empty window.
 #pragma once
@@ -21,8 +22,11 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace asmtpd::proto {
 
@@ -48,5 +52,19 @@ std::int64_t rate_window_count(const RateWindow& w, std::uint64_t now_ms, std::u
 // The record: width, head (8 bytes each, little-endian), then kRateBuckets + 1 counts of 4 bytes.
 std::string format_rate_window(const RateWindow& w);
 std::optional<RateWindow> parse_rate_window(std::string_view bytes);
+
+// The Redis form of a window: a hash with a field per bucket, named "INDEX@WIDTH" (decimal),
+// holding the bucket's count. Events go in by HINCRBY, so every instance adds to the same
+// hash without a script; a count reads the whole hash (HGETALL) and is worked out here.
+std::string rate_field_name(std::uint64_t index, std::uint64_t width_ms);
+
+struct RateFields {
+    RateWindow window;                     // the buckets of this width within reach of now
+    std::vector<std::string_view> stale;   // fields to delete: another width, out of reach, not ours
+};
+// fields: HGETALL's answer, name and value. A value that is no count reads as 0. A field more
+// than a window ahead of now_ms (a clock far off) is stale, so it cannot push the others out.
+RateFields rate_window_from_fields(std::span<const std::pair<std::string_view, std::string_view>> fields,
+                                   std::uint64_t now_ms, std::uint64_t window_ms);
 
 }  // namespace asmtpd::proto

@@ -203,21 +203,27 @@ TEST_CASE("state store, redis: every op on a real redis-server, keys under the p
     CHECK(s->stats().failures == 0);
 }
 
-// What redis-server counted for one command (INFO commandstats), through redis-cli.
-long redis_calls(std::uint16_t port, const std::string& command) {
-    const std::string cmd = "redis-cli -h 127.0.0.1 -p " + std::to_string(port) + " INFO commandstats";
+// One command through redis-cli, its output.
+std::string redis_cli(std::uint16_t port, const std::string& command) {
+    const std::string cmd = "redis-cli -h 127.0.0.1 -p " + std::to_string(port) + " " + command;
     FILE* p = ::popen(cmd.c_str(), "r");
     REQUIRE(p != nullptr);
     std::string out;
     char buf[4096];
     while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
     REQUIRE(::pclose(p) == 0);
+    return out;
+}
+
+// What redis-server counted for one command (INFO commandstats).
+long redis_calls(std::uint16_t port, const std::string& command) {
+    const std::string out = redis_cli(port, "INFO commandstats");
     const std::string tag = "cmdstat_" + command + ":calls=";
     const auto at = out.find(tag);
     return at == std::string::npos ? 0 : std::stol(out.substr(at + tag.size()));
 }
 
-TEST_CASE("state store, redis 7: a counter is INCRBY + PEXPIRE NX, no script; its window stays fixed") {
+TEST_CASE("state store, redis 7: no script - a counter is INCRBY + PEXPIRE NX, a window HINCRBY + HGETALL") {
     TmpDir dir;
     test::RedisServer redis(dir.path());
     io::test::TestLoop loop;
@@ -243,6 +249,27 @@ TEST_CASE("state store, redis 7: a counter is INCRBY + PEXPIRE NX, no script; it
     CHECK(redis_calls(redis.port(), "evalsha") + redis_calls(redis.port(), "eval") == scripts);
     CHECK(redis_calls(redis.port(), "incrby") == 5);
     CHECK(s->stats().round_trips == 4);
+
+    // A window is a hash of bucket fields, counted here; buckets that no longer count go.
+    r = run(loop, *s, {StateOp::window_add("win", 200), StateOp::window_add("win", 200), StateOp::window_count("win", 200)});
+    REQUIRE(r.ok());
+    CHECK(r.replies[1].number == 2);
+    CHECK(r.replies[2].number == 2);
+    loop.run_for(300);   // past the window and every bucket's reach (21 x 10 ms)
+    r = run(loop, *s, {StateOp::window_count("win", 200)});
+    REQUIRE(r.ok());
+    CHECK(r.replies[0].number == 0);
+    // A window kept alive by new events: its old buckets are deleted as they fall out of reach.
+    for (int i = 0; i < 6; ++i) {
+        r = run(loop, *s, {StateOp::window_add("live", 200)});
+        REQUIRE(r.ok());
+        CHECK(r.replies[0].number >= 1);
+        CHECK(r.replies[0].number <= 3);   // one event every ~100 ms in a 200 ms window
+        loop.run_for(100);
+    }
+    CHECK(std::stoi(redis_cli(redis.port(), "HLEN asmtpd:live")) <= 3);
+    CHECK(redis_calls(redis.port(), "evalsha") + redis_calls(redis.port(), "eval") == scripts);
+    CHECK(redis_calls(redis.port(), "hdel") >= 1);
 }
 
 TEST_CASE("state store, redis: server gone -> Unavailable at once, back after the backoff") {

@@ -5,8 +5,13 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <deque>
+#include <map>
 #include <random>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace ASMTPD_TEST_UNIT {  // this file's own namespace: tests build in unity batches (CMakeLists.txt)
 
@@ -117,6 +122,74 @@ TEST_CASE("rate window: the record round-trips, strictly sized, never with a zer
     CHECK_FALSE(parse_rate_window(zero));
     // An old-format record (8-byte event times) is not a window: it reads as empty.
     CHECK_FALSE(parse_rate_window(std::string(800, '\1')));
+}
+
+namespace {
+// The Redis form of the same events: HINCRBY on "INDEX@WIDTH" fields.
+struct FieldWindow {
+    std::map<std::string, std::string> fields;
+    void add(std::uint64_t now, std::uint64_t window) {
+        const auto width = rate_bucket_ms(window);
+        auto& v = fields[rate_field_name(now / width, width)];
+        v = std::to_string((v.empty() ? 0 : std::stoull(v)) + 1);
+    }
+    std::vector<std::pair<std::string_view, std::string_view>> pairs() const {
+        std::vector<std::pair<std::string_view, std::string_view>> out;
+        for (const auto& [k, v] : fields) out.emplace_back(k, v);
+        return out;
+    }
+    std::int64_t count(std::uint64_t now, std::uint64_t window) const {
+        const auto p = pairs();
+        return rate_window_count(rate_window_from_fields(p, now, window).window, now, window);
+    }
+};
+}  // namespace
+
+TEST_CASE("rate window, Redis fields: the same counts as the record, at every step of random traffic") {
+    std::mt19937_64 rng(7);
+    for (std::uint64_t window : {kMinute, std::uint64_t{150}, std::uint64_t{3600000}}) {
+        RateWindow record;
+        FieldWindow hash;
+        std::uint64_t now = kT0;
+        for (int i = 0; i < 3000; ++i) {
+            now += rng() % (window / 10 + 1);
+            if (rng() % 4) {
+                const auto added = rate_window_add(record, now, window);
+                hash.add(now, window);
+                REQUIRE(hash.count(now, window) == added);
+            } else {
+                REQUIRE(hash.count(now, window) == rate_window_count(record, now, window));
+            }
+        }
+    }
+}
+
+TEST_CASE("rate window, Redis fields: what is stale - out of reach, another width, not a bucket, far ahead") {
+    const std::uint64_t width = rate_bucket_ms(kMinute);   // 3 000
+    const std::uint64_t now = kT0 + 30000;
+    const std::string current = rate_field_name(now / width, width), old = rate_field_name(now / width - 21, width),
+                      edge = rate_field_name(now / width - 20, width), other = rate_field_name(now / 6000, 6000),
+                      ahead = rate_field_name(now / width + 21, width), near = rate_field_name(now / width + 2, width),
+                      junk = rate_field_name(now / width - 1, width);
+    std::vector<std::pair<std::string_view, std::string_view>> f = {
+        {current, "3"}, {old, "5"}, {edge, "4"}, {other, "9"}, {"w", "3000"}, {"h", "1"},
+        {ahead, "7"}, {near, "2"}, {"12@x", "1"}, {junk, "junk"}};
+    auto r = rate_window_from_fields(f, now, kMinute);
+    std::vector<std::string> stale(r.stale.begin(), r.stale.end());
+    std::sort(stale.begin(), stale.end());
+    // With `near` 2 buckets ahead as the head, `edge` (20 behind now) is 22 behind it: out of reach too.
+    std::vector<std::string> want = {other, "w", "h", ahead, "12@x", edge, old};
+    std::sort(want.begin(), want.end());
+    CHECK(stale == want);
+    CHECK(r.window.width_ms == width);
+    CHECK(r.window.head == now / width + 2);
+    CHECK(r.window.counts[0] == 2);
+    CHECK(r.window.counts[2] == 3);
+    CHECK(r.window.counts[3] == 0);   // "junk" reads as 0
+    // Nothing at all: an empty window of this width.
+    r = rate_window_from_fields({}, now, kMinute);
+    CHECK(r.stale.empty());
+    CHECK(rate_window_count(r.window, now, kMinute) == 0);
 }
 
 }  // namespace ASMTPD_TEST_UNIT
