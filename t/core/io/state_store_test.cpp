@@ -56,6 +56,15 @@ StateResult run(io::test::TestLoop& loop, io::StateStore& s, std::vector<StateOp
     return std::move(*got);
 }
 
+// The options of a Redis store on the test's server.
+io::StateOptions redis_options(std::uint16_t port, std::uint64_t timeout_ms = 1000) {
+    io::StateOptions o;
+    o.backend = io::StateOptions::Backend::Redis;
+    o.port = port;
+    o.timeout_ms = timeout_ms;
+    return o;
+}
+
 // What every backend must do the same way.
 void exercise(io::test::TestLoop& loop, io::StateStore& s) {
     auto r = run(loop, s,
@@ -180,9 +189,7 @@ TEST_CASE("state store, redis: every op on a real redis-server, keys under the p
     TmpDir dir;
     test::RedisServer redis(dir.path());
     io::test::TestLoop loop;
-    io::StateOptions o;
-    o.backend = io::StateOptions::Backend::Redis;
-    o.port = redis.port();
+    auto o = redis_options(redis.port());
     o.prefix = "t1:";
     auto s = io::make_state_store(loop.get(), o);
     CHECK(std::string(s->backend()) == "redis");
@@ -227,9 +234,7 @@ TEST_CASE("state store, redis 7: no script - a counter is INCRBY + PEXPIRE NX, a
     TmpDir dir;
     test::RedisServer redis(dir.path());
     io::test::TestLoop loop;
-    io::StateOptions o;
-    o.backend = io::StateOptions::Backend::Redis;
-    o.port = redis.port();
+    auto o = redis_options(redis.port());
     auto s = io::make_state_store(loop.get(), o);
     REQUIRE(run(loop, *s, {StateOp::get("warm")}).ok());   // connected, and the probe answered
     const long scripts = redis_calls(redis.port(), "evalsha") + redis_calls(redis.port(), "eval");
@@ -277,9 +282,7 @@ TEST_CASE("state store, redis: server gone -> Unavailable at once, back after th
     auto redis = std::make_unique<test::RedisServer>(dir.path());
     const auto port = redis->port();
     io::test::TestLoop loop;
-    io::StateOptions o;
-    o.backend = io::StateOptions::Backend::Redis;
-    o.port = port;
+    auto o = redis_options(port);
     auto s = io::make_state_store(loop.get(), o);
     REQUIRE(run(loop, *s, {StateOp::set("a", "1", 0)}).ok());
 
@@ -310,10 +313,7 @@ TEST_CASE("state store, redis: a server that does not answer -> Timeout at the d
     TmpDir dir;
     test::RedisServer redis(dir.path());
     io::test::TestLoop loop;
-    io::StateOptions o;
-    o.backend = io::StateOptions::Backend::Redis;
-    o.port = redis.port();
-    o.timeout_ms = 300;
+    auto o = redis_options(redis.port(), 300);
     auto s = io::make_state_store(loop.get(), o);
     REQUIRE(run(loop, *s, {StateOp::set("a", "1", 0)}).ok());
     redis.pause();
@@ -334,10 +334,7 @@ TEST_CASE("state store, redis: each batch keeps its own deadline, the shorter on
     TmpDir dir;
     test::RedisServer redis(dir.path());
     io::test::TestLoop loop;
-    io::StateOptions o;
-    o.backend = io::StateOptions::Backend::Redis;
-    o.port = redis.port();
-    o.timeout_ms = 3000;
+    auto o = redis_options(redis.port(), 3000);
     auto s = io::make_state_store(loop.get(), o);
     REQUIRE(run(loop, *s, {StateOp::set("a", "1", 0)}).ok());
     redis.pause();
