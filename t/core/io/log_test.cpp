@@ -62,9 +62,16 @@ namespace ASMTPD_TEST_UNIT {
 TEST_CASE("line format: UTC timestamp with ms, level, %016x session id, tag, message") {
     Capture cap;
     Logger logger(Level::Debug, cap.file());
-    const std::time_t before = std::time(nullptr);
+    // The logger's clock (CLOCK_REALTIME): time() reads a coarse clock that may lag it by a
+    // tick, and then a line written just past a second boundary looked "later than after".
+    const auto realtime = [] {
+        timespec t{};
+        clock_gettime(CLOCK_REALTIME, &t);
+        return t.tv_sec;
+    };
+    const std::time_t before = realtime();
     logger.write(Level::Info, 0xa3, "rcpt_ok", "hello world");
-    const std::time_t after = std::time(nullptr);
+    const std::time_t after = realtime();
     const std::string line = cap.text();
 
     const std::regex re(R"(^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})Z info 00000000000000a3 \[rcpt_ok\] hello world\n$)");
