@@ -157,9 +157,8 @@ void RedisStore::run(std::vector<StateOp> ops, std::uint64_t deadline_ms, StateC
                 if (sent && op.ttl_ms) sent = send(b, kNoReply, {"PEXPIRE", key_, std::to_string(op.ttl_ms), "NX"});
                 break;
             }
-            if ((sent = send(b, i, std::vector<std::string>{"EVALSHA", script_sha_[kIncr], "1", key_,
-                                                            std::to_string(op.by), std::to_string(op.ttl_ms)})))
-                sent->script = kIncr;
+            sent = send_script(b, i, kIncr, {"EVALSHA", script_sha_[kIncr], "1", key_, std::to_string(op.by),
+                                             std::to_string(op.ttl_ms)});
             break;
         case StateOp::Kind::WindowAdd:
         case StateOp::Kind::WindowCount: {
@@ -218,8 +217,16 @@ RedisStore::Sent* RedisStore::send(const std::shared_ptr<Batch>& b, std::size_t 
 RedisStore::Sent* RedisStore::send(const std::shared_ptr<Batch>& b, std::size_t index,
                                    const std::vector<std::string>& args) {
     format_request(request_, args);
-    Sent* s = queue(b, index);
-    if (s) s->retry = args;   // kept for a NOSCRIPT answer (a restarted or flushed server): sent again as EVAL
+    return queue(b, index);
+}
+
+RedisStore::Sent* RedisStore::send_script(const std::shared_ptr<Batch>& b, std::size_t index, int script,
+                                          std::vector<std::string> args) {
+    Sent* s = send(b, index, args);
+    if (s) {   // kept for a NOSCRIPT answer (a restarted or flushed server): sent again as EVAL
+        s->script = script;
+        s->retry = std::move(args);
+    }
     return s;
 }
 
@@ -251,10 +258,15 @@ void RedisStore::sync_clock() {
     if (Sent* s = send(nullptr, kNoReply, {"TIME"})) s->kind = Sent::Kind::Clock;
 }
 
+namespace {
+std::int64_t local_now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+}  // namespace
+
 std::uint64_t RedisStore::server_now_ms() const {
-    const auto local = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::system_clock::now().time_since_epoch()).count();
-    return static_cast<std::uint64_t>(std::max<std::int64_t>(0, local + clock_offset_ms_));
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(0, local_now_ms() + clock_offset_ms_));
 }
 
 void RedisStore::on_clock(const redisReply* r) {
@@ -265,9 +277,7 @@ void RedisStore::on_clock(const redisReply* r) {
     const auto s = proto::parse_count(std::string_view(sec->str, sec->len));
     const auto us = proto::parse_count(std::string_view(usec->str, usec->len));
     if (!s || !us) return;
-    const auto local = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::system_clock::now().time_since_epoch()).count();
-    clock_offset_ms_ = static_cast<std::int64_t>(*s * 1000 + *us / 1000) - local;
+    clock_offset_ms_ = static_cast<std::int64_t>(*s * 1000 + *us / 1000) - local_now_ms();
 }
 
 // HGETALL of a window: its count now, and the fields that no longer count go (HDEL, not waited for).
@@ -286,7 +296,7 @@ std::int64_t RedisStore::window_count(const Sent& sent, const redisReply* r) {
     if (!window.stale.empty() && ctx_) {
         std::vector<std::string> del{"HDEL", sent.key};
         for (auto f : window.stale) del.emplace_back(f);
-        if (Sent* s = send(nullptr, kNoReply, del)) s->retry.clear();   // its answer is not waited for
+        send(nullptr, kNoReply, del);   // its answer is not waited for
     }
     return proto::rate_window_count(window.window, sent.now_ms, sent.window_ms);
 }
@@ -352,10 +362,7 @@ void RedisStore::on_reply(std::uint64_t id, void* reply) {
         sent.retry[0] = "EVAL";
         sent.retry[1] = kScriptText[sent.script];
         b->remaining--;   // counted again by send()
-        if (Sent* again = send(b, sent.index, sent.retry)) {
-            again->script = sent.script;
-            return;
-        }
+        if (send_script(b, sent.index, sent.script, std::move(sent.retry))) return;
         b->remaining++;
     }
     if (b->answered) return;

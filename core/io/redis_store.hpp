@@ -81,6 +81,8 @@ private:
     // nullptr when the connection is closing.
     Sent* send(const std::shared_ptr<Batch>& b, std::size_t index, std::initializer_list<std::string_view> args);
     Sent* send(const std::shared_ptr<Batch>& b, std::size_t index, const std::vector<std::string>& args);
+    // A script's EVALSHA (or EVAL), kept to be sent again as EVAL on NOSCRIPT.
+    Sent* send_script(const std::shared_ptr<Batch>& b, std::size_t index, int script, std::vector<std::string> args);
     Sent* queue(const std::shared_ptr<Batch>& b, std::size_t index);   // request_ is formatted
     void on_reply(std::uint64_t id, void* reply);
     void on_connect(int status);

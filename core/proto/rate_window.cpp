@@ -2,9 +2,10 @@
 #include "core/proto/rate_window.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <limits>
+
+#include "core/proto/plugin_args.hpp"
 
 namespace asmtpd::proto {
 
@@ -98,15 +99,6 @@ std::string rate_field_name(std::uint64_t index, std::uint64_t width_ms) {
     return std::to_string(index) + "@" + std::to_string(width_ms);
 }
 
-namespace {
-std::optional<std::uint64_t> decimal(std::string_view text) {
-    std::uint64_t v = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
-    return v;
-}
-}  // namespace
-
 RateFields rate_window_from_fields(std::span<const std::pair<std::string_view, std::string_view>> fields,
                                    std::uint64_t now_ms, std::uint64_t window_ms) {
     const std::uint64_t width = rate_bucket_ms(window_ms);
@@ -121,13 +113,13 @@ RateFields rate_window_from_fields(std::span<const std::pair<std::string_view, s
     std::uint64_t head = now_index;
     for (const auto& [name, value] : fields) {
         const auto at = name.find('@');
-        const auto index = at == std::string_view::npos ? std::nullopt : decimal(name.substr(0, at));
-        const auto w = at == std::string_view::npos ? std::nullopt : decimal(name.substr(at + 1));
+        const auto index = at == std::string_view::npos ? std::nullopt : parse_count(name.substr(0, at));
+        const auto w = at == std::string_view::npos ? std::nullopt : parse_count(name.substr(at + 1));
         if (!index || !w || *w != width || *index > reach) {
             out.stale.push_back(name);
             continue;
         }
-        buckets.push_back({*index, decimal(value).value_or(0), name});
+        buckets.push_back({*index, parse_count(value).value_or(0), name});
         head = std::max(head, *index);
     }
     out.window = RateWindow{width, head, {}};

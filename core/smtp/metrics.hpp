@@ -17,9 +17,9 @@
 #pragma once
 
 #include <array>
-#include <map>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
