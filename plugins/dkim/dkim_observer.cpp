@@ -46,7 +46,7 @@ void DkimObserver::content(std::string_view bytes) {
     if (!body) return;
     header_done(header_.block());
     state_ = State::Body;
-    body_.feed(*body);   // a view into the collector: before keep_block()
+    body_.feed(*body);   // a view into `bytes`
     keep_block();
 }
 

@@ -37,7 +37,7 @@
 #include "core/proto/dkim_signature.hpp"
 #include "hooks/context.hpp"
 #include "hooks/transaction.hpp"
-#include "plugins/dkim/header_collector.hpp"
+#include "plugins/common/header_collector.hpp"
 
 namespace asmtpd::plugins::dkim {
 

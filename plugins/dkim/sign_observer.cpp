@@ -16,7 +16,6 @@ void SignObserver::content(std::string_view bytes) {
         case HeaderCollector::State::Collecting:
             if (auto body = header_.feed(bytes)) {
                 body_.feed(*body);
-                header_.keep_block_only();
             } else if (header_.state() == HeaderCollector::State::TooLarge) {
                 header_.release();   // not signed: the body need not be hashed either
             }

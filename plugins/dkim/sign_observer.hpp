@@ -18,7 +18,7 @@
 
 #include "core/io/dkim_body_hash.hpp"
 #include "hooks/transaction.hpp"
-#include "plugins/dkim/header_collector.hpp"
+#include "plugins/common/header_collector.hpp"
 
 namespace asmtpd::plugins::dkim {
 

@@ -13,6 +13,7 @@
 
 #include "core/proto/from_header.hpp"
 #include "hooks/transaction.hpp"
+#include "plugins/common/header_collector.hpp"
 
 namespace asmtpd::plugins::dmarc {
 
@@ -42,8 +43,8 @@ public:
 
 private:
     std::string owner_;
-    std::string header_;
-    bool header_done_ = false, too_large_ = false, ended_ = false;
+    HeaderCollector header_{kMaxHeaderBytes};
+    bool too_large_ = false, ended_ = false;
     proto::Authors authors_;
 };
 
