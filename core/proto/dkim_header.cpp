@@ -34,6 +34,7 @@ std::string_view HeaderField::value() const {
 
 SplitHeader split_header_block(std::string_view block) {
     SplitHeader out;
+    out.fields.reserve(32);
     std::size_t pos = 0;
     std::size_t field_start = std::string_view::npos;
     auto close_field = [&](std::size_t end) {

@@ -47,6 +47,7 @@ const Tag* TagList::find(std::string_view name) const {
 
 TagList parse_tag_list(std::string_view s) {
     TagList out;
+    out.tags.reserve(16);   // a DKIM-Signature has about a dozen tags
     std::size_t pos = 0;
     for (;;) {
         pos = skip_fws(s, pos);
@@ -68,7 +69,9 @@ TagList parse_tag_list(std::string_view s) {
         std::size_t value_end = pos;   // just past the last tval character seen
         while (pos < s.size() && s[pos] != ';') {
             if (is_value_char(s[pos])) {
-                value_end = ++pos;
+                while (++pos < s.size() && is_value_char(s[pos])) {
+                }
+                value_end = pos;
                 continue;
             }
             const std::size_t next = skip_fws(s, pos);
@@ -86,12 +89,16 @@ TagList parse_tag_list(std::string_view s) {
     }
 }
 
+// Branch-free: b= values are folded every few dozen characters, and a per-character append
+// was the larger part of parsing a signature on the loop (bench load (j)).
 std::string strip_fws(std::string_view value) {
-    std::string out;
-    out.reserve(value.size());
+    std::string out(value.size(), '\0');
+    char* o = out.data();
     for (char c : value) {
-        if (!is_wsp(c) && c != '\r' && c != '\n') out += c;
+        *o = c;
+        o += !(is_wsp(c) || c == '\r' || c == '\n');
     }
+    out.resize(static_cast<std::size_t>(o - out.data()));
     return out;
 }
 

@@ -1,7 +1,8 @@
 // dkim_canon_fuzz.cpp - libFuzzer target for core/proto/dkim_header.cpp and dkim_body.cpp.
 // The first byte picks a chunk size and a limit, the rest is a message (header block, then
 // body after the first empty line). Invariants:
-//   body: any chunking gives the whole-body result; the output is empty or ends in exactly
+//   body: the plain reference's result (t/support/dkim_body_reference.hpp); any chunking
+//         gives the whole-body result; the output is empty or ends in exactly
 //         one CRLF after a non-empty line (never two CRLFs at the end); simple of an empty
 //         body is CRLF; relaxed has no WSP before a CRLF and no WSP runs; a limit caps what
 //         the sink gets but not canonical_length().
@@ -18,6 +19,7 @@
 #include "core/proto/dkim_header.hpp"
 #include "core/proto/text.hpp"
 #include "t/fuzz/fuzz_check.hpp"
+#include "t/support/dkim_body_reference.hpp"
 
 using namespace asmtpd::proto::dkim;
 
@@ -36,6 +38,7 @@ std::string run_body(Canon canon, std::string_view body, std::size_t step, std::
 
 void check_body(Canon canon, std::string_view body, std::size_t step, std::uint64_t limit) {
     const std::string whole = canonicalize_body(canon, body);
+    FUZZ_CHECK(whole == asmtpd::test::reference_canonical_body(canon, body));
     std::uint64_t length = 0;
     FUZZ_CHECK(run_body(canon, body, step, std::nullopt, &length) == whole);
     FUZZ_CHECK(length == whole.size());
