@@ -24,6 +24,10 @@
 //   queue in order, then hashes its batch, so order holds and the client is slowed down to
 //   the hashing speed. The drain jobs posted earlier then find an empty queue.
 //   Without a `post` (tools, tests) every full batch is hashed in place, on the caller.
+//   Buffers: hashed batches are not freed by the hashing side but handed back; the loop frees
+//   them (or reuses one as its next batch) when it starts a batch and when this object goes:
+//   a large block freed on another thread takes the allocating thread's malloc arena lock.
+//   Held back memory is at most what the backlog cap allows.
 #pragma once
 
 #include <cstddef>
@@ -76,9 +80,11 @@ public:
         std::size_t jobs = 0;              // drain jobs posted
         std::uint64_t hashed_here = 0;     // body bytes the loop hashed in place (its batches past
                                            // the cap or without a post, and the queue it drained)
+        std::size_t reused = 0;            // batches started in a hashed batch's buffer
     };
 
     explicit OffloadedBodyHash(Post post = {}, Limits limits = {});
+    ~OffloadedBodyHash();
     OffloadedBodyHash(const OffloadedBodyHash&) = delete;
     OffloadedBodyHash& operator=(const OffloadedBodyHash&) = delete;
 
@@ -99,6 +105,7 @@ public:
 
 private:
     void flush();
+    void recycle();
 
     std::shared_ptr<State> state_;
     Post post_;

@@ -151,6 +151,17 @@ TEST_CASE("offloaded body hash: a small body is hashed by finish() alone; no pos
     CHECK(inline_hash.finish()[0].hash == expected(Canon::Simple, body, std::nullopt).hash);
 }
 
+TEST_CASE("offloaded body hash: hashed batches come back to the loop, which starts the next one in them") {
+    const std::string body = test_body(400);
+    OffloadedBodyHash h([](std::function<void()> job) { job(); }, {100, 1u << 30});   // hashed at once
+    h.add(Canon::Relaxed, std::nullopt);
+    for (std::size_t i = 0; i < body.size(); i += 10) h.feed(std::string_view(body).substr(i, 10));
+    h.end();
+    CHECK(h.stats().jobs == body.size() / 100);
+    CHECK(h.stats().reused == (body.size() + 99) / 100 - 1);   // every batch after the first
+    CHECK(h.finish()[0].hash == expected(Canon::Relaxed, body, std::nullopt).hash);
+}
+
 TEST_CASE("offloaded body hash: destroyed with jobs queued, the jobs still run on their own state") {
     TestLoop loop;
     CpuThread cpu(loop.get());
