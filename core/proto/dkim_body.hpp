@@ -52,6 +52,7 @@ private:
     void end_line(std::string_view line);
     std::string_view relax(std::string_view line);   // the relaxed line (§3.4.4), maybe a view of `line`
     void emit(std::string_view bytes);
+    void emit_line(std::string_view line);   // the line and its CRLF
     void flush();
 
     Canon canon_;

@@ -137,7 +137,17 @@ std::optional<std::string> without_b_value(std::string_view field) {
 
 std::optional<std::string> signed_header_data(const Signature& sig, const std::vector<HeaderField>& fields,
                                               const HeaderField& signature_field) {
-    auto emptied = without_b_value(signature_field.raw);
+    std::optional<std::string> emptied;
+    const std::string_view raw = signature_field.raw;
+    const auto colon = raw.find(':');
+    // The span parse_signature() noted, when it fits this field (it was parsed from its value).
+    if (colon != std::string_view::npos && sig.b_from <= sig.b_to && colon + 1 + sig.b_to <= raw.size() &&
+        sig.b_to > sig.b_from) {
+        emptied.emplace(raw.substr(0, colon + 1 + sig.b_from));
+        emptied->append(raw.substr(colon + 1 + sig.b_to));
+    } else {
+        emptied = without_b_value(raw);
+    }
     if (!emptied) return std::nullopt;
     std::string data;
     for (const HeaderField* f : select_signed_fields(fields, sig.signed_headers)) {

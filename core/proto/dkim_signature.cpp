@@ -127,9 +127,12 @@ ParsedSignature parse_signature(std::string_view field_value) {
         sig.body_canon = *body;
     }
 
-    auto b = decode_base64(list.find("b")->value);
+    const Tag* b_tag = list.find("b");
+    auto b = decode_base64(b_tag->value);
     if (!b || b->empty()) return fail("b= is not base64 or is empty");
     sig.signature = std::move(*b);
+    sig.b_from = b_tag->after_equals;
+    sig.b_to = std::size_t(b_tag->value.data() - field_value.data()) + b_tag->value.size();
     auto bh = decode_base64(list.find("bh")->value);
     if (!bh || bh->empty()) return fail("bh= is not base64 or is empty");
     sig.body_hash = std::move(*bh);

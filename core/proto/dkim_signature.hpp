@@ -39,6 +39,9 @@ struct Signature {
     std::optional<std::uint64_t> expiration;    // x=
     std::string identity;                   // i= decoded (dkim-quoted-printable), or "@" + d= (§3.5)
     std::string identity_domain;            // the part of i= after its last '@'
+    // Where b='s value sits in the field value parsed (just after '=' to its last character),
+    // so the header hash input can empty it (§3.7) without parsing the tag list again.
+    std::size_t b_from = 0, b_to = 0;
 };
 
 struct ParsedSignature {

@@ -86,6 +86,9 @@ TEST_CASE("signed_header_data: selected fields, then the signature field without
     CHECK(*signed_header_data(*sig.signature, h.fields, h.fields[2]) ==
           "subject:hi\r\nfrom:Joe <joe@example.net>\r\n"
           "dkim-signature:v=1; a=rsa-sha256; c=relaxed; d=example.net; s=s; h=subject:from:date; bh=YWJj; b=");
+    Signature unnoted = *sig.signature;   // without the parser's b= span: the field is parsed again
+    unnoted.b_from = unnoted.b_to = 0;
+    CHECK(signed_header_data(unnoted, h.fields, h.fields[2]) == signed_header_data(*sig.signature, h.fields, h.fields[2]));
     sig.signature->header_canon = Canon::Simple;
     CHECK(*signed_header_data(*sig.signature, h.fields, h.fields[2]) ==
           "Subject:  hi\r\nFrom: Joe <joe@example.net>\r\n"
