@@ -8,9 +8,13 @@ namespace asmtpd::io {
 
 std::string DnsCache::key(std::string_view name, proto::DnsType type) {
     if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-    std::string k(name);
-    std::transform(k.begin(), k.end(), k.begin(), [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; });
-    return k + "/" + std::to_string(static_cast<unsigned>(type));
+    const std::string number = std::to_string(static_cast<unsigned>(type));
+    std::string k;   // one allocation: this runs for every lookup, cached ones included
+    k.reserve(name.size() + 1 + number.size());
+    for (char c : name) k += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+    k += '/';
+    k += number;
+    return k;
 }
 
 std::optional<proto::DnsResult> DnsCache::find(const std::string& key, std::uint64_t now_ms) {

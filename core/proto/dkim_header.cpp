@@ -141,8 +141,7 @@ std::optional<std::string> signed_header_data(const Signature& sig, const std::v
     const std::string_view raw = signature_field.raw;
     const auto colon = raw.find(':');
     // The span parse_signature() noted, when it fits this field (it was parsed from its value).
-    if (colon != std::string_view::npos && sig.b_from <= sig.b_to && colon + 1 + sig.b_to <= raw.size() &&
-        sig.b_to > sig.b_from) {
+    if (colon != std::string_view::npos && sig.b_from < sig.b_to && colon + 1 + sig.b_to <= raw.size()) {
         emptied.emplace(raw.substr(0, colon + 1 + sig.b_from));
         emptied->append(raw.substr(colon + 1 + sig.b_to));
     } else {
