@@ -12,6 +12,7 @@ temporary directory or signals a process it did not start. Owner: tooling (t/e2e
 
 import atexit
 import os
+import random
 import re
 import shutil
 import signal
@@ -55,11 +56,75 @@ def _kill_live():
 atexit.register(_kill_live)
 
 
-def free_port():
-    """A loopback port nobody listens on right now (bind to 0, read it, release it)."""
+# Test modules run in parallel processes, and a port is only bound some time after it is handed
+# out (ASan start-up). Bind-to-0-and-release let two processes get the same port in that window,
+# and a daemon's readiness probe was then answered by another test's daemon (a CI flake). So ports
+# come from below the kernel's ephemeral range (no client connection or bind(0) takes them) and
+# each is claimed by an O_EXCL file that every test process of this machine honours.
+_PORT_CLAIMS = Path(tempfile.gettempdir()) / "asmtpd-e2e-ports"
+_PORT_CLAIM_TTL = 3 * 3600          # a claim older than any test run is left over from a killed run
+_claimed = []
+
+
+def _port_range():
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return (max(10000, low - 12000), low) if low > 12000 else None
+
+
+def _bindable(port):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _claim(port):
+    claim = _PORT_CLAIMS / str(port)
+    try:
+        os.close(os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    except FileExistsError:
+        try:
+            if time.time() - claim.stat().st_mtime > _PORT_CLAIM_TTL:
+                claim.unlink()
+        except OSError:
+            pass
+        return False
+    _claimed.append(claim)
+    return True
+
+
+def _release_claims():
+    for claim in _claimed:
+        try:
+            claim.unlink()
+        except OSError:
+            pass
+
+
+atexit.register(_release_claims)
+
+
+def free_port():
+    """A loopback port nobody listens on and no other test process of this machine holds."""
+    _PORT_CLAIMS.mkdir(mode=0o1777, exist_ok=True)
+    span = _port_range()
+    for _ in range(2000):
+        if span:
+            port = random.randrange(*span)
+        else:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+        if _claim(port):
+            if _bindable(port):
+                return port
+    raise RuntimeError(f"no free loopback port (claims in {_PORT_CLAIMS})")
 
 
 class StartError(AssertionError):

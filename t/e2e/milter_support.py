@@ -29,6 +29,8 @@ import time
 import json
 from pathlib import Path
 
+from daemon_process import free_port
+
 START_TIMEOUT = 15.0
 
 FILTER = r'''
@@ -221,12 +223,6 @@ class SharedTestMilter:
     def setUp(self):
         super().setUp()
         self.milter.clear()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def milter_unavailable():

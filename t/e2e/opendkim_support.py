@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from daemon_process import free_port
+
 OPENDKIM = "/usr/sbin/opendkim"
 START_TIMEOUT = 10.0
 IO_TIMEOUT = 20.0
@@ -37,12 +39,6 @@ NR_FLAGS = {b"C": 0x1000, b"H": 0x2000, b"M": 0x4000, b"R": 0x8000, b"T": 0x1000
 SKIP_FLAGS = {b"C": 0x1, b"H": 0x2, b"M": 0x4, b"R": 0x8, b"B": 0x10, b"L": 0x20, b"N": 0x40,
               b"T": 0x200}
 HDR_LEADSPC = 0x100000
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class OpenDkim:

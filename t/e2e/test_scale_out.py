@@ -22,7 +22,7 @@ import time
 import unittest
 from pathlib import Path
 
-from harness import REPO, RUN_AS_YAML, Client, Daemon, E2ETestCase, run_asmtpd
+from harness import REPO, RUN_AS_YAML, Client, Daemon, E2ETestCase, free_port, run_asmtpd
 from haproxy_support import Haproxy
 from redis_support import RedisServer
 
@@ -88,16 +88,7 @@ def instance_settings(i, redis, proxy_port):
 
 
 def free_ports(n):
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+    return [free_port() for _ in range(n)]
 
 
 class LoadRun:
