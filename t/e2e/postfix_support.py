@@ -50,20 +50,42 @@ def postfix_root():
     if installed and "ASMTPD_POSTFIX_DIR" not in os.environ:
         _root = (Path("/"), None)
         return _root
+    tree, why = _unpacked_tree()
+    if why:
+        _root = (None, why)
+        return _root
+    _root = (tree, None)
+    return _root
+
+
+def _unpacked_tree():
+    """(CACHE/root, None) once Debian's postfix .deb is unpacked there, or (None, why not)."""
     tree = CACHE / "root"
     if not os.access(tree / SBIN / "master", os.X_OK):
         try:
             r = subprocess.run([str(REPO / "scripts" / "postfix-tools"), "--unpack", str(CACHE)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
         except (OSError, subprocess.TimeoutExpired) as e:
-            _root = (None, f"scripts/postfix-tools --unpack {CACHE} failed: {e}")
-            return _root
+            return None, f"scripts/postfix-tools --unpack {CACHE} failed: {e}"
         if r.returncode != 0 or not os.access(tree / SBIN / "master", os.X_OK):
-            _root = (None, f"scripts/postfix-tools --unpack {CACHE} could not unpack Debian's postfix .deb "
-                           f"(exit {r.returncode}): {r.stderr.decode(errors='replace').strip()}")
-            return _root
-    _root = (tree, None)
-    return _root
+            return None, (f"scripts/postfix-tools --unpack {CACHE} could not unpack Debian's postfix .deb "
+                          f"(exit {r.returncode}): {r.stderr.decode(errors='replace').strip()}")
+    return tree, None
+
+
+def smtp_sink():
+    """(program, env for Popen) of Postfix's smtp-sink: the installed one, else the unpacked tree's
+    (a machine with another MTA cannot install postfix), whose libraries are found through
+    LD_LIBRARY_PATH. env None: the caller's environment as it is."""
+    if os.access("/usr/sbin/smtp-sink", os.X_OK) and "ASMTPD_POSTFIX_DIR" not in os.environ:
+        return "/usr/sbin/smtp-sink", None
+    tree, why = _unpacked_tree()
+    if why:
+        raise AssertionError(f"no smtp-sink: not installed, and {why}")
+    env = dict(os.environ)
+    libs = str(tree / "usr/lib/postfix")
+    env["LD_LIBRARY_PATH"] = libs + (":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
+    return str(tree / "usr/sbin/smtp-sink"), env
 
 
 def _user(*names):

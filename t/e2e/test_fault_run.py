@@ -25,8 +25,8 @@ from collections import Counter
 from pathlib import Path
 
 from harness import E2ETestCase, free_port
+from postfix_support import smtp_sink
 
-SMTP_SINK = "/usr/sbin/smtp-sink"
 # 5000 messages take about 6-13 s with the ASan daemon on a busy 2-core box (3-6 kills), well
 # inside CI's budget, so CI runs the full count.
 MESSAGES = int(os.environ.get("ASMTPD_FAULT_MESSAGES", "5000"))
@@ -53,13 +53,14 @@ class FlappingSink:
         return f"127.0.0.1:{self.port}"
 
     def start(self):
-        argv = [SMTP_SINK]
+        program, self.env = smtp_sink()
+        argv = [program]
         if os.geteuid() == 0:
             argv += ["-u", "nobody"]
         argv += ["-d", str(self.dir / "dump."), f"127.0.0.1:{self.port}", "256"]
         # The port can stay busy for a moment after a SIGKILL; try again rather than fail.
         for _ in range(50):
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.err, stderr=self.err)
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.err, stderr=self.err, env=self.env)
             if self._wait_listening(5.0):
                 self.starts += 1
                 return

@@ -23,10 +23,10 @@ import unittest
 from pathlib import Path
 
 from harness import E2ETestCase, dot_stuff, free_port
+from postfix_support import smtp_sink
 
 HERE = Path(__file__).resolve().parent
 FIXTURE = HERE.parent / "fixtures" / "lmtp_server.py"
-SMTP_SINK = "/usr/sbin/smtp-sink"
 
 
 def _wait_port(port, proc, timeout=10.0, host="127.0.0.1"):
@@ -49,13 +49,14 @@ class SmtpSink:
         self.dir = Path(tempfile.mkdtemp(prefix="asmtpd-sink-"))
         os.chmod(self.dir, 0o777)          # smtp-sink drops to nobody when run as root
         self.port = port or free_port()
-        argv = [SMTP_SINK]
+        program, self.env = smtp_sink()
+        argv = [program]
         if os.geteuid() == 0:
             argv += ["-u", "nobody"]
         self.host = host
         argv += ["-d", str(self.dir / "dump.")] + list(options) + [f"{host}:{self.port}", "64"]
         self.err = open(self.dir / "stderr.log", "wb")
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.err, stderr=self.err)
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.err, stderr=self.err, env=self.env)
         _wait_port(self.port, self.proc, host=host)
 
     @property

@@ -20,11 +20,13 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <uv.h>
@@ -35,13 +37,27 @@
 
 namespace asmtpd::test {
 
+// Postfix's smtp-sink and the environment entries it needs: the installed one, else the tree
+// scripts/bootstrap --test unpacks into $ASMTPD_POSTFIX_DIR (default /var/tmp/asmtpd-postfix; the
+// postfix package cannot be installed beside another MTA), whose libraries are found through
+// LD_LIBRARY_PATH (the binaries' RUNPATH names /usr/lib/postfix).
+inline std::pair<std::string, std::vector<std::string>> smtp_sink_program() {
+    const char* dir = std::getenv("ASMTPD_POSTFIX_DIR");
+    if (!dir && ::access("/usr/sbin/smtp-sink", X_OK) == 0) return {"/usr/sbin/smtp-sink", {}};
+    const std::string tree = std::string(dir ? dir : "/var/tmp/asmtpd-postfix") + "/root";
+    std::string libs = "LD_LIBRARY_PATH=" + tree + "/usr/lib/postfix";
+    if (const char* old = std::getenv("LD_LIBRARY_PATH"); old && *old) libs += std::string(":") + old;
+    return {tree + "/usr/sbin/smtp-sink", {libs}};
+}
+
 // Postfix's smtp-sink on 127.0.0.1, dumping each transaction into dir()/dump.*.
 class SmtpSink {
 public:
     // unix_socket: listen on a Unix-domain socket (hop() is then its path), e.g. with -L (LMTP).
     explicit SmtpSink(std::vector<std::string> extra = {}, bool unix_socket = false) : unix_(unix_socket) {
         ::chmod(dir_.path().c_str(), 0777);
-        std::vector<std::string> argv = {"/usr/sbin/smtp-sink"};
+        auto [program, env] = smtp_sink_program();
+        std::vector<std::string> argv = {program};
         if (::geteuid() == 0) argv.insert(argv.end(), {"-u", "nobody"});
         argv.insert(argv.end(), {"-d", dir_.path() + "/dump."});
         for (auto& e : extra) argv.push_back(e);
@@ -52,7 +68,7 @@ public:
             argv.push_back("127.0.0.1:" + std::to_string(port_));
         }
         argv.push_back("64");
-        proc_ = std::make_unique<Spawned>(argv, err_dir_ / "smtp-sink.err");
+        proc_ = std::make_unique<Spawned>(argv, err_dir_ / "smtp-sink.err", env);
         for (int i = 0; i < 500 && !ready(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
         REQUIRE_MESSAGE(ready(), "smtp-sink did not start: " << read_file(err_dir_ / "smtp-sink.err"));
     }

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -61,15 +62,26 @@ inline bool can_connect(std::uint16_t port) {
 class Spawned {
 public:
     // stderr goes to err_path (the peers' warnings are for debugging a failure, not the test log).
-    Spawned(std::vector<std::string> argv, const std::string& err_path) {
+    // env: "NAME=value" entries that replace or add to this process's environment for the child.
+    Spawned(std::vector<std::string> argv, const std::string& err_path, std::vector<std::string> env = {}) {
         std::vector<char*> args;
         for (auto& a : argv) args.push_back(a.data());
         args.push_back(nullptr);
+        std::vector<char*> envp;
+        for (auto& e : env) envp.push_back(e.data());
+        for (char** e = environ; *e; ++e) {
+            const std::string_view entry(*e);
+            const auto name = entry.substr(0, entry.find('=') + 1);
+            bool replaced = false;
+            for (auto& own : env) replaced = replaced || std::string_view(own).starts_with(name);
+            if (!replaced) envp.push_back(*e);
+        }
+        envp.push_back(nullptr);
         posix_spawn_file_actions_t fa;
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
         posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-        int rc = ::posix_spawnp(&pid_, args[0], &fa, nullptr, args.data(), environ);
+        int rc = ::posix_spawnp(&pid_, args[0], &fa, nullptr, args.data(), envp.data());
         posix_spawn_file_actions_destroy(&fa);
         REQUIRE_MESSAGE(rc == 0, "cannot spawn " << argv[0]);
     }
