@@ -11,12 +11,17 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <ctime>
 #include <filesystem>
+#include <random>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -34,17 +39,64 @@ inline std::string repo_root() {
     return p.lexically_normal().parent_path().parent_path().parent_path().string();
 }
 
-// A loopback port nobody listens on right now (bound to 0, read, released).
-inline std::uint16_t free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+namespace detail {
+
+inline bool bindable(std::uint16_t port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_in a{};
     a.sin_family = AF_INET;
+    a.sin_port = htons(port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
     ::close(fd);
-    return ntohs(a.sin_port);
+    return ok;
+}
+
+// The claim files this process made; removed when it exits.
+struct PortClaims {
+    std::vector<std::string> files;
+    ~PortClaims() {
+        for (const auto& f : files) ::unlink(f.c_str());
+    }
+};
+
+}  // namespace detail
+
+// A loopback port nobody listens on and no other test process of this machine holds. Test
+// binaries run in parallel (ctest -j), and a port is bound some time after it is handed out:
+// bind-to-0-and-release let two of them get the same one. So ports come from below the
+// kernel's ephemeral range (no connection's source port, no bind(0) takes them) and each is
+// claimed by an O_EXCL file in /tmp/asmtpd-e2e-ports, as t/e2e/daemon_process.py claims them.
+inline std::uint16_t free_port() {
+    static detail::PortClaims claims;
+    static std::mt19937 pick(std::random_device{}());
+    const std::string dir = "/tmp/asmtpd-e2e-ports";
+    ::mkdir(dir.c_str(), 01777);
+    unsigned low = 32768;
+    if (FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+        if (std::fscanf(f, "%u", &low) != 1) low = 32768;
+        std::fclose(f);
+    }
+    REQUIRE_MESSAGE(low > 12000, "ip_local_port_range starts at " << low << ": no room below it for test ports");
+    std::uniform_int_distribution<unsigned> range(std::max(10000u, low - 12000), low - 1);
+    for (int attempt = 0; attempt < 2000; ++attempt) {
+        const auto port = static_cast<std::uint16_t>(range(pick));
+        const std::string claim = dir + "/" + std::to_string(port);
+        int fd = ::open(claim.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            struct stat st {};
+            // A claim older than any test run is left over from a killed one.
+            if (::stat(claim.c_str(), &st) == 0 && std::time(nullptr) - st.st_mtime > 3 * 3600) ::unlink(claim.c_str());
+            continue;
+        }
+        ::close(fd);
+        claims.files.push_back(claim);
+        if (detail::bindable(port)) return port;
+    }
+    FAIL("no free loopback port (claims in " << dir << ")");
+    return 0;
 }
 
 inline bool can_connect(std::uint16_t port) {
