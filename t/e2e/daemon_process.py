@@ -112,7 +112,11 @@ atexit.register(_release_claims)
 
 def free_port():
     """A loopback port nobody listens on and no other test process of this machine holds."""
-    _PORT_CLAIMS.mkdir(mode=0o1777, exist_ok=True)
+    try:
+        _PORT_CLAIMS.mkdir()
+        os.chmod(_PORT_CLAIMS, 0o1777)    # shared by every user's test runs (umask aside)
+    except FileExistsError:
+        pass
     span = _port_range()
     for _ in range(2000):
         if span:

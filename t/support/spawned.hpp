@@ -73,7 +73,7 @@ inline std::uint16_t free_port() {
     static detail::PortClaims claims;
     static std::mt19937 pick(std::random_device{}());
     const std::string dir = "/tmp/asmtpd-e2e-ports";
-    ::mkdir(dir.c_str(), 01777);
+    if (::mkdir(dir.c_str(), 01777) == 0) ::chmod(dir.c_str(), 01777);   // every user's runs share it (umask aside)
     unsigned low = 32768;
     if (FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
         if (std::fscanf(f, "%u", &low) != 1) low = 32768;
