@@ -75,8 +75,9 @@ def _port_range():
 
 
 def _bindable(port):
+    """Without SO_REUSEADDR, so a port with a connection in TIME_WAIT is passed over: the
+    server given it may be one that does not set the option."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

@@ -41,10 +41,10 @@ inline std::string repo_root() {
 
 namespace detail {
 
+// Without SO_REUSEADDR, so a port with a connection in TIME_WAIT is passed over: the server
+// given it may be one that does not set the option.
 inline bool bindable(std::uint16_t port) {
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(port);
