@@ -118,7 +118,7 @@ def run_smtp(server, msgs, size, sessions, reuse, timeout=900):
     cpu0 = procs.cpu_seconds(pids)
     ccpu0 = children_cpu()
     with procs.Sampler(server.pid, server.use_pss) as smp:
-        t0 = time.monotonic()
+        t0, m0 = time.monotonic(), procs.machine_ticks()
         p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
             out, _ = p.communicate(timeout=timeout)
@@ -126,7 +126,7 @@ def run_smtp(server, msgs, size, sessions, reuse, timeout=900):
             os.kill(p.pid, 9)
             out, _ = p.communicate()
             out += f"\n(timeout after {timeout}s)"
-        wall = time.monotonic() - t0
+        wall, m1 = time.monotonic() - t0, procs.machine_ticks()
         time.sleep(0.3)   # let a forking server reap its last children into cutime
     cpu1 = procs.cpu_seconds(server.pids())
     ok = p.returncode == 0 and "fatal" not in out and "warning" not in out
@@ -162,7 +162,7 @@ def run_smtp(server, msgs, size, sessions, reuse, timeout=900):
         "client_cpu_s": round(children_cpu() - ccpu0, 2),
         "peak_mem_kb": smp.peak_kb, "max_procs": smp.max_procs,
         "client_output": out.strip()[-400:],
-    })
+    }, **procs.machine_shares(m0, m1))
 
 
 def run_idle(server, conns, hold=3.0, burst=50, base_kb=None):

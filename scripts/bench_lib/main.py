@@ -58,6 +58,7 @@ def one_run(server, spec, entry, load, i, args):
             f"{r['mb_per_s']:.2f} MB/s, cpu {r['cpu_s']}s, peak {r['peak_mem_kb'] / 1024:.1f} MB"
             + (f", next hop took {r['delivered']}" if "delivered" in r else "")
             + (f", daemons cpu {r['daemons_cpu_s']}s" if "daemons_cpu_s" in r else "")
+            + (f", machine idle {r['machine_idle_pct']}% steal {r['machine_steal_pct']}%" if "machine_idle_pct" in r else "")
             + ("" if r["ok"] else "  FAILED: " + r["client_output"][-160:]))
         time.sleep(0.5)
     elif spec["kind"] == "tls":

@@ -116,6 +116,25 @@ class Sampler:
         self._sample()
 
 
+def machine_ticks():
+    """The whole machine's CPU time so far, from /proc/stat's first line: (total, idle, steal)
+    in clock ticks. Idle counts iowait too; steal is time the hypervisor gave to someone else."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    v += [0] * (8 - len(v))
+    # user nice system idle iowait irq softirq steal (guest time is already inside user)
+    return sum(v[:8]), v[3] + v[4], v[7]
+
+
+def machine_shares(before, after):
+    """{'machine_idle_pct', 'machine_steal_pct'} between two machine_ticks() snapshots."""
+    total = after[0] - before[0]
+    if total <= 0:
+        return {}
+    return {"machine_idle_pct": round(100 * (after[1] - before[1]) / total, 1),
+            "machine_steal_pct": round(100 * (after[2] - before[2]) / total, 1)}
+
+
 def net_packets_off_loopback():
     """(rx, tx) packets summed over every interface but lo, from /proc/net/dev."""
     rx = tx = 0

@@ -15,7 +15,10 @@ SMTP_METRICS = ("msgs_per_s", "mb_per_s", "cpu_s", "cpu_us_per_msg", "peak_mem_k
                 # content scanning (l) only: spamd's and clamd's CPU during the run
                 "daemons_cpu_s", "daemons_cpu_us_per_msg",
                 # the state store (m) only: redis-server's CPU and commands per message
-                "redis_cpu_us_per_msg", "redis_cmds_per_msg")
+                "redis_cpu_us_per_msg", "redis_cmds_per_msg",
+                # the whole machine during the run: idle (a run that saturates nothing) and steal
+                # (the hypervisor running someone else: a noisy neighbour slows every server alike)
+                "machine_idle_pct", "machine_steal_pct")
 
 
 def _f(v, nd=1):
@@ -318,6 +321,9 @@ def print_table(results, out):
                     note = (f"next hop took {m['delivered']:.0f}/run over {_f(m.get('downstream_sessions'), 0)} conns,"
                             f" smtp-sink CPU {_f(m.get('downstream_cpu_s'), 2)} s;"
                             f" fresh {_f(s.get('fresh_mem_kb', 0) / 1024)} MB; " + note)
+                if m.get("machine_idle_pct") is not None:
+                    note += (f"; machine idle {_f(m['machine_idle_pct'], 1)}%,"
+                             f" steal {_f(m.get('machine_steal_pct'), 1)}% (medians)")
                 w(f"{name:<13} {_f(m['msgs_per_s']):>9} {_f(m.get('mb_per_s'), 2):>8} {_f(m.get('cpu_s'), 2):>7}"
                   f" {_f(m.get('cpu_us_per_msg'), 0):>7} {_f(m['peak_mem_kb'] / 1024 if m.get('peak_mem_kb') else None):>8}"
                   f" {_f(m.get('client_cpu_s'), 2):>7}  {s.get('msgs', '')} msgs x{s.get('reps_ok', '')}; {note}\n")
