@@ -17,7 +17,7 @@ SMTP_METRICS = ("msgs_per_s", "mb_per_s", "cpu_s", "cpu_us_per_msg", "peak_mem_k
                 # the state store (m) only: redis-server's CPU and commands per message
                 "redis_cpu_us_per_msg", "redis_cmds_per_msg",
                 # the whole machine during the run: idle (a run that saturates nothing) and steal
-                # (the hypervisor running someone else: a noisy neighbour slows every server alike)
+                # (the hypervisor running another guest: it slows whichever run it falls in)
                 "machine_idle_pct", "machine_steal_pct")
 
 
