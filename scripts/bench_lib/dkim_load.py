@@ -15,6 +15,9 @@
 # never as a fast number.
 #   asmtpd-dkim    dkim reject 1, dmarc, rcpt_ok, queue/discard
 #   asmtpd-nodkim  rcpt_ok, queue/discard: the same listener, client and message
+#   asmtpd-dkim-2w, asmtpd-nodkim-2w: the same pair with `workers: 2`, one loop per vCPU of
+#                  the bench machine (information: the target is on the one-worker pair, where
+#                  the loop, its CPU thread and the client share the two vCPUs)
 # Owner: tooling (scripts/bench_lib/).
 import base64
 import os
@@ -72,12 +75,18 @@ def prepare_message(work):
 class AsmtpdDkim(dns_chain.AsmtpdChain):
     """asmtpd behind load (i)'s PROXY listener, sent load (j)'s signed message."""
 
-    def __init__(self, work, port, binary, verify=True):
+    def __init__(self, work, port, binary, verify=True, workers=1):
         super().__init__(work, port, binary, chain=False)
-        self.verify = verify
-        self.name = "asmtpd-dkim" if verify else "asmtpd-nodkim"
+        self.verify, self.workers = verify, workers
+        self.name = ("asmtpd-dkim" if verify else "asmtpd-nodkim") + (f"-{workers}w" if workers > 1 else "")
         self.cfg = os.path.join(work, "cfg", self.name)
         self.message_file = None
+        if workers > 1:
+            self.use_pss = True            # a supervisor and pre-forked worker processes
+            self.min_procs = workers + 1
+
+    def yaml(self, log_level):
+        return super().yaml(log_level).replace("\nworkers: 1\n", f"\nworkers: {self.workers}\n")
 
     def prepare(self):
         super().prepare()
@@ -95,6 +104,7 @@ class AsmtpdDkim(dns_chain.AsmtpdChain):
 
     def note(self):
         what = "dkim reject 1" + (f", {DMARC_PLUGIN}" if DMARC_PLUGIN else "") if self.verify else "no dkim"
+        what += f"; workers={self.workers}"
         return f"{what}; 10 KB message signed rsa-sha256 (2048) by dkimpy; PROXY from {bench_dns.CHAIN_CLIENT}"
 
 

@@ -135,7 +135,9 @@ dns:
             return None
         if not hits:
             return None
-        lookups, cached, joined, sent, late = (int(x) for x in hits[-1])
+        # one line per worker loop at exit: the last `workers` lines are this run's loops
+        last = hits[-max(1, getattr(self, "workers", 1)):]
+        lookups, cached, joined, sent, late = (sum(int(h[i]) for h in last) for i in range(5))
         msgs = getattr(self, "msgs_sent", 0)
         return {"lookups": lookups, "cache_hits": cached, "coalesced": joined, "sent": sent, "deadlines": late,
                 "cache_hit_rate": round(cached / lookups, 4) if lookups else None, "msgs": msgs,

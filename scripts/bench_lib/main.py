@@ -190,7 +190,7 @@ def main():
     ap.add_argument("--loads", default="all", help="e.g. g,h or abcdef or ge,hh (a letter takes its variants)")
     ap.add_argument("--servers", default="asmtpd,asmtpd-2w,smtp-sink,haraka,haraka-2w,qpsmtpd,"
                     "asmtpd-fwd,asmtpd-tls,haraka-tls,haraka-tls-2w,asmtpd-dns,asmtpd-proxy,haraka-dns,haraka-dns-2w,"
-                    "asmtpd-dkim,asmtpd-nodkim,asmtpd-milter-reuse,asmtpd-milter,asmtpd-scan,haraka-scan,"
+                    "asmtpd-dkim,asmtpd-nodkim,asmtpd-dkim-2w,asmtpd-nodkim-2w,asmtpd-milter-reuse,asmtpd-milter,asmtpd-scan,haraka-scan,"
                     "asmtpd-m-redis,asmtpd-m-embedded,asmtpd-b")
     ap.add_argument("--tls-procs", type=int, default=1, help="TLS client processes for loads h/hh")
     ap.add_argument("--port-base", type=int, default=25710)
@@ -227,6 +227,8 @@ def main():
         "haraka-dns-2w": lambda: dns_chain.HarakaChain(work, pb + 15, args.haraka_dir, 2),
         "asmtpd-dkim": lambda: dkim_load.AsmtpdDkim(work, pb + 16, args.asmtpd),
         "asmtpd-nodkim": lambda: dkim_load.AsmtpdDkim(work, pb + 17, args.asmtpd, verify=False),
+        "asmtpd-dkim-2w": lambda: dkim_load.AsmtpdDkim(work, pb + 28, args.asmtpd, workers=2),
+        "asmtpd-nodkim-2w": lambda: dkim_load.AsmtpdDkim(work, pb + 29, args.asmtpd, verify=False, workers=2),
         "asmtpd-milter": lambda: milter_load.MilterAsmtpd(work, pb + 18, args.asmtpd, milter_port=pb + 19),
         "asmtpd-milter-reuse": lambda: milter_load.MilterAsmtpd(work, pb + 26, args.asmtpd, milter_port=pb + 27,
                                                                 reuse=64),

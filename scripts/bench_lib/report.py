@@ -144,13 +144,15 @@ def dkim_ratios(entry):
     """Issue 12: signed 10 KB messages through the dkim plugin against the same load without
     it, and what the verification costs the server per message."""
     s, out = entry["servers"], {}
-    a = s.get("asmtpd-dkim", {}).get("median")
-    base = s.get("asmtpd-nodkim", {}).get("median")
-    if a and base and base.get("msgs_per_s"):
-        out["asmtpd-dkim/asmtpd-nodkim"] = round(a["msgs_per_s"] / base["msgs_per_s"], 3)
-    if a and base and a.get("cpu_us_per_msg") is not None and base.get("cpu_us_per_msg") is not None:
-        out["asmtpd-dkim server CPU us/msg"] = a["cpu_us_per_msg"]
-        out["dkim's server CPU us/msg (over base)"] = round(a["cpu_us_per_msg"] - base["cpu_us_per_msg"], 1)
+    for suffix in ("", "-2w"):   # the target's pair (one worker), then `workers: 2` (information)
+        a = s.get("asmtpd-dkim" + suffix, {}).get("median")
+        base = s.get("asmtpd-nodkim" + suffix, {}).get("median")
+        if a and base and base.get("msgs_per_s"):
+            out[f"asmtpd-dkim{suffix}/asmtpd-nodkim{suffix}"] = round(a["msgs_per_s"] / base["msgs_per_s"], 3)
+        if a and base and a.get("cpu_us_per_msg") is not None and base.get("cpu_us_per_msg") is not None:
+            out[f"asmtpd-dkim{suffix} server CPU us/msg"] = a["cpu_us_per_msg"]
+            out[f"dkim's server CPU us/msg{suffix and ' (' + suffix[1:] + ')'} (over base)"] = round(
+                a["cpu_us_per_msg"] - base["cpu_us_per_msg"], 1)
     return out
 
 
@@ -344,7 +346,7 @@ def write_chart(results, png, datadir):
         return "gnuplot not installed"
     order = ["asmtpd", "asmtpd-2w", "asmtpd-fwd", "asmtpd-tls", "smtp-sink", "haraka", "haraka-2w", "haraka-tls",
              "haraka-tls-2w", "qpsmtpd", "uv_spawn raw", "asmtpd-dns", "asmtpd-proxy", "haraka-dns", "haraka-dns-2w",
-             "asmtpd-dkim", "asmtpd-nodkim", "asmtpd-milter", "asmtpd-milter-reuse", "asmtpd-scan", "haraka-scan",
+             "asmtpd-dkim", "asmtpd-nodkim", "asmtpd-dkim-2w", "asmtpd-nodkim-2w", "asmtpd-milter", "asmtpd-milter-reuse", "asmtpd-scan", "haraka-scan",
              "asmtpd-m-redis", "asmtpd-m-embedded", "asmtpd-b"]
     servers = []
     for entry in results["loads"].values():
