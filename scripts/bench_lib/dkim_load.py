@@ -85,9 +85,6 @@ class AsmtpdDkim(dns_chain.AsmtpdChain):
             self.use_pss = True            # a supervisor and pre-forked worker processes
             self.min_procs = workers + 1
 
-    def yaml(self, log_level):
-        return super().yaml(log_level).replace("\nworkers: 1\n", f"\nworkers: {self.workers}\n")
-
     def prepare(self):
         super().prepare()
         self.message_file, zone = prepare_message(self.work)

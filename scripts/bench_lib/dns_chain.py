@@ -100,7 +100,7 @@ listen:
   - {{ address: 127.0.0.1, port: {self.port}, proxy_protocol: true }}
 trusted_proxies: ["127.0.0.1/32"]
 spool_dir: {self.cfg}/spool
-workers: 1
+workers: {self.workers}
 log_level: {log_level}
 limits:
   max_connections: 20000
@@ -136,7 +136,7 @@ dns:
         if not hits:
             return None
         # one line per worker loop at exit: the last `workers` lines are this run's loops
-        last = hits[-max(1, getattr(self, "workers", 1)):]
+        last = hits[-self.workers:]
         lookups, cached, joined, sent, late = (sum(int(h[i]) for h in last) for i in range(5))
         msgs = getattr(self, "msgs_sent", 0)
         return {"lookups": lookups, "cache_hits": cached, "coalesced": joined, "sent": sent, "deadlines": late,

@@ -151,8 +151,8 @@ def dkim_ratios(entry):
             out[f"asmtpd-dkim{suffix}/asmtpd-nodkim{suffix}"] = round(a["msgs_per_s"] / base["msgs_per_s"], 3)
         if a and base and a.get("cpu_us_per_msg") is not None and base.get("cpu_us_per_msg") is not None:
             out[f"asmtpd-dkim{suffix} server CPU us/msg"] = a["cpu_us_per_msg"]
-            out[f"dkim's server CPU us/msg{suffix and ' (' + suffix[1:] + ')'} (over base)"] = round(
-                a["cpu_us_per_msg"] - base["cpu_us_per_msg"], 1)
+            label = "dkim's server CPU us/msg" + (" (2w)" if suffix else "") + " (over base)"
+            out[label] = round(a["cpu_us_per_msg"] - base["cpu_us_per_msg"], 1)
     return out
 
 

@@ -50,11 +50,7 @@ def postfix_root():
     if installed and "ASMTPD_POSTFIX_DIR" not in os.environ:
         _root = (Path("/"), None)
         return _root
-    tree, why = _unpacked_tree()
-    if why:
-        _root = (None, why)
-        return _root
-    _root = (tree, None)
+    _root = _unpacked_tree()
     return _root
 
 
